@@ -1,0 +1,21 @@
+"""Time in one place: every timestamp is timezone-aware UTC, rendered as Polar renders it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    """ISO 8601 in UTC with microseconds and a 'Z', so that string order is time order."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        raise ValueError("timestamp must carry a timezone")
+    return dt.astimezone(UTC)

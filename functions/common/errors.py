@@ -1,0 +1,62 @@
+"""One error model: every domain error carries its HTTP status; one handler renders them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MeterbillError(Exception):
+    status = 500
+    error = "InternalError"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "detail": self.detail}
+
+
+class Unauthorized(MeterbillError):
+    status = 401
+    error = "Unauthorized"
+
+
+class Forbidden(MeterbillError):
+    status = 403
+    error = "Forbidden"
+
+
+class NotFound(MeterbillError):
+    status = 404
+    error = "ResourceNotFound"
+
+
+class Conflict(MeterbillError):
+    """A write lost a race or broke a uniqueness rule."""
+
+    status = 409
+    error = "Conflict"
+
+
+class Throttled(MeterbillError):
+    status = 429
+    error = "TooManyRequests"
+
+
+class ValidationFailed(MeterbillError):
+    """422 with one entry per bad field, FastAPI's shape (what Polar returns)."""
+
+    status = 422
+    error = "RequestValidationError"
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("validation failed")
+        self.errors = errors
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "detail": self.errors}
+
+
+def field_error(loc: list[str | int], msg: str, type_: str = "value_error") -> dict[str, Any]:
+    return {"loc": loc, "msg": msg, "type": type_}

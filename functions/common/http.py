@@ -1,0 +1,71 @@
+"""The HTTP resolver every API Lambda uses: validation, one error renderer, paths as Polar writes them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from functions.common.errors import MeterbillError
+
+logger = Logger()
+
+
+def _clean_loc(loc: Any) -> list[Any]:
+    return [part for part in loc]
+
+
+def create_app(title: str) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.configure_openapi(title=title, version="1.0.0")
+
+    @app.exception_handler(MeterbillError)
+    def _domain_error(exc: MeterbillError) -> Response:
+        return json_response(exc.status, exc.body())
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response:
+        detail = [
+            {"loc": _clean_loc(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in exc.errors()
+        ]
+        return json_response(422, {"error": "RequestValidationError", "detail": detail})
+
+    @app.exception_handler(Exception)
+    def _fault(exc: Exception) -> Response:
+        # A real fault: logged with the correlation id, never shown to the caller.
+        logger.exception("unhandled fault")
+        request_id = app.current_event.request_context.request_id
+        return json_response(500, {"error": "InternalError", "detail": "internal error", "request_id": request_id})
+
+    return app
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, default=str, separators=(",", ":")),
+        headers=headers,
+    )
+
+
+def normalize_path(event: dict[str, Any]) -> dict[str, Any]:
+    """Polar's collection paths end in '/'; routes are registered without it, so accept both."""
+    path = event.get("rawPath", "")
+    if len(path) > 1 and path.endswith("/"):
+        event["rawPath"] = path.rstrip("/")
+        http = event.get("requestContext", {}).get("http", {})
+        if "path" in http:
+            http["path"] = http["path"].rstrip("/")
+    return event
+
+
+def bearer_token(headers: dict[str, str]) -> str | None:
+    value = headers.get("authorization") or headers.get("Authorization")
+    if not value or not value.lower().startswith("bearer "):
+        return None
+    token = value[7:].strip()
+    return token or None

@@ -1,0 +1,30 @@
+"""Management API Lambda: meters, customers, customer meters, events listing, sessions, billing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.common.http import create_app, normalize_path
+from functions.organizations import routes as organization_routes
+
+logger = Logger()
+metrics = Metrics()
+app = create_app("Meterbill API")
+organization_routes.register(app)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi() -> Any:
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(200, "application/json", app.get_openapi_json_schema())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(normalize_path(event), context)

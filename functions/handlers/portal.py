@@ -1,0 +1,21 @@
+"""Portal Lambda: the customer portal (HTML) and Polar's /v1/customer-portal JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.common.http import create_app, normalize_path
+
+logger = Logger()
+metrics = Metrics()
+app = create_app("Meterbill customer portal")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(normalize_path(event), context)

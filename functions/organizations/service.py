@@ -1,0 +1,48 @@
+"""Creating organizations and authenticating their access tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from functions.common.clock import iso, utcnow
+from functions.common.errors import Forbidden, Unauthorized
+from functions.common.ids import new_id
+from functions.organizations.tokens import ALL_SCOPES, grants, new_token, token_hash
+from functions.store import organizations as store
+
+
+@dataclass(frozen=True)
+class Principal:
+    organization_id: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class NewOrganization:
+    organization_id: str
+    token: str
+
+
+def create_organization(name: str, scopes: tuple[str, ...] = ALL_SCOPES) -> NewOrganization:
+    org = store.Organization(id=new_id(), name=name, created_at=iso(utcnow()))
+    token = new_token()
+    store.create(org, token_hash(token), scopes)
+    return NewOrganization(organization_id=org.id, token=token)
+
+
+def create_token(organization_id: str, scopes: tuple[str, ...]) -> str:
+    token = new_token()
+    store.add_token(organization_id, token_hash(token), scopes)
+    return token
+
+
+def authenticate(token: str | None, scope: str) -> Principal:
+    """401 for a missing or unknown token, 403 for a token without the scope."""
+    if not token:
+        raise Unauthorized("missing bearer token")
+    found = store.find_token(token_hash(token))
+    if found is None:
+        raise Unauthorized("invalid or revoked token")
+    if not grants(found.scopes, scope):
+        raise Forbidden(f"token lacks the '{scope}' scope")
+    return Principal(organization_id=found.organization_id, scopes=found.scopes)

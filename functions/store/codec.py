@@ -1,0 +1,70 @@
+"""Python values <-> DynamoDB attribute values, by hand because boto3's serializer is slow on the hot path.
+
+Numbers keep their kind: an int is written without a point, a float with one, a Decimal as it is, so that
+metadata reads back as it was sent.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+
+def to_attr(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, float):
+        return {"N": repr(value)}
+    if isinstance(value, Decimal):
+        return {"N": format(value, "f")}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, dict):
+        return {"M": {k: to_attr(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_attr(v) for v in value]}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: to_attr(v) for k, v in values.items() if v is not None}
+
+
+def number(text: str) -> int | float | Decimal:
+    if "." in text or "e" in text or "E" in text:
+        return float(text)
+    return int(text)
+
+
+def from_attr(attr: dict[str, Any]) -> Any:
+    (kind, value), = attr.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        return number(value)
+    if kind == "BOOL":
+        return value
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: from_attr(v) for k, v in value.items()}
+    if kind == "L":
+        return [from_attr(v) for v in value]
+    if kind == "SS":
+        return set(value)
+    raise TypeError(f"unsupported attribute type {kind}")
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: from_attr(v) for k, v in item.items()}
+
+
+def decimal_attr(attr: dict[str, Any] | None) -> Decimal | None:
+    """Aggregates are exact: read numbers of an aggregate as Decimal, never float."""
+    if attr is None or "NULL" in attr:
+        return None
+    return Decimal(attr["N"])

@@ -1,0 +1,81 @@
+"""The DynamoDB client and the translation of its failures into domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from functions.common.errors import Conflict, Throttled
+from functions.common.settings import settings
+
+THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
+
+@cache
+def client() -> Any:
+    # The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set (the local stack), else from the region.
+    return boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+
+def table_name() -> str:
+    return settings().table_name
+
+
+class RequestCounter:
+    """Counts the requests the store sends (benchmarks read it; it costs a dict increment)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.consumed: dict[str, float] = {}
+
+    def record(self, operation: str, response: dict[str, Any] | None = None) -> None:
+        self.counts[operation] = self.counts.get(operation, 0) + 1
+        if response:
+            for cap in response.get("ConsumedCapacity", []) or []:
+                self.consumed[operation] = self.consumed.get(operation, 0.0) + float(cap.get("CapacityUnits", 0))
+
+    def reset(self) -> None:
+        self.counts.clear()
+        self.consumed.clear()
+
+
+requests = RequestCounter()
+
+
+def call(operation: str, **kwargs: Any) -> dict[str, Any]:
+    """Every DynamoDB request goes through here: counted, and ClientError never escapes the store."""
+    kwargs.setdefault("ReturnConsumedCapacity", "TOTAL") if operation != "describe_table" else None
+    method: Callable[..., dict[str, Any]] = getattr(client(), operation)
+    with translated_errors():
+        response = method(**kwargs)
+    requests.record(operation, response)
+    return response
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in THROTTLING:
+            raise Throttled("the store is throttling; retry with backoff") from exc
+        if code == "ConditionalCheckFailedException":
+            raise Conflict("the item changed or already exists") from exc
+        raise
+
+
+def query_all(**kwargs: Any) -> Iterator[dict[str, Any]]:
+    while True:
+        page = call("query", **kwargs)
+        yield from page.get("Items", [])
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return
+        kwargs["ExclusiveStartKey"] = last

@@ -1,0 +1,38 @@
+"""The table's shape, in one place: the CDK storage construct and the local stack both build from it."""
+
+from __future__ import annotations
+
+PARTITION_KEY = "PK"
+SORT_KEY = "SK"
+TTL_ATTRIBUTE = "expires_at"
+
+# GSI1: generic inverted lookups (subscriptions due for closing, sessions by customer, ...).
+GSI1 = {"name": "GSI1", "partition_key": "GSI1PK", "sort_key": "GSI1SK"}
+GLOBAL_INDEXES = (GSI1,)
+
+
+def create_table_request(table_name: str) -> dict:
+    """boto3 `create_table` arguments equivalent to the CDK table (on demand, same keys and indexes)."""
+    attributes = {PARTITION_KEY, SORT_KEY}
+    for index in GLOBAL_INDEXES:
+        attributes.update((index["partition_key"], index["sort_key"]))
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index["name"],
+                "KeySchema": [
+                    {"AttributeName": index["partition_key"], "KeyType": "HASH"},
+                    {"AttributeName": index["sort_key"], "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in GLOBAL_INDEXES
+        ],
+    }

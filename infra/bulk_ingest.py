@@ -1,0 +1,52 @@
+"""Bulk ingestion: the Lambda on the batch bucket's ObjectCreated, with an on-failure destination."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.lambda_function import TABLE_READ, MeterbillFunction
+from infra.storage import Storage
+
+
+class BulkIngest(Construct):
+    def __init__(self, scope: Construct, id: str, *, storage: Storage, layer: lambda_.ILayerVersion) -> None:
+        super().__init__(scope, id)
+        self.failures = sqs.Queue(
+            self,
+            "Failures",
+            retention_period=Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        self.handler = MeterbillFunction(
+            self,
+            "BulkIngest",
+            handler="functions.handlers.bulk_ingest.handler",
+            layer=layer,
+            environment={
+                "TABLE_NAME": storage.table.table_name,
+                "BATCH_BUCKET": storage.batch_bucket.bucket_name,
+                "EVENT_BUS_NAME": storage.bus.event_bus_name,
+            },
+            timeout=Duration.minutes(15),
+            memory_size=512,
+        )
+        fn = self.handler.function
+        self.handler.grant_table(storage.table, TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"))
+        storage.batch_bucket.grant_read(fn)
+        # Results and rejects objects, and re-invoking itself to continue a long file.
+        storage.batch_bucket.grant_put(fn, "results/*")
+        storage.bus.grant_put_events_to(fn)
+        fn.configure_async_invoke(
+            retry_attempts=2,
+            on_failure=destinations.SqsDestination(self.failures),
+        )
+        storage.batch_bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(fn), s3.NotificationKeyFilter(prefix="incoming/")
+        )
