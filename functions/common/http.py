@@ -22,6 +22,10 @@ def create_app(title: str) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
     app.configure_openapi(title=title, version="1.0.0")
 
+    @app.not_found
+    def _no_route(exc: Exception) -> Response:
+        return json_response(404, {"error": "ResourceNotFound", "detail": "no such route"})
+
     @app.exception_handler(MeterbillError)
     def _domain_error(exc: MeterbillError) -> Response:
         return json_response(exc.status, exc.body())

@@ -36,9 +36,10 @@ class RequestCounter:
 
     def record(self, operation: str, response: dict[str, Any] | None = None) -> None:
         self.counts[operation] = self.counts.get(operation, 0) + 1
-        if response:
-            for cap in response.get("ConsumedCapacity", []) or []:
-                self.consumed[operation] = self.consumed.get(operation, 0.0) + float(cap.get("CapacityUnits", 0))
+        consumed = (response or {}).get("ConsumedCapacity") or []
+        # Single-item calls report one dict; transactions and batches report a list.
+        for cap in [consumed] if isinstance(consumed, dict) else consumed:
+            self.consumed[operation] = self.consumed.get(operation, 0.0) + float(cap.get("CapacityUnits", 0))
 
     def reset(self) -> None:
         self.counts.clear()
@@ -50,7 +51,7 @@ requests = RequestCounter()
 
 def call(operation: str, **kwargs: Any) -> dict[str, Any]:
     """Every DynamoDB request goes through here: counted, and ClientError never escapes the store."""
-    kwargs.setdefault("ReturnConsumedCapacity", "TOTAL") if operation != "describe_table" else None
+    kwargs.setdefault("ReturnConsumedCapacity", "TOTAL")
     method: Callable[..., dict[str, Any]] = getattr(client(), operation)
     with translated_errors():
         response = method(**kwargs)

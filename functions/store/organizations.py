@@ -39,7 +39,10 @@ def create(org: Organization, token_hash: str, scopes: tuple[str, ...]) -> None:
             {
                 "Put": {
                     "TableName": table,
-                    "Item": {**org_key(org.id), **to_item({"id": org.id, "name": org.name, "created_at": org.created_at})},
+                    "Item": {
+                        **org_key(org.id),
+                        **to_item({"id": org.id, "name": org.name, "created_at": org.created_at}),
+                    },
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },

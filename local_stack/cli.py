@@ -1,0 +1,61 @@
+"""The `meterbill` command: the local stack and the operator's commands against it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_STATE_DIR = Path(".meterbill")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="meterbill")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="where local.json and data live")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="start the local stack in the foreground")
+    dev.add_argument("--port", type=int, default=3000, help="API port (0 picks a free one)")
+    dev.add_argument("--in-memory", action="store_true", help="keep no data across restarts")
+    dev.add_argument("--demo", action="store_true", help="load demo data and print a portal link")
+    dev.add_argument("--cycle-seconds", type=float, default=60.0, help="how often the cycle close runs")
+
+    org = commands.add_parser("org", help="organizations")
+    org_commands = org.add_subparsers(dest="org_command", required=True)
+    org_create = org_commands.add_parser("create", help="create an organization and print its access token")
+    org_create.add_argument("name")
+
+    close = commands.add_parser("close-cycles", help="run the cycle-close handler now")
+    close.add_argument("--as-of", help="ISO 8601 time to close as of (default: now)")
+
+    args = parser.parse_args(argv)
+    if args.command == "dev":
+        from local_stack.stack import run
+
+        run(args.state_dir, port=args.port, in_memory=args.in_memory, demo=args.demo, cycle_seconds=args.cycle_seconds)
+        return 0
+
+    import os
+
+    from local_stack.stack import STATE_FILE, connect
+
+    # Against a running local stack by default; against a real table when TABLE_NAME is set and none runs.
+    if (args.state_dir / STATE_FILE).exists() or "TABLE_NAME" not in os.environ:
+        connect(args.state_dir)
+    if args.command == "org":
+        from functions.organizations.service import create_organization
+
+        created = create_organization(args.name)
+        print(json.dumps({"organization_id": created.organization_id, "token": created.token}))
+        return 0
+    if args.command == "close-cycles":
+        from local_stack.jobs import close_cycles
+
+        print(json.dumps(close_cycles(args.as_of), default=str))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""`meterbill dev` as a user runs it: a subprocess that serves an authenticated request, and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from local_stack.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_dev(state_dir: Path, *extra: str) -> tuple[subprocess.Popen, dict]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack.cli", "--state-dir", str(state_dir), "dev", "--port", str(port), *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    state_file = state_dir / "local.json"
+    deadline = time.monotonic() + 90
+    while not state_file.exists():
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        assert time.monotonic() < deadline, "local stack did not start"
+        time.sleep(0.2)
+    return process, json.loads(state_file.read_text())
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=30)
+    return out
+
+
+def test_dev_serves_authenticated_requests_and_keeps_data(tmp_path: Path) -> None:
+    process, state = start_dev(tmp_path)
+    try:
+        url = f"{state['api_url']}/v1/organizations/{state['organization_id']}"
+        assert httpx.get(url).status_code == 401
+        response = httpx.get(url, headers={"Authorization": f"Bearer {state['token']}"})
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] == state["organization_id"]
+    finally:
+        output = stop(process)
+    assert process.returncode == 0
+    assert "stopped" in output and state["token"] in output
+    # DynamoDB Local kept its data on disk: a restart serves the same organization with the same token.
+    process, again = start_dev(tmp_path)
+    try:
+        assert again["organization_id"] == state["organization_id"]
+        url = f"{again['api_url']}/v1/organizations/{again['organization_id']}"
+        assert httpx.get(url, headers={"Authorization": f"Bearer {state['token']}"}).status_code == 200
+    finally:
+        stop(process)

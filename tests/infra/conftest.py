@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    """The stack as `cdk synth` makes it (app.py with cdk-nag), written to a temporary cloud assembly."""
+    if not (ROOT / ".build" / "layer").is_dir():
+        subprocess.run(["make", "build"], cwd=ROOT, check=True)
+    out = tmp_path_factory.mktemp("cdk.out")
+    env = {**os.environ, "CDK_OUTDIR": str(out), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, check=True)
+    return json.loads((out / "Meterbill.template.json").read_text()), out
+
+
+@pytest.fixture(scope="session")
+def template(synthesized: tuple[dict, Path]):
+    from aws_cdk.assertions import Template
+
+    return Template.from_json(synthesized[0])
