@@ -53,21 +53,49 @@ def call(operation: str, **kwargs: Any) -> dict[str, Any]:
     """Every DynamoDB request goes through here: counted, and ClientError never escapes the store."""
     kwargs.setdefault("ReturnConsumedCapacity", "TOTAL")
     method: Callable[..., dict[str, Any]] = getattr(client(), operation)
-    with translated_errors():
-        response = method(**kwargs)
+    try:
+        with translated_errors():
+            response = method(**kwargs)
+    except Exception:
+        requests.record(operation)
+        raise
     requests.record(operation, response)
     return response
 
 
+def transact(actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """One TransactWriteItems. None when it committed, else its cancellation reasons (one per action)."""
+    try:
+        with translated_errors_except("TransactionCanceledException"):
+            response = client().transact_write_items(TransactItems=actions, ReturnConsumedCapacity="TOTAL")
+    except ClientError as exc:
+        requests.record("transact_write_items")
+        reasons = exc.response.get("CancellationReasons") or []
+        if any(r.get("Code") in THROTTLING for r in reasons):
+            raise Throttled("the store is throttling; retry with backoff") from exc
+        return list(reasons)
+    requests.record("transact_write_items", response)
+    return None
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
+    with translated_errors_except():
+        yield
+
+
+@contextmanager
+def translated_errors_except(*passed_through: str) -> Iterator[None]:
+    """Domain errors for ClientError, except the codes the caller reads itself (cancellation reasons)."""
     try:
         yield
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
+        if code in passed_through:
+            raise
         if code in THROTTLING:
             raise Throttled("the store is throttling; retry with backoff") from exc
-        if code == "ConditionalCheckFailedException":
+        if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
             raise Conflict("the item changed or already exists") from exc
         raise
 
@@ -80,3 +108,17 @@ def query_all(**kwargs: Any) -> Iterator[dict[str, Any]]:
         if not last:
             return
         kwargs["ExclusiveStartKey"] = last
+
+
+def batch_get(keys: list[dict[str, Any]], projection: str | None = None) -> list[dict[str, Any]]:
+    """BatchGetItem for up to 100 keys, following UnprocessedKeys until every key is answered."""
+    items: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
+    if projection:
+        request["ProjectionExpression"] = projection
+    pending: dict[str, Any] = {table_name(): request}
+    while pending:
+        response = call("batch_get_item", RequestItems=pending)
+        items.extend(response.get("Responses", {}).get(table_name(), []))
+        pending = response.get("UnprocessedKeys") or {}
+    return items

@@ -1,0 +1,74 @@
+"""Polar's customer shapes (CustomerIndividualCreate, CustomerUpdate, CustomerIndividual)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from functions.events.schemas import check_metadata
+
+
+class Address(BaseModel):
+    line1: str | None = None
+    line2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str = Field(min_length=2, max_length=2)
+
+
+class CustomerCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str | None = Field(default=None, max_length=256)
+    external_id: str | None = Field(default=None, min_length=1, max_length=256)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    billing_address: Address | None = None
+    tax_exempt: bool = False
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_metadata(value)
+
+
+class CustomerUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str | None = Field(default=None, max_length=256)
+    external_id: str | None = Field(default=None, min_length=1, max_length=256)
+    metadata: dict[str, Any] | None = None
+    billing_address: Address | None = None
+    tax_exempt: bool | None = None
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else check_metadata(value)
+
+
+def customer_out(customer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": customer["id"],
+        "created_at": customer["created_at"],
+        "modified_at": customer.get("modified_at"),
+        "metadata": customer.get("metadata") or {},
+        "external_id": customer.get("external_id"),
+        "email": customer.get("email") or "",
+        "email_verified": False,
+        "type": "individual",
+        "name": customer.get("name"),
+        "billing_name": customer.get("name"),
+        "billing_address": customer.get("billing_address"),
+        "tax_id": None,
+        "locale": None,
+        "organization_id": customer["organization_id"],
+        "default_payment_method_id": None,
+        "deleted_at": customer.get("deleted_at"),
+        "first_user_event_at": None,
+        "avatar_url": None,
+        "tax_exempt": bool(customer.get("tax_exempt")),
+    }

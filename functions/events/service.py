@@ -1,0 +1,181 @@
+"""Ingestion: validate, resolve customers, match meters, and write each chunk exactly once.
+
+A chunk is one transaction holding its events and their pre-aggregated contributions. A cancelled
+transaction is read through its reasons: duplicates are dropped (they were counted before), a closed period
+re-routes its events to the open one (marked late), a moved min/max/last or a unique value written
+concurrently is re-read; then the rest is retried.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from functions.common.clock import iso, utcnow
+from functions.common.errors import Conflict, ValidationFailed, field_error
+from functions.common.ids import new_id
+from functions.customers import service as customers
+from functions.events.chunks import PreparedEvent, plan_chunks
+from functions.events.schemas import EventCreate
+from functions.meters.aggregation import Partial
+from functions.meters.matching import contributions
+from functions.meters.periods import Period, calendar_month, next_period
+from functions.store import customers as customer_store
+from functions.store import meters as meter_store
+from functions.store import usage
+from functions.store.usage import AggregateDelta, AggregateKey, EventRecord
+
+EVENT_ID_NAMESPACE = uuid.UUID("5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10")
+MAX_ATTEMPTS = 12
+
+
+def event_id(org_id: str, external_id: str | None) -> str:
+    """Deterministic from the external id, so every retry of an event writes the same item."""
+    if external_id is None:
+        return new_id()
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{org_id}\x00{external_id}"))
+
+
+@dataclass
+class IngestResult:
+    inserted: int = 0
+    duplicates: int = 0
+
+
+class PeriodRouter:
+    """The period an event counts in: the one containing its timestamp, unless closed, then the open one."""
+
+    def __init__(self) -> None:
+        self.closed: set[tuple[str, str]] = set()  # (customer, period key)
+
+    def period(self, customer_id: str, moment: datetime) -> tuple[Period, bool]:
+        period, late = calendar_month(moment), False
+        while (customer_id, period.key) in self.closed:
+            period, late = next_period(period), True
+        return period, late
+
+    def close(self, customer_id: str, period_key: str) -> None:
+        self.closed.add((customer_id, period_key))
+
+
+def resolve_customers(org_id: str, events: list[EventCreate]) -> list[str]:
+    """The customer id of each event; unknown customer ids are a 422, unknown external ids are created."""
+    direct = customer_store.get_many(org_id, [e.customer_id for e in events if e.customer_id])
+    errors = [
+        field_error(["body", "events", i, "customer_id"], "customer not found", "customer_not_found")
+        for i, e in enumerate(events)
+        if e.customer_id and e.customer_id not in direct
+    ]
+    errors += [
+        field_error(["body", "events", i, "organization_id"], "must be the token's organization")
+        for i, e in enumerate(events)
+        if e.organization_id and e.organization_id != org_id
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    external = customers.resolve_external_ids(org_id, [e.external_customer_id for e in events
+                                                       if e.external_customer_id])
+    return [e.customer_id or external[e.external_customer_id] for e in events]  # type: ignore[index]
+
+
+def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], meters: list[dict[str, Any]],
+            now: datetime) -> tuple[list[PreparedEvent], int]:
+    prepared: dict[str, PreparedEvent] = {}
+    duplicates = 0
+    for event, customer_id in zip(events, customer_ids, strict=True):
+        eid = event_id(org_id, event.external_id)
+        if eid in prepared:
+            duplicates += 1
+            continue
+        moment = event.timestamp or now
+        moment_iso = iso(moment)
+        view = {"name": event.name, "timestamp": moment, "metadata": event.metadata}
+        prepared[eid] = PreparedEvent(
+            id=eid,
+            customer_id=customer_id,
+            name=event.name,
+            timestamp=moment,
+            timestamp_iso=moment_iso,
+            external_id=event.external_id,
+            metadata=event.metadata,
+            contributions=contributions(meters, view, moment_iso),
+        )
+    return list(prepared.values()), duplicates
+
+
+def ingest(org_id: str, events: list[EventCreate]) -> IngestResult:
+    now = utcnow()
+    customer_ids = resolve_customers(org_id, events)
+    meters = meter_store.list_all(org_id)
+    active = [m for m in meters if not m.get("archived_at")]
+    meter_seq = max((m["seq"] for m in meters), default=0)
+    prepared, duplicates = prepare(org_id, events, customer_ids, active, now)
+    result = IngestResult(duplicates=duplicates)
+    router = PeriodRouter()
+    for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
+        inserted, dropped = write_chunk(org_id, chunk, router, iso(now), meter_seq)
+        result.inserted += inserted
+        result.duplicates += dropped
+    return result
+
+
+def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
+                meter_seq: int) -> tuple[list[EventRecord], list[AggregateDelta]]:
+    records: list[EventRecord] = []
+    deltas: dict[AggregateKey, AggregateDelta] = {}
+    for event in chunk:
+        period, late = router.period(event.customer_id, event.timestamp)
+        records.append(EventRecord(
+            id=event.id, customer_id=event.customer_id, name=event.name, timestamp=event.timestamp_iso,
+            external_id=event.external_id, metadata=event.metadata, ingested_at=ingested_at,
+            period_key=period.key, meter_seq=meter_seq, late=late,
+        ))
+        for meter_id, part in event.contributions:
+            key = (event.customer_id, meter_id, period.key)
+            delta = deltas.get(key)
+            if delta is None:
+                delta = deltas[key] = AggregateDelta(key=key, period_end=iso(period.end), partial=Partial(),
+                                                     prior=None)
+            delta.partial.merge(Partial(count=part.count, total=part.total, minimum=part.minimum,
+                                        maximum=part.maximum, uniques=set(part.uniques),
+                                        last_value=part.last_value, last_at=part.last_at))
+            delta.late_count += late
+    return records, list(deltas.values())
+
+
+def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
+                meter_seq: int) -> tuple[int, int]:
+    """Returns (inserted, duplicates). Loops until the chunk commits or nothing of it is left to write."""
+    remaining = list(chunk)
+    duplicates = 0
+    for attempt in range(MAX_ATTEMPTS):
+        records, deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq)
+        priors = usage.read_aggregates(org_id, [d.key for d in deltas])
+        closed = [k for k, agg in priors.items() if agg.closed]
+        if closed:
+            for customer_id, _, period_key in closed:
+                router.close(customer_id, period_key)
+            continue
+        wanted = [(d.key, marker) for d in deltas for marker in sorted(d.partial.uniques)]
+        present = usage.present_markers(org_id, wanted) if wanted else set()
+        for delta in deltas:
+            delta.prior = priors.get(delta.key)
+            delta.new_markers = [m for m in sorted(delta.partial.uniques) if (delta.key, m) not in present]
+        outcome = usage.write_chunk(org_id, records, deltas)
+        if outcome.committed:
+            return len(records), duplicates
+        if outcome.duplicates:
+            duplicates += len(outcome.duplicates)
+            remaining = [e for e in remaining if e.id not in outcome.duplicates]
+            if not remaining:
+                return 0, duplicates
+        for customer_id, _, period_key in outcome.closed:
+            router.close(customer_id, period_key)
+        if not outcome.duplicates and not outcome.closed:
+            # A concurrent writer moved an aggregate we read: back off a little, re-read, retry.
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+    raise Conflict("too much contention on this customer's meters; retry the request (it is idempotent)")

@@ -1,0 +1,149 @@
+"""Customers, with uniqueness of external id and email kept by pointer items in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.common.errors import Conflict, ValidationFailed, field_error
+from functions.store import dynamo
+from functions.store.codec import from_item, to_item
+from functions.store.keys import customer_email_sk, customer_external_sk, customer_sk, key, org_pk
+
+
+def _pointer_put(table: str, org_id: str, sk: str, customer_id: str) -> dict:
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": {**key(org_pk(org_id), sk), "customer_id": {"S": customer_id}},
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+    }
+
+
+def create(org_id: str, customer: dict[str, Any]) -> None:
+    """Raises ValidationFailed naming the field when the external id or email is taken (Polar answers 422)."""
+    table = dynamo.table_name()
+    actions: list[dict] = [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {**key(org_pk(org_id), customer_sk(customer["id"])), **to_item(customer)},
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+    ]
+    fields: list[str] = ["id"]
+    if customer.get("external_id"):
+        actions.append(_pointer_put(table, org_id, customer_external_sk(customer["external_id"]), customer["id"]))
+        fields.append("external_id")
+    if customer.get("email"):
+        actions.append(_pointer_put(table, org_id, customer_email_sk(customer["email"]), customer["id"]))
+        fields.append("email")
+    _transact_unique(actions, fields)
+
+
+def _transact_unique(actions: list[dict], fields: list[str]) -> None:
+    reasons = dynamo.transact(actions)
+    if reasons is None:
+        return
+    taken = [f for f, r in zip(fields, reasons, strict=False) if r.get("Code") == "ConditionalCheckFailed"]
+    if "id" in taken:
+        raise Conflict("the customer changed or no longer exists")
+    if not taken:
+        raise Conflict("the customer was changed concurrently; retry")
+    raise ValidationFailed(
+        [field_error(["body", f], f"a customer with this {f} already exists", "value_error") for f in taken]
+    )
+
+
+def get(org_id: str, customer_id: str) -> dict[str, Any] | None:
+    item = dynamo.call(
+        "get_item", TableName=dynamo.table_name(), Key=key(org_pk(org_id), customer_sk(customer_id))
+    ).get("Item")
+    if not item:
+        return None
+    customer = _strip(from_item(item))
+    return None if customer.get("deleted_at") else customer
+
+
+def get_many(org_id: str, customer_ids: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    ids = list(dict.fromkeys(customer_ids))
+    for start in range(0, len(ids), 100):
+        keys = [key(org_pk(org_id), customer_sk(c)) for c in ids[start : start + 100]]
+        for item in dynamo.batch_get(keys):
+            customer = _strip(from_item(item))
+            if not customer.get("deleted_at"):
+                found[customer["id"]] = customer
+    return found
+
+
+def ids_by_external_id(org_id: str, external_ids: list[str]) -> dict[str, str]:
+    ids = list(dict.fromkeys(external_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 100):
+        keys = [key(org_pk(org_id), customer_external_sk(e)) for e in ids[start : start + 100]]
+        for item in dynamo.batch_get(keys):
+            found[item["SK"]["S"][len("CUSTEXT#"):]] = item["customer_id"]["S"]
+    return found
+
+
+def list_all(org_id: str) -> list[dict[str, Any]]:
+    items = dynamo.query_all(
+        TableName=dynamo.table_name(),
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": "CUSTOMER#"}},
+    )
+    customers = [_strip(from_item(item)) for item in items]
+    return [c for c in customers if not c.get("deleted_at")]
+
+
+def replace(org_id: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Write the updated customer; move the external id and email pointers when they changed."""
+    table = dynamo.table_name()
+    actions: list[dict] = [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {**key(org_pk(org_id), customer_sk(after["id"])), **to_item(after)},
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
+    ]
+    fields = ["id"]
+    for field, pointer_sk in (("external_id", customer_external_sk), ("email", customer_email_sk)):
+        old, new = before.get(field) or "", after.get(field) or ""
+        if old.lower() == new.lower():
+            continue
+        if new:
+            actions.insert(len(fields), _pointer_put(table, org_id, pointer_sk(new), after["id"]))
+            fields.append(field)
+        if old:
+            actions.append({"Delete": {"TableName": table, "Key": key(org_pk(org_id), pointer_sk(old))}})
+    _transact_unique(actions, fields)
+
+
+def soft_delete(org_id: str, customer: dict[str, Any]) -> None:
+    """The customer is kept (its events and invoices refer to it) but its external id and email are freed."""
+    table = dynamo.table_name()
+    actions: list[dict] = [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {**key(org_pk(org_id), customer_sk(customer["id"])), **to_item(customer)},
+            }
+        }
+    ]
+    for sk in (
+        customer_external_sk(customer["external_id"]) if customer.get("external_id") else None,
+        customer_email_sk(customer["email"]) if customer.get("email") else None,
+    ):
+        if sk:
+            actions.append({"Delete": {"TableName": table, "Key": key(org_pk(org_id), sk)}})
+    dynamo.call("transact_write_items", TransactItems=actions)
+
+
+def _strip(data: dict[str, Any]) -> dict[str, Any]:
+    data.pop("PK", None)
+    data.pop("SK", None)
+    return data

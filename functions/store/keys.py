@@ -1,0 +1,53 @@
+"""Every key the table uses, in one place (docs/data-model.md lists the access pattern each one serves)."""
+
+from __future__ import annotations
+
+import zlib
+
+EVENT_SHARDS = 16
+
+
+def org_pk(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+def customer_sk(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
+
+
+def customer_external_sk(external_id: str) -> str:
+    return f"CUSTEXT#{external_id}"
+
+
+def customer_email_sk(email: str) -> str:
+    return f"CUSTEMAIL#{email.lower()}"
+
+
+def meter_sk(meter_id: str) -> str:
+    return f"METER#{meter_id}"
+
+
+def event_shard(event_id: str) -> int:
+    return zlib.crc32(event_id.encode()) % EVENT_SHARDS
+
+
+def event_pk(org_id: str, customer_id: str, shard: int) -> str:
+    """A customer's events spread over EVENT_SHARDS partitions, so no partition carries all of them."""
+    return f"EVENT#{org_id}#{customer_id}#{shard:02d}"
+
+
+def aggregate_pk(org_id: str, customer_id: str) -> str:
+    """All of a customer's aggregates share one partition: the customer-meter read is one query."""
+    return f"AGG#{org_id}#{customer_id}"
+
+
+def aggregate_sk(meter_id: str, period_key: str) -> str:
+    return f"{meter_id}#{period_key}"
+
+
+def unique_pk(org_id: str, customer_id: str, meter_id: str, period_key: str) -> str:
+    return f"UNQ#{org_id}#{customer_id}#{meter_id}#{period_key}"
+
+
+def key(pk: str, sk: str) -> dict:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}

@@ -1,0 +1,54 @@
+"""Meters. Each meter gets a sequence number per organization: events remember the highest one they were
+matched against, so a new meter's backfill knows which stored events it has not counted yet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.store import dynamo
+from functions.store.codec import from_item, to_item
+from functions.store.keys import key, meter_sk, org_pk
+
+
+def next_sequence(org_id: str) -> int:
+    response = dynamo.call(
+        "update_item",
+        TableName=dynamo.table_name(),
+        Key=key(org_pk(org_id), "COUNTER#meter"),
+        UpdateExpression="ADD #n :one",
+        ExpressionAttributeNames={"#n": "value"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(response["Attributes"]["value"]["N"])
+
+
+def put(org_id: str, meter: dict[str, Any]) -> None:
+    dynamo.call(
+        "put_item", TableName=dynamo.table_name(), Item={**key(org_pk(org_id), meter_sk(meter["id"])), **to_item(meter)}
+    )
+
+
+def get(org_id: str, meter_id: str) -> dict[str, Any] | None:
+    item = dynamo.call(
+        "get_item", TableName=dynamo.table_name(), Key=key(org_pk(org_id), meter_sk(meter_id)), ConsistentRead=True
+    ).get("Item")
+    return _strip(from_item(item)) if item else None
+
+
+def list_all(org_id: str) -> list[dict[str, Any]]:
+    """Every meter of the organization, archived ones included, in one query (strongly consistent, so a meter
+    is matched by the first ingest after it was created)."""
+    items = dynamo.query_all(
+        TableName=dynamo.table_name(),
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": "METER#"}},
+        ConsistentRead=True,
+    )
+    return [_strip(from_item(item)) for item in items]
+
+
+def _strip(data: dict[str, Any]) -> dict[str, Any]:
+    data.pop("PK", None)
+    data.pop("SK", None)
+    return data
