@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     org_create = org_commands.add_parser("create", help="create an organization and print its access token")
     org_create.add_argument("name")
 
+    audit = commands.add_parser("audit", help="recompute every aggregate from stored events; exit 1 on a difference")
+    audit.add_argument("--org", help="organization id (default: the local stack's)")
+
     close = commands.add_parser("close-cycles", help="run the cycle-close handler now")
     close.add_argument("--as-of", help="ISO 8601 time to close as of (default: now)")
 
@@ -41,14 +44,27 @@ def main(argv: list[str] | None = None) -> int:
     from local_stack.stack import STATE_FILE, connect
 
     # Against a running local stack by default; against a real table when TABLE_NAME is set and none runs.
+    state: dict = {}
     if (args.state_dir / STATE_FILE).exists() or "TABLE_NAME" not in os.environ:
-        connect(args.state_dir)
+        state = connect(args.state_dir)
     if args.command == "org":
         from functions.organizations.service import create_organization
 
         created = create_organization(args.name)
         print(json.dumps({"organization_id": created.organization_id, "token": created.token}))
         return 0
+    if args.command == "audit":
+        from functions.audit.service import audit as run_audit
+
+        org_id = args.org or state.get("organization_id")
+        if not org_id:
+            parser.error("--org is required when no local stack is running")
+        differences = run_audit(org_id)
+        for d in differences:
+            print(f"DIFF customer={d.customer_id} meter={d.meter_id} period={d.period_key} {d.field}: "
+                  f"stored={d.stored} recomputed={d.recomputed}")
+        print(f"audit: {len(differences)} difference(s)")
+        return 1 if differences else 0
     if args.command == "close-cycles":
         from local_stack.jobs import close_cycles
 

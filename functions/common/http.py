@@ -14,10 +14,6 @@ from functions.common.errors import MeterbillError
 logger = Logger()
 
 
-def _clean_loc(loc: Any) -> list[Any]:
-    return [part for part in loc]
-
-
 def create_app(title: str) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
     app.configure_openapi(title=title, version="1.0.0")
@@ -33,7 +29,8 @@ def create_app(title: str) -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response:
         detail = [
-            {"loc": _clean_loc(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in exc.errors()
+            {"loc": list(err["loc"]), "msg": err["msg"].removeprefix("Value error, "), "type": err["type"]}
+            for err in exc.errors()
         ]
         return json_response(422, {"error": "RequestValidationError", "detail": detail})
 

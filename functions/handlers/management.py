@@ -10,12 +10,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.http import create_app, normalize_path
+from functions.customer_meters import routes as customer_meter_routes
+from functions.customers import routes as customer_routes
+from functions.events import routes as event_routes
+from functions.meters import routes as meter_routes
 from functions.organizations import routes as organization_routes
 
 logger = Logger()
 metrics = Metrics()
 app = create_app("Meterbill API")
 organization_routes.register(app)
+customer_routes.register(app)
+meter_routes.register(app)
+customer_meter_routes.register(app)
+event_routes.register_listing(app)
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -297,7 +297,7 @@ def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int
     values: dict[str, Any] = {
         "m": aggregate.meter_id, "ps": aggregate.period_key, "pe": aggregate.period_end,
         "ver": aggregate.version, "n": state.count, "s": state.total, "mn": state.minimum, "mx": state.maximum,
-        "lv": state.last_value, "lt": state.last_at, "u": aggregate.unique_count,
+        "lv": state.last_value, "lt": state.last_at, "u": aggregate.unique_count, "late_n": aggregate.late_count,
     }
     request: dict[str, Any] = {
         "TableName": dynamo.table_name(),
@@ -311,6 +311,34 @@ def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int
         request["ConditionExpression"] = "ver = :v AND attribute_not_exists(closed)"
         request["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
     dynamo.call("put_item", **request)
+
+
+def put_markers(org_id: str, aggregate_key: AggregateKey, markers: list[str]) -> None:
+    """Unique-value markers written outside a transaction (backfill); puts are idempotent."""
+    pk = unique_pk(org_id, *aggregate_key)
+    for start in range(0, len(markers), 25):
+        pending: dict[str, Any] = {
+            dynamo.table_name(): [{"PutRequest": {"Item": key(pk, m)}} for m in markers[start : start + 25]]
+        }
+        while pending:
+            pending = dynamo.call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def count_markers(org_id: str, aggregate_key: AggregateKey) -> int:
+    total = 0
+    request: dict[str, Any] = {
+        "TableName": dynamo.table_name(),
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": unique_pk(org_id, *aggregate_key)}},
+        "Select": "COUNT",
+        "ConsistentRead": True,
+    }
+    while True:
+        page = dynamo.call("query", **request)
+        total += page["Count"]
+        if not page.get("LastEvaluatedKey"):
+            return total
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def mark_closed(org_id: str, aggregate_key: AggregateKey, period_end: str) -> None:

@@ -1,0 +1,66 @@
+"""Live customer meters: consumed, credited and balance per active meter, from one query per customer."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from functions.common.errors import NotFound
+from functions.meters.aggregation import value_of
+from functions.meters.service import as_number
+from functions.store import usage
+from functions.store.usage import StoredAggregate
+
+ID_SEPARATOR = "_"
+
+
+def customer_meter_id(customer_id: str, meter_id: str) -> str:
+    return f"cm{ID_SEPARATOR}{customer_id}{ID_SEPARATOR}{meter_id}"
+
+
+def split_customer_meter_id(value: str) -> tuple[str, str]:
+    parts = value.split(ID_SEPARATOR)
+    if len(parts) != 3 or parts[0] != "cm":
+        raise NotFound("customer meter not found")
+    return parts[1], parts[2]
+
+
+def open_aggregates(aggregates: list[StoredAggregate]) -> dict[str, StoredAggregate]:
+    """Per meter, the latest period that is not closed: the one usage is counting in now."""
+    current: dict[str, StoredAggregate] = {}
+    for aggregate in aggregates:
+        if aggregate.closed:
+            continue
+        known = current.get(aggregate.meter_id)
+        if known is None or aggregate.period_key > known.period_key:
+            current[aggregate.meter_id] = aggregate
+    return current
+
+
+def consumed(meter: dict[str, Any], aggregate: StoredAggregate) -> Decimal:
+    return value_of(meter["aggregation"]["func"], aggregate.state, aggregate.unique_count)
+
+
+def customer_meters(org_id: str, customer: dict[str, Any], meters: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every active meter of the customer with its current numbers. One DynamoDB query."""
+    rows = []
+    for meter_id, aggregate in sorted(open_aggregates(usage.customer_aggregates(org_id, customer["id"])).items()):
+        meter = meters.get(meter_id)
+        if meter is None or meter.get("archived_at"):
+            continue
+        used = consumed(meter, aggregate)
+        credited = 0  # credits come with metered prices (billing)
+        rows.append({
+            "id": customer_meter_id(customer["id"], meter_id),
+            "created_at": aggregate.period_key,
+            "modified_at": None,
+            "customer_id": customer["id"],
+            "meter_id": meter_id,
+            "consumed_units": as_number(used),
+            "credited_units": credited,
+            "balance": as_number(Decimal(credited) - used),
+            "period_start": aggregate.period_key,
+            "period_end": aggregate.period_end,
+            "_meter": meter,
+        })
+    return rows

@@ -1,0 +1,73 @@
+"""Meter routes (Polar's /v1/meters/)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from functions.common.errors import NotFound, ValidationFailed, field_error
+from functions.common.http import json_response
+from functions.common.pagination import page_of
+from functions.customers import service as customers
+from functions.meters import service
+from functions.meters.schemas import MeterCreate, MeterUpdate, meter_out
+from functions.organizations.routes import require
+
+
+def register(app: APIGatewayHttpResolver) -> None:
+    @app.post("/v1/meters")
+    def create_meter(body: Annotated[MeterCreate, Body()]):
+        org_id = require(app, "meters:write").organization_id
+        if body.organization_id and body.organization_id != org_id:
+            raise ValidationFailed([field_error(["body", "organization_id"], "must be the token's organization")])
+        return json_response(201, meter_out(service.create(org_id, body)))
+
+    @app.get("/v1/meters")
+    def list_meters(
+        query: Annotated[str | None, Query()] = None,
+        is_archived: Annotated[bool | None, Query()] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    ) -> dict:
+        org_id = require(app, "meters:read").organization_id
+        rows = service.list_meters(org_id, include_archived=bool(is_archived), query=query)
+        if is_archived:
+            rows = [m for m in rows if m.get("archived_at")]
+        return page_of([meter_out(m) for m in rows], page, limit)
+
+    @app.get("/v1/meters/<meter_id>")
+    def get_meter(meter_id: str) -> dict:
+        org_id = require(app, "meters:read").organization_id
+        return meter_out(service.get(org_id, meter_id))
+
+    @app.patch("/v1/meters/<meter_id>")
+    def update_meter(meter_id: str, body: Annotated[MeterUpdate, Body()]) -> dict:
+        org_id = require(app, "meters:write").organization_id
+        return meter_out(service.update(org_id, meter_id, body))
+
+    @app.get("/v1/meters/<meter_id>/quantities")
+    def meter_quantities(
+        meter_id: str,
+        start_timestamp: Annotated[datetime, Query()],
+        end_timestamp: Annotated[datetime, Query()],
+        interval: Annotated[Literal["hour", "day", "week", "month", "year"], Query()] = "day",
+        customer_id: Annotated[str | None, Query()] = None,
+        external_customer_id: Annotated[str | None, Query()] = None,
+    ) -> dict:
+        org_id = require(app, "meters:read").organization_id
+        if start_timestamp.tzinfo is None or end_timestamp.tzinfo is None:
+            raise ValidationFailed([field_error(["query", "start_timestamp"], "timestamps must carry a timezone")])
+        if end_timestamp < start_timestamp:
+            raise ValidationFailed([field_error(["query", "end_timestamp"], "must not be before start_timestamp")])
+        ids = None
+        if customer_id:
+            ids = [customers.get(org_id, customer_id)["id"]]
+        elif external_customer_id:
+            try:
+                ids = [customers.get_by_external_id(org_id, external_customer_id)["id"]]
+            except NotFound:
+                ids = []
+        return service.quantities(org_id, meter_id, start_timestamp, end_timestamp, interval, ids)

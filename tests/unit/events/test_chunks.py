@@ -1,0 +1,42 @@
+"""The chunk planner keeps every event, in order, and never exceeds 100 actions per transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from functions.events.chunks import PreparedEvent, plan_chunks
+from functions.meters.aggregation import Partial
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def event(i: int, customer: int, meters: list[int], unique: int | None) -> PreparedEvent:
+    contributions = [(f"m{m}", Partial(count=1)) for m in meters]
+    if unique is not None:
+        contributions.append(("mu", Partial(uniques={f"s:{unique}"})))
+    return PreparedEvent(id=f"e{i}", customer_id=f"c{customer}", name="n", timestamp=NOW, timestamp_iso="t",
+                         external_id=None, metadata={}, contributions=contributions)
+
+
+def actions(chunk: list[PreparedEvent]) -> int:
+    aggregates = {(e.customer_id, m) for e in chunk for m, _ in e.contributions}
+    markers = {(e.customer_id, m, u) for e in chunk for m, p in e.contributions for u in p.uniques}
+    return len(chunk) + len(aggregates) + len(markers)
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.lists(st.integers(0, 5), max_size=5, unique=True),
+                          st.one_of(st.none(), st.integers(0, 200))), max_size=400))
+def test_chunks_cover_every_event_within_limit(specs) -> None:
+    events = [event(i, c, ms, u) for i, (c, ms, u) in enumerate(specs)]
+    chunks = plan_chunks(events, lambda e: "p")
+    assert [e.id for chunk in chunks for e in chunk] == [e.id for e in events]
+    assert all(actions(chunk) <= 100 for chunk in chunks)
+
+
+def test_one_customer_three_meters_packs_97_events_per_transaction() -> None:
+    events = [event(i, 0, [0, 1, 2], None) for i in range(1000)]
+    chunks = plan_chunks(events, lambda e: "p")
+    assert [len(c) for c in chunks[:-1]] == [97] * 10 and len(chunks) == 11
