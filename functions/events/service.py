@@ -102,7 +102,7 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
             timestamp_iso=moment_iso,
             external_id=event.external_id,
             metadata=event.metadata,
-            contributions=contributions(meters, view, moment_iso),
+            contributions=contributions(meters, view, f"{moment_iso}#{eid}"),
         )
     return list(prepared.values()), duplicates
 

@@ -48,7 +48,9 @@ class Partial:
     maximum: Decimal | None = None
     uniques: set[str] = field(default_factory=set)
     last_value: Decimal | None = None
-    last_at: str | None = None  # ISO timestamp of the latest event counted for `last`
+    # Order key of the latest event counted for `last`: "{timestamp}#{event id}", so that events with the
+    # same timestamp still have one deterministic last (the greater id), however they were chunked.
+    last_at: str | None = None
 
     def merge(self, other: Partial) -> Partial:
         self.count += other.count
@@ -63,7 +65,7 @@ class Partial:
         return self
 
 
-def contribution(aggregation: dict[str, Any], event: dict[str, Any], timestamp_iso: str) -> Partial | None:
+def contribution(aggregation: dict[str, Any], event: dict[str, Any], order_key: str) -> Partial | None:
     """What one event adds to a meter with this aggregation, or None if it adds nothing."""
     func = aggregation["func"]
     if func == "count":
@@ -83,7 +85,7 @@ def contribution(aggregation: dict[str, Any], event: dict[str, Any], timestamp_i
     if func == "max":
         return Partial(count=1, maximum=number)
     if func == "last":
-        return Partial(count=1, last_value=number, last_at=timestamp_iso)
+        return Partial(count=1, last_value=number, last_at=order_key)
     raise ValueError(f"unknown aggregation {func}")
 
 

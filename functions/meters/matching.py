@@ -8,11 +8,12 @@ from functions.meters.aggregation import Partial, contribution
 from functions.meters.filter import matches
 
 
-def contributions(meters: list[dict[str, Any]], event: dict[str, Any], timestamp_iso: str) -> list[tuple[str, Partial]]:
+def contributions(
+    meters: list[dict[str, Any]], event: dict[str, Any], order_key: str) -> list[tuple[str, Partial]]:
     found = []
     for meter in meters:
         if matches(meter["filter"], event):
-            part = contribution(meter["aggregation"], event, timestamp_iso)
+            part = contribution(meter["aggregation"], event, order_key)
             if part is not None:
                 found.append((meter["id"], part))
     return found

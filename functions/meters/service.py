@@ -73,7 +73,7 @@ def recompute(meter: dict[str, Any], events: list[dict[str, Any]]) -> Partial:
     for event in events:
         moment = parse_iso(event["timestamp"])
         view = {"name": event["name"], "timestamp": moment, "metadata": event["metadata"]}
-        for _, part in contributions([meter], view, event["timestamp"]):
+        for _, part in contributions([meter], view, f"{event['timestamp']}#{event['id']}"):
             state.merge(part)
     return state
 

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Org
+
+
+def create_meter(org: Org, name: str, aggregation: dict, clauses: list | None = None) -> str:
+    response = org.http.post(
+        "/v1/meters/",
+        json={"name": name, "filter": {"conjunction": "and", "clauses": clauses or []}, "aggregation": aggregation},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+@pytest.fixture
+def api_calls_meters(org: Org) -> dict[str, str]:
+    """One meter per aggregation over `api_call` events' `ms` property."""
+    clauses = [{"property": "name", "operator": "eq", "value": "api_call"}]
+    return {
+        func: create_meter(org, f"api {func}", {"func": func} if func == "count" else {"func": func, "property": "ms"},
+                           clauses)
+        for func in ("count", "sum", "avg", "min", "max", "unique", "last")
+    }
+
+
+def audit_is_clean(org_id: str, tmp_path) -> None:
+    from local_stack.cli import main
+
+    assert main(["--state-dir", str(tmp_path), "audit", "--org", org_id]) == 0

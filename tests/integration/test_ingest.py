@@ -1,0 +1,205 @@
+"""Ingestion over real HTTP against DynamoDB Local: exactly once, atomic, read-your-writes, late events."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from functions.common.clock import iso
+from functions.events import service
+from functions.store import usage
+from tests.integration.conftest import audit_is_clean
+from tests.oracle import meter_value
+
+
+def batch(customer: str, start: int, n: int, prefix: str = "e") -> list[dict]:
+    """Distinct increasing timestamps, so the oracle's `last` is the last event sent."""
+    base = datetime.now(UTC) - timedelta(minutes=1)
+    return [
+        {"name": "api_call", "external_customer_id": customer, "external_id": f"{prefix}{i}",
+         "timestamp": iso(base + timedelta(milliseconds=i)), "metadata": {"ms": (i * 7) % 23 - 3}}
+        for i in range(start, start + n)
+    ]
+
+
+def oracle(events: list[dict]) -> dict[str, Decimal]:
+    values = [Decimal(e["metadata"]["ms"]) for e in events if e["name"] == "api_call"]
+    return {
+        "count": Decimal(len(values)), "sum": sum(values, Decimal(0)),
+        "avg": sum(values, Decimal(0)) / len(values), "min": min(values), "max": max(values),
+        "unique": Decimal(len(set(values))), "last": values[-1],
+    }
+
+
+def assert_meters_equal(org, customer: str, meters: dict[str, str], events: list[dict]) -> None:
+    want = oracle(events)
+    for func, meter_id in meters.items():
+        got = Decimal(str(meter_value(org.http, customer, meter_id)))
+        assert abs(got - want[func]) < Decimal("1e-9"), (func, got, want[func])
+
+
+def test_same_batch_three_times_concurrently_counts_once(org, api_calls_meters, tmp_path) -> None:
+    events = batch("alice", 0, 250)
+    results: list[dict] = []
+
+    def send() -> None:
+        response = org.http.post("/v1/events/ingest", json={"events": events})
+        assert response.status_code == 200, response.text
+        results.append(response.json())
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r["inserted"] for r in results) == 250
+    assert sum(r["duplicates"] for r in results) == 500
+    assert_meters_equal(org, "alice", api_calls_meters, events)
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_duplicates_inside_one_request(org, api_calls_meters, tmp_path) -> None:
+    events = batch("bob", 0, 10)
+    response = org.http.post("/v1/events/ingest", json={"events": events + events[:4]})
+    assert response.json() == {"inserted": 10, "duplicates": 4}
+    assert_meters_equal(org, "bob", api_calls_meters, events)
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_crash_after_commit_before_reply_then_retry(org, api_calls_meters, monkeypatch, tmp_path) -> None:
+    events = batch("carol", 0, 150)
+    real = service.ingest
+
+    def commit_then_crash(*args, **kwargs):
+        real(*args, **kwargs)  # every chunk committed, then the Lambda dies before answering
+        raise RuntimeError("injected crash after commit")
+
+    monkeypatch.setattr(service, "ingest", commit_then_crash)
+    assert org.http.post("/v1/events/ingest", json={"events": events}).status_code == 500
+    monkeypatch.setattr(service, "ingest", real)
+    retry = org.http.post("/v1/events/ingest", json={"events": events}).json()
+    assert retry == {"inserted": 0, "duplicates": 150}
+    assert_meters_equal(org, "carol", api_calls_meters, events)
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_crash_between_two_chunks_then_retry(org, api_calls_meters, monkeypatch, tmp_path) -> None:
+    events = batch("dave", 0, 300)
+    real = usage.write_chunk
+    calls = {"n": 0}
+
+    def crash_before_second(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("injected crash between chunks")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(usage, "write_chunk", crash_before_second)
+    assert org.http.post("/v1/events/ingest", json={"events": events}).status_code == 500
+    monkeypatch.setattr(usage, "write_chunk", real)
+    # Part of the batch counted already: the meter is exact for what was committed, nothing half-written.
+    audit_is_clean(org.id, tmp_path)
+    retry = org.http.post("/v1/events/ingest", json={"events": events}).json()
+    assert retry["inserted"] + retry["duplicates"] == 300 and 0 < retry["duplicates"] < 300
+    assert_meters_equal(org, "dave", api_calls_meters, events)
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_concurrent_distinct_batches_keep_min_max_last_unique_exact(org, api_calls_meters, tmp_path) -> None:
+    batches = [batch("erin", k * 60, 60, prefix=f"t{k}-") for k in range(4)]
+    threads = [
+        threading.Thread(target=lambda b=b: org.http.post("/v1/events/ingest", json={"events": b}))
+        for b in batches
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [e for b in batches for e in b]
+    got = {f: Decimal(str(meter_value(org.http, "erin", m))) for f, m in api_calls_meters.items()}
+    want = oracle(everything)
+    for func in ("count", "sum", "min", "max", "unique"):
+        assert got[func] == want[func], func
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_late_events_after_close_land_in_open_period_once(org, api_calls_meters, tmp_path) -> None:
+    now = datetime.now(UTC)
+    last_month = datetime(now.year, now.month, 1, tzinfo=UTC) - timedelta(hours=1)
+    old = [{**e, "timestamp": iso(last_month)} for e in batch("frank", 0, 5, prefix="old")]
+    assert org.http.post("/v1/events/ingest", json={"events": old}).json()["inserted"] == 5
+    customer_id = org.http.get("/v1/customers/external/frank").json()["id"]
+    aggregates = usage.customer_aggregates(org.id, customer_id)
+    closed_period = aggregates[0].period_key
+    assert closed_period < iso(datetime(now.year, now.month, 1, tzinfo=UTC))
+    for aggregate in aggregates:  # what the cycle close does
+        usage.mark_closed(org.id, (customer_id, aggregate.meter_id, aggregate.period_key), aggregate.period_end)
+    late = [{**e, "timestamp": iso(last_month)} for e in batch("frank", 5, 5, prefix="old")]
+    for _ in range(2):  # sent twice: still counted once
+        org.http.post("/v1/events/ingest", json={"events": late})
+    # The open period holds the 5 late events only; the closed one still holds its 5.
+    assert Decimal(str(meter_value(org.http, "frank", api_calls_meters["count"]))) == 5
+    after = {(a.meter_id, a.period_key): a for a in usage.customer_aggregates(org.id, customer_id)}
+    assert after[(api_calls_meters["count"], closed_period)].state.count == 5
+    open_count = [a for (m, p), a in after.items() if m == api_calls_meters["count"] and p > closed_period]
+    assert len(open_count) == 1 and open_count[0].state.count == 5 and open_count[0].late_count == 5
+    listed = org.http.get("/v1/events/", params={"external_customer_id": "frank", "limit": 100}).json()["items"]
+    assert sum(1 for e in listed if e["late"]) == 5
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_unknown_external_customer_is_created_and_event_kept(org) -> None:
+    response = org.http.post("/v1/events/ingest", json={"events": [
+        {"name": "signup", "external_customer_id": "new-one", "external_id": "x1"}]})
+    assert response.json() == {"inserted": 1, "duplicates": 0}
+    customer = org.http.get("/v1/customers/external/new-one").json()
+    events = org.http.get("/v1/events/", params={"customer_id": customer["id"]}).json()
+    assert [e["name"] for e in events["items"]] == ["signup"]
+    event_id = events["items"][0]["id"]
+    assert org.http.get(f"/v1/events/{event_id}").json()["external_id"] == "x1"
+
+
+@pytest.mark.parametrize(
+    ("event", "loc", "fragment"),
+    [
+        ({"name": "", "external_customer_id": "c"}, ["body", "events", 1, "name"], "at least 1"),
+        ({"name": "x" * 129, "external_customer_id": "c"}, ["body", "events", 1, "name"], "at most 128"),
+        ({"name": "a"}, ["body", "events", 1, "external_customer_id"], "exactly one"),
+        ({"name": "a", "customer_id": "c1", "external_customer_id": "c"}, ["body", "events", 1,
+                                                                            "external_customer_id"], "exactly one"),
+        ({"name": "a", "external_customer_id": "c", "timestamp": "2026-01-01T00:00:00"},
+         ["body", "events", 1, "timestamp"], None),
+        ({"name": "a", "external_customer_id": "c", "timestamp": iso(datetime.now(UTC) - timedelta(days=36))},
+         ["body", "events", 1, "timestamp"], "35 days"),
+        ({"name": "a", "external_customer_id": "c", "timestamp": iso(datetime.now(UTC) + timedelta(minutes=6))},
+         ["body", "events", 1, "timestamp"], "5 minutes"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {"k" * 41: 1}}, ["body", "events", 1, "metadata"],
+         "1 to 40"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {"k": "v" * 501}},
+         ["body", "events", 1, "metadata"], "500"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {"k": [1]}}, ["body", "events", 1, "metadata"],
+         "string, number or boolean"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {f"k{i}": i for i in range(51)}},
+         ["body", "events", 1, "metadata"], "50 keys"),
+        ({"name": "a", "customer_id": "no-such-customer"}, ["body", "events", 1, "customer_id"], "not found"),
+    ],
+)
+def test_bad_input_is_422_with_the_field_and_writes_nothing(org, event, loc, fragment) -> None:
+    good = {"name": "fine", "external_customer_id": "never-written", "external_id": "g1"}
+    response = org.http.post("/v1/events/ingest", json={"events": [good, event]})
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert [d["loc"] for d in detail] == [loc]
+    if fragment:
+        assert fragment in detail[0]["msg"]
+    assert org.http.get("/v1/customers/external/never-written").status_code == 404
+
+
+def test_more_than_1000_events_is_422(org) -> None:
+    events = [{"name": "a", "external_customer_id": "c"}] * 1001
+    response = org.http.post("/v1/events/ingest", json={"events": events})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "events"]
