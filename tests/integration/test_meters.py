@@ -1,0 +1,107 @@
+"""Meters: CRUD, backfill on creation, quantities, archive; customers CRUD; isolation between organizations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from functions.common.clock import iso
+from tests.integration.conftest import audit_is_clean, create_meter
+from tests.isolation import assert_invisible, assert_not_listed
+from tests.oracle import meter_value
+
+
+def ingest(org, events: list[dict]) -> dict:
+    response = org.http.post("/v1/events/ingest", json={"events": events})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_new_meter_backfills_the_open_period_from_stored_events(org, tmp_path) -> None:
+    ingest(org, [{"name": "tokens", "external_customer_id": "gina", "external_id": f"b{i}",
+                  "metadata": {"n": i, "model": "a" if i % 2 else "b"}} for i in range(30)])
+    meter_id = create_meter(org, "tokens of model a", {"func": "sum", "property": "n"},
+                            [{"property": "model", "operator": "eq", "value": "a"}])
+    odd_sum = sum(i for i in range(30) if i % 2)
+    assert meter_value(org.http, "gina", meter_id) == odd_sum
+    unique_id = create_meter(org, "models", {"func": "unique", "property": "model"})
+    assert meter_value(org.http, "gina", unique_id) == 2
+    # New events after creation are added on top of the backfill, not counted twice.
+    ingest(org, [{"name": "tokens", "external_customer_id": "gina", "external_id": "after",
+                  "metadata": {"n": 100, "model": "a"}}])
+    assert meter_value(org.http, "gina", meter_id) == odd_sum + 100
+    assert meter_value(org.http, "gina", unique_id) == 2
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_meter_crud_and_archive(org) -> None:
+    meter_id = create_meter(org, "requests", {"func": "count"})
+    assert org.http.get(f"/v1/meters/{meter_id}").json()["name"] == "requests"
+    patched = org.http.patch(f"/v1/meters/{meter_id}", json={"name": "API requests"}).json()
+    assert patched["name"] == "API requests" and patched["modified_at"]
+    listed = org.http.get("/v1/meters/").json()
+    assert meter_id in {m["id"] for m in listed["items"]} and listed["pagination"]["total_count"] >= 1
+    archived = org.http.patch(f"/v1/meters/{meter_id}", json={"is_archived": True}).json()
+    assert archived["archived_at"]
+    assert meter_id not in {m["id"] for m in org.http.get("/v1/meters/").json()["items"]}
+    ingest(org, [{"name": "x", "external_customer_id": "hal", "external_id": "arch1"}])
+    assert meter_value(org.http, "hal", meter_id) == 0  # an archived meter counts nothing
+    bad = org.http.post("/v1/meters/", json={"name": "x", "filter": {"clauses": []}, "aggregation": {"func": "sum"}})
+    assert bad.status_code == 422
+
+
+def test_quantities_timeseries_and_total(org) -> None:
+    meter_id = create_meter(org, "bytes", {"func": "sum", "property": "bytes"})
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    events = [
+        {"name": "upload", "external_customer_id": "ivy", "external_id": f"q{i}",
+         "timestamp": iso(base + timedelta(hours=i % 3, minutes=5)), "metadata": {"bytes": 10 * (i + 1)}}
+        for i in range(6)
+    ]
+    ingest(org, events)
+    response = org.http.get(f"/v1/meters/{meter_id}/quantities", params={
+        "start_timestamp": iso(base), "end_timestamp": iso(base + timedelta(hours=2, minutes=59)), "interval": "hour"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [q["quantity"] for q in body["quantities"]] == [10 + 40, 20 + 50, 30 + 60]
+    assert body["total"] == 210
+    missing = org.http.get(f"/v1/meters/{meter_id}/quantities", params={"interval": "hour"})
+    assert missing.status_code == 422
+
+
+def test_customers_crud(org) -> None:
+    created = org.http.post("/v1/customers/", json={"email": "a@example.com", "name": "A", "external_id": "ext-a"})
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    again = org.http.post("/v1/customers/", json={"email": "A@example.com"})
+    assert again.status_code == 422 and again.json()["detail"][0]["loc"] == ["body", "email"]
+    assert org.http.get(f"/v1/customers/{customer['id']}").json()["email"] == "a@example.com"
+    assert org.http.get("/v1/customers/external/ext-a").json()["id"] == customer["id"]
+    updated = org.http.patch(f"/v1/customers/{customer['id']}", json={"name": "B", "email": "b@example.com"})
+    assert updated.json()["name"] == "B"
+    assert org.http.post("/v1/customers/", json={"email": "a@example.com"}).status_code == 201  # freed
+    assert org.http.delete(f"/v1/customers/{customer['id']}").status_code == 204
+    assert org.http.get(f"/v1/customers/{customer['id']}").status_code == 404
+    assert org.http.get("/v1/customers/external/ext-a").status_code == 404
+
+
+def test_one_organization_cannot_see_or_touch_another(org, other_org) -> None:
+    meter_id = create_meter(org, "secret", {"func": "count"})
+    ingest(org, [{"name": "e", "external_customer_id": "private", "external_id": "p1"}])
+    customer = org.http.get("/v1/customers/external/private").json()
+    event_id = org.http.get("/v1/events/", params={"customer_id": customer["id"]}).json()["items"][0]["id"]
+    cm_id = org.http.get("/v1/customer-meters/", params={"customer_id": customer["id"]}).json()["items"][0]["id"]
+    assert_invisible(other_org.http, [
+        f"/v1/customers/{customer['id']}", "/v1/customers/external/private", f"/v1/meters/{meter_id}",
+        f"/v1/events/{event_id}", f"/v1/customer-meters/{cm_id}", f"/v1/customers/{customer['id']}/state",
+        f"/v1/meters/{meter_id}/quantities?start_timestamp=2026-01-01T00:00:00Z&end_timestamp=2026-01-02T00:00:00Z",
+    ])
+    assert_not_listed(other_org.http, "/v1/customers/", [customer["id"]])
+    assert_not_listed(other_org.http, "/v1/meters/", [meter_id])
+    assert_not_listed(other_org.http, "/v1/events/", [event_id])
+    assert_not_listed(other_org.http, "/v1/customer-meters/", [cm_id])
+    # Writes: another organization's customer id is unknown to this token, and nothing is written.
+    sneaky = other_org.http.post("/v1/events/ingest", json={"events": [{"name": "e", "customer_id": customer["id"]}]})
+    assert sneaky.status_code == 422
+    assert other_org.http.patch(f"/v1/meters/{meter_id}", json={"name": "x"}).status_code == 404
+    assert other_org.http.delete(f"/v1/customers/{customer['id']}").status_code == 404
+    assert org.http.get(f"/v1/customers/{customer['id']}").status_code == 200
