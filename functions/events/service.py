@@ -12,7 +12,8 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from functions.common.clock import iso, utcnow
@@ -22,7 +23,7 @@ from functions.customers import service as customers
 from functions.events.chunks import PreparedEvent, plan_chunks
 from functions.events.schemas import EventCreate
 from functions.meters.aggregation import Partial
-from functions.meters.matching import contributions
+from functions.meters.matching import compile_meters, contributions
 from functions.meters.periods import Period, calendar_month, next_period
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
@@ -46,6 +47,11 @@ class IngestResult:
     duplicates: int = 0
 
 
+@lru_cache(maxsize=64)
+def _month_of(year: int, month: int) -> Period:
+    return calendar_month(datetime(year, month, 1, tzinfo=UTC))
+
+
 class PeriodRouter:
     """The period an event counts in: the one containing its timestamp, unless closed, then the open one."""
 
@@ -53,7 +59,7 @@ class PeriodRouter:
         self.closed: set[tuple[str, str]] = set()  # (customer, period key)
 
     def period(self, customer_id: str, moment: datetime) -> tuple[Period, bool]:
-        period, late = calendar_month(moment), False
+        period, late = _month_of(moment.year, moment.month), False
         while (customer_id, period.key) in self.closed:
             period, late = next_period(period), True
         return period, late
@@ -86,6 +92,7 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
             now: datetime) -> tuple[list[PreparedEvent], int]:
     prepared: dict[str, PreparedEvent] = {}
     duplicates = 0
+    compiled = compile_meters(meters)
     for event, customer_id in zip(events, customer_ids, strict=True):
         eid = event_id(org_id, event.external_id)
         if eid in prepared:
@@ -102,7 +109,7 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
             timestamp_iso=moment_iso,
             external_id=event.external_id,
             metadata=event.metadata,
-            contributions=contributions(meters, view, f"{moment_iso}#{eid}"),
+            contributions=contributions(compiled, view, f"{moment_iso}#{eid}"),
         )
     return list(prepared.values()), duplicates
 
@@ -140,9 +147,7 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
             if delta is None:
                 delta = deltas[key] = AggregateDelta(key=key, period_end=iso(period.end), partial=Partial(),
                                                      prior=None)
-            delta.partial.merge(Partial(count=part.count, total=part.total, minimum=part.minimum,
-                                        maximum=part.maximum, uniques=set(part.uniques),
-                                        last_value=part.last_value, last_at=part.last_at))
+            delta.partial.merge(part)  # merge reads `part` and never keeps a reference to its set
             delta.late_count += late
     return records, list(deltas.values())
 

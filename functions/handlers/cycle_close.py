@@ -7,8 +7,13 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.common.runtime import settle_heap
+from functions.store import dynamo
+
 logger = Logger()
 metrics = Metrics()
+
+settle_heap(dynamo.warm_up)
 
 
 @logger.inject_lambda_context

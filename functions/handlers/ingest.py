@@ -10,12 +10,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.http import create_app, normalize_path
+from functions.common.runtime import settle_heap
 from functions.events import routes as event_routes
+from functions.store import dynamo
 
 logger = Logger()
 metrics = Metrics()
 app = create_app("Meterbill ingest")
 event_routes.register_ingest(app)
+
+settle_heap(dynamo.warm_up)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

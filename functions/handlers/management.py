@@ -10,11 +10,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.http import create_app, normalize_path
+from functions.common.runtime import settle_heap
 from functions.customer_meters import routes as customer_meter_routes
 from functions.customers import routes as customer_routes
 from functions.events import routes as event_routes
 from functions.meters import routes as meter_routes
 from functions.organizations import routes as organization_routes
+from functions.store import dynamo
 
 logger = Logger()
 metrics = Metrics()
@@ -31,6 +33,8 @@ def openapi() -> Any:
     from aws_lambda_powertools.event_handler import Response
 
     return Response(200, "application/json", app.get_openapi_json_schema())
+
+settle_heap(dynamo.warm_up)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

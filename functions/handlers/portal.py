@@ -10,10 +10,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.http import create_app, normalize_path
+from functions.common.runtime import settle_heap
+from functions.store import dynamo
 
 logger = Logger()
 metrics = Metrics()
 app = create_app("Meterbill customer portal")
+
+settle_heap(dynamo.warm_up)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -40,7 +40,7 @@ def unique_marker(value: Any) -> str | None:
     return f"s:{value}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Partial:
     count: int = 0  # events counted (for sum/avg/min/max: events whose property was numeric)
     total: Decimal = Decimal(0)

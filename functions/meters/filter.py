@@ -6,7 +6,8 @@ string, bool with bool); a mismatch is no match. `like` means "contains" for str
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from functions.common.clock import parse_iso
@@ -32,70 +33,86 @@ def event_property(event: dict[str, Any], path: str) -> Any:
     return value
 
 
+KINDS: dict[type, str] = {bool: "bool", int: "number", float: "number", str: "string", datetime: "time"}
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+
 def _kind(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, datetime):
-        return "time"
-    return None
+    return KINDS.get(type(value))
 
 
-def _coerce_clause_value(actual: Any, expected: Any) -> Any:
+def _getter(path: str) -> Callable[[dict[str, Any]], Any]:
+    if path == "name":
+        return lambda event: event["name"]
+    if path == "timestamp":
+        return lambda event: event["timestamp"]
+    key = path[len("metadata."):] if path.startswith("metadata.") else path
+    if "." not in key:
+        return lambda event: (event.get("metadata") or {}).get(key, MISSING)
+    return lambda event: event_property(event, path)
+
+
+def _expected(path: str, value: Any) -> Any:
     """Timestamps compare as times; the clause gives them as ISO strings or epoch seconds."""
-    if isinstance(actual, datetime):
-        if isinstance(expected, str):
-            try:
-                return parse_iso(expected)
-            except ValueError:
-                return MISSING
-        if _kind(expected) == "number":
-            return datetime.fromtimestamp(expected, tz=actual.tzinfo)
-    return expected
+    if path != "timestamp":
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_iso(value)
+        except ValueError:
+            return MISSING
+    if _kind(value) == "number":
+        return datetime.fromtimestamp(value, tz=UTC)
+    return MISSING
 
 
-def clause_matches(clause: dict[str, Any], event: dict[str, Any]) -> bool:
-    actual = event_property(event, clause["property"])
-    if actual is MISSING or actual is None:
-        return False
-    expected = _coerce_clause_value(actual, clause["value"])
+ORDERED = {
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def compile_clause(clause: dict[str, Any]) -> Predicate:
+    """A clause as a function of the event, with everything that does not depend on the event done once."""
+    get = _getter(clause["property"])
+    expected = _expected(clause["property"], clause["value"])
+    kind = _kind(expected)
     operator = clause["operator"]
-    kind = _kind(actual)
-    if kind is None or kind != _kind(expected):
-        return False
+    if expected is MISSING or kind is None:
+        return lambda event: False
+
+    def same_kind(actual: Any) -> bool:
+        return KINDS.get(type(actual)) == kind
+
     if operator == "eq":
-        return bool(actual == expected)
+        return lambda event: same_kind(actual := get(event)) and actual == expected
     if operator == "ne":
-        return bool(actual != expected)
+        return lambda event: same_kind(actual := get(event)) and actual != expected
     if operator in ("like", "not_like"):
         if kind != "string":
-            return False
-        contained = expected.lower() in actual.lower()
-        return contained if operator == "like" else not contained
-    if kind == "bool":
-        return False  # booleans have no order
-    if operator == "gt":
-        return bool(actual > expected)
-    if operator == "gte":
-        return bool(actual >= expected)
-    if operator == "lt":
-        return bool(actual < expected)
-    if operator == "lte":
-        return bool(actual <= expected)
-    return False
+            return lambda event: False
+        needle, wanted = expected.lower(), operator == "like"
+        return lambda event: same_kind(actual := get(event)) and (needle in actual.lower()) == wanted
+    if operator in ORDERED and kind != "bool":  # booleans have no order
+        compare = ORDERED[operator]
+        return lambda event: same_kind(actual := get(event)) and compare(actual, expected)
+    return lambda event: False
+
+
+def compile_filter(filter_: dict[str, Any]) -> Predicate:
+    """An empty clause list matches every event."""
+    parts = [compile_filter(c) if "clauses" in c else compile_clause(c) for c in filter_.get("clauses") or []]
+    if not parts:
+        return lambda event: True
+    if len(parts) == 1:
+        return parts[0]
+    if filter_.get("conjunction", "and") == "or":
+        return lambda event: any(p(event) for p in parts)
+    return lambda event: all(p(event) for p in parts)
 
 
 def matches(filter_: dict[str, Any], event: dict[str, Any]) -> bool:
-    """An empty clause list matches every event (Polar's behaviour for `and`; `or` of nothing too)."""
-    clauses = filter_.get("clauses") or []
-    if not clauses:
-        return True
-    results = (
-        matches(c, event) if "clauses" in c else clause_matches(c, event) for c in clauses
-    )
-    if filter_.get("conjunction", "and") == "or":
-        return any(results)
-    return all(results)
+    return compile_filter(filter_)(event)

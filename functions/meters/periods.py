@@ -6,7 +6,7 @@ subscription cycle; everything else only sees `Period`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from functions.common.clock import iso
@@ -16,10 +16,10 @@ from functions.common.clock import iso
 class Period:
     start: datetime
     end: datetime
+    key: str = field(init=False, compare=False)  # the period's id in the table: its start, ISO
 
-    @property
-    def key(self) -> str:
-        return iso(self.start)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", iso(self.start))
 
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end

@@ -11,7 +11,7 @@ from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound
 from functions.common.ids import new_id
 from functions.meters.aggregation import Partial, value_of
-from functions.meters.matching import contributions
+from functions.meters.matching import CompiledMeter, compile_meters, contributions
 from functions.meters.periods import Period, calendar_month
 from functions.meters.schemas import MeterCreate, MeterUpdate
 from functions.store import customers as customer_store
@@ -67,14 +67,21 @@ def update(org_id: str, meter_id: str, body: MeterUpdate) -> dict[str, Any]:
     return meter
 
 
+def stored_event_state(compiled: list[CompiledMeter], event: dict[str, Any]) -> Partial:
+    """What one stored event contributes to the (single) compiled meter."""
+    view = {"name": event["name"], "timestamp": parse_iso(event["timestamp"]), "metadata": event["metadata"]}
+    state = Partial()
+    for _, part in contributions(compiled, view, f"{event['timestamp']}#{event['id']}"):
+        state.merge(part)
+    return state
+
+
 def recompute(meter: dict[str, Any], events: list[dict[str, Any]]) -> Partial:
     """The meter's state over stored events, from scratch (backfill and audit)."""
+    compiled = compile_meters([meter])
     state = Partial()
     for event in events:
-        moment = parse_iso(event["timestamp"])
-        view = {"name": event["name"], "timestamp": moment, "metadata": event["metadata"]}
-        for _, part in contributions([meter], view, f"{event['timestamp']}#{event['id']}"):
-            state.merge(part)
+        state.merge(stored_event_state(compiled, event))
     return state
 
 
@@ -151,11 +158,12 @@ def quantities(org_id: str, meter_id: str, start: datetime, end: datetime, inter
         buckets[cursor] = Partial()
         cursor = _advance(cursor, interval)
     total = Partial()
+    compiled = compile_meters([meter])
     for customer_id in ids:
         events = usage.customer_events(org_id, customer_id, iso(start), iso(end))
         for event in events:
             moment = parse_iso(event["timestamp"])
-            part = recompute(meter, [event])
+            part = stored_event_state(compiled, event)
             buckets.setdefault(bucket_of(moment), Partial()).merge(part)
             total.merge(part)
     func = meter["aggregation"]["func"]

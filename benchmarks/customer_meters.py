@@ -1,0 +1,68 @@
+"""Customer-meter read at 10^3 and 10^6 stored events for one customer: DynamoDB requests and time.
+
+The events go in through the real ingest handler (1,000 per request), so the aggregates are the real ones.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from benchmarks.harness import call_handler
+from benchmarks.ingest import meters_body
+from functions.common.clock import iso
+
+
+def load(token: str, customer: str, count: int, offset: int) -> None:
+    from functions.handlers import ingest
+
+    base = datetime.now(UTC) - timedelta(minutes=3)
+    for start in range(0, count, 1000):
+        body = {"events": [
+            {"name": "llm", "external_customer_id": customer, "external_id": f"{offset + start + i}",
+             "timestamp": iso(base + timedelta(microseconds=start + i)), "metadata": {"tokens": i, "model": "m"}}
+            for i in range(min(1000, count - start))
+        ]}
+        response = call_handler(ingest.handler, "POST", "/v1/events/ingest", token, body)
+        assert response["statusCode"] == 200, str(response)[:500]
+
+
+def read_stats(org_id: str, customer: dict[str, Any], meters: dict, reads: int = 300) -> dict[str, float]:
+    from functions.customer_meters.service import customer_meters
+    from functions.store import dynamo
+
+    dynamo.requests.reset()
+    customer_meters(org_id, customer, meters)
+    requests = sum(dynamo.requests.counts.values())
+    times = []
+    for _ in range(reads):
+        start = time.perf_counter()
+        customer_meters(org_id, customer, meters)
+        times.append(time.perf_counter() - start)
+    return {"requests": requests, "median_ms": statistics.median(times) * 1000,
+            "p95_ms": sorted(times)[int(reads * 0.95)] * 1000}
+
+
+def run(large: int = 1_000_000) -> dict[str, Any]:
+    from functions.handlers import management
+    from functions.organizations.service import create_organization
+    from functions.store import customers, meters
+
+    org = create_organization("bench-read")
+    for i in range(3):
+        call_handler(management.handler, "POST", "/v1/meters/", org.token, meters_body(i))
+    all_meters = {m["id"]: m for m in meters.list_all(org.organization_id)}
+    results: dict[str, Any] = {}
+    loaded = 0
+    started = time.perf_counter()
+    for size in (1_000, large):
+        load(org.token, "reader", size - loaded, loaded)
+        loaded = size
+        customer_id = customers.ids_by_external_id(org.organization_id, ["reader"])["reader"]
+        customer = customers.get(org.organization_id, customer_id)
+        results[size] = read_stats(org.organization_id, customer, all_meters)
+    results["load_seconds"] = time.perf_counter() - started
+    results["ratio"] = results[large]["median_ms"] / results[1_000]["median_ms"]
+    return results

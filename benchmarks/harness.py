@@ -1,0 +1,81 @@
+"""Shared benchmark plumbing: a private DynamoDB Local + moto, the real handlers, and request accounting."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from local_stack.aws import LocalAws, start_moto
+from local_stack.dynamodb_local import DynamoDBLocal
+from local_stack.gateway import api_gateway_event
+from local_stack.lambda_context import LocalContext
+
+
+@contextmanager
+def local_aws() -> Iterator[LocalAws]:
+    dynamodb = DynamoDBLocal().start()
+    moto_server, moto_endpoint = start_moto()
+    aws = LocalAws(dynamodb_endpoint=dynamodb.endpoint, moto_endpoint=moto_endpoint)
+    aws.export()
+    aws.create_resources()
+    try:
+        yield aws
+    finally:
+        moto_server.stop()
+        dynamodb.stop()
+
+
+class StoreTimer:
+    """Wraps the DynamoDB client: counts requests and the thread CPU and wall time spent inside botocore."""
+
+    def __init__(self) -> None:
+        self.cpu = 0.0
+        self.wall = 0.0
+        self.requests: dict[str, int] = {}
+
+    def install(self) -> None:
+        from functions.store import dynamo
+
+        real_client = dynamo.client()
+        timer = self
+
+        class Proxy:
+            def __getattr__(self, name: str) -> Any:
+                method = getattr(real_client, name)
+
+                def timed(*args: Any, **kwargs: Any) -> Any:
+                    cpu, wall = time.thread_time(), time.perf_counter()
+                    try:
+                        return method(*args, **kwargs)
+                    finally:
+                        timer.cpu += time.thread_time() - cpu
+                        timer.wall += time.perf_counter() - wall
+                        timer.requests[name] = timer.requests.get(name, 0) + 1
+
+                return timed
+
+        proxy = Proxy()
+        dynamo.client.cache_clear()
+        dynamo.client = lambda: proxy  # type: ignore[assignment]
+
+    def reset(self) -> None:
+        self.cpu = self.wall = 0.0
+        self.requests.clear()
+
+
+def request_event(method: str, path: str, token: str, body: Any | None = None) -> dict:
+    """The API Gateway event a request becomes (built outside any timed region)."""
+    raw = json.dumps(body).encode() if body is not None else b""
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    return api_gateway_event(method, path, headers, raw, f"{method} {path}")
+
+
+def call_handler(handler: Any, method: str, path: str, token: str, body: Any | None = None) -> dict:
+    return invoke(handler, request_event(method, path, token, body))
+
+
+def invoke(handler: Any, event: dict) -> dict:
+    return handler(event, LocalContext(function_name="bench"))  # type: ignore[no-any-return]

@@ -1,0 +1,108 @@
+"""Ingest benchmarks (DESIGN.md section 10):
+
+1. handler CPU per event for a 1,000-event request matched against 5 meters, DynamoDB excluded: the ingest
+   Lambda handler's thread CPU time minus the CPU spent inside botocore calls;
+2. write units and write requests per event for 1 KB events, one customer, 3 meters, read from the
+   ConsumedCapacity DynamoDB Local returns and from the requests the store sent.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from benchmarks.harness import StoreTimer, call_handler, invoke, request_event
+from functions.common.clock import iso
+
+
+def meters_body(i: int) -> dict:
+    aggregations = [{"func": "count"}, {"func": "sum", "property": "tokens"}, {"func": "max", "property": "tokens"},
+                    {"func": "avg", "property": "latency"}, {"func": "unique", "property": "model"}]
+    return {"name": f"m{i}", "filter": {"conjunction": "and", "clauses": [
+        {"property": "name", "operator": "eq", "value": "llm"}]}, "aggregation": aggregations[i % len(aggregations)]}
+
+
+def events(n: int, run: int, customer: str, padding: int = 0) -> list[dict[str, Any]]:
+    base = datetime.now(UTC) - timedelta(minutes=2)
+    return [
+        {"name": "llm", "external_customer_id": customer, "external_id": f"r{run}-{i}",
+         "timestamp": iso(base + timedelta(microseconds=i)),
+         "metadata": {"tokens": i % 977, "latency": (i % 50) / 7, "model": f"model-{i % 4}",
+                      **{f"pad{k}": "x" * min(400, padding - 400 * k) for k in range(-(-padding // 400))}}}
+        for i in range(n)
+    ]
+
+
+def run(runs: int = 5) -> dict[str, Any]:
+    from functions.handlers import ingest, management
+    from functions.organizations.service import create_organization
+    from functions.store import dynamo
+
+    timer = StoreTimer()
+    timer.install()
+    results: dict[str, Any] = {}
+
+    # 1. CPU per event, 5 meters.
+    org = create_organization("bench-cpu")
+    for i in range(5):
+        call_handler(management.handler, "POST", "/v1/meters/", org.token, meters_body(i))
+    call_handler(ingest.handler, "POST", "/v1/events/ingest", org.token, {"events": events(1000, -1, "warm")})
+    per_event = []
+    for r in range(runs):
+        request = request_event("POST", "/v1/events/ingest", org.token, {"events": events(1000, r, "cpu-customer")})
+        timer.reset()
+        start = time.thread_time()
+        response = invoke(ingest.handler, request)
+        total = time.thread_time() - start
+        assert response["statusCode"] == 200, str(response)[:500]
+        per_event.append((total - timer.cpu) / 1000 * 1e6)
+    results["cpu_us_per_event"] = statistics.median(per_event)
+    results["cpu_us_per_event_runs"] = [round(x, 2) for x in per_event]
+
+    # 2. Write units and requests, 1 KB events, 3 meters, one customer.
+    org = create_organization("bench-wcu")
+    for i in range(3):
+        call_handler(management.handler, "POST", "/v1/meters/", org.token, meters_body(i))
+    body = {"events": events(1000, 0, "wcu-customer", padding=650)}
+    call_handler(ingest.handler, "POST", "/v1/events/ingest", org.token,
+                 {"events": events(1, 99, "wcu-customer")})  # the customer exists, as in steady state
+    from functions.store import usage
+    from functions.store.usage import EventRecord
+
+    sample = body["events"][0]
+    item = usage.event_item(org.organization_id, EventRecord(
+        id="5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10", customer_id="5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10",
+        name=sample["name"], timestamp=sample["timestamp"], external_id=sample["external_id"],
+        metadata=sample["metadata"], ingested_at=sample["timestamp"], period_key=sample["timestamp"], meter_seq=3))
+    results["event_item_bytes"] = _item_size(item)
+    dynamo.requests.reset()
+    timer.reset()
+    response = call_handler(ingest.handler, "POST", "/v1/events/ingest", org.token, body)
+    assert response["statusCode"] == 200, str(response)[:500]
+    writes = {op: n for op, n in dynamo.requests.counts.items()
+              if op in ("transact_write_items", "put_item", "update_item", "batch_write_item", "delete_item")}
+    units = sum(u for op, u in dynamo.requests.consumed.items() if op in writes)
+    results["write_requests_per_1000"] = sum(writes.values())
+    results["write_units_per_event"] = units / 1000
+    results["all_requests_per_1000"] = dict(dynamo.requests.counts)
+    return results
+
+
+def _item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: attribute names plus values (strings as UTF-8, numbers ~ digits/2 + 1)."""
+    def size(value: dict[str, Any]) -> int:
+        (kind, v), = value.items()
+        if kind == "S":
+            return len(v.encode())
+        if kind == "N":
+            return len(v.lstrip("-").replace(".", "")) // 2 + 2
+        if kind == "BOOL" or kind == "NULL":
+            return 1
+        if kind == "M":
+            return 3 + sum(len(k.encode()) + size(x) + 1 for k, x in v.items())
+        if kind == "L":
+            return 3 + sum(size(x) + 1 for x in v)
+        return 0
+    return sum(len(k.encode()) + size(v) for k, v in item.items())
