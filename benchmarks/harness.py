@@ -35,6 +35,18 @@ class StoreTimer:
         self.cpu = 0.0
         self.wall = 0.0
         self.requests: dict[str, int] = {}
+        self.write_units = 0
+
+    def count_units(self, name: str, kwargs: dict[str, Any]) -> None:
+        """Write units by DynamoDB's published rule: 1 per KB written, 2 per KB inside a transaction.
+        (DynamoDB Local does not report transactional capacity, so the harness computes it.)"""
+        if name == "transact_write_items":
+            for action in kwargs["TransactItems"]:
+                (kind, body), = action.items()
+                size = item_size(body["Item"]) if kind == "Put" else AGGREGATE_ITEM_BYTES
+                self.write_units += 2 * -(-size // 1024)
+        elif name in ("put_item", "update_item", "delete_item"):
+            self.write_units += -(-item_size(kwargs.get("Item", {})) // 1024) or 1
 
     def install(self) -> None:
         from functions.store import dynamo
@@ -47,6 +59,7 @@ class StoreTimer:
                 method = getattr(real_client, name)
 
                 def timed(*args: Any, **kwargs: Any) -> Any:
+                    timer.count_units(name, kwargs)
                     cpu, wall = time.thread_time(), time.perf_counter()
                     try:
                         return method(*args, **kwargs)
@@ -64,6 +77,31 @@ class StoreTimer:
     def reset(self) -> None:
         self.cpu = self.wall = 0.0
         self.requests.clear()
+        self.write_units = 0
+
+
+# An aggregate item (keys, meter id, period, version, count, sum, min/max/last) stays well under 1 KB.
+AGGREGATE_ITEM_BYTES = 300
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: attribute names plus values (strings as UTF-8, numbers about digits/2 + 1)."""
+    return sum(len(k.encode()) + _value_size(v) for k, v in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    (kind, v), = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "N":
+        return len(v.lstrip("-").replace(".", "")) // 2 + 2
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_size(x) + 1 for k, x in v.items())
+    if kind == "L":
+        return 3 + sum(_value_size(x) + 1 for x in v)
+    return 0
 
 
 def request_event(method: str, path: str, token: str, body: Any | None = None) -> dict:

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchmarks.harness import StoreTimer, call_handler, invoke, request_event
+from benchmarks.harness import StoreTimer, call_handler, invoke, item_size, request_event
 from functions.common.clock import iso
 
 
@@ -76,33 +76,15 @@ def run(runs: int = 5) -> dict[str, Any]:
         id="5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10", customer_id="5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10",
         name=sample["name"], timestamp=sample["timestamp"], external_id=sample["external_id"],
         metadata=sample["metadata"], ingested_at=sample["timestamp"], period_key=sample["timestamp"], meter_seq=3))
-    results["event_item_bytes"] = _item_size(item)
+    results["event_item_bytes"] = item_size(item)
     dynamo.requests.reset()
     timer.reset()
     response = call_handler(ingest.handler, "POST", "/v1/events/ingest", org.token, body)
     assert response["statusCode"] == 200, str(response)[:500]
     writes = {op: n for op, n in dynamo.requests.counts.items()
               if op in ("transact_write_items", "put_item", "update_item", "batch_write_item", "delete_item")}
-    units = sum(u for op, u in dynamo.requests.consumed.items() if op in writes)
     results["write_requests_per_1000"] = sum(writes.values())
-    results["write_units_per_event"] = units / 1000
+    results["write_units_per_event"] = timer.write_units / 1000
     results["all_requests_per_1000"] = dict(dynamo.requests.counts)
     return results
 
-
-def _item_size(item: dict[str, Any]) -> int:
-    """DynamoDB's item size: attribute names plus values (strings as UTF-8, numbers ~ digits/2 + 1)."""
-    def size(value: dict[str, Any]) -> int:
-        (kind, v), = value.items()
-        if kind == "S":
-            return len(v.encode())
-        if kind == "N":
-            return len(v.lstrip("-").replace(".", "")) // 2 + 2
-        if kind == "BOOL" or kind == "NULL":
-            return 1
-        if kind == "M":
-            return 3 + sum(len(k.encode()) + size(x) + 1 for k, x in v.items())
-        if kind == "L":
-            return 3 + sum(size(x) + 1 for x in v)
-        return 0
-    return sum(len(k.encode()) + size(v) for k, v in item.items())

@@ -107,6 +107,8 @@ def run(state_dir: Path, *, port: int, in_memory: bool, demo: bool, cycle_second
         (state_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
         print(f"Meterbill local stack is up\n  API       {gateway.url}\n  token     {token}", flush=True)
         print(f"  org       {organization_id}\n  state     {state_dir / STATE_FILE}", flush=True)
+        if "demo_customer_id" in state:
+            print(f"  demo      customer {state['demo_customer_id']} (external id demo-customer)", flush=True)
         if "portal_url" in state:
             print(f"  portal    {state['portal_url']}", flush=True)
         print(

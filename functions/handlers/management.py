@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,18 +23,30 @@ from functions.store import dynamo
 logger = Logger()
 metrics = Metrics()
 app = create_app("Meterbill API")
-organization_routes.register(app)
-customer_routes.register(app)
-meter_routes.register(app)
-customer_meter_routes.register(app)
-event_routes.register_listing(app)
+ROUTE_GROUPS = (
+    organization_routes.register,
+    customer_routes.register,
+    meter_routes.register,
+    customer_meter_routes.register,
+    event_routes.register_listing,
+)
+for register_routes in ROUTE_GROUPS:
+    register_routes(app)
 
 
 @app.get("/openapi.json", include_in_schema=False)
-def openapi() -> Any:
-    from aws_lambda_powertools.event_handler import Response
+def openapi():  # no return annotation: Powertools would try to model Response
+    return Response(200, "application/json", api_document())
 
-    return Response(200, "application/json", app.get_openapi_json_schema())
+
+@cache
+def api_document() -> str:
+    """One document for the whole API: these routes plus the ingest Lambda's, registered on a resolver that
+    only describes them (the ingest route is served by its own Lambda)."""
+    described = create_app("Meterbill API")
+    for register in ROUTE_GROUPS + (event_routes.register_ingest,):
+        register(described)
+    return described.get_openapi_json_schema()
 
 settle_heap(dynamo.warm_up)
 

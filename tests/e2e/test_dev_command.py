@@ -52,11 +52,14 @@ def test_dev_serves_authenticated_requests_and_keeps_data(tmp_path: Path) -> Non
         output = stop(process)
     assert process.returncode == 0
     assert "stopped" in output and state["token"] in output
-    # DynamoDB Local kept its data on disk: a restart serves the same organization with the same token.
-    process, again = start_dev(tmp_path)
+    # DynamoDB Local kept its data on disk: a restart serves the same organization with the same token,
+    # and --demo loads demo data through the API.
+    process, again = start_dev(tmp_path, "--demo")
     try:
         assert again["organization_id"] == state["organization_id"]
-        url = f"{again['api_url']}/v1/organizations/{again['organization_id']}"
-        assert httpx.get(url, headers={"Authorization": f"Bearer {state['token']}"}).status_code == 200
+        headers = {"Authorization": f"Bearer {state['token']}"}
+        url = f"{again['api_url']}/v1/customers/{again['demo_customer_id']}/state"
+        meters = {m["consumed_units"] for m in httpx.get(url, headers=headers).json()["active_meters"]}
+        assert meters == {120, 3, sum(350 + i for i in range(40))}
     finally:
         stop(process)

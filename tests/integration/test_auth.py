@@ -36,3 +36,4 @@ def test_openapi_document_is_published(api_url) -> None:
     document = httpx.get(f"{api_url}/openapi.json").json()
     assert document["openapi"].startswith("3.")
     assert "/v1/organizations/{organization_id}" in document["paths"]
+    assert {"/v1/events/ingest", "/v1/meters", "/v1/customers/{customer_id}/state"} <= set(document["paths"])

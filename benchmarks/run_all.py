@@ -1,0 +1,86 @@
+"""`make bench`: run every benchmark against a private DynamoDB Local and rewrite docs/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.harness import local_aws
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--read-events", type=int, default=1_000_000, help="events stored for the large read")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
+    args = parser.parse_args()
+    with local_aws():
+        from benchmarks import customer_meters, ingest
+
+        ingest_results = ingest.run()
+        read_results = customer_meters.run(large=args.read_events)
+    raw = {"ingest": ingest_results, "customer_meter_read": {str(k): v for k, v in read_results.items()}}
+    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(raw, indent=2, default=str))
+    args.output.write_text(render(ingest_results, read_results, args.read_events))
+    print(args.output.read_text())
+
+
+def render(ingest: dict, read: dict, large: int) -> str:
+    cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True,
+                         text=True).stdout.strip()
+    small, big = read[1_000], read[large]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    return f"""# Performance
+
+Measured by `make bench` (benchmarks/run_all.py) on {datetime.now(UTC):%Y-%m-%d}, {platform.python_implementation()}
+{platform.python_version()}, {cpu or platform.machine()}, 2 cores, against DynamoDB Local (AWS's engine, in
+memory) on the same machine. Targets are DESIGN.md section 10. Raw numbers: benchmarks/results.json.
+
+| what | target | measured | |
+| --- | --- | --- | --- |
+| ingest handler CPU, 1,000-event request, 5 meters, DynamoDB excluded | <= 20 us/event | {ingest['cpu_us_per_event']:.1f} us/event (runs: {', '.join(str(x) for x in ingest['cpu_us_per_event_runs'])}) | {verdict(ingest['cpu_us_per_event'] <= 20)} |
+| write units per event (1 KB events, 1,000-event request, one customer, 3 meters) | <= 2.1 | {ingest['write_units_per_event']:.3f} (event item {ingest['event_item_bytes']} bytes) | {verdict(ingest['write_units_per_event'] <= 2.1)} |
+| write requests per 1,000 events (same) | <= 12 | {ingest['write_requests_per_1000']} | {verdict(ingest['write_requests_per_1000'] <= 12)} |
+| customer-meter read, 10^3 stored events | 1 query | {small['requests']} request, median {small['median_ms']:.2f} ms, p95 {small['p95_ms']:.2f} ms | {verdict(small['requests'] == 1)} |
+| customer-meter read, {large:,} stored events | 1 query; time ratio <= 1.2 | {big['requests']} request, median {big['median_ms']:.2f} ms, p95 {big['p95_ms']:.2f} ms; ratio {read['ratio']:.2f} | {verdict(big['requests'] == 1 and read['ratio'] <= 1.2)} |
+| cycle close: requests per subscription | <= 5 | not built yet (billing issue) | |
+| bulk file of 1,000,000 lines: peak memory | <= 256 MB | not built yet (bulk-ingest issue) | |
+| SDK caller-thread cost per event | <= 5 us | not built yet (SDK issue) | |
+
+## How each number is taken
+
+- **Ingest CPU**: the real ingest Lambda handler is called with an API Gateway v2 event holding 1,000 events
+  matched against 5 meters (count, sum, max, avg, unique). The handler thread's CPU time is measured with
+  `time.thread_time()`, and the CPU time spent inside botocore calls (serialization, HTTP, parsing) is
+  subtracted: "DynamoDB excluded". The request body is built outside the timed region. Median of 5 runs.
+- **Write units**: DynamoDB Local does not report capacity for transactions, so the harness applies DynamoDB's
+  published rule to every action the store sends: 2 units per started KB of each transactional write (events
+  are ~1 KB items, aggregates ~0.3 KB). Events of {ingest['event_item_bytes']} bytes as stored.
+- **Write requests**: counted from the requests the store sends (`functions/store/dynamo.py` counts each).
+  Reads of the same request: {ingest['all_requests_per_1000']}.
+- **Customer-meter read**: {large:,} events are ingested for one customer through the real ingest handler
+  (load took {read['load_seconds']:.0f} s), then `customer_meters()` (the code behind
+  `GET /v1/customer-meters/` and the customer state) is called 300 times.
+
+## Where the ingest CPU goes, and what is left to do
+
+Per 1,000-event request (thread CPU, one run): Powertools' request validation and JSON parsing about 15 ms,
+preparing events (deterministic id, timestamp, matching 5 compiled meter filters) about 15 ms, building items
+and transactions about 10 ms, the rest reading back prior aggregate state. Done so far: filters compiled once
+per request, the heap frozen after cold start (a full garbage collection cost 80 ms inside a request before),
+botocore's parameter re-validation off. To reach 20 us/event the next steps are validating the body with
+pydantic's JSON mode directly (skipping Powertools' second pass), and avoiding the per-contribution objects on
+the hot path. The target is not met yet.
+"""
+
+
+if __name__ == "__main__":
+    main()
