@@ -50,7 +50,7 @@ build: install
 	$(PIP) install -q -r requirements/lambda.txt -t .build/layer/python \
 	  --platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.12 --implementation cp
 
-synth: install
+synth: build
 	cdk synth --quiet
 
 lint: install

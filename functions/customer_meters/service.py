@@ -25,11 +25,14 @@ def split_customer_meter_id(value: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-def open_aggregates(aggregates: list[StoredAggregate]) -> dict[str, StoredAggregate]:
-    """Per meter, the latest period that is not closed: the one usage is counting in now."""
+def open_aggregates(aggregates: list[StoredAggregate], billing: dict[str, Any] | None) -> dict[str, StoredAggregate]:
+    """Per meter, the aggregate usage is counting in now: the subscription's current cycle, or else the latest
+    period that is not closed."""
     current: dict[str, StoredAggregate] = {}
     for aggregate in aggregates:
         if aggregate.closed:
+            continue
+        if billing and aggregate.period_key != billing["period_start"]:
             continue
         known = current.get(aggregate.meter_id)
         if known is None or aggregate.period_key > known.period_key:
@@ -42,25 +45,34 @@ def consumed(meter: dict[str, Any], aggregate: StoredAggregate) -> Decimal:
 
 
 def customer_meters(org_id: str, customer: dict[str, Any], meters: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every active meter of the customer with its current numbers. One DynamoDB query."""
+    """Every active meter of the customer with its current numbers: one DynamoDB query.
+
+    Active: the customer has usage in the current period, or its subscription grants credits on the meter.
+    """
+    billing = customer.get("billing")
+    credits = {m: Decimal(str(units)) for m, units in ((billing or {}).get("credits") or {}).items()}
+    current = open_aggregates(usage.customer_aggregates(org_id, customer["id"]), billing)
     rows = []
-    for meter_id, aggregate in sorted(open_aggregates(usage.customer_aggregates(org_id, customer["id"])).items()):
+    for meter_id in sorted(set(current) | set(credits)):
         meter = meters.get(meter_id)
         if meter is None or meter.get("archived_at"):
             continue
-        used = consumed(meter, aggregate)
-        credited = 0  # credits come with metered prices (billing)
+        aggregate = current.get(meter_id)
+        used = consumed(meter, aggregate) if aggregate else Decimal(0)
+        credited = credits.get(meter_id, Decimal(0))
+        period_start = aggregate.period_key if aggregate else billing["period_start"]  # type: ignore[index]
+        period_end = aggregate.period_end if aggregate else billing["period_end"]  # type: ignore[index]
         rows.append({
             "id": customer_meter_id(customer["id"], meter_id),
-            "created_at": aggregate.period_key,
+            "created_at": period_start,
             "modified_at": None,
             "customer_id": customer["id"],
             "meter_id": meter_id,
             "consumed_units": as_number(used),
-            "credited_units": credited,
-            "balance": as_number(Decimal(credited) - used),
-            "period_start": aggregate.period_key,
-            "period_end": aggregate.period_end,
+            "credited_units": int(credited),
+            "balance": as_number(credited - used),
+            "period_start": period_start,
+            "period_end": period_end,
             "_meter": meter,
         })
     return rows

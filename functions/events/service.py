@@ -24,7 +24,7 @@ from functions.events.chunks import PreparedEvent, plan_chunks
 from functions.events.schemas import EventCreate
 from functions.meters.aggregation import Partial
 from functions.meters.matching import compile_meters, contributions
-from functions.meters.periods import Period, calendar_month, next_period
+from functions.meters.periods import Period, calendar_month, customer_period, following_period
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store import usage
@@ -53,23 +53,30 @@ def _month_of(year: int, month: int) -> Period:
 
 
 class PeriodRouter:
-    """The period an event counts in: the one containing its timestamp, unless closed, then the open one."""
+    """The period an event counts in: the one containing its timestamp (the customer's billing cycle, or the
+    calendar month without a subscription) unless that period is closed; then the open one, marked late."""
 
-    def __init__(self) -> None:
+    def __init__(self, billing: dict[str, dict[str, Any] | None]) -> None:
+        self.billing = billing
         self.closed: set[tuple[str, str]] = set()  # (customer, period key)
 
     def period(self, customer_id: str, moment: datetime) -> tuple[Period, bool]:
-        period, late = _month_of(moment.year, moment.month), False
+        billing = self.billing.get(customer_id)
+        if billing:
+            period, late = customer_period(billing, moment)
+        else:
+            period, late = _month_of(moment.year, moment.month), False
         while (customer_id, period.key) in self.closed:
-            period, late = next_period(period), True
+            period, late = following_period(billing, period), True
         return period, late
 
     def close(self, customer_id: str, period_key: str) -> None:
         self.closed.add((customer_id, period_key))
 
 
-def resolve_customers(org_id: str, events: list[EventCreate]) -> list[str]:
-    """The customer id of each event; unknown customer ids are a 422, unknown external ids are created."""
+def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """The customer id of each event and the customers; unknown customer ids are a 422, unknown external ids
+    are created."""
     direct = customer_store.get_many(org_id, [e.customer_id for e in events if e.customer_id])
     errors = [
         field_error(["body", "events", i, "customer_id"], "customer not found", "customer_not_found")
@@ -85,7 +92,9 @@ def resolve_customers(org_id: str, events: list[EventCreate]) -> list[str]:
         raise ValidationFailed(errors)
     external = customers.resolve_external_ids(org_id, [e.external_customer_id for e in events
                                                        if e.external_customer_id])
-    return [e.customer_id or external[e.external_customer_id] for e in events]  # type: ignore[index]
+    ids = [e.customer_id or external[e.external_customer_id] for e in events]  # type: ignore[index]
+    missing = [i for i in dict.fromkeys(ids) if i not in direct]
+    return ids, {**direct, **(customer_store.get_many(org_id, missing) if missing else {})}
 
 
 def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], meters: list[dict[str, Any]],
@@ -116,13 +125,13 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
 
 def ingest(org_id: str, events: list[EventCreate]) -> IngestResult:
     now = utcnow()
-    customer_ids = resolve_customers(org_id, events)
+    customer_ids, customers_by_id = resolve_customers(org_id, events)
     meters = meter_store.list_all(org_id)
     active = [m for m in meters if not m.get("archived_at")]
     meter_seq = max((m["seq"] for m in meters), default=0)
     prepared, duplicates = prepare(org_id, events, customer_ids, active, now)
     result = IngestResult(duplicates=duplicates)
-    router = PeriodRouter()
+    router = PeriodRouter({cid: c.get("billing") for cid, c in customers_by_id.items()})
     for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
         inserted, dropped = write_chunk(org_id, chunk, router, iso(now), meter_seq)
         result.inserted += inserted

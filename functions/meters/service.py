@@ -12,7 +12,7 @@ from functions.common.errors import Conflict, NotFound
 from functions.common.ids import new_id
 from functions.meters.aggregation import Partial, value_of
 from functions.meters.matching import CompiledMeter, compile_meters, contributions
-from functions.meters.periods import Period, calendar_month
+from functions.meters.periods import Period, customer_period
 from functions.meters.schemas import MeterCreate, MeterUpdate
 from functions.store import customers as customer_store
 from functions.store import meters as store
@@ -104,7 +104,8 @@ def backfill(org_id: str, meter: dict[str, Any]) -> int:
             state = recompute(meter, period_events)
             if state.count or state.uniques:
                 key = (customer["id"], meter["id"], period_key)
-                _backfill_aggregate(org_id, key, calendar_month(parse_iso(period_key)), state)
+                period, _ = customer_period(customer.get("billing"), parse_iso(period_key))
+                _backfill_aggregate(org_id, key, period, state)
                 written += 1
     return written
 

@@ -51,3 +51,34 @@ def unique_pk(org_id: str, customer_id: str, meter_id: str, period_key: str) -> 
 
 def key(pk: str, sk: str) -> dict:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def product_sk(product_id: str) -> str:
+    return f"PRODUCT#{product_id}"
+
+
+def subscription_sk(subscription_id: str) -> str:
+    return f"SUB#{subscription_id}"
+
+
+def discount_sk(discount_id: str) -> str:
+    return f"DISCOUNT#{discount_id}"
+
+
+def discount_code_sk(code: str) -> str:
+    return f"DISCODE#{code.upper()}"
+
+
+def tax_rate_sk(tax_rate_id: str) -> str:
+    return f"TAXRATE#{tax_rate_id}"
+
+
+def invoice_sk(invoice_id: str) -> str:
+    return f"INVOICE#{invoice_id}"
+
+
+INVOICE_COUNTER_SK = "COUNTER#invoice"
+# GSI1 partitions: active subscriptions by period end (the cycle close's work list), and invoices whose PDF and
+# JSON are not yet in S3 (a crash between the close and the rendering is repaired by the next run).
+DUE_SUBSCRIPTIONS = "SUBDUE"
+UNRENDERED_INVOICES = "UNRENDERED"

@@ -1,0 +1,68 @@
+"""Discounts, tax and proration. Pure, integer cents.
+
+- Discount: a percentage (basis points) or a fixed amount off the invoice subtotal, never below zero.
+  Duration `once` applies to the first invoice of the subscription, `forever` to all, `repeating` to the
+  invoices of the first `duration_in_months` months after the subscription started.
+- Tax: exclusive rates are added on top of the discounted subtotal; inclusive rates are inside it (the tax
+  shown is the part of the amount that is tax: amount - amount / (1 + rate)). Exempt customers pay none.
+- Proration: the unused fraction of the current cycle, by seconds, of the difference between two fixed prices.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from functions.billing.money import basis_points, to_cents
+from functions.meters.periods import add_months
+
+
+def discount_applies(discount: dict[str, Any] | None, subscription_started: datetime, invoice_index: int,
+                     invoice_period_start: datetime) -> bool:
+    if not discount:
+        return False
+    duration = discount["duration"]
+    if duration == "forever":
+        return True
+    if duration == "once":
+        return invoice_index == 0
+    if duration == "repeating":
+        return invoice_period_start < add_months(subscription_started, int(discount["duration_in_months"]))
+    return False
+
+
+def discount_cents(discount: dict[str, Any], subtotal: int) -> int:
+    if discount["type"] == "percentage":
+        return min(subtotal, basis_points(subtotal, int(discount["basis_points"])))
+    return min(subtotal, int(discount["amount"]))
+
+
+def tax_cents(amount: int, rate: dict[str, Any] | None) -> int:
+    if not rate or amount <= 0:
+        return 0
+    points = int(rate["basis_points"])
+    if rate.get("inclusive"):
+        return amount - to_cents(Decimal(amount) * 10_000 / (10_000 + points))
+    return basis_points(amount, points)
+
+
+def find_tax_rate(rates: list[dict[str, Any]], address: dict[str, Any] | None, exempt: bool) -> dict | None:
+    """The most specific rate for the customer's address: country and region first, then country alone."""
+    if exempt or not address or not address.get("country"):
+        return None
+    country, region = address["country"].upper(), (address.get("state") or "").upper()
+    candidates = [r for r in rates if r["country"].upper() == country and not r.get("archived_at")]
+    for rate in candidates:
+        if region and (rate.get("state") or "").upper() == region:
+            return rate
+    return next((r for r in candidates if not r.get("state")), None)
+
+
+def proration_cents(old_amount: int, new_amount: int, period_start: datetime, period_end: datetime,
+                    at: datetime) -> int:
+    """What the rest of the cycle costs on the new price minus what it was already paid on the old one."""
+    total = (period_end - period_start).total_seconds()
+    remaining = max(0.0, (period_end - at).total_seconds())
+    fraction = Decimal(int(remaining)) / Decimal(int(total))
+    return to_cents((Decimal(new_amount) - Decimal(old_amount)) * fraction)

@@ -1,0 +1,86 @@
+"""An invoice from a product's prices, a period's usage, credits, prorations, discount and tax. Pure.
+
+The same function writes the invoice at the cycle close and previews the upcoming one, so the two never
+disagree. Fixed prices are billed in advance (for the period starting), metered prices in arrears (for the
+period ending).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from functions.billing.adjustments import discount_cents, tax_cents
+from functions.billing.pricing import billable_units, metered_line_cents
+
+METERED = ("metered_unit", "metered_tiers", "metered_package")
+
+
+@dataclass
+class Line:
+    kind: str  # fixed | metered | proration
+    description: str
+    amount: int  # cents
+    quantity: str | None = None  # units, exact decimal as text
+    meter_id: str | None = None
+    price_id: str | None = None
+    period_start: str | None = None
+    period_end: str | None = None
+    consumed_units: str | None = None
+    credited_units: str | None = None
+
+
+@dataclass
+class InvoiceAmounts:
+    lines: list[Line] = field(default_factory=list)
+    subtotal: int = 0
+    discount_amount: int = 0
+    tax_amount: int = 0
+    total: int = 0
+    tax_inclusive: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["lines"] = [asdict(line) for line in self.lines]
+        return data
+
+
+def usage_lines(prices: list[dict[str, Any]], consumed: dict[str, Decimal], credited: dict[str, Decimal],
+                period: tuple[str, str]) -> list[Line]:
+    lines = []
+    for price in prices:
+        if price["amount_type"] not in METERED:
+            continue
+        meter_id = price["meter_id"]
+        used = consumed.get(meter_id, Decimal(0))
+        credit = credited.get(meter_id, Decimal(0))
+        units = billable_units(used, credit)
+        lines.append(Line(
+            kind="metered", description=price.get("description") or f"Usage of {price.get('meter_name', meter_id)}",
+            amount=metered_line_cents(price, units), quantity=str(units), meter_id=meter_id, price_id=price["id"],
+            period_start=period[0], period_end=period[1], consumed_units=str(used), credited_units=str(credit),
+        ))
+    return lines
+
+
+def fixed_lines(prices: list[dict[str, Any]], period: tuple[str, str], product_name: str) -> list[Line]:
+    return [
+        Line(kind="fixed", description=f"{product_name} ({period[0][:10]} to {period[1][:10]})",
+             amount=int(price.get("price_amount") or 0), quantity="1", price_id=price["id"],
+             period_start=period[0], period_end=period[1])
+        for price in prices
+        if price["amount_type"] in ("fixed", "free")
+    ]
+
+
+def total_invoice(lines: list[Line], discount: dict[str, Any] | None, tax_rate: dict[str, Any] | None
+                  ) -> InvoiceAmounts:
+    subtotal = sum(line.amount for line in lines)
+    off = discount_cents(discount, max(0, subtotal)) if discount and subtotal > 0 else 0
+    taxable = subtotal - off
+    tax = tax_cents(taxable, tax_rate)
+    inclusive = bool(tax_rate and tax_rate.get("inclusive"))
+    total = taxable if inclusive else taxable + tax
+    return InvoiceAmounts(lines=lines, subtotal=subtotal, discount_amount=off, tax_amount=tax, total=total,
+                          tax_inclusive=inclusive)

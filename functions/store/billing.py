@@ -1,0 +1,284 @@
+"""Products, subscriptions, discounts, tax rates and invoices, and the cycle-close transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.common.errors import Conflict, ValidationFailed, field_error
+from functions.store import dynamo
+from functions.store.codec import from_item, to_attr, to_item
+from functions.store.keys import (
+    DUE_SUBSCRIPTIONS,
+    INVOICE_COUNTER_SK,
+    UNRENDERED_INVOICES,
+    aggregate_pk,
+    aggregate_sk,
+    customer_sk,
+    discount_code_sk,
+    discount_sk,
+    invoice_sk,
+    key,
+    org_pk,
+    product_sk,
+    subscription_sk,
+    tax_rate_sk,
+)
+
+
+def _strip(data: dict[str, Any]) -> dict[str, Any]:
+    for name in ("PK", "SK", "GSI1PK", "GSI1SK"):
+        data.pop(name, None)
+    return data
+
+
+def _get(org_id: str, sk: str) -> dict[str, Any] | None:
+    item = dynamo.call("get_item", TableName=dynamo.table_name(), Key=key(org_pk(org_id), sk),
+                       ConsistentRead=True).get("Item")
+    return _strip(from_item(item)) if item else None
+
+
+def _list(org_id: str, prefix: str) -> list[dict[str, Any]]:
+    items = dynamo.query_all(
+        TableName=dynamo.table_name(),
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": prefix}},
+        ConsistentRead=True,
+    )
+    return [_strip(from_item(item)) for item in items]
+
+
+def _put(org_id: str, sk: str, values: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"Put": {"TableName": dynamo.table_name(),
+                    "Item": {**key(org_pk(org_id), sk), **to_item(values), **(extra or {})}}}
+
+
+# Products, discounts, tax rates: plain documents in the organization's partition.
+
+def put_product(org_id: str, product: dict[str, Any]) -> None:
+    dynamo.call("put_item", **_put(org_id, product_sk(product["id"]), product)["Put"])
+
+
+def get_product(org_id: str, product_id: str) -> dict[str, Any] | None:
+    return _get(org_id, product_sk(product_id))
+
+
+def list_products(org_id: str) -> list[dict[str, Any]]:
+    return _list(org_id, "PRODUCT#")
+
+
+def create_discount(org_id: str, discount: dict[str, Any]) -> None:
+    actions = [_put(org_id, discount_sk(discount["id"]), discount)]
+    if discount.get("code"):
+        pointer = _put(org_id, discount_code_sk(discount["code"]), {"discount_id": discount["id"]})
+        pointer["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
+        actions.append(pointer)
+    if dynamo.transact(actions) is not None:
+        raise ValidationFailed([field_error(["body", "code"], "a discount with this code already exists")])
+
+
+def get_discount(org_id: str, discount_id: str) -> dict[str, Any] | None:
+    return _get(org_id, discount_sk(discount_id))
+
+
+def discount_by_code(org_id: str, code: str) -> dict[str, Any] | None:
+    pointer = _get(org_id, discount_code_sk(code))
+    return get_discount(org_id, pointer["discount_id"]) if pointer else None
+
+
+def list_discounts(org_id: str) -> list[dict[str, Any]]:
+    return _list(org_id, "DISCOUNT#")
+
+
+def put_tax_rate(org_id: str, rate: dict[str, Any]) -> None:
+    dynamo.call("put_item", **_put(org_id, tax_rate_sk(rate["id"]), rate)["Put"])
+
+
+def list_tax_rates(org_id: str) -> list[dict[str, Any]]:
+    return _list(org_id, "TAXRATE#")
+
+
+# Subscriptions and invoices.
+
+def get_subscription(org_id: str, subscription_id: str) -> dict[str, Any] | None:
+    return _get(org_id, subscription_sk(subscription_id))
+
+
+def list_subscriptions(org_id: str) -> list[dict[str, Any]]:
+    return _list(org_id, "SUB#")
+
+
+def get_invoice(org_id: str, invoice_id: str) -> dict[str, Any] | None:
+    return _get(org_id, invoice_sk(invoice_id))
+
+
+def list_invoices(org_id: str) -> list[dict[str, Any]]:
+    return _list(org_id, "INVOICE#")
+
+
+def invoice_counter(org_id: str) -> int:
+    found = _get(org_id, INVOICE_COUNTER_SK)
+    return int(found["value"]) if found else 0
+
+
+def due_subscriptions(before: str) -> list[tuple[str, str]]:
+    """(organization, subscription) of active subscriptions whose period ended before `before`."""
+    items = dynamo.query_all(
+        TableName=dynamo.table_name(),
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :due AND GSI1SK < :before",
+        ExpressionAttributeValues={":due": {"S": DUE_SUBSCRIPTIONS}, ":before": {"S": before}},
+    )
+    return [(item["organization_id"]["S"], item["id"]["S"]) for item in items]
+
+
+def unrendered_invoices() -> list[tuple[str, str]]:
+    items = dynamo.query_all(
+        TableName=dynamo.table_name(),
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :u",
+        ExpressionAttributeValues={":u": {"S": UNRENDERED_INVOICES}},
+    )
+    return [(item["organization_id"]["S"], item["id"]["S"]) for item in items]
+
+
+def mark_rendered(org_id: str, invoice_id: str, artifacts: dict[str, str]) -> None:
+    dynamo.call(
+        "update_item",
+        TableName=dynamo.table_name(),
+        Key=key(org_pk(org_id), invoice_sk(invoice_id)),
+        UpdateExpression="SET artifacts = :a REMOVE GSI1PK, GSI1SK",
+        ExpressionAttributeValues={":a": to_attr(artifacts)},
+    )
+
+
+def set_invoice_status(org_id: str, invoice_id: str, status: str, allowed_from: tuple[str, ...], at: str) -> None:
+    try:
+        dynamo.call(
+            "update_item",
+            TableName=dynamo.table_name(),
+            Key=key(org_pk(org_id), invoice_sk(invoice_id)),
+            UpdateExpression="SET #s = :s, modified_at = :at",
+            ConditionExpression="#s IN (" + ", ".join(f":f{i}" for i in range(len(allowed_from))) + ")",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": status}, ":at": {"S": at},
+                                       **{f":f{i}": {"S": s} for i, s in enumerate(allowed_from)}},
+        )
+    except Conflict as exc:
+        raise ValidationFailed([field_error(["body", "status"], f"an invoice can't become {status} from its "
+                                            "current status")]) from exc
+
+
+@dataclass
+class ClosingAggregate:
+    customer_id: str
+    meter_id: str
+    period_key: str
+    period_end: str
+    version: int | None  # None: no usage yet, write a closed marker
+
+
+@dataclass
+class InvoiceWrite:
+    """Everything one invoice changes, written in one transaction (the close, a creation, a change)."""
+
+    org_id: str
+    invoice: dict[str, Any] | None
+    previous_number: int
+    subscription: dict[str, Any]
+    subscription_guard: str | None  # the period start the subscription must still have (None: must not exist)
+    customer_billing: dict[str, Any] | None
+    close: list[ClosingAggregate] = field(default_factory=list)
+    discount_redemption: str | None = None  # discount id whose redemption count goes up
+
+
+@dataclass
+class WriteOutcome:
+    committed: bool
+    already_done: bool = False  # the invoice or the subscription change was written by someone else
+    counter_moved: bool = False
+    usage_moved: bool = False
+
+
+def write_invoice(w: InvoiceWrite) -> WriteOutcome:
+    table = dynamo.table_name()
+    actions: list[dict[str, Any]] = []
+    roles: list[str] = []
+    if w.invoice is not None:
+        invoice_put = _put(w.org_id, invoice_sk(w.invoice["id"]), w.invoice,
+                           {"GSI1PK": {"S": UNRENDERED_INVOICES}, "GSI1SK": {"S": w.invoice["id"]}})
+        invoice_put["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
+        actions.append(invoice_put)
+        roles.append("invoice")
+        counter: dict[str, Any] = {
+            "TableName": table, "Key": key(org_pk(w.org_id), INVOICE_COUNTER_SK),
+            "UpdateExpression": "SET #v = :n",
+            "ExpressionAttributeNames": {"#v": "value"},
+            "ExpressionAttributeValues": {":n": {"N": str(w.invoice["number"])}},
+        }
+        if w.previous_number:
+            counter["ConditionExpression"] = "#v = :prev"
+            counter["ExpressionAttributeValues"][":prev"] = {"N": str(w.previous_number)}
+        else:
+            counter["ConditionExpression"] = "attribute_not_exists(#v)"
+        actions.append({"Update": counter})
+        roles.append("counter")
+    sub = w.subscription
+    extra = {"GSI1PK": {"S": DUE_SUBSCRIPTIONS}, "GSI1SK": {"S": f"{sub['current_period_end']}#{sub['id']}"}} \
+        if sub["status"] == "active" else {}
+    sub_put = _put(w.org_id, subscription_sk(sub["id"]), sub, extra)
+    if w.subscription_guard is None:
+        sub_put["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
+    else:
+        sub_put["Put"]["ConditionExpression"] = "current_period_start = :guard"
+        sub_put["Put"]["ExpressionAttributeValues"] = {":guard": {"S": w.subscription_guard}}
+    actions.append(sub_put)
+    roles.append("subscription")
+    billing_update: dict[str, Any] = {
+        "TableName": table, "Key": key(org_pk(w.org_id), customer_sk(sub["customer_id"])),
+        "ConditionExpression": "attribute_exists(PK)",
+    }
+    if w.customer_billing is None:
+        billing_update["UpdateExpression"] = "REMOVE billing"
+    else:
+        billing_update["UpdateExpression"] = "SET billing = :b"
+        billing_update["ExpressionAttributeValues"] = {":b": to_attr(w.customer_billing)}
+    actions.append({"Update": billing_update})
+    roles.append("customer")
+    for agg in w.close:
+        update: dict[str, Any] = {
+            "TableName": table,
+            "Key": key(aggregate_pk(w.org_id, agg.customer_id), aggregate_sk(agg.meter_id, agg.period_key)),
+            "UpdateExpression": "SET closed = :t, m = if_not_exists(m, :m), ps = if_not_exists(ps, :ps), "
+                                "pe = if_not_exists(pe, :pe) ADD ver :one",
+            "ExpressionAttributeValues": {":t": {"BOOL": True}, ":m": {"S": agg.meter_id},
+                                          ":ps": {"S": agg.period_key}, ":pe": {"S": agg.period_end},
+                                          ":one": {"N": "1"}},
+        }
+        # Guarded by the version read: an ingest that landed since makes the close retry with its usage.
+        if agg.version is None:
+            update["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            update["ConditionExpression"] = "ver = :v"
+            update["ExpressionAttributeValues"][":v"] = {"N": str(agg.version)}
+        actions.append({"Update": update})
+        roles.append("aggregate")
+    if w.discount_redemption:
+        actions.append({"Update": {
+            "TableName": table, "Key": key(org_pk(w.org_id), discount_sk(w.discount_redemption)),
+            "UpdateExpression": "ADD redemptions_count :one",
+            "ConditionExpression": "attribute_not_exists(max_redemptions) OR redemptions_count < max_redemptions",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }})
+        roles.append("discount")
+    reasons = dynamo.transact(actions)
+    if reasons is None:
+        return WriteOutcome(committed=True)
+    failed = {roles[i] for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+    if "invoice" in failed or "subscription" in failed:
+        return WriteOutcome(committed=False, already_done=True)
+    if "discount" in failed:
+        raise ValidationFailed([field_error(["body", "discount_id"], "the discount has no redemptions left")])
+    if "customer" in failed:
+        raise Conflict("the customer no longer exists")
+    return WriteOutcome(committed=False, counter_moved="counter" in failed, usage_moved="aggregate" in failed)
