@@ -36,6 +36,7 @@ class Api(Construct):
         # Management reads and writes every entity (meters, customers, sessions, billing objects).
         management.grant_table(storage.table, TABLE_READ + TABLE_WRITE)
         storage.invoice_bucket.grant_read(management.function)
+        storage.invoice_bucket.grant_put(management.function)  # invoices written by API changes
         storage.bus.grant_put_events_to(management.function)
         # The portal only reads, and downloads invoice PDFs.
         portal.grant_table(storage.table, TABLE_READ)

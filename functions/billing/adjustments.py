@@ -2,7 +2,8 @@
 
 - Discount: a percentage (basis points) or a fixed amount off the invoice subtotal, never below zero.
   Duration `once` applies to the first invoice of the subscription, `forever` to all, `repeating` to the
-  invoices of the first `duration_in_months` months after the subscription started.
+  invoices issued in the first `duration_in_months` months after the subscription started (a cycle's invoice
+  is issued at the cycle's end).
 - Tax: exclusive rates are added on top of the discounted subtotal; inclusive rates are inside it (the tax
   shown is the part of the amount that is tax: amount - amount / (1 + rate)). Exempt customers pay none.
 - Proration: the unused fraction of the current cycle, by seconds, of the difference between two fixed prices.
@@ -19,7 +20,7 @@ from functions.meters.periods import add_months
 
 
 def discount_applies(discount: dict[str, Any] | None, subscription_started: datetime, invoice_index: int,
-                     invoice_period_start: datetime) -> bool:
+                     issued_at: datetime) -> bool:
     if not discount:
         return False
     duration = discount["duration"]
@@ -28,7 +29,7 @@ def discount_applies(discount: dict[str, Any] | None, subscription_started: date
     if duration == "once":
         return invoice_index == 0
     if duration == "repeating":
-        return invoice_period_start < add_months(subscription_started, int(discount["duration_in_months"]))
+        return issued_at < add_months(subscription_started, int(discount["duration_in_months"]))
     return False
 
 

@@ -1,4 +1,4 @@
-"""Management API Lambda: meters, customers, customer meters, events listing, sessions, billing."""
+"""Management API Lambda: meters, customers, customer meters, events listing, billing."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.billing import routes as billing_routes
 from functions.common.http import create_app, normalize_path
 from functions.common.runtime import settle_heap
 from functions.customer_meters import routes as customer_meter_routes
@@ -29,6 +30,7 @@ ROUTE_GROUPS = (
     meter_routes.register,
     customer_meter_routes.register,
     event_routes.register_listing,
+    billing_routes.register,
 )
 for register_routes in ROUTE_GROUPS:
     register_routes(app)

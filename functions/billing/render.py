@@ -1,0 +1,60 @@
+"""Invoices rendered to PDF (reportlab) and JSON. Pure: bytes in memory, the caller stores them."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+
+def money(cents: int, currency: str) -> str:
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole:,}.{part:02d} {currency.upper()}"
+
+
+def invoice_json(invoice: dict[str, Any]) -> bytes:
+    return json.dumps(invoice, indent=2, sort_keys=True, default=str).encode()
+
+
+def invoice_pdf(invoice: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    styles = getSampleStyleSheet()
+    currency = invoice["currency"]
+    doc = SimpleDocTemplate(buffer, pagesize=A4, title=f"Invoice {invoice['number']}")
+    rows = [["Description", "Quantity", "Amount"]]
+    for line in invoice["lines"]:
+        rows.append([Paragraph(line["description"], styles["BodyText"]), line.get("quantity") or "",
+                     money(line["amount"], currency)])
+    rows.append(["Subtotal", "", money(invoice["subtotal"], currency)])
+    if invoice["discount_amount"]:
+        rows.append(["Discount", "", money(-invoice["discount_amount"], currency)])
+    tax_label = "Tax (included)" if invoice.get("tax_inclusive") else "Tax"
+    rows.append([tax_label, "", money(invoice["tax_amount"], currency)])
+    rows.append(["Total", "", money(invoice["total"], currency)])
+    table = Table(rows, colWidths=[300, 80, 110])
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+        ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
+        ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    address = invoice.get("billing_address") or {}
+    story = [
+        Paragraph(f"Invoice {invoice['number']}", styles["Title"]),
+        Paragraph(f"Status: {invoice['status']} &middot; Issued {invoice['created_at'][:10]}", styles["Normal"]),
+        Paragraph(f"Billed to: {invoice.get('customer_name') or ''} {invoice.get('customer_email') or ''} "
+                  f"{address.get('city') or ''} {address.get('country') or ''}", styles["Normal"]),
+        Paragraph(f"Period: {invoice['period_start'][:10]} to {invoice['period_end'][:10]}", styles["Normal"]),
+        Spacer(1, 12),
+        table,
+    ]
+    doc.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,182 @@
+"""Products and prices (Polar's shapes plus tiers and packages), subscriptions, discounts, tax rates."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from functions.billing.money import parse_unit_amount
+
+Currency = Annotated[str, Field(default="usd", min_length=3, max_length=3)]
+
+
+class FixedPrice(BaseModel):
+    amount_type: Literal["fixed"]
+    price_amount: int = Field(ge=0, le=99_999_999)
+    price_currency: Currency = "usd"
+
+
+class FreePrice(BaseModel):
+    amount_type: Literal["free"]
+    price_currency: Currency = "usd"
+
+
+class MeterCredits(BaseModel):
+    """Beyond Polar's price shape: units of the meter granted each cycle, optionally rolled over."""
+
+    credited_units: int = Field(default=0, ge=0)
+    rollover: bool = False
+
+
+def _unit_amount(value: Any) -> str:
+    return str(parse_unit_amount(value))
+
+
+class MeteredUnitPrice(MeterCredits):
+    amount_type: Literal["metered_unit"]
+    meter_id: str
+    unit_amount: str
+    cap_amount: int | None = Field(default=None, ge=0)
+    price_currency: Currency = "usd"
+
+    @field_validator("unit_amount", mode="before")
+    @classmethod
+    def _check(cls, value: Any) -> str:
+        return _unit_amount(value)
+
+
+class Tier(BaseModel):
+    bound: int | None = Field(default=None, ge=1)
+    unit_amount: str
+
+    @field_validator("unit_amount", mode="before")
+    @classmethod
+    def _check(cls, value: Any) -> str:
+        return _unit_amount(value)
+
+
+class Tiers(BaseModel):
+    type: Literal["graduated", "volume"]
+    tiers: list[Tier] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _ascending(self) -> Tiers:
+        bounds = [t.bound for t in self.tiers]
+        if bounds[-1] is not None:
+            raise ValueError("the last tier must have no bound")
+        if any(b is None for b in bounds[:-1]) or bounds[:-1] != sorted(set(bounds[:-1])):  # type: ignore[type-var]
+            raise ValueError("tier bounds must be strictly ascending")
+        return self
+
+
+class MeteredTiersPrice(MeterCredits):
+    amount_type: Literal["metered_tiers"]
+    meter_id: str
+    tiers: Tiers
+    cap_amount: int | None = Field(default=None, ge=0)
+    price_currency: Currency = "usd"
+
+
+class MeteredPackagePrice(MeterCredits):
+    amount_type: Literal["metered_package"]
+    meter_id: str
+    package_size: int = Field(ge=1)
+    package_amount: int = Field(ge=0)
+    cap_amount: int | None = Field(default=None, ge=0)
+    price_currency: Currency = "usd"
+
+
+Price = Annotated[
+    FixedPrice | FreePrice | MeteredUnitPrice | MeteredTiersPrice | MeteredPackagePrice,
+    Field(discriminator="amount_type"),
+]
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=256)
+    description: str | None = None
+    recurring_interval: Literal["day", "week", "month", "year"]
+    recurring_interval_count: int = Field(default=1, ge=1, le=999)
+    prices: list[Price] = Field(min_length=1, max_length=20)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_fixed(self) -> ProductCreate:
+        if sum(p.amount_type in ("fixed", "free") for p in self.prices) > 1:
+            raise ValueError("a product has at most one fixed or free price")
+        currencies = {p.price_currency.lower() for p in self.prices}
+        if len(currencies) > 1:
+            raise ValueError("all prices of a product share one currency")
+        return self
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    customer_id: str | None = None
+    external_customer_id: str | None = None
+    product_id: str
+    discount_id: str | None = None
+    discount_code: str | None = None
+
+    @model_validator(mode="after")
+    def _customer(self) -> SubscriptionCreate:
+        if (self.customer_id is None) == (self.external_customer_id is None):
+            raise ValueError("give exactly one of customer_id or external_customer_id")
+        return self
+
+
+class SubscriptionUpdate(BaseModel):
+    """One change at a time, as in Polar: a product change, or a cancellation (or its undoing)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    product_id: str | None = None
+    proration_behavior: Literal["invoice", "prorate"] = "prorate"
+    cancel_at_period_end: bool | None = None
+
+
+class DiscountCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=256)
+    type: Literal["percentage", "fixed"]
+    basis_points: int | None = Field(default=None, ge=1, le=10_000)
+    amount: int | None = Field(default=None, ge=1)
+    currency: Currency = "usd"
+    duration: Literal["once", "forever", "repeating"]
+    duration_in_months: int | None = Field(default=None, ge=1, le=999)
+    code: str | None = Field(default=None, min_length=3, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")
+    max_redemptions: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> DiscountCreate:
+        if self.type == "percentage" and self.basis_points is None:
+            raise ValueError("a percentage discount needs basis_points")
+        if self.type == "fixed" and self.amount is None:
+            raise ValueError("a fixed discount needs amount")
+        if (self.duration == "repeating") != (self.duration_in_months is not None):
+            raise ValueError("duration_in_months goes with (and only with) a repeating duration")
+        return self
+
+
+class TaxRateCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=128)
+    country: str = Field(min_length=2, max_length=2)
+    state: str | None = Field(default=None, max_length=16)
+    basis_points: int = Field(ge=0, le=10_000)
+    inclusive: bool = False
+
+
+class InvoiceStatusUpdate(BaseModel):
+    status: Literal["paid", "void"]
+
+
+def decimal_text(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
