@@ -8,7 +8,7 @@ of `package_size` units. A cap (`cap_amount`, cents) limits the line after round
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from functions.billing.money import parse_unit_amount, to_cents
@@ -44,8 +44,8 @@ def volume_amount(units: Decimal, tiers: list[dict[str, Any]]) -> Decimal:
 
 
 def package_amount(units: Decimal, package_size: int, amount_per_package: int) -> Decimal:
-    packages = -(-units // package_size) if units > 0 else Decimal(0)  # started packages
-    return Decimal(packages) * amount_per_package
+    packages = (units / package_size).to_integral_value(rounding=ROUND_CEILING)  # started packages
+    return packages * amount_per_package
 
 
 def metered_line_cents(price: dict[str, Any], units: Decimal) -> int:

@@ -1,0 +1,84 @@
+"""Discounts, tax, proration and cycles: worked examples checked by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from functions.billing.adjustments import (
+    discount_applies,
+    discount_cents,
+    find_tax_rate,
+    proration_cents,
+    tax_cents,
+)
+from functions.billing.invoice import Line, total_invoice
+from functions.meters.periods import Period, customer_period, cycle, cycle_boundary
+
+
+def d(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_leap_year_and_month_end_renewals() -> None:
+    anchor = d(2028, 1, 31)
+    assert [cycle_boundary(anchor, "month", 1, n) for n in range(4)] == [
+        d(2028, 1, 31), d(2028, 2, 29), d(2028, 3, 31), d(2028, 4, 30)]
+    assert cycle_boundary(d(2027, 1, 31), "month", 1, 1) == d(2027, 2, 28)
+    assert cycle_boundary(d(2028, 2, 29), "year", 1, 1) == d(2029, 2, 28)
+    assert cycle_boundary(d(2028, 2, 29), "year", 1, 4) == d(2032, 2, 29)
+    assert cycle(d(2026, 1, 1), "week", 2, 1) == Period(d(2026, 1, 15), d(2026, 1, 29))
+
+
+def test_usage_period_follows_the_subscription_and_routes_earlier_events_late() -> None:
+    billing = {"anchor": "2026-01-31T00:00:00Z", "interval": "month", "interval_count": 1, "cycle": 1,
+               "period_start": "2026-02-28T00:00:00Z", "period_end": "2026-03-31T00:00:00Z"}
+    assert customer_period(billing, d(2026, 3, 5)) == (Period(d(2026, 2, 28), d(2026, 3, 31)), False)
+    assert customer_period(billing, d(2026, 4, 2)) == (Period(d(2026, 3, 31), d(2026, 4, 30)), False)
+    assert customer_period(billing, d(2026, 2, 20)) == (Period(d(2026, 2, 28), d(2026, 3, 31)), True)
+
+
+def test_mid_cycle_upgrade_proration() -> None:
+    # 30-day cycle, upgrade from 1,000c to 4,000c with exactly 10 days left: (4,000 - 1,000) x 10/30 = 1,000c.
+    start, end = d(2026, 4, 1), d(2026, 5, 1)
+    assert proration_cents(1000, 4000, start, end, d(2026, 4, 21)) == 1000
+    # A downgrade with 15 days left credits half the difference.
+    assert proration_cents(4000, 1000, start, end, d(2026, 4, 16)) == -1500
+
+
+def test_three_month_repeating_discount_over_four_cycles() -> None:
+    discount = {"type": "percentage", "basis_points": 2500, "duration": "repeating", "duration_in_months": 3}
+    started = d(2026, 1, 15)
+    issued = [d(2026, 1, 15), d(2026, 2, 15), d(2026, 3, 15), d(2026, 4, 15)]
+    applied = [discount_applies(discount, started, i, at) for i, at in enumerate(issued)]
+    assert applied == [True, True, True, False]
+    totals = [total_invoice([Line("fixed", "plan", 2000)], discount if a else None, None).total for a in applied]
+    assert totals == [1500, 1500, 1500, 2000]
+    once = {**discount, "duration": "once"}
+    assert [discount_applies(once, started, i, at) for i, at in enumerate(issued)] == [True, False, False, False]
+
+
+def test_fixed_discount_never_goes_below_zero() -> None:
+    assert discount_cents({"type": "fixed", "amount": 5000}, 1200) == 1200
+
+
+def test_inclusive_vs_exclusive_tax() -> None:
+    exclusive = {"basis_points": 1900, "inclusive": False}
+    inclusive = {"basis_points": 1900, "inclusive": True}
+    # Exclusive: 10,000c + 19% = 11,900c. Inclusive: 11,900c holds 1,900c of tax, the total stays 11,900c.
+    assert tax_cents(10_000, exclusive) == 1900
+    assert tax_cents(11_900, inclusive) == 1900
+    ex = total_invoice([Line("fixed", "plan", 10_000)], None, exclusive)
+    inc = total_invoice([Line("fixed", "plan", 11_900)], None, inclusive)
+    assert (ex.subtotal, ex.tax_amount, ex.total) == (10_000, 1900, 11_900)
+    assert (inc.subtotal, inc.tax_amount, inc.total) == (11_900, 1900, 11_900)
+    # 999c at 19% inclusive: 999/1.19 = 839.496c net, rounded to 839c, so 160c of it is tax.
+    assert tax_cents(999, inclusive) == 160
+
+
+def test_tax_rate_lookup_prefers_region_and_respects_exemption() -> None:
+    rates = [{"id": "us", "country": "US", "basis_points": 0}, {"id": "ny", "country": "US", "state": "NY",
+                                                                "basis_points": 887}]
+    assert find_tax_rate(rates, {"country": "us", "state": "NY"}, False)["id"] == "ny"  # type: ignore[index]
+    assert find_tax_rate(rates, {"country": "US", "state": "CA"}, False)["id"] == "us"  # type: ignore[index]
+    assert find_tax_rate(rates, {"country": "US", "state": "NY"}, True) is None
+    assert find_tax_rate(rates, {"country": "FR"}, False) is None
