@@ -1,0 +1,250 @@
+"""Billing end to end on DynamoDB Local and moto: subscriptions, the cycle close, invoices, publishing."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from pypdf import PdfReader
+
+from functions.common.clock import iso, parse_iso
+from local_stack.lambda_context import LocalContext
+from tests.integration.conftest import audit_is_clean, create_meter
+from tests.oracle import meter_value
+
+
+def close_cycles(as_of: datetime) -> dict:
+    from functions.handlers import cycle_close
+
+    return cycle_close.handler({"as_of": iso(as_of)}, LocalContext("cycle-close", timeout_seconds=900))
+
+
+def ingest(org, customer: str, units: list[int], prefix: str) -> None:
+    events = [{"name": "api_call", "external_customer_id": customer, "external_id": f"{prefix}-{i}",
+               "metadata": {"n": n}} for i, n in enumerate(units)]
+    response = org.http.post("/v1/events/ingest", json={"events": events})
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def plan(org) -> dict:
+    meter_id = create_meter(org, "calls", {"func": "sum", "property": "n"},
+                            [{"property": "name", "operator": "eq", "value": "api_call"}])
+    product = org.http.post("/v1/products/", json={
+        "name": "Pro", "recurring_interval": "month",
+        "prices": [
+            {"amount_type": "fixed", "price_amount": 2000},
+            {"amount_type": "metered_tiers", "meter_id": meter_id, "credited_units": 100,
+             "tiers": {"type": "graduated", "tiers": [{"bound": 1000, "unit_amount": "2"},
+                                                      {"unit_amount": "1"}]}},
+        ],
+    })
+    assert product.status_code == 201, product.text
+    return {"meter_id": meter_id, "product": product.json()}
+
+
+def subscribe(org, customer: str, product_id: str, **extra) -> dict:
+    org.http.post("/v1/customers/", json={"email": f"{customer}@example.com", "external_id": customer,
+                                          "billing_address": {"country": "DE"}, **extra.pop("customer", {})})
+    response = org.http.post("/v1/subscriptions/", json={"external_customer_id": customer, "product_id": product_id,
+                                                        **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def invoices(org, subscription_id: str) -> list[dict]:
+    return org.http.get("/v1/invoices/", params={"subscription_id": subscription_id, "limit": 100}).json()["items"]
+
+
+def test_cycle_close_bills_usage_in_arrears_and_fixed_in_advance(org, plan, tmp_path) -> None:
+    org.http.post("/v1/tax-rates/", json={"name": "DE VAT", "country": "DE", "basis_points": 1900})
+    sub = subscribe(org, "acme", plan["product"]["id"])
+    first = invoices(org, sub["id"])
+    assert [(i["billing_reason"], i["subtotal"], i["tax_amount"], i["total"]) for i in first] == [
+        ("subscription_create", 2000, 380, 2380)]
+    ingest(org, "acme", [400, 500, 300], "a")  # 1,200 units; 100 credited -> 1,100 billable
+    state = org.http.get("/v1/customers/external/acme/state").json()["active_meters"][0]
+    assert (state["consumed_units"], state["credited_units"], state["balance"]) == (1200, 100, -1100)
+    preview = org.http.get(f"/v1/subscriptions/{sub['id']}/upcoming-invoice").json()
+
+    end = parse_iso(sub["current_period_end"])
+    assert close_cycles(end)["closed"] == 0  # still within the grace period
+    result = close_cycles(end + timedelta(hours=2))
+    assert result["closed"] == 1 and result["failed"] == 0
+    cycle = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"][0]
+    metered = [line for line in cycle["lines"] if line["kind"] == "metered"][0]
+    # 1,000 x 2c + 100 x 1c = 2,100c usage, + 2,000c next month's fee, + 19% VAT.
+    assert metered["amount"] == 2100 and metered["quantity"] == "1100"
+    assert (cycle["subtotal"], cycle["tax_amount"], cycle["total"]) == (4100, 779, 4879)
+    assert cycle["number"] == first[0]["number"] + 1
+    assert {k: preview[k] for k in ("subtotal", "tax_amount", "total")} == {
+        k: cycle[k] for k in ("subtotal", "tax_amount", "total")}  # the preview used the same code
+    renewed = org.http.get(f"/v1/subscriptions/{sub['id']}").json()
+    assert renewed["current_period_start"] == sub["current_period_end"]
+    # A second run writes nothing new.
+    assert close_cycles(end + timedelta(hours=3))["closed"] == 0
+    assert len(invoices(org, sub["id"])) == 2
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_late_events_after_close_are_billed_once_on_the_next_invoice(org, plan) -> None:
+    sub = subscribe(org, "late-co", plan["product"]["id"])
+    ingest(org, "late-co", [150], "before")
+    end = parse_iso(sub["current_period_end"])
+    close_cycles(end + timedelta(hours=2))
+    # Events stamped inside the closed period arrive after the close (and again, as a retry).
+    for _ in range(2):
+        ingest(org, "late-co", [70, 30], "late")
+    assert meter_value(org.http, "late-co", plan["meter_id"]) == 100  # counted in the open period
+    second_end = parse_iso(org.http.get(f"/v1/subscriptions/{sub['id']}").json()["current_period_end"])
+    close_cycles(second_end + timedelta(hours=2))
+    cycles = sorted((i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"),
+                    key=lambda i: i["number"])
+    usage = [[line for line in i["lines"] if line["kind"] == "metered"][0] for i in cycles]
+    assert [(u["consumed_units"], u["quantity"]) for u in usage] == [("150", "50"), ("100", "0")]
+
+
+def test_two_close_runs_at_once_write_one_invoice_per_period(org, plan) -> None:
+    subs = [subscribe(org, f"twin-{i}", plan["product"]["id"]) for i in range(4)]
+    for i in range(4):
+        ingest(org, f"twin-{i}", [10 * (i + 1)], f"t{i}")
+    as_of = parse_iso(subs[-1]["current_period_end"]) + timedelta(hours=2)
+    results: list[dict] = []
+    runs = [threading.Thread(target=lambda: results.append(close_cycles(as_of))) for _ in range(2)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    assert sum(r["closed"] for r in results) == 4
+    numbers = []
+    for sub in subs:
+        cycle = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"]
+        assert len(cycle) == 1
+        numbers += [i["number"] for i in invoices(org, sub["id"])]
+    all_numbers = sorted(i["number"] for i in org.http.get("/v1/invoices/", params={"limit": 100}).json()["items"])
+    assert all_numbers == list(range(1, len(all_numbers) + 1))  # no gaps, no repeats
+
+
+def test_close_racing_ingest_loses_nothing_and_bills_nothing_twice(org, plan) -> None:
+    sub = subscribe(org, "racer", plan["product"]["id"])
+    end = parse_iso(sub["current_period_end"])
+    stop = threading.Event()
+    sent: list[int] = []
+
+    def keep_ingesting() -> None:
+        batch = 0
+        while not stop.is_set() and batch < 40:
+            ingest(org, "racer", [1] * 20, f"r{batch}")
+            sent.append(20)
+            batch += 1
+
+    worker = threading.Thread(target=keep_ingesting)
+    worker.start()
+    while len(sent) < 5:
+        pass
+    close_cycles(end + timedelta(hours=2))
+    stop.set()
+    worker.join()
+    cycle = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"][0]
+    billed = int([line for line in cycle["lines"] if line["kind"] == "metered"][0]["consumed_units"])
+    still_open = meter_value(org.http, "racer", plan["meter_id"])
+    assert billed + still_open == sum(sent)
+    assert billed >= 100
+
+
+def test_cancel_now_bills_usage_so_far_and_period_end_cancel_skips_the_next_fee(org, plan) -> None:
+    sub = subscribe(org, "leaver", plan["product"]["id"])
+    ingest(org, "leaver", [300], "l")
+    revoked = org.http.delete(f"/v1/subscriptions/{sub['id']}").json()
+    assert revoked["status"] == "canceled"
+    final = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cancel"][0]
+    assert [(line["kind"], line["amount"]) for line in final["lines"]] == [("metered", 400)]
+    # The period is closed and billed, no credits remain: nothing is active until new usage arrives.
+    assert org.http.get("/v1/customers/external/leaver/state").json()["active_meters"] == []
+    ingest(org, "leaver", [5], "after")
+    assert meter_value(org.http, "leaver", plan["meter_id"]) == 5  # back to calendar-month metering
+
+    other = subscribe(org, "winding-down", plan["product"]["id"])
+    org.http.patch(f"/v1/subscriptions/{other['id']}", json={"cancel_at_period_end": True})
+    close_cycles(parse_iso(other["current_period_end"]) + timedelta(hours=2))
+    last = [i for i in invoices(org, other["id"]) if i["billing_reason"] == "subscription_cancel"][0]
+    assert [line["kind"] for line in last["lines"]] == ["metered"] and last["total"] == 0
+    assert org.http.get(f"/v1/subscriptions/{other['id']}").json()["status"] == "canceled"
+
+
+def test_upgrade_with_invoice_proration_and_discount_code(org, plan) -> None:
+    bigger = org.http.post("/v1/products/", json={"name": "Max", "recurring_interval": "month", "prices": [
+        {"amount_type": "fixed", "price_amount": 5000}]}).json()
+    org.http.post("/v1/discounts/", json={"name": "Launch", "type": "percentage", "basis_points": 5000,
+                                          "duration": "once", "code": "LAUNCH50", "max_redemptions": 1})
+    sub = subscribe(org, "upgrader", plan["product"]["id"], discount_code="LAUNCH50")
+    created = invoices(org, sub["id"])[0]
+    assert (created["subtotal"], created["discount_amount"], created["total"]) == (2000, 1000, 1000)
+    again = org.http.post("/v1/customers/", json={"email": "second@example.com", "external_id": "second"})
+    assert again.status_code == 201
+    exhausted = org.http.post("/v1/subscriptions/", json={"external_customer_id": "second",
+                                                          "product_id": plan["product"]["id"],
+                                                          "discount_code": "LAUNCH50"})
+    assert exhausted.status_code == 422
+    changed = org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"product_id": bigger["id"],
+                                                                    "proration_behavior": "invoice"})
+    assert changed.status_code == 200, changed.text
+    update = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_update"][0]
+    line = update["lines"][0]
+    assert line["kind"] == "proration" and 2990 <= line["amount"] <= 3000  # nearly the whole month left
+
+
+def test_invoice_pdf_opens_and_shows_lines_and_total_and_event_is_announced(org, plan, local_aws) -> None:
+    sqs = boto3.client("sqs", endpoint_url=local_aws.moto_endpoint)
+    events = boto3.client("events", endpoint_url=local_aws.moto_endpoint)
+    queue_url = sqs.create_queue(QueueName=f"invoices-{org.id[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=f"inv-{org.id[:8]}", EventBusName=local_aws.event_bus,
+                    EventPattern=json.dumps({"source": ["meterbill"], "detail-type": ["invoice.created"]}))
+    events.put_targets(Rule=f"inv-{org.id[:8]}", EventBusName=local_aws.event_bus,
+                       Targets=[{"Id": "q", "Arn": queue_arn}])
+    sub = subscribe(org, "pdf-co", plan["product"]["id"])
+    invoice = invoices(org, sub["id"])[0]
+    response = org.http.get(f"/v1/invoices/{invoice['id']}/pdf")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert f"Invoice {invoice['number']}" in text and "Pro" in text and "20.00 USD" in text
+    stored = org.http.get(f"/v1/invoices/{invoice['id']}").json()
+    assert stored["artifacts"]["pdf"].endswith(".pdf")
+    s3 = boto3.client("s3", endpoint_url=local_aws.moto_endpoint)
+    assert json.loads(s3.get_object(Bucket=local_aws.invoice_bucket, Key=stored["artifacts"]["json"])["Body"].read())[
+        "total"] == invoice["total"]
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+    details = [json.loads(m["Body"])["detail"] for m in messages]
+    assert any(d["invoice_id"] == invoice["id"] for d in details)
+    paid = org.http.patch(f"/v1/invoices/{invoice['id']}", json={"status": "paid"})
+    assert paid.json()["status"] == "paid"
+    assert org.http.patch(f"/v1/invoices/{invoice['id']}", json={"status": "void"}).status_code == 422
+
+
+def test_billing_is_isolated_between_organizations(org, other_org, plan) -> None:
+    from tests.isolation import assert_invisible, assert_not_listed
+
+    sub = subscribe(org, "iso-co", plan["product"]["id"])
+    invoice = invoices(org, sub["id"])[0]
+    assert_invisible(other_org.http, [f"/v1/products/{plan['product']['id']}", f"/v1/subscriptions/{sub['id']}",
+                                      f"/v1/invoices/{invoice['id']}", f"/v1/invoices/{invoice['id']}/pdf",
+                                      f"/v1/subscriptions/{sub['id']}/upcoming-invoice"])
+    assert_not_listed(other_org.http, "/v1/invoices/", [invoice["id"]])
+    assert_not_listed(other_org.http, "/v1/subscriptions/", [sub["id"]])
+    assert other_org.http.delete(f"/v1/subscriptions/{sub['id']}").status_code == 404
+    assert other_org.http.patch(f"/v1/invoices/{invoice['id']}", json={"status": "void"}).status_code == 404
+
+
+def test_product_validation(org) -> None:
+    bad = org.http.post("/v1/products/", json={"name": "x", "recurring_interval": "month", "prices": [
+        {"amount_type": "metered_unit", "meter_id": "nope", "unit_amount": "1"}]})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "prices", 0, "meter_id"]
+    tiers = org.http.post("/v1/products/", json={"name": "x", "recurring_interval": "month", "prices": [
+        {"amount_type": "metered_tiers", "meter_id": "m", "tiers": {"type": "graduated", "tiers": [
+            {"bound": 10, "unit_amount": "1"}, {"bound": 5, "unit_amount": "1"}, {"unit_amount": "1"}]}}]})
+    assert tiers.status_code == 422
