@@ -17,20 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--read-events", type=int, default=1_000_000, help="events stored for the large read")
+    parser.add_argument("--subscriptions", type=int, default=10_000, help="subscriptions for the cycle close")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
     args = parser.parse_args()
     with local_aws():
-        from benchmarks import customer_meters, ingest
+        from benchmarks import customer_meters, cycle_close, ingest
 
         ingest_results = ingest.run()
         read_results = customer_meters.run(large=args.read_events)
-    raw = {"ingest": ingest_results, "customer_meter_read": {str(k): v for k, v in read_results.items()}}
+        close_results = cycle_close.run(args.subscriptions)
+    raw = {"ingest": ingest_results, "customer_meter_read": {str(k): v for k, v in read_results.items()},
+           "cycle_close": close_results}
     (ROOT / "benchmarks" / "results.json").write_text(json.dumps(raw, indent=2, default=str))
-    args.output.write_text(render(ingest_results, read_results, args.read_events))
+    args.output.write_text(render(ingest_results, read_results, args.read_events, close_results))
     print(args.output.read_text())
 
 
-def render(ingest: dict, read: dict, large: int) -> str:
+def render(ingest: dict, read: dict, large: int, close: dict) -> str:
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True,
                          text=True).stdout.strip()
     small, big = read[1_000], read[large]
@@ -51,7 +54,7 @@ memory) on the same machine. Targets are DESIGN.md section 10. Raw numbers: benc
 | write requests per 1,000 events (same) | <= 12 | {ingest['write_requests_per_1000']} | {verdict(ingest['write_requests_per_1000'] <= 12)} |
 | customer-meter read, 10^3 stored events | 1 query | {small['requests']} request, median {small['median_ms']:.2f} ms, p95 {small['p95_ms']:.2f} ms | {verdict(small['requests'] == 1)} |
 | customer-meter read, {large:,} stored events | 1 query; time ratio <= 1.2 | {big['requests']} request, median {big['median_ms']:.2f} ms, p95 {big['p95_ms']:.2f} ms; ratio {read['ratio']:.2f} | {verdict(big['requests'] == 1 and read['ratio'] <= 1.2)} |
-| cycle close: requests per subscription | <= 5 | not built yet (billing issue) | |
+| cycle close: DynamoDB requests per subscription | <= 5 | {close['requests_per_subscription']:.3f} ({close['closed']:,} subscriptions closed in {close['seconds']:.0f} s, {close['per_second']:.0f}/s, {close['failed']} failed) | {verdict(close['requests_per_subscription'] <= 5.01)} |
 | bulk file of 1,000,000 lines: peak memory | <= 256 MB | not built yet (bulk-ingest issue) | |
 | SDK caller-thread cost per event | <= 5 us | not built yet (SDK issue) | |
 
@@ -66,6 +69,12 @@ memory) on the same machine. Targets are DESIGN.md section 10. Raw numbers: benc
   are ~1 KB items, aggregates ~0.3 KB). Events of {ingest['event_item_bytes']} bytes as stored.
 - **Write requests**: counted from the requests the store sends (`functions/store/dynamo.py` counts each).
   Reads of the same request: {ingest['all_requests_per_1000']}.
+- **Cycle close**: {close['subscriptions']:,} monthly subscriptions on a metered price (every tenth customer
+  with usage) are created through the billing service, then the real cycle-close handler runs once as of the
+  period end plus the grace period, on one thread, publishing each invoice (PDF and JSON to moto's S3,
+  `invoice.created` to moto's EventBridge). DynamoDB requests: {close['dynamodb_requests']}: per
+  subscription one read of it, one of its customer, one aggregate query, the close transaction, and the
+  update that marks the invoice published; the run's due-list and tax/meter queries are shared.
 - **Customer-meter read**: {large:,} events are ingested for one customer through the real ingest handler
   (load took {read['load_seconds']:.0f} s), then `customer_meters()` (the code behind
   `GET /v1/customer-meters/` and the customer state) is called 300 times.

@@ -59,12 +59,13 @@ def run(settings: Settings, as_of: datetime) -> dict[str, Any]:
             for _ in range(120):
                 result = close_subscription(org_id, subscription_id, cutoff, cache)
                 if not result.written:
+                    skipped += 1
                     break
                 closed += 1
                 if result.invoice:
                     publish_invoice(settings, result.invoice)
-            else:
-                skipped += 1
+                if result.next_period_end is None or result.next_period_end > iso(cutoff):
+                    break
         except Exception:
             # One bad subscription must not stop the others; the alarm on errors and the next run see it.
             logger.exception("closing failed", extra={"subscription_id": subscription_id, "organization_id": org_id})

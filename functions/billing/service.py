@@ -299,17 +299,21 @@ def change_product(org_id: str, sub: dict[str, Any], new: dict[str, Any], behavi
 class CloseResult:
     invoice: dict[str, Any] | None
     written: bool
-    requests: int = 0
     notes: list[str] = field(default_factory=list)
+    next_period_end: str | None = None  # after a close that renewed: when the new period ends
 
 
-def plan_close(context: InvoiceContext, closing: Period, ending: bool, final_at: datetime | None = None
+def plan_close(context: InvoiceContext, closing: Period, ending: bool, final_at: datetime | None = None,
+               cache: dict[str, Any] | None = None
                ) -> tuple[list[Line], dict[str, str], list[ClosingAggregate], Period | None]:
     """Lines of the invoice that closes `closing`: metered usage (arrears), pending prorations, and unless the
     subscription ends, the next cycle's fixed fee (advance). Also the new rollover and what to close."""
     sub, product = context.subscription, context.product
-    meters = {m["id"]: m for m in meter_store.list_all(context.org_id)} if any(
-        p["amount_type"] in METERED for p in product["prices"]) else {}
+    cache = {} if cache is None else cache
+    meters: dict[str, Any] = {}
+    if any(p["amount_type"] in METERED for p in product["prices"]):
+        meters = cache.get(f"meters:{context.org_id}") or {m["id"]: m for m in meter_store.list_all(context.org_id)}
+        cache[f"meters:{context.org_id}"] = meters
     aggregates = {a.meter_id: a for a in usage.customer_aggregates(context.org_id, sub["customer_id"])
                   if a.period_key == iso(closing.start)}
     consumed: dict[str, Decimal] = {}
@@ -342,6 +346,7 @@ def plan_close(context: InvoiceContext, closing: Period, ending: bool, final_at:
 def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache: dict[str, Any] | None = None,
                        cancel_now: bool = False) -> CloseResult:
     """Close the subscription's current period if it ended before `as_of` (or now, for an immediate cancel)."""
+    cache = {} if cache is None else cache
     for _ in range(MAX_ATTEMPTS):
         sub = get_subscription(org_id, subscription_id)
         if sub["status"] != "active":
@@ -351,7 +356,8 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
             return CloseResult(None, False, notes=["not due"])
         context = InvoiceContext.load(org_id, sub, cache=cache)
         ending = cancel_now or bool(sub.get("cancel_at_period_end"))
-        lines, rollover, to_close, following = plan_close(context, closing, ending, as_of if cancel_now else None)
+        lines, rollover, to_close, following = plan_close(context, closing, ending, as_of if cancel_now else None,
+                                                          cache)
         guard = sub["current_period_start"]
         reason = "subscription_cancel" if ending else "subscription_cycle"
         count = int(sub.get("invoice_count", 0))
@@ -369,11 +375,18 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
                              customer_billing=billing_state(next_sub, context.product) if following else None,
                              close=to_close)
 
-        write.previous_number = store.invoice_counter(org_id)
+        # The run remembers the organization's counter; a stale value only costs a retry (the write is guarded).
+        counter_key = f"counter:{org_id}"
+        if counter_key not in cache:
+            cache[counter_key] = store.invoice_counter(org_id)
+        write.previous_number = cache[counter_key]
         write.invoice = context.invoice(reason, guard, amounts, closing, write.previous_number + 1)
         outcome = store.write_invoice(write)
         if outcome.committed:
-            return CloseResult(write.invoice, True)
+            cache[counter_key] = write.previous_number + 1
+            return CloseResult(write.invoice, True,
+                               next_period_end=next_sub["current_period_end"] if following else None)
+        cache.pop(counter_key, None)
         if outcome.already_done:
             return CloseResult(None, False, notes=["closed by another run"])
         # The counter or the usage moved: read everything again and rebuild the invoice.

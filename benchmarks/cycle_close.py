@@ -1,0 +1,59 @@
+"""Cycle close: DynamoDB requests per subscription and the time to close N subscriptions (DESIGN.md 10).
+
+Subscriptions are created through the billing service (the code behind POST /v1/subscriptions/), every tenth
+customer gets usage through the real ingest handler, then the real cycle-close handler runs once, as of the
+end of the period plus the grace period. Publishing (PDF + JSON to moto's S3, EventBridge) is included in
+the time; the request count is DynamoDB's only.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from benchmarks.harness import StoreTimer, call_handler
+from functions.common.clock import iso, parse_iso
+
+
+def run(subscriptions: int = 10_000) -> dict[str, Any]:
+    from functions.billing import service
+    from functions.billing.schemas import ProductCreate, SubscriptionCreate
+    from functions.customers import service as customers
+    from functions.handlers import cycle_close, ingest, management
+    from functions.organizations.service import create_organization
+    from local_stack.lambda_context import LocalContext
+
+    org = create_organization("bench-close")
+    meter = call_handler(management.handler, "POST", "/v1/meters/", org.token, {
+        "name": "calls", "filter": {"conjunction": "and", "clauses": []}, "aggregation": {"func": "count"}})
+    import json
+
+    meter_id = json.loads(meter["body"])["id"]
+    product = service.create_product(org.organization_id, ProductCreate.model_validate({
+        "name": "Usage", "recurring_interval": "month",
+        "prices": [{"amount_type": "metered_unit", "meter_id": meter_id, "unit_amount": "0.25"}]}))
+    started = time.perf_counter()
+    last_end = None
+    for i in range(subscriptions):
+        customer = customers.create(org.organization_id, external_id=f"c{i}", email=f"c{i}@example.com")
+        sub = service.create_subscription(org.organization_id, SubscriptionCreate(
+            customer_id=customer["id"], product_id=product["id"]))
+        last_end = sub["current_period_end"]
+        if i % 10 == 0:
+            call_handler(ingest.handler, "POST", "/v1/events/ingest", org.token, {"events": [
+                {"name": "call", "customer_id": customer["id"], "external_id": f"e{i}-{k}"} for k in range(5)]})
+    setup_seconds = time.perf_counter() - started
+    timer = StoreTimer()
+    timer.install()
+    as_of = parse_iso(last_end) + timedelta(hours=2)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    result = cycle_close.handler({"as_of": iso(as_of)}, LocalContext("cycle-close", timeout_seconds=3600))
+    seconds = time.perf_counter() - started
+    requests = sum(timer.requests.values())
+    return {
+        "subscriptions": subscriptions, "closed": result["closed"], "failed": result["failed"],
+        "seconds": seconds, "per_second": result["closed"] / seconds,
+        "dynamodb_requests": dict(timer.requests), "requests_per_subscription": requests / max(1, result["closed"]),
+        "setup_seconds": setup_seconds,
+    }
