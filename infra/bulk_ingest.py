@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_s3 as s3
@@ -43,6 +44,13 @@ class BulkIngest(Construct):
         # Results and rejects objects, and re-invoking itself to continue a long file.
         storage.batch_bucket.grant_put(fn, "results/*")
         storage.bus.grant_put_events_to(fn)
+        # Continuing a long file in a fresh invocation of itself (the function's own ARN, nothing else).
+        fn.add_to_role_policy(iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"],
+            resources=[Stack.of(self).format_arn(service="lambda", resource="function",
+                                                 resource_name="*BulkIngest*",
+                                                 arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+        ))
         fn.configure_async_invoke(
             retry_attempts=2,
             on_failure=destinations.SqsDestination(self.failures),

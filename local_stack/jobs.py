@@ -45,10 +45,13 @@ def watch_batch_bucket() -> Callable[[], None]:
                 marker = (version["Key"], version.get("VersionId") or version["ETag"])
                 if marker in seen or not version.get("IsLatest", True):
                     continue
-                seen.add(marker)
                 event = s3_event(bucket, version["Key"], version["Size"], version["ETag"].strip('"'),
                                  version.get("VersionId"))
-                bulk_ingest.handler(event, LocalContext(function_name="meterbill-bulk-ingest", timeout_seconds=900))
+                result = bulk_ingest.handler(event, LocalContext(function_name="meterbill-bulk-ingest",
+                                                                 timeout_seconds=900))
+                # An incomplete file is delivered again on the next tick, as a fresh invocation would continue it.
+                if all(f["status"] != "incomplete" for f in result["files"]):
+                    seen.add(marker)
 
     return tick
 

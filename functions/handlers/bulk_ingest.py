@@ -1,25 +1,39 @@
-"""Bulk-ingest Lambda: S3 ObjectCreated on the batch bucket."""
+"""Bulk-ingest Lambda: S3 ObjectCreated on the batch bucket (`incoming/{organization_id}/...`)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.adapters.lambda_invoke import invoke_async
+from functions.bulk import service
 from functions.common.runtime import settle_heap
+from functions.common.settings import settings
 from functions.store import dynamo
 
 logger = Logger()
 metrics = Metrics()
-
 settle_heap(dynamo.warm_up)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # Not built yet (issue: bulk ingestion). Records what it was handed so nothing is silently dropped.
-    keys = [r["s3"]["object"]["key"] for r in event.get("Records", []) if "s3" in r]
-    logger.warning("bulk ingestion is not implemented yet", extra={"keys": keys})
-    return {"files": keys, "processed": 0}
+    results = []
+    for record in event.get("Records", []):
+        obj = record["s3"]["object"]
+        version = obj.get("versionId") or obj.get("eTag") or "null"
+        result = service.process(record["s3"]["bucket"]["name"], unquote_plus(obj["key"]), version,
+                                 int(obj.get("size", 0)), context.get_remaining_time_in_millis,
+                                 owner=context.aws_request_id)
+        logger.info("batch file", extra=result)
+        metrics.add_metric(name="BulkLinesInserted", unit=MetricUnit.Count, value=result.get("inserted", 0))
+        results.append(result)
+    if any(r["status"] == "incomplete" for r in results) and settings().continue_in_lambda:
+        # Out of time: a fresh invocation continues from the checkpoint (the local stack's watcher re-delivers).
+        invoke_async(context.invoked_function_arn, event)
+    return {"files": results}

@@ -1,0 +1,171 @@
+"""Bulk ingestion of a batch file: streamed, validated line by line, ingested through the API's code path.
+
+- The organization is the key's second segment: `incoming/{organization_id}/{name}`.
+- Lines are validated like API events; a bad line is written to a rejects object with its number and reason,
+  and the good lines go in (a line naming an unknown `customer_id` is a bad line).
+- A line without an `external_id` gets `bulk:{file}:{line}`, derived from bucket, key, version (or ETag) and
+  line number, so a redelivered notification or a resumed run cannot count it twice.
+- Progress (line, counts) is checkpointed after every batch; before the invocation's time runs out the run
+  stops and a fresh invocation continues from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from functions.adapters import s3
+from functions.bulk.formats import Record, UnsupportedFormat, detect, open_text, records
+from functions.common.clock import iso, utcnow
+from functions.common.errors import ValidationFailed
+from functions.events import service as events
+from functions.events.schemas import EventCreate
+from functions.store import bulk as progress_store
+from functions.store import organizations
+
+INCOMING = "incoming/"
+RESULTS = "results/"
+MAX_OBJECT_BYTES = 2 * 1024**3  # 2 GiB: larger files are refused whole; split them
+BATCH = 1000
+SAFETY_MS = 60_000  # stop and hand over when less than this is left
+LEASE = timedelta(minutes=16)  # longer than a Lambda can run: a crashed run's lease expires, then a retry resumes
+
+
+class PrefixedStream(io.RawIOBase):
+    """The bytes already peeked at, then the rest of the body."""
+
+    def __init__(self, head: bytes, body: Any) -> None:
+        self.head, self.body = head, body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def result_keys(object_key: str) -> tuple[str, str]:
+    base = RESULTS + object_key[len(INCOMING):] if object_key.startswith(INCOMING) else RESULTS + object_key
+    return f"{base}.result.json", f"{base}.rejects"
+
+
+def line_id(bucket: str, object_key: str, version: str, number: int) -> str:
+    file_hash = hashlib.sha256(f"{bucket}/{object_key}/{version}".encode()).hexdigest()[:20]
+    return f"bulk:{file_hash}:{number}"
+
+
+def _reason(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                     for err in exc.errors())
+
+
+def _batches(items: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def ingest_batch(org_id: str, lines: list[tuple[int, EventCreate]]) -> tuple[int, int, list[dict[str, Any]]]:
+    """(inserted, duplicates, rejects). Lines the ingest refuses (unknown customer) are rejected one by one."""
+    rejects: list[dict[str, Any]] = []
+    while lines:
+        try:
+            result = events.ingest(org_id, [event for _, event in lines])
+            return result.inserted, result.duplicates, rejects
+        except ValidationFailed as exc:
+            bad = {err["loc"][2]: err["msg"] for err in exc.errors if len(err["loc"]) > 2}
+            if not bad:
+                raise
+            rejects += [{"line": lines[i][0], "reason": msg} for i, msg in bad.items()]
+            lines = [line for i, line in enumerate(lines) if i not in bad]
+    return 0, 0, rejects
+
+
+def process(bucket: str, object_key: str, version: str, size: int, remaining_ms: Callable[[], int],
+            owner: str) -> dict[str, Any]:
+    now = utcnow()
+    progress = progress_store.claim(bucket, object_key, version, owner, iso(now), iso(now + LEASE))
+    if progress is None:
+        existing = progress_store.get(bucket, object_key, version)
+        return {"key": object_key, "status": existing.status if existing else "busy", "skipped": True}
+    started = time.monotonic()
+    result_key, rejects_prefix = result_keys(object_key)
+
+    def save(status: str) -> None:
+        progress.status = status
+        progress.seconds += time.monotonic() - started
+        progress_store.save(bucket, object_key, version, owner, progress, iso(utcnow() + LEASE))
+
+    def finish(status: str, reason: str | None = None) -> dict[str, Any]:
+        progress.reason = reason
+        save(status)
+        summary = {"bucket": bucket, "key": object_key, "version": version, **asdict(progress),
+                   "rejects_prefix": rejects_prefix if progress.rejected else None}
+        s3.put(bucket, result_key, json.dumps(summary, indent=2).encode(), "application/json")
+        return summary
+
+    parts = object_key.split("/")
+    if not object_key.startswith(INCOMING) or len(parts) < 3 or organizations.get(parts[1]) is None:
+        return finish("rejected", "the key must be incoming/{organization_id}/{file} with a known organization")
+    if size > MAX_OBJECT_BYTES:
+        return finish("rejected", f"the object is {size} bytes; the limit is {MAX_OBJECT_BYTES} (split the file)")
+    org_id = parts[1]
+    body, _ = s3.open_object(bucket, object_key, version if version != "null" else None)
+    head = body.read(4096)
+    try:
+        kind, gzipped = detect(object_key, head)
+        stream = records(kind, open_text(io.BufferedReader(PrefixedStream(head, body), 1 << 20), gzipped))
+        for batch in _batches((r for r in stream if r.number > progress.line), BATCH):
+            good: list[tuple[int, EventCreate]] = []
+            rejects: list[dict[str, Any]] = []
+            for record in batch:
+                if record.event is None:
+                    rejects.append({"line": record.number, "reason": record.error})
+                    continue
+                record.event.setdefault("external_id", line_id(bucket, object_key, version, record.number))
+                try:
+                    good.append((record.number, EventCreate.model_validate(record.event)))
+                except ValidationError as exc:
+                    rejects.append({"line": record.number, "reason": _reason(exc)})
+            inserted, duplicates, refused = ingest_batch(org_id, good)
+            rejects += refused
+            progress.inserted += inserted
+            progress.duplicates += duplicates
+            progress.rejected += len(rejects)
+            progress.line = batch[-1].number
+            _write_rejects(bucket, rejects_prefix, batch[0].number, rejects)
+            save("running")
+            if remaining_ms() < SAFETY_MS:
+                return {"key": object_key, "status": "incomplete", "line": progress.line}
+    except UnsupportedFormat as exc:
+        return finish("rejected", str(exc))
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        return finish("rejected", f"unreadable file: {exc}")
+    return finish("done")
+
+
+def _write_rejects(bucket: str, prefix: str, first_line: int, rejects: list[dict[str, Any]]) -> None:
+    """One object per batch that had rejects, named by the batch's first line: a resumed batch rewrites the
+    same object, so the rejects are exact after any restart."""
+    if rejects:
+        body = "".join(json.dumps(r) + "\n" for r in sorted(rejects, key=lambda r: r["line"]))
+        s3.put(bucket, f"{prefix}/{first_line:010d}.ndjson", body.encode(), "application/x-ndjson")
