@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     audit = commands.add_parser("audit", help="recompute every aggregate from stored events; exit 1 on a difference")
     audit.add_argument("--org", help="organization id (default: the local stack's)")
 
+    ingest = commands.add_parser("ingest", help="send a batch file (NDJSON, CSV or JSON array, gzip or plain)")
+    ingest.add_argument("file", type=Path)
+    ingest.add_argument("--bulk", action="store_true", help="put it in the batch bucket for the bulk Lambda")
+
     close = commands.add_parser("close-cycles", help="run the cycle-close handler now")
     close.add_argument("--as-of", help="ISO 8601 time to close as of (default: now)")
 
@@ -65,6 +69,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"stored={d.stored} recomputed={d.recomputed}")
         print(f"audit: {len(differences)} difference(s)")
         return 1 if differences else 0
+    if args.command == "ingest":
+        from local_stack.ingest_file import bulk_upload, stream_to_api
+
+        if args.bulk:
+            key = bulk_upload(state, args.file)
+            print(json.dumps({"bucket": state["batch_bucket"], "key": key,
+                              "result": key.replace("incoming/", "results/", 1) + ".result.json"}))
+        else:
+            print(json.dumps(stream_to_api(state, args.file)))
+        return 0
     if args.command == "close-cycles":
         from local_stack.jobs import close_cycles
 

@@ -63,3 +63,41 @@ def test_dev_serves_authenticated_requests_and_keeps_data(tmp_path: Path) -> Non
         assert meters == {120, 3, sum(350 + i for i in range(40))}
     finally:
         stop(process)
+
+
+def test_ingest_command_streams_to_the_api_and_bulk_goes_through_the_watcher(tmp_path: Path) -> None:
+    import gzip
+
+    import boto3
+
+    process, state = start_dev(tmp_path, "--in-memory")
+    try:
+        lines = [json.dumps({"name": "row", "external_customer_id": "cli", "external_id": f"r{i}",
+                             "metadata": {"n": i}}) for i in range(2500)]
+        path = tmp_path / "rows.ndjson.gz"
+        path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+        command = [sys.executable, "-m", "local_stack.cli", "--state-dir", str(tmp_path), "ingest", str(path)]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"inserted": 2500, "duplicates": 0, "rejected": 0}
+        assert "100.0%" in done.stderr  # the progress bar reached the end
+
+        bulk_path = tmp_path / "more.csv"
+        bulk_path.write_text("name,external_customer_id,metadata.n\n" + "".join(f"row,bulk,{i}\n" for i in range(30)))
+        done = subprocess.run(command[:-1] + [str(bulk_path), "--bulk"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        result_key = json.loads(done.stdout)["result"]
+        s3 = boto3.client("s3", endpoint_url=state["moto_endpoint"], region_name="us-east-1",
+                          aws_access_key_id="local", aws_secret_access_key="local")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                result = json.loads(s3.get_object(Bucket=state["batch_bucket"], Key=result_key)["Body"].read())
+                break
+            except s3.exceptions.NoSuchKey:
+                assert time.monotonic() < deadline, "the watcher did not process the file"
+                time.sleep(0.5)
+        assert (result["status"], result["inserted"]) == ("done", 30)
+    finally:
+        stop(process)
