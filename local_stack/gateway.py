@@ -80,6 +80,7 @@ class Gateway:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                headers.setdefault("x-forwarded-proto", "http")  # API Gateway sets it; here the scheme is http
                 status, out_headers, out_body = gateway.invoke(self.command, self.path, headers, body)
                 self.send_response(status)
                 for key, value in out_headers:

@@ -70,3 +70,11 @@ def bearer_token(headers: dict[str, str]) -> str | None:
         return None
     token = value[7:].strip()
     return token or None
+
+
+def public_base_url(event: Any) -> str:
+    """The API's own base URL, as the caller reached it (API Gateway's domain, or the local gateway)."""
+    headers = event.headers or {}
+    scheme = headers.get("x-forwarded-proto", "https")
+    host = event.request_context.domain_name or headers.get("host", "")
+    return f"{scheme}://{host}"

@@ -15,6 +15,7 @@ from functions.billing import routes as billing_routes
 from functions.common.http import create_app, normalize_path
 from functions.common.runtime import settle_heap
 from functions.customer_meters import routes as customer_meter_routes
+from functions.customer_sessions import routes as customer_session_routes
 from functions.customers import routes as customer_routes
 from functions.events import routes as event_routes
 from functions.meters import routes as meter_routes
@@ -31,6 +32,7 @@ ROUTE_GROUPS = (
     customer_meter_routes.register,
     event_routes.register_listing,
     billing_routes.register,
+    customer_session_routes.register,
 )
 for register_routes in ROUTE_GROUPS:
     register_routes(app)

@@ -1,4 +1,4 @@
-"""Portal Lambda: the customer portal (HTML) and Polar's /v1/customer-portal JSON API."""
+"""Portal Lambda: the customer portal (HTML) and Polar's /v1/customer-portal JSON API. Read only."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.http import create_app, normalize_path
 from functions.common.runtime import settle_heap
+from functions.portal import routes as portal_routes
 from functions.store import dynamo
 
 logger = Logger()
 metrics = Metrics()
 app = create_app("Meterbill customer portal")
-
+portal_routes.register(app)
 settle_heap(dynamo.warm_up)
 
 

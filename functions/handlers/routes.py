@@ -25,6 +25,7 @@ FUNCTIONS = {
 ROUTES = (
     Route("POST", "/v1/events/ingest", "ingest"),
     Route("ANY", "/v1/customer-portal/{proxy+}", "portal"),
+    Route("ANY", "/portal", "portal"),
     Route("ANY", "/portal/{proxy+}", "portal"),
     Route("ANY", "/v1/{proxy+}", "management"),
     Route("GET", "/openapi.json", "management"),

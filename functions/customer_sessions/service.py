@@ -1,0 +1,49 @@
+"""Customer sessions: a short-lived token that lets one customer into the portal, and nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from functions.common.clock import iso, parse_iso, utcnow
+from functions.common.errors import Unauthorized
+from functions.common.ids import new_id
+from functions.customers import service as customers
+from functions.organizations.tokens import new_token, token_hash
+from functions.store import customer_sessions as store
+
+SESSION_PREFIX = "mb_cst_"
+LIFETIME = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class CustomerPrincipal:
+    organization_id: str
+    customer_id: str
+
+
+def create(org_id: str, customer: dict[str, Any], return_url: str | None, portal_base: str) -> dict[str, Any]:
+    token = new_token(SESSION_PREFIX)
+    now = utcnow()
+    expires = now + LIFETIME
+    session = {"id": new_id(), "organization_id": org_id, "customer_id": customer["id"], "expires": iso(expires),
+               "return_url": return_url, "created_at": iso(now)}
+    store.put(token_hash(token), session, int(expires.timestamp()))
+    return {
+        "id": session["id"], "created_at": session["created_at"], "modified_at": None, "token": token,
+        "expires_at": session["expires"], "return_url": return_url,
+        "customer_portal_url": f"{portal_base}/portal?customer_session_token={token}",
+        "customer_id": customer["id"],
+    }
+
+
+def authenticate(token: str | None) -> CustomerPrincipal:
+    """401 for a missing, unknown or expired session (TTL deletion is lazy, so expiry is checked here)."""
+    if not token or not token.startswith(SESSION_PREFIX):
+        raise Unauthorized("missing or invalid customer session")
+    session = store.find(token_hash(token))
+    if session is None or parse_iso(session["expires"]) <= utcnow():
+        raise Unauthorized("customer session expired or unknown")
+    customers.get(session["organization_id"], session["customer_id"])  # a deleted customer has no portal
+    return CustomerPrincipal(session["organization_id"], session["customer_id"])

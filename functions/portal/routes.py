@@ -1,0 +1,86 @@
+"""Portal routes: the HTML portal under /portal and Polar's /v1/customer-portal JSON API.
+
+A session link (`/portal?customer_session_token=...`) sets an HttpOnly cookie and redirects to `/portal`, so
+the token leaves the address bar. The JSON API takes the token as `Authorization: Bearer` (Polar's way) or the
+cookie (the page's refresh script).
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+
+from functions.billing.render import invoice_pdf
+from functions.common.errors import Unauthorized
+from functions.common.http import bearer_token
+from functions.common.pagination import page_of
+from functions.customer_sessions.service import LIFETIME, CustomerPrincipal, authenticate
+from functions.portal import pages, service
+
+COOKIE = "mb_portal_session"
+
+
+def _cookie_token(app: APIGatewayHttpResolver) -> str | None:
+    for cookie in app.current_event.cookies or []:
+        name, _, value = cookie.strip().partition("=")
+        if name == COOKIE:
+            return value
+    return None
+
+
+def customer(app: APIGatewayHttpResolver) -> CustomerPrincipal:
+    headers = app.current_event.headers or {}
+    return authenticate(bearer_token(headers) or _cookie_token(app))
+
+
+def html(status: int, body: str, cookies: list[Cookie] | None = None, headers: dict | None = None) -> Response:
+    return Response(status, "text/html; charset=utf-8", body, cookies=cookies,
+                    headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def register(app: APIGatewayHttpResolver) -> None:
+    @app.get("/portal", include_in_schema=False)
+    def portal_page():
+        token = (app.current_event.query_string_parameters or {}).get("customer_session_token")
+        if token:
+            try:
+                authenticate(token)
+            except Unauthorized:
+                return html(401, pages.message_page("Link expired", "This portal link has expired or is not "
+                                                    "valid. Ask for a new one."))
+            cookie = Cookie(name=COOKIE, value=token, path="/", http_only=True, same_site=SameSite.LAX_MODE,
+                            max_age=int(LIFETIME.total_seconds()),
+                            secure=(app.current_event.headers or {}).get("x-forwarded-proto") == "https")
+            return html(303, "", cookies=[cookie], headers={"Location": "/portal"})
+        try:
+            who = customer(app)
+        except Unauthorized:
+            return html(401, pages.message_page("Signed out", "Open the portal from a fresh link."))
+        return html(200, pages.portal_page(service.overview(who)))
+
+    @app.get("/portal/invoices/<invoice_id>/pdf", include_in_schema=False)
+    def portal_invoice_pdf(invoice_id: str):
+        who = customer(app)
+        found = service.invoice(who, invoice_id)
+        return Response(200, "application/pdf", invoice_pdf(found),
+                        headers={"Content-Disposition": f'inline; filename="invoice-{found["number"]}.pdf"'})
+
+    @app.get("/v1/customer-portal/meters")
+    def portal_meters() -> dict:
+        rows = service.meters(customer(app))
+        return page_of(rows, 1, max(1, len(rows)))
+
+    @app.get("/v1/customer-portal/subscriptions")
+    def portal_subscriptions() -> dict:
+        rows = service.subscriptions(customer(app))
+        return page_of(rows, 1, max(1, len(rows)))
+
+    @app.get("/v1/customer-portal/invoices")
+    def portal_invoices() -> dict:
+        rows = service.invoices(customer(app))
+        return page_of(rows, 1, max(1, len(rows)))
+
+    @app.get("/v1/customer-portal/orders")
+    def portal_orders() -> dict:
+        """Polar's name for the customer's bills."""
+        return portal_invoices()
