@@ -18,6 +18,7 @@ from functions.billing.service import close_subscription
 from functions.common.clock import iso
 from functions.common.settings import Settings
 from functions.store import billing as store
+from functions.thresholds import service as thresholds
 
 logger = Logger()
 
@@ -71,5 +72,6 @@ def run(settings: Settings, as_of: datetime) -> dict[str, Any]:
             logger.exception("closing failed", extra={"subscription_id": subscription_id, "organization_id": org_id})
             failed += 1
     published = publish_pending(settings)
+    signals = thresholds.publish_pending()
     return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed,
-            "republished": published}
+            "republished": published, "threshold_signals_republished": signals}

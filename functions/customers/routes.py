@@ -15,16 +15,25 @@ from functions.customers.schemas import CustomerCreate, CustomerUpdate, customer
 from functions.organizations.routes import require
 from functions.store import customers as store
 from functions.store import meters as meter_store
+from functions.store import thresholds as threshold_store
 
 
 def customer_state(org_id: str, customer: dict[str, Any]) -> dict[str, Any]:
     meters = {m["id"]: m for m in meter_store.list_all(org_id)}
+    active_rows = customer_meters(org_id, customer, meters)
     active = [
         {k: row[k] for k in ("id", "created_at", "modified_at", "meter_id", "consumed_units", "credited_units",
                              "balance")}
-        for row in customer_meters(org_id, customer, meters)
+        for row in active_rows
     ]
-    return {**customer_out(customer), "active_subscriptions": [], "granted_benefits": [], "active_meters": active}
+    periods = {row["meter_id"]: row["period_start"] for row in active_rows}
+    crossed = [
+        {k: c[k] for k in ("meter_id", "threshold_id", "threshold", "period_start", "crossed_at", "consumed_units")}
+        for c in threshold_store.for_customer(org_id, customer["id"])
+        if periods.get(c["meter_id"]) == c["period_start"]
+    ]
+    return {**customer_out(customer), "active_subscriptions": [], "granted_benefits": [], "active_meters": active,
+            "crossed_thresholds": crossed}
 
 
 def register(app: APIGatewayHttpResolver) -> None:

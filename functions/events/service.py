@@ -29,6 +29,7 @@ from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store import usage
 from functions.store.usage import AggregateDelta, AggregateKey, EventRecord
+from functions.thresholds import service as thresholds
 
 EVENT_ID_NAMESPACE = uuid.UUID("5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10")
 MAX_ATTEMPTS = 12
@@ -135,10 +136,13 @@ def ingest(org_id: str, events: list[EventCreate]) -> IngestResult:
     # Grouped by customer, a chunk carries one aggregate update per meter rather than one per customer and
     # meter: fewer, fuller transactions when a request mixes many customers (bulk files do).
     prepared.sort(key=lambda e: e.customer_id)
+    by_id = {m["id"]: m for m in active}
     for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
-        inserted, dropped = write_chunk(org_id, chunk, router, iso(now), meter_seq)
+        inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq)
         result.inserted += inserted
         result.duplicates += dropped
+        if inserted:
+            thresholds.check(org_id, touched, by_id, router.billing)
     return result
 
 
@@ -165,8 +169,9 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
 
 
 def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
-                meter_seq: int) -> tuple[int, int]:
-    """Returns (inserted, duplicates). Loops until the chunk commits or nothing of it is left to write."""
+                meter_seq: int) -> tuple[int, int, list[AggregateKey]]:
+    """Returns (inserted, duplicates, aggregates written). Loops until the chunk commits or nothing of it is
+    left to write."""
     remaining = list(chunk)
     duplicates = 0
     for attempt in range(MAX_ATTEMPTS):
@@ -184,12 +189,12 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
             delta.new_markers = [m for m in sorted(delta.partial.uniques) if (delta.key, m) not in present]
         outcome = usage.write_chunk(org_id, records, deltas)
         if outcome.committed:
-            return len(records), duplicates
+            return len(records), duplicates, [d.key for d in deltas]
         if outcome.duplicates:
             duplicates += len(outcome.duplicates)
             remaining = [e for e in remaining if e.id not in outcome.duplicates]
             if not remaining:
-                return 0, duplicates
+                return 0, duplicates, []
         for customer_id, _, period_key in outcome.closed:
             router.close(customer_id, period_key)
         if not outcome.duplicates and not outcome.closed:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from functions.common.ids import new_id
 from functions.events.schemas import check_metadata
 
 Operator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "like", "not_like"]
@@ -39,6 +40,20 @@ class UniqueAggregation(BaseModel):
 Aggregation = CountAggregation | PropertyAggregation | UniqueAggregation
 
 
+class Threshold(BaseModel):
+    """Beyond Polar: a usage signal, announced once per customer and period (never a block)."""
+
+    id: str = Field(default_factory=lambda: new_id(), min_length=1, max_length=64)
+    type: Literal["units", "credits_percent", "balance_below_zero"]
+    value: float | int | None = None
+
+    @model_validator(mode="after")
+    def _value(self) -> Threshold:
+        if self.type != "balance_below_zero" and (self.value is None or self.value <= 0):
+            raise ValueError(f"a {self.type} threshold needs a positive value")
+        return self
+
+
 class MeterCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -50,6 +65,7 @@ class MeterCreate(BaseModel):
     custom_multiplier: int | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     organization_id: str | None = None
+    thresholds: list[Threshold] = Field(default_factory=list, max_length=20)
 
     @field_validator("metadata")
     @classmethod
@@ -68,6 +84,7 @@ class MeterUpdate(BaseModel):
     custom_multiplier: int | None = None
     metadata: dict[str, Any] | None = None
     is_archived: bool | None = None
+    thresholds: list[Threshold] | None = Field(default=None, max_length=20)
 
 
 def meter_out(meter: dict[str, Any]) -> dict[str, Any]:
@@ -84,4 +101,5 @@ def meter_out(meter: dict[str, Any]) -> dict[str, Any]:
         "aggregation": meter["aggregation"],
         "organization_id": meter["organization_id"],
         "archived_at": meter.get("archived_at"),
+        "thresholds": meter.get("thresholds") or [],
     }

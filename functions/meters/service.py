@@ -31,6 +31,7 @@ def create(org_id: str, body: MeterCreate) -> dict[str, Any]:
         "filter": body.filter.model_dump(),
         "aggregation": body.aggregation.model_dump(),
         "metadata": body.metadata,
+        "thresholds": [t.model_dump() for t in body.thresholds],
         "created_at": iso(utcnow()),
         "modified_at": None,
         "archived_at": None,
@@ -59,6 +60,8 @@ def list_meters(org_id: str, *, include_archived: bool = False, query: str | Non
 def update(org_id: str, meter_id: str, body: MeterUpdate) -> dict[str, Any]:
     meter = get(org_id, meter_id)
     changes = body.model_dump(exclude_unset=True, exclude={"is_archived"})
+    if body.thresholds is not None:
+        changes["thresholds"] = [t.model_dump() for t in body.thresholds]
     meter.update({k: v for k, v in changes.items() if v is not None or k in ("custom_label", "custom_multiplier")})
     if body.is_archived is not None:
         meter["archived_at"] = (meter.get("archived_at") or iso(utcnow())) if body.is_archived else None
