@@ -61,6 +61,8 @@ def test_dev_serves_authenticated_requests_and_keeps_data(tmp_path: Path) -> Non
         url = f"{again['api_url']}/v1/customers/{again['demo_customer_id']}/state"
         meters = {m["consumed_units"] for m in httpx.get(url, headers=headers).json()["active_meters"]}
         assert meters == {120, 3, sum(350 + i for i in range(40))}
+        portal = httpx.get(again["portal_url"], follow_redirects=True)
+        assert portal.status_code == 200 and "API requests" in portal.text and "Demo Pro" in portal.text
     finally:
         stop(process)
 
