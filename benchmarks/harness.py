@@ -28,6 +28,9 @@ def local_aws() -> Iterator[LocalAws]:
         dynamodb.stop()
 
 
+_REAL_CLIENT: Any = None  # the store's client before any timer wrapped it
+
+
 class StoreTimer:
     """Wraps the DynamoDB client: counts requests and the thread CPU and wall time spent inside botocore."""
 
@@ -51,7 +54,10 @@ class StoreTimer:
     def install(self) -> None:
         from functions.store import dynamo
 
-        real_client = dynamo.client()
+        global _REAL_CLIENT
+        if _REAL_CLIENT is None:
+            _REAL_CLIENT = dynamo.client()
+        real_client = _REAL_CLIENT
         timer = self
 
         class Proxy:
@@ -71,7 +77,6 @@ class StoreTimer:
                 return timed
 
         proxy = Proxy()
-        dynamo.client.cache_clear()
         dynamo.client = lambda: proxy  # type: ignore[assignment]
 
     def reset(self) -> None:
