@@ -7,10 +7,10 @@ export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: install dev test unit integration infra-tests e2e build synth lint bench clean
 
-.venv/.installed: pyproject.toml requirements/constraints.txt
+.venv/.installed: pyproject.toml requirements/constraints.txt sdk/pyproject.toml
 	test -d .venv || python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c requirements/constraints.txt -e '.[dev]'
+	$(PIP) install -q -c requirements/constraints.txt -e '.[dev]' -e ./sdk
 	touch $@
 
 node_modules/.installed: package.json
@@ -54,8 +54,8 @@ synth: build
 	cdk synth --quiet
 
 lint: install
-	.venv/bin/ruff check functions infra local_stack tests benchmarks app.py
-	.venv/bin/mypy functions infra local_stack app.py
+	.venv/bin/ruff check functions infra local_stack tests benchmarks sdk app.py
+	.venv/bin/mypy functions infra local_stack app.py sdk/meterbill_sdk
 
 bench: install
 	$(PY) -m benchmarks.run_all
