@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks.harness import local_aws
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("ingest", "customer_meter_read", "cycle_close", "bulk")
+SECTIONS = ("ingest", "customer_meter_read", "cycle_close", "bulk", "sdk")
 
 
 def main() -> None:
@@ -26,13 +26,14 @@ def main() -> None:
     results_path = ROOT / "benchmarks" / "results.json"
     raw = json.loads(results_path.read_text()) if results_path.exists() else {}
     with local_aws():
-        from benchmarks import bulk, customer_meters, cycle_close, ingest
+        from benchmarks import bulk, customer_meters, cycle_close, ingest, sdk
 
         runners = {
             "ingest": ingest.run,
             "customer_meter_read": lambda: {str(k): v for k, v in customer_meters.run(args.read_events).items()},
             "cycle_close": lambda: cycle_close.run(args.subscriptions),
             "bulk": lambda: bulk.run(args.bulk_lines),
+            "sdk": sdk.run,
         }
         for section in args.only or SECTIONS:
             raw[section] = runners[section]()
@@ -50,6 +51,10 @@ def render(raw: dict) -> str:
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True,
                          text=True).stdout.strip()
     ingest, read, close, bulk = raw["ingest"], raw["customer_meter_read"], raw["cycle_close"], raw.get("bulk")
+    sdk = raw.get("sdk")
+    sdk_row = (f"{sdk['track_us_per_event']:.2f} us/event (runs: {', '.join(str(x) for x in sdk['track_runs_us'])}); "
+               f"end to end {sdk['flush_events_per_second']:,.0f} events/s | {verdict(sdk['track_us_per_event'] <= 5)}"
+               ) if sdk else "not measured |"
     sizes = sorted(int(k) for k in read if k.isdigit())
     large = sizes[-1]
     small, big = read["1000"], read[str(large)]
@@ -72,7 +77,7 @@ memory) on the same machine. Targets are DESIGN.md section 10. Raw numbers: benc
 | customer-meter read, {large:,} stored events | 1 query; time ratio <= 1.2 | {big['requests']} request, median {big['median_ms']:.2f} ms, p95 {big['p95_ms']:.2f} ms; ratio {read['ratio']:.2f} | {verdict(big['requests'] == 1 and read['ratio'] <= 1.2)} |
 | cycle close: DynamoDB requests per subscription | <= 5 | {close['requests_per_subscription']:.3f} ({close['closed']:,} subscriptions closed in {close['seconds']:.0f} s, {close['per_second']:.0f}/s, {close['failed']} failed) | {verdict(close['requests_per_subscription'] <= 5.01)} |
 | bulk file of 1,000,000 lines (gzip NDJSON): peak memory | <= 256 MB, streamed | {bulk_row} |
-| SDK caller-thread cost per event | <= 5 us | not built yet (SDK issue) | |
+| SDK: caller-thread cost per event | <= 5 us | {sdk_row} |
 
 ## How each number is taken
 
@@ -94,6 +99,9 @@ memory) on the same machine. Targets are DESIGN.md section 10. Raw numbers: benc
 - **Bulk file**: a gzip NDJSON file (100 customers, one meter) is put in moto's S3; the real bulk handler runs
   in a child process (moto keeps the object in the parent's memory), re-invoked while it reports
   `incomplete`; peak memory is the child's `ru_maxrss`.
+- **SDK**: `IngestionBuffer.track()` timed on the caller's thread over 5 rounds of 40,000 events with the
+  worker parked (median per event); then 20,000 events flushed to the local stack over real HTTP in batches
+  of 1,000 (end-to-end rate, DynamoDB Local included).
 - **Customer-meter read**: {large:,} events are ingested for one customer through the real ingest handler
   (load took {read['load_seconds']:.0f} s), then `customer_meters()` (the code behind
   `GET /v1/customer-meters/` and the customer state) is called 300 times.

@@ -1,0 +1,45 @@
+"""SDK: the caller thread's cost per tracked event, and end-to-end flush throughput to the local stack."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from typing import Any
+
+from local_stack.gateway import Gateway
+
+
+def run(events: int = 200_000) -> dict[str, Any]:
+    from functions.organizations.service import create_organization
+    from meterbill_sdk import IngestionBuffer
+
+    gateway = Gateway(0)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    org = create_organization("bench-sdk")
+    try:
+        # 1. Caller cost: track() alone, with the worker parked (long interval, huge batch, no flush during).
+        parked = IngestionBuffer(org.token, gateway.url, batch_size=10**9, flush_interval=3600,
+                                 max_queue=10**9)
+        samples = []
+        for round_ in range(5):
+            start = time.perf_counter()
+            for i in range(events // 5):
+                parked.track("bench", external_customer_id="sdk-bench", metadata={"n": i})
+            samples.append((time.perf_counter() - start) / (events // 5) * 1e6)
+        parked._queue.clear()  # not sent: this part measures the caller only
+        parked.close()
+        # 2. End to end: 20,000 events to the local stack, batches of 1,000.
+        sender = IngestionBuffer(org.token, gateway.url, batch_size=1000, flush_interval=0.05)
+        count = 20_000
+        start = time.perf_counter()
+        for i in range(count):
+            sender.track("bench", external_customer_id=f"c{i % 50}", metadata={"n": i})
+        sender.flush(600)
+        seconds = time.perf_counter() - start
+        sender.close()
+        return {"track_us_per_event": statistics.median(samples), "track_runs_us": [round(s, 3) for s in samples],
+                "flush_events": count, "flush_seconds": seconds, "flush_events_per_second": count / seconds,
+                "sent": sender.stats.sent}
+    finally:
+        gateway.shutdown()
