@@ -22,7 +22,7 @@ def run(events: int = 200_000) -> dict[str, Any]:
         parked = IngestionBuffer(org.token, gateway.url, batch_size=10**9, flush_interval=3600,
                                  max_queue=10**9)
         samples = []
-        for round_ in range(5):
+        for _ in range(5):
             start = time.perf_counter()
             for i in range(events // 5):
                 parked.track("bench", external_customer_id="sdk-bench", metadata={"n": i})

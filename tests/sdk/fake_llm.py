@@ -33,7 +33,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
         for name, data in events:
-            text = (f"event: {name}\n" if name else "") + f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
+            payload = data if isinstance(data, str) else json.dumps(data)
+            text = (f"event: {name}\n" if name else "") + f"data: {payload}\n\n"
             raw = text.encode()
             self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
         self.wfile.write(b"0\r\n\r\n")

@@ -1,12 +1,12 @@
 """Usage strategies: wrap a source of usage so that its events flow into an IngestionBuffer.
 
-| strategy | event name (default) | metadata |
-| --- | --- | --- |
-| LLM (`wrap_openai`, `wrap_anthropic`) | `llm` | `_llm`: vendor, model, input_tokens, output_tokens, cached_input_tokens, total_tokens |
-| S3 (`wrap_s3`) | `s3_transfer` | direction (`upload`/`download`), bytes, bucket, key |
-| stream (`MeteredStream`, `metered_iter`) | `stream_bytes` | bytes |
-| HTTP body (`MeterbillASGIMiddleware`, `MeterbillWSGIMiddleware`) | `http_body` | request_bytes, response_bytes, method, path, status |
-| delta time (`elapsed`) | `elapsed_time` | seconds, label |
+- LLM (`wrap_openai`, `wrap_anthropic`): `llm`, metadata `_llm` with vendor, model, input_tokens,
+  output_tokens, cached_input_tokens, total_tokens.
+- S3 (`wrap_s3`): `s3_transfer`, metadata direction (`upload`/`download`), bytes, bucket, key.
+- Stream (`metered_stream`, `metered_iter`): `stream_bytes`, metadata bytes.
+- HTTP body (`MeterbillASGIMiddleware`, `MeterbillWSGIMiddleware`): `http_body`, metadata request_bytes,
+  response_bytes, method, path, status.
+- Delta time (`elapsed`): `elapsed_time`, metadata seconds, label.
 
 Every strategy takes `customer`: an external customer id, or a function returning one at the time of use.
 """
