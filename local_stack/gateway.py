@@ -32,6 +32,11 @@ def api_gateway_event(method: str, raw_path: str, headers: dict[str, str], body:
     text_types = ("json", "text", "x-www-form-urlencoded", "xml")
     content_type = headers.get("content-type", "")
     is_text = not body or any(t in content_type for t in text_types)
+    if is_text and body:
+        try:
+            body.decode()
+        except UnicodeDecodeError:
+            is_text = False  # API Gateway base64-encodes what is not valid text
     now = time.time()
     return {
         "version": "2.0",
@@ -89,7 +94,11 @@ class Gateway:
                 self.end_headers()
                 self.wfile.write(out_body)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+            def __getattr__(self, name: str) -> Any:
+                # Any method reaches the routes, as with API Gateway (an unknown one then finds no route).
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), RequestHandler)
         self.server.daemon_threads = True

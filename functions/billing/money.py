@@ -7,7 +7,7 @@ away from zero), the way invoices are rounded by Stripe and most tax authorities
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal(1)
 
@@ -19,7 +19,10 @@ def to_cents(amount: Decimal) -> int:
 
 def parse_unit_amount(text: str | int | Decimal) -> Decimal:
     """Per-unit amounts are cents as decimal strings with up to 12 decimal places ("0.000001")."""
-    value = Decimal(str(text))
+    try:
+        value = Decimal(str(text))
+    except InvalidOperation as exc:
+        raise ValueError("unit_amount must be a decimal number") from exc
     if not value.is_finite() or value < 0:
         raise ValueError("unit_amount must be a non-negative number")
     exponent = value.as_tuple().exponent

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from functions.common.errors import MeterbillError
 
@@ -21,6 +25,10 @@ def create_app(title: str) -> APIGatewayHttpResolver:
     @app.not_found
     def _no_route(exc: Exception) -> Response:
         return json_response(404, {"error": "ResourceNotFound", "detail": "no such route"})
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(exc: RequestUnsupportedContentType) -> Response:
+        return json_response(415, {"error": "UnsupportedMediaType", "detail": "send the body as application/json"})
 
     @app.exception_handler(MeterbillError)
     def _domain_error(exc: MeterbillError) -> Response:
@@ -51,6 +59,26 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
         body=json.dumps(body, default=str, separators=(",", ":")),
         headers=headers,
     )
+
+
+def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Every API Lambda's entry: bodies must be JSON (anything else is a 415 before any parsing), and paths
+    are accepted with or without Polar's trailing slash."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "")
+    if event.get("body") and content_type and "json" not in content_type.lower():
+        return _early(415, "UnsupportedMediaType", "send the body as application/json")
+    if event.get("body") and event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(event["body"]).decode()
+        except (ValueError, UnicodeDecodeError):
+            return _early(400, "BadRequest", "the body is not UTF-8 text")
+    return app.resolve(normalize_path(event), context)  # type: ignore[no-any-return]
+
+
+def _early(status: int, error: str, detail: str) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
+            "body": json.dumps({"error": error, "detail": detail})}
 
 
 def normalize_path(event: dict[str, Any]) -> dict[str, Any]:

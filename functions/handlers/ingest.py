@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.http import create_app, normalize_path
+from functions.common.http import create_app, resolve
 from functions.common.runtime import settle_heap
 from functions.events import routes as event_routes
 from functions.store import dynamo
@@ -26,4 +26,4 @@ settle_heap(dynamo.warm_up)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    return app.resolve(normalize_path(event), context)
+    return resolve(app, event, context)
