@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from local_stack.aws import LocalAws, start_moto
-from local_stack.dynamodb_local import DynamoDBLocal
+from local_stack.aws import private_local_aws as local_aws  # noqa: F401 - the benchmarks' entry point
 from local_stack.gateway import api_gateway_event
 from local_stack.lambda_context import LocalContext
-
-
-@contextmanager
-def local_aws() -> Iterator[LocalAws]:
-    dynamodb = DynamoDBLocal().start()
-    moto_server, moto_endpoint = start_moto()
-    aws = LocalAws(dynamodb_endpoint=dynamodb.endpoint, moto_endpoint=moto_endpoint)
-    aws.export()
-    aws.create_resources()
-    try:
-        yield aws
-    finally:
-        moto_server.stop()
-        dynamodb.stop()
-
 
 _REAL_CLIENT: Any = None  # the store's client before any timer wrapped it
 

@@ -8,23 +8,16 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.lambda_function import TABLE_READ, MeterbillFunction
+from infra.lambda_function import TABLE_READ, MeterbillFunction, failure_queue
 from infra.storage import Storage
 
 
 class BulkIngest(Construct):
     def __init__(self, scope: Construct, id: str, *, storage: Storage, layer: lambda_.ILayerVersion) -> None:
         super().__init__(scope, id)
-        self.failures = sqs.Queue(
-            self,
-            "Failures",
-            retention_period=Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
+        self.failures = failure_queue(self, "Failures")
         self.handler = MeterbillFunction(
             self,
             "BulkIngest",

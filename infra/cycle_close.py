@@ -6,23 +6,16 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.lambda_function import TABLE_READ, TABLE_WRITE, MeterbillFunction
+from infra.lambda_function import TABLE_READ, TABLE_WRITE, MeterbillFunction, failure_queue
 from infra.storage import Storage
 
 
 class CycleClose(Construct):
     def __init__(self, scope: Construct, id: str, *, storage: Storage, layer: lambda_.ILayerVersion) -> None:
         super().__init__(scope, id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            retention_period=Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
+        self.dead_letters = failure_queue(self, "DeadLetters")
         self.handler = MeterbillFunction(
             self,
             "CycleClose",

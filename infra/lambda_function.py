@@ -9,6 +9,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,3 +81,9 @@ class MeterbillFunction(Construct):
                 resources=[table.table_arn, f"{table.table_arn}/index/*"],
             )
         )
+
+
+def failure_queue(scope: Construct, id: str) -> sqs.Queue:
+    """Where an asynchronous path parks what it could not process: encrypted, TLS only, kept 14 days."""
+    return sqs.Queue(scope, id, retention_period=Duration.days(14), encryption=sqs.QueueEncryption.SQS_MANAGED,
+                     enforce_ssl=True)

@@ -6,6 +6,8 @@ The table is created from functions/store/table_spec.py, the same definition the
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
@@ -91,3 +93,20 @@ def start_moto(port: int | None = None):  # type: ignore[no-untyped-def]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server, f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def private_local_aws() -> Iterator[LocalAws]:
+    """DynamoDB Local in memory and moto on free ports, exported to this process (tests and benchmarks)."""
+    from local_stack.dynamodb_local import DynamoDBLocal
+
+    dynamodb = DynamoDBLocal().start()
+    moto_server, moto_endpoint = start_moto()
+    aws = LocalAws(dynamodb_endpoint=dynamodb.endpoint, moto_endpoint=moto_endpoint)
+    aws.export()
+    aws.create_resources()
+    try:
+        yield aws
+    finally:
+        moto_server.stop()
+        dynamodb.stop()

@@ -8,20 +8,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from local_stack.aws import LocalAws, start_moto
-from local_stack.dynamodb_local import DynamoDBLocal
+from local_stack.aws import LocalAws, private_local_aws
 
 
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAws]:
-    dynamodb = DynamoDBLocal().start()
-    moto_server, moto_endpoint = start_moto()
-    aws = LocalAws(dynamodb_endpoint=dynamodb.endpoint, moto_endpoint=moto_endpoint)
-    aws.export()
-    aws.create_resources()
-    yield aws
-    moto_server.stop()
-    dynamodb.stop()
+    with private_local_aws() as aws:
+        yield aws
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from functions.customers import service as customers
 from functions.customers.schemas import customer_out
 from functions.meters.schemas import meter_out
 from functions.organizations.routes import require
-from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 
 
@@ -33,16 +32,7 @@ def register(app: APIGatewayHttpResolver) -> None:
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
     ) -> dict:
         org_id = require(app, "customer_meters:read").organization_id
-        if customer_id:
-            found = customer_store.get(org_id, customer_id)
-            targets = [found] if found else []
-        elif external_customer_id:
-            try:
-                targets = [customers.get_by_external_id(org_id, external_customer_id)]
-            except NotFound:
-                targets = []
-        else:
-            targets = customer_store.list_all(org_id)
+        targets = customers.selected(org_id, customer_id, external_customer_id)
         meters = {m["id"]: m for m in meter_store.list_all(org_id)}
         rows = []
         for customer in targets:

@@ -82,3 +82,16 @@ def delete(org_id: str, customer_id: str) -> None:
     customer = get(org_id, customer_id)
     customer["deleted_at"] = iso(utcnow())
     store.soft_delete(org_id, customer)
+
+
+def selected(org_id: str, customer_id: str | None, external_customer_id: str | None) -> list[dict[str, Any]]:
+    """The customers a list filter names: one by id, one by external id, or every customer of the organization.
+    An unknown one selects nobody (an empty list, not a 404)."""
+    if customer_id:
+        found = store.get(org_id, customer_id)
+        return [found] if found else []
+    if external_customer_id:
+        ids = store.ids_by_external_id(org_id, [external_customer_id])
+        found = store.get(org_id, ids[external_customer_id]) if external_customer_id in ids else None
+        return [found] if found else []
+    return store.list_all(org_id)

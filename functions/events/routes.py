@@ -64,16 +64,7 @@ def register_listing(app: APIGatewayHttpResolver) -> None:
         sorting: Annotated[str, Query()] = "-timestamp",
     ) -> dict:
         org_id = require(app, "events:read").organization_id
-        if customer_id:
-            found = customer_store.get(org_id, customer_id)
-            targets = [found] if found else []
-        elif external_customer_id:
-            try:
-                targets = [customers.get_by_external_id(org_id, external_customer_id)]
-            except NotFound:
-                targets = []
-        else:
-            targets = customer_store.list_all(org_id)
+        targets = customers.selected(org_id, customer_id, external_customer_id)
         start = iso(start_timestamp) if start_timestamp else None
         end = iso(end_timestamp) if end_timestamp else None
         meter_filter = meters.get(org_id, meter_id)["filter"] if meter_id else None
