@@ -98,7 +98,8 @@ memory) on the same machine. Targets are DESIGN.md section 10. Raw numbers: benc
   update that marks the invoice published; the run's due-list and tax/meter queries are shared.
 - **Bulk file**: a gzip NDJSON file (100 customers, one meter) is put in moto's S3; the real bulk handler runs
   in a child process (moto keeps the object in the parent's memory), re-invoked while it reports
-  `incomplete`; peak memory is the child's `ru_maxrss`.
+  `incomplete`; peak memory is the child's `VmHWM` (`ru_maxrss` is not used: on Linux it keeps the size of
+  the forked parent across exec).
 - **SDK**: `IngestionBuffer.track()` timed on the caller's thread over 5 rounds of 40,000 events with the
   worker parked (median per event); then 20,000 events flushed to the local stack over real HTTP in batches
   of 1,000 (end-to-end rate, DynamoDB Local included).
