@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -177,6 +176,3 @@ class TaxRateCreate(BaseModel):
 class InvoiceStatusUpdate(BaseModel):
     status: Literal["paid", "void"]
 
-
-def decimal_text(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")

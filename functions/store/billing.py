@@ -12,8 +12,6 @@ from functions.store.keys import (
     DUE_SUBSCRIPTIONS,
     INVOICE_COUNTER_SK,
     UNRENDERED_INVOICES,
-    aggregate_pk,
-    aggregate_sk,
     customer_sk,
     discount_code_sk,
     discount_sk,
@@ -24,6 +22,7 @@ from functions.store.keys import (
     subscription_sk,
     tax_rate_sk,
 )
+from functions.store.usage import close_aggregate_action
 
 
 def _strip(data: dict[str, Any]) -> dict[str, Any]:
@@ -246,22 +245,8 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
     actions.append({"Update": billing_update})
     roles.append("customer")
     for agg in w.close:
-        update: dict[str, Any] = {
-            "TableName": table,
-            "Key": key(aggregate_pk(w.org_id, agg.customer_id), aggregate_sk(agg.meter_id, agg.period_key)),
-            "UpdateExpression": "SET closed = :t, m = if_not_exists(m, :m), ps = if_not_exists(ps, :ps), "
-                                "pe = if_not_exists(pe, :pe) ADD ver :one",
-            "ExpressionAttributeValues": {":t": {"BOOL": True}, ":m": {"S": agg.meter_id},
-                                          ":ps": {"S": agg.period_key}, ":pe": {"S": agg.period_end},
-                                          ":one": {"N": "1"}},
-        }
-        # Guarded by the version read: an ingest that landed since makes the close retry with its usage.
-        if agg.version is None:
-            update["ConditionExpression"] = "attribute_not_exists(PK)"
-        else:
-            update["ConditionExpression"] = "ver = :v"
-            update["ExpressionAttributeValues"][":v"] = {"N": str(agg.version)}
-        actions.append({"Update": update})
+        actions.append({"Update": close_aggregate_action(
+            w.org_id, (agg.customer_id, agg.meter_id, agg.period_key), agg.period_end, agg.version)})
         roles.append("aggregate")
     if w.discount_redemption:
         actions.append({"Update": {

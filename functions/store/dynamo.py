@@ -41,18 +41,12 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
-        self.consumed: dict[str, float] = {}
 
-    def record(self, operation: str, response: dict[str, Any] | None = None) -> None:
+    def record(self, operation: str) -> None:
         self.counts[operation] = self.counts.get(operation, 0) + 1
-        consumed = (response or {}).get("ConsumedCapacity") or []
-        # Single-item calls report one dict; transactions and batches report a list.
-        for cap in [consumed] if isinstance(consumed, dict) else consumed:
-            self.consumed[operation] = self.consumed.get(operation, 0.0) + float(cap.get("CapacityUnits", 0))
 
     def reset(self) -> None:
         self.counts.clear()
-        self.consumed.clear()
 
 
 requests = RequestCounter()
@@ -60,30 +54,23 @@ requests = RequestCounter()
 
 def call(operation: str, **kwargs: Any) -> dict[str, Any]:
     """Every DynamoDB request goes through here: counted, and ClientError never escapes the store."""
-    kwargs.setdefault("ReturnConsumedCapacity", "TOTAL")
     method: Callable[..., dict[str, Any]] = getattr(client(), operation)
-    try:
-        with translated_errors():
-            response = method(**kwargs)
-    except Exception:
-        requests.record(operation)
-        raise
-    requests.record(operation, response)
-    return response
+    requests.record(operation)
+    with translated_errors():
+        return method(**kwargs)
 
 
 def transact(actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """One TransactWriteItems. None when it committed, else its cancellation reasons (one per action)."""
+    requests.record("transact_write_items")
     try:
         with translated_errors_except("TransactionCanceledException"):
-            response = client().transact_write_items(TransactItems=actions, ReturnConsumedCapacity="TOTAL")
+            client().transact_write_items(TransactItems=actions)
     except ClientError as exc:
-        requests.record("transact_write_items")
         reasons = exc.response.get("CancellationReasons") or []
         if any(r.get("Code") in THROTTLING for r in reasons):
             raise Throttled("the store is throttling; retry with backoff") from exc
         return list(reasons)
-    requests.record("transact_write_items", response)
     return None
 
 

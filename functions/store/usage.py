@@ -341,17 +341,27 @@ def count_markers(org_id: str, aggregate_key: AggregateKey) -> int:
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def mark_closed(org_id: str, aggregate_key: AggregateKey, period_end: str) -> None:
-    """What the cycle close does to a period's aggregate (in its own transaction); tests use it directly."""
+def close_aggregate_action(org_id: str, aggregate_key: AggregateKey, period_end: str, version: int | None
+                           ) -> dict[str, Any]:
+    """The update that closes a period's aggregate (the cycle close puts it in its transaction): guarded by
+    the version read, or, where there was no usage, creating a closed marker that must not exist yet."""
     customer_id, meter_id, period_key = aggregate_key
-    dynamo.call(
-        "update_item",
-        TableName=dynamo.table_name(),
-        Key=key(aggregate_pk(org_id, customer_id), aggregate_sk(meter_id, period_key)),
-        UpdateExpression="SET closed = :t, m = if_not_exists(m, :m), ps = if_not_exists(ps, :ps), "
-        "pe = if_not_exists(pe, :pe) ADD ver :one",
-        ExpressionAttributeValues={
-            ":t": {"BOOL": True}, ":m": {"S": meter_id}, ":ps": {"S": period_key}, ":pe": {"S": period_end},
-            ":one": {"N": "1"},
-        },
-    )
+    update: dict[str, Any] = {
+        "TableName": dynamo.table_name(),
+        "Key": key(aggregate_pk(org_id, customer_id), aggregate_sk(meter_id, period_key)),
+        "UpdateExpression": "SET closed = :t, m = if_not_exists(m, :m), ps = if_not_exists(ps, :ps), "
+                            "pe = if_not_exists(pe, :pe) ADD ver :one",
+        "ExpressionAttributeValues": {":t": {"BOOL": True}, ":m": {"S": meter_id}, ":ps": {"S": period_key},
+                                      ":pe": {"S": period_end}, ":one": {"N": "1"}},
+    }
+    if version is None:
+        update["ConditionExpression"] = "attribute_not_exists(PK)"
+    else:
+        update["ConditionExpression"] = "ver = :v"
+        update["ExpressionAttributeValues"][":v"] = {"N": str(version)}
+    return update
+
+
+def mark_closed(org_id: str, aggregate_key: AggregateKey, period_end: str, version: int | None) -> None:
+    """Close one aggregate on its own (what the cycle close does inside its transaction)."""
+    dynamo.call("update_item", **close_aggregate_action(org_id, aggregate_key, period_end, version))

@@ -136,7 +136,8 @@ def test_late_events_after_close_land_in_open_period_once(org, api_calls_meters,
     closed_period = aggregates[0].period_key
     assert closed_period < iso(datetime(now.year, now.month, 1, tzinfo=UTC))
     for aggregate in aggregates:  # what the cycle close does
-        usage.mark_closed(org.id, (customer_id, aggregate.meter_id, aggregate.period_key), aggregate.period_end)
+        usage.mark_closed(org.id, (customer_id, aggregate.meter_id, aggregate.period_key), aggregate.period_end,
+                          aggregate.version)
     late = [{**e, "timestamp": iso(last_month)} for e in batch("frank", 5, 5, prefix="old")]
     for _ in range(2):  # sent twice: still counted once
         org.http.post("/v1/events/ingest", json={"events": late})
