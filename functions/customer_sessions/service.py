@@ -21,6 +21,7 @@ LIFETIME = timedelta(hours=1)
 class CustomerPrincipal:
     organization_id: str
     customer_id: str
+    return_url: str | None = None  # where the portal's back link goes (Polar's return_url)
 
 
 def create(org_id: str, customer: dict[str, Any], return_url: str | None, portal_base: str) -> dict[str, Any]:
@@ -46,4 +47,4 @@ def authenticate(token: str | None) -> CustomerPrincipal:
     if session is None or parse_iso(session["expires"]) <= utcnow():
         raise Unauthorized("customer session expired or unknown")
     customers.get(session["organization_id"], session["customer_id"])  # a deleted customer has no portal
-    return CustomerPrincipal(session["organization_id"], session["customer_id"])
+    return CustomerPrincipal(session["organization_id"], session["customer_id"], session.get("return_url"))

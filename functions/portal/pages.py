@@ -118,12 +118,16 @@ def upcoming_section(upcoming: dict[str, Any] | None, subscription: dict[str, An
 def portal_page(data: dict[str, Any]) -> str:
     customer = data["customer"]
     meters = "".join(meter_card(m) for m in data["meters"]) or '<p class="muted">No usage this period yet.</p>'
+    back = ""
+    if (data.get("return_url") or "").startswith(("https://", "http://")):
+        back = f'<p><a href="{escape(data["return_url"])}">&larr; Back</a></p>'
     return f"""<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Usage and billing</title><style>{STYLE}</style></head>
 <body>
 <main>
+  {back}
   <h1>Usage and billing</h1>
   <p class="muted">{escape(customer.get('name') or customer.get('email') or customer.get('external_id') or '')}</p>
   <section aria-labelledby="meters-title"><h2 id="meters-title">Meters</h2>

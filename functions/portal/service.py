@@ -50,4 +50,4 @@ def overview(who: CustomerPrincipal) -> dict[str, Any]:
     active = next((s for s in subs if s["status"] == "active"), None)
     upcoming = billing.preview(who.organization_id, active["id"]) if active else None
     return {"customer": customer, "meters": meters(who), "subscription": active, "upcoming": upcoming,
-            "invoices": invoices(who)}
+            "invoices": invoices(who), "return_url": who.return_url}

@@ -49,7 +49,8 @@ def test_portal_json_api_shows_only_the_sessions_customer(org, api_url) -> None:
 
 def test_link_sets_cookie_and_page_renders_without_javascript(org, api_url) -> None:
     setup_customers(org)
-    alice = session(org, "alice")
+    alice = org.http.post("/v1/customer-sessions/", json={"external_customer_id": "alice",
+                                                          "return_url": "https://app.example.com/account"}).json()
     with httpx.Client(base_url=api_url) as browser:
         redirect = browser.get(alice["customer_portal_url"].replace(api_url, ""))
         assert redirect.status_code == 303 and redirect.headers["location"] == "/portal"
@@ -57,6 +58,7 @@ def test_link_sets_cookie_and_page_renders_without_javascript(org, api_url) -> N
         page = browser.get("/portal")
         assert page.status_code == 200 and "Requests" in page.text
         assert 'data-field="consumed">3<' in page.text and "No active subscription" in page.text
+        assert 'href="https://app.example.com/account"' in page.text
 
 
 def test_expired_foreign_and_org_tokens_get_401_and_no_data(org, other_org, api_url) -> None:
