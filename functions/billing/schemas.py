@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from functions.billing.money import parse_unit_amount
 
@@ -33,27 +33,21 @@ def _unit_amount(value: Any) -> str:
     return str(parse_unit_amount(value))
 
 
+# Cents per unit, as a decimal string with up to 12 decimal places.
+UnitAmount = Annotated[str, BeforeValidator(_unit_amount)]
+
+
 class MeteredUnitPrice(MeterCredits):
     amount_type: Literal["metered_unit"]
     meter_id: str
-    unit_amount: str
+    unit_amount: UnitAmount
     cap_amount: int | None = Field(default=None, ge=0)
     price_currency: Currency = "usd"
-
-    @field_validator("unit_amount", mode="before")
-    @classmethod
-    def _check(cls, value: Any) -> str:
-        return _unit_amount(value)
 
 
 class Tier(BaseModel):
     bound: int | None = Field(default=None, ge=1)
-    unit_amount: str
-
-    @field_validator("unit_amount", mode="before")
-    @classmethod
-    def _check(cls, value: Any) -> str:
-        return _unit_amount(value)
+    unit_amount: UnitAmount
 
 
 class Tiers(BaseModel):
