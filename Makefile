@@ -18,8 +18,9 @@ node_modules/.installed: package.json
 	touch $@
 
 .system-packages:
-	@if ! command -v java >/dev/null || ! command -v chromium >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless chromium >/dev/null; \
+	@missing="$$(command -v java >/dev/null || echo default-jre-headless) $$(command -v chromium >/dev/null || echo chromium)"; \
+	if [ -n "$$(echo $$missing)" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 install: .venv/.installed node_modules/.installed .system-packages

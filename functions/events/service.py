@@ -18,7 +18,7 @@ from typing import Any
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import Conflict, ValidationFailed, field_error
-from functions.common.ids import new_id
+from functions.common.ids import name_id, new_id
 from functions.customers import service as customers
 from functions.events.chunks import PreparedEvent, plan_chunks
 from functions.events.schemas import EventCreate
@@ -39,7 +39,7 @@ def event_id(org_id: str, external_id: str | None) -> str:
     """Deterministic from the external id, so every retry of an event writes the same item."""
     if external_id is None:
         return new_id()
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{org_id}\x00{external_id}"))
+    return name_id(EVENT_ID_NAMESPACE, f"{org_id}\x00{external_id}")
 
 
 @dataclass

@@ -72,21 +72,25 @@ class ChunkResult:
 
 
 def event_item(org_id: str, event: EventRecord) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "id": event.id,
-        "c": event.customer_id,
-        "n": event.name,
-        "ts": event.timestamp,
-        "x": event.external_id,
-        "ia": event.ingested_at,
-        "p": event.period_key,
-        "ms": event.meter_seq,
+    """Written by hand rather than through to_item: this runs once per ingested event."""
+    item: dict[str, Any] = {
+        "PK": {"S": event_pk(org_id, event.customer_id, event_shard(event.id))},
+        "SK": {"S": event.id},
+        "id": {"S": event.id},
+        "c": {"S": event.customer_id},
+        "n": {"S": event.name},
+        "ts": {"S": event.timestamp},
+        "ia": {"S": event.ingested_at},
+        "p": {"S": event.period_key},
+        "ms": {"N": str(event.meter_seq)},
     }
+    if event.external_id is not None:
+        item["x"] = {"S": event.external_id}
     if event.metadata:
-        values["md"] = event.metadata
+        item["md"] = to_attr(event.metadata)
     if event.late:
-        values["late"] = True
-    return {**key(event_pk(org_id, event.customer_id, event_shard(event.id)), event.id), **to_item(values)}
+        item["late"] = {"BOOL": True}
+    return item
 
 
 def decode_event(item: dict[str, Any]) -> dict[str, Any]:
