@@ -116,7 +116,7 @@ memory) on the same machine. Targets are DESIGN.md section 10. Raw numbers: benc
 Per 1,000-event request (thread CPU, measured section by section): request parsing and validation about
 9 ms (pydantic alone 5.3 ms; Powertools' validation layer adds 3.5 ms), preparing events (deterministic id
 2.5 us, timestamp text 1.5 us, 5 compiled meter filters and their contributions ~5 us each event) about
-15 ms, encoding the event items about 7 ms, building the chunks and updates about 4 ms, the rest decoding the
+12 ms, encoding the event items about 4 ms, building the chunks and updates about 4 ms, the rest decoding the
 prior aggregate state and the responses. Done so far: filters compiled once per request, events grouped by
 customer before chunking, the heap frozen after cold start (a full garbage collection cost 80 ms inside a
 request before), botocore's parameter re-validation off, ids and timestamps formatted without `uuid5` and
