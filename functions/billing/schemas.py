@@ -37,12 +37,17 @@ def _unit_amount(value: Any) -> str:
 UnitAmount = Annotated[str, BeforeValidator(_unit_amount)]
 
 
-class MeteredUnitPrice(MeterCredits):
-    amount_type: Literal["metered_unit"]
+class MeteredPrice(MeterCredits):
+    """What every metered price has: its meter, an optional cap (cents per cycle) and a currency."""
+
     meter_id: str
-    unit_amount: UnitAmount
     cap_amount: int | None = Field(default=None, ge=0)
     price_currency: Currency = "usd"
+
+
+class MeteredUnitPrice(MeteredPrice):
+    amount_type: Literal["metered_unit"]
+    unit_amount: UnitAmount
 
 
 class Tier(BaseModel):
@@ -64,21 +69,15 @@ class Tiers(BaseModel):
         return self
 
 
-class MeteredTiersPrice(MeterCredits):
+class MeteredTiersPrice(MeteredPrice):
     amount_type: Literal["metered_tiers"]
-    meter_id: str
     tiers: Tiers
-    cap_amount: int | None = Field(default=None, ge=0)
-    price_currency: Currency = "usd"
 
 
-class MeteredPackagePrice(MeterCredits):
+class MeteredPackagePrice(MeteredPrice):
     amount_type: Literal["metered_package"]
-    meter_id: str
     package_size: int = Field(ge=1)
     package_amount: int = Field(ge=0)
-    cap_amount: int | None = Field(default=None, ge=0)
-    price_currency: Currency = "usd"
 
 
 Price = Annotated[
