@@ -15,8 +15,9 @@ from aws_lambda_powertools import Logger
 from functions.adapters import eventbridge, s3
 from functions.billing.render import invoice_json, invoice_pdf
 from functions.billing.service import close_subscription
-from functions.common.clock import iso
+from functions.common.clock import iso, utcnow
 from functions.common.settings import Settings
+from functions.meters import service as meters
 from functions.store import billing as store
 from functions.thresholds import service as thresholds
 
@@ -73,5 +74,6 @@ def run(settings: Settings, as_of: datetime) -> dict[str, Any]:
             failed += 1
     published = publish_pending(settings)
     signals = thresholds.publish_pending()
+    backfills = meters.catch_up_backfills(utcnow())
     return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed,
-            "republished": published, "threshold_signals_republished": signals}
+            "republished": published, "threshold_signals_republished": signals, "backfills_caught_up": backfills}

@@ -32,6 +32,7 @@ def create(org_id: str, body: MeterCreate) -> dict[str, Any]:
         "aggregation": body.aggregation.model_dump(),
         "metadata": body.metadata,
         "thresholds": [t.model_dump() for t in body.thresholds],
+        "backfill_pending": True,
         "created_at": iso(utcnow()),
         "modified_at": None,
         "archived_at": None,
@@ -89,10 +90,13 @@ def recompute(meter: dict[str, Any], events: list[dict[str, Any]]) -> Partial:
 
 
 def backfill(org_id: str, meter: dict[str, Any]) -> int:
-    """Count, in each customer's open periods, the stored events ingested before this meter existed.
+    """Count, in each customer's open periods, the stored events ingested without this meter.
 
     Events remember the highest meter sequence they were matched against (`meter_seq`); those below this
-    meter's never saw it. Each period's aggregate is written from the recompute, guarded by its version.
+    meter's were not counted by ingest. The backfill recomputes them per period and adds what previous
+    backfills of the meter have not added yet, so running it again is harmless: the catch-up run (a few minutes
+    after creation, by the cycle-close Lambda) counts the events of ingest requests that loaded the meter list
+    just before the meter existed and committed after the first backfill read the events.
     """
     written = 0
     for customer in customer_store.list_all(org_id):
@@ -108,37 +112,61 @@ def backfill(org_id: str, meter: dict[str, Any]) -> int:
             if state.count or state.uniques:
                 key = (customer["id"], meter["id"], period_key)
                 period, _ = customer_period(customer.get("billing"), parse_iso(period_key))
-                _backfill_aggregate(org_id, key, period, state)
-                written += 1
+                written += _backfill_aggregate(org_id, key, period, state)
     return written
 
 
-def _backfill_aggregate(org_id: str, key: usage.AggregateKey, period: Period, state: Partial) -> None:
-    """Add the backfilled state to whatever ingest wrote meanwhile; retried if ingest moves the version."""
+def _backfill_aggregate(org_id: str, key: usage.AggregateKey, period: Period, state: Partial) -> int:
+    """Add what the backfilled state has beyond earlier backfills to whatever ingest wrote meanwhile; retried
+    if ingest moves the version. Min, max, last and unique values merge idempotently; count and sum add the
+    difference."""
     if state.uniques:
         usage.put_markers(org_id, key, sorted(state.uniques))
     for _ in range(10):
         existing = usage.read_aggregates(org_id, [key]).get(key)
         if existing and existing.closed:
-            return
-        merged = Partial().merge(state)
-        if existing:
-            merged.merge(existing.state)
+            return 0
+        before = existing or usage.StoredAggregate(key[0], key[1], key[2], iso(period.end))
+        extra_count = state.count - before.backfilled_count
+        extra_total = state.total - before.backfilled_total
+        merged = Partial().merge(before.state)
+        merged.merge(Partial(count=extra_count, total=extra_total, minimum=state.minimum, maximum=state.maximum,
+                             last_value=state.last_value, last_at=state.last_at))
+        unique_count = usage.count_markers(org_id, key) if state.uniques else before.unique_count
+        if existing and (extra_count, extra_total, unique_count) == (0, 0, existing.unique_count) and (
+                merged.minimum, merged.maximum, merged.last_at) == (
+                existing.state.minimum, existing.state.maximum, existing.state.last_at):
+            return 0  # nothing new since the last backfill
         aggregate = usage.StoredAggregate(
             customer_id=key[0], meter_id=key[1], period_key=key[2], period_end=iso(period.end),
-            version=(existing.version if existing else 0) + 1, state=merged,
-            late_count=existing.late_count if existing else 0,
+            version=before.version + 1, state=merged, late_count=before.late_count,
             # Markers are counted, not added: ingest skips a marker backfill already wrote, so the count of
             # marker items is the number of distinct values whoever wrote them.
-            unique_count=usage.count_markers(org_id, key) if state.uniques else (
-                existing.unique_count if existing else 0),
+            unique_count=unique_count, backfilled_count=state.count, backfilled_total=state.total,
         )
         try:
             usage.put_aggregate(org_id, aggregate, existing.version if existing else None)
-            return
+            return 1
         except Conflict:
             continue
-    raise Conflict("backfill kept racing ingest; create the meter again later")
+    raise Conflict("backfill kept racing ingest; it is retried by the catch-up run")
+
+
+CATCH_UP_AFTER = timedelta(minutes=2)  # longer than an ingest request can last (API Gateway stops at 30 s)
+
+
+def catch_up_backfills(now: datetime) -> int:
+    """Backfill again the meters created at least CATCH_UP_AFTER ago whose catch-up has not run."""
+    done = 0
+    for org_id, meter_id in store.pending_backfills(iso(now - CATCH_UP_AFTER)):
+        meter = store.get(org_id, meter_id)
+        if meter is None:
+            continue
+        backfill(org_id, meter)
+        meter["backfill_pending"] = False
+        store.put(org_id, meter)
+        done += 1
+    return done
 
 
 BUCKETS = {

@@ -23,10 +23,25 @@ def next_sequence(org_id: str) -> int:
     return int(response["Attributes"]["value"]["N"])
 
 
+BACKFILL_PENDING = "BACKFILL"  # GSI1 partition of meters whose catch-up backfill has not run yet
+
+
 def put(org_id: str, meter: dict[str, Any]) -> None:
-    dynamo.call(
-        "put_item", TableName=dynamo.table_name(), Item={**key(org_pk(org_id), meter_sk(meter["id"])), **to_item(meter)}
+    item = {**key(org_pk(org_id), meter_sk(meter["id"])), **to_item(meter)}
+    if meter.get("backfill_pending"):
+        item["GSI1PK"] = {"S": BACKFILL_PENDING}
+        item["GSI1SK"] = {"S": f"{meter['created_at']}#{org_id}#{meter['id']}"}
+    dynamo.call("put_item", TableName=dynamo.table_name(), Item=item)
+
+
+def pending_backfills(created_before: str) -> list[tuple[str, str]]:
+    """(organization, meter) of meters created before the time whose catch-up backfill has not run."""
+    items = dynamo.query_all(
+        TableName=dynamo.table_name(), IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :p AND GSI1SK < :before",
+        ExpressionAttributeValues={":p": {"S": BACKFILL_PENDING}, ":before": {"S": created_before}},
     )
+    return [(item["organization_id"]["S"], item["id"]["S"]) for item in items]
 
 
 def get(org_id: str, meter_id: str) -> dict[str, Any] | None:
@@ -49,6 +64,6 @@ def list_all(org_id: str) -> list[dict[str, Any]]:
 
 
 def _strip(data: dict[str, Any]) -> dict[str, Any]:
-    data.pop("PK", None)
-    data.pop("SK", None)
+    for name in ("PK", "SK", "GSI1PK", "GSI1SK"):
+        data.pop(name, None)
     return data

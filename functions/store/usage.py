@@ -52,6 +52,9 @@ class StoredAggregate:
     state: Partial = field(default_factory=Partial)
     unique_count: int = 0
     late_count: int = 0
+    # What backfills of this meter have added (count, sum), so that a later catch-up adds only the difference.
+    backfilled_count: int = 0
+    backfilled_total: Decimal = Decimal(0)
 
 
 @dataclass
@@ -226,6 +229,8 @@ def _decode_aggregate(item: dict[str, Any], customer_id: str) -> StoredAggregate
         state=state,
         unique_count=int(item.get("u", {}).get("N", "0")),
         late_count=int(item.get("late_n", {}).get("N", "0")),
+        backfilled_count=int(item.get("bn", {}).get("N", "0")),
+        backfilled_total=decimal_attr(item.get("bs")) or Decimal(0),
     )
 
 
@@ -302,6 +307,7 @@ def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int
         "m": aggregate.meter_id, "ps": aggregate.period_key, "pe": aggregate.period_end,
         "ver": aggregate.version, "n": state.count, "s": state.total, "mn": state.minimum, "mx": state.maximum,
         "lv": state.last_value, "lt": state.last_at, "u": aggregate.unique_count, "late_n": aggregate.late_count,
+        "bn": aggregate.backfilled_count, "bs": aggregate.backfilled_total,
     }
     request: dict[str, Any] = {
         "TableName": dynamo.table_name(),
