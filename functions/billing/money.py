@@ -23,8 +23,8 @@ def parse_unit_amount(text: str | int | Decimal) -> Decimal:
         value = Decimal(str(text))
     except InvalidOperation as exc:
         raise ValueError("unit_amount must be a decimal number") from exc
-    if not value.is_finite() or value < 0:
-        raise ValueError("unit_amount must be a non-negative number")
+    if not value.is_finite() or value < 0 or value > 10**12:
+        raise ValueError("unit_amount must be a number from 0 to 1,000,000,000,000 (cents)")
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -12:
         raise ValueError("unit_amount has more than 12 decimal places")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from functions.billing.money import parse_unit_amount
 
 Currency = Annotated[str, Field(default="usd", min_length=3, max_length=3)]
+BIG = 10**15  # bound on stored integers: far beyond any bill, well inside DynamoDB's 38 digits
 
 
 class FixedPrice(BaseModel):
@@ -25,7 +26,7 @@ class FreePrice(BaseModel):
 class MeterCredits(BaseModel):
     """Beyond Polar's price shape: units of the meter granted each cycle, optionally rolled over."""
 
-    credited_units: int = Field(default=0, ge=0)
+    credited_units: int = Field(default=0, ge=0, le=BIG)
     rollover: bool = False
 
 
@@ -41,7 +42,7 @@ class MeteredPrice(MeterCredits):
     """What every metered price has: its meter, an optional cap (cents per cycle) and a currency."""
 
     meter_id: str
-    cap_amount: int | None = Field(default=None, ge=0)
+    cap_amount: int | None = Field(default=None, ge=0, le=BIG)
     price_currency: Currency = "usd"
 
 
@@ -51,7 +52,7 @@ class MeteredUnitPrice(MeteredPrice):
 
 
 class Tier(BaseModel):
-    bound: int | None = Field(default=None, ge=1)
+    bound: int | None = Field(default=None, ge=1, le=BIG)
     unit_amount: UnitAmount
 
 
@@ -76,8 +77,8 @@ class MeteredTiersPrice(MeteredPrice):
 
 class MeteredPackagePrice(MeteredPrice):
     amount_type: Literal["metered_package"]
-    package_size: int = Field(ge=1)
-    package_amount: int = Field(ge=0)
+    package_size: int = Field(ge=1, le=BIG)
+    package_amount: int = Field(ge=0, le=BIG)
 
 
 Price = Annotated[
@@ -138,12 +139,12 @@ class DiscountCreate(BaseModel):
     name: str = Field(min_length=1, max_length=256)
     type: Literal["percentage", "fixed"]
     basis_points: int | None = Field(default=None, ge=1, le=10_000)
-    amount: int | None = Field(default=None, ge=1)
+    amount: int | None = Field(default=None, ge=1, le=BIG)
     currency: Currency = "usd"
     duration: Literal["once", "forever", "repeating"]
     duration_in_months: int | None = Field(default=None, ge=1, le=999)
     code: str | None = Field(default=None, min_length=3, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")
-    max_redemptions: int | None = Field(default=None, ge=1)
+    max_redemptions: int | None = Field(default=None, ge=1, le=BIG)
 
     @model_validator(mode="after")
     def _shape(self) -> DiscountCreate:

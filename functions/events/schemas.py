@@ -15,14 +15,25 @@ MAX_EVENTS_PER_REQUEST = 1000
 
 
 
+def storable_number(value: int | float) -> bool:
+    """DynamoDB keeps numbers of up to 38 significant digits, magnitudes 1e-130 to 1e126. Meterbill accepts
+    1e-100 to 1e100 (and zero), integers of up to 30 digits: sums of many of them still fit."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, float):
+        return value == 0 or (value == value and 1e-100 <= abs(value) < 1e100)
+    return len(str(abs(value))) <= 30
+
+
 def _check_scalar(key: str, value: Any) -> None:
     if isinstance(value, str):
         if len(value) > 500:
             raise ValueError(f"metadata value of {key!r} is longer than 500 characters")
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"metadata value of {key!r} must be a finite number")
-    elif not isinstance(value, bool | int):
+    elif isinstance(value, float | int) and not isinstance(value, bool):
+        if not storable_number(value):
+            raise ValueError(f"metadata value of {key!r} must be a finite number of at most 30 digits, "
+                             "between 1e-100 and 1e100 in size")
+    elif not isinstance(value, bool):
         raise ValueError(f"metadata value of {key!r} must be a string, number or boolean")
 
 

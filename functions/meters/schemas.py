@@ -7,18 +7,32 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from functions.common.ids import new_id
-from functions.events.schemas import check_metadata
+from functions.events.schemas import check_metadata, storable_number
 
 Operator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "like", "not_like"]
 
 
 class FilterClause(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     property: str = Field(min_length=1, max_length=256)
     operator: Operator
     value: str | int | float | bool
 
+    @field_validator("value")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 1000:
+            raise ValueError("a clause value has at most 1,000 characters")
+        if isinstance(value, int | float) and not storable_number(value):
+            raise ValueError("a number of at most 30 digits, between 1e-100 and 1e100 in size")
+        return value
+
 
 class Filter(BaseModel):
+    # Extra keys are refused so that a malformed clause can never pass as an empty (match-all) filter.
+    model_config = ConfigDict(extra="forbid")
+
     conjunction: Literal["and", "or"] = "and"
     clauses: list[FilterClause | Filter] = Field(default_factory=list)
 
@@ -51,6 +65,8 @@ class Threshold(BaseModel):
     def _value(self) -> Threshold:
         if self.type != "balance_below_zero" and (self.value is None or self.value <= 0):
             raise ValueError(f"a {self.type} threshold needs a positive value")
+        if self.value is not None and not storable_number(self.value):
+            raise ValueError("a number of at most 30 digits, between 1e-100 and 1e100 in size")
         return self
 
 
@@ -62,7 +78,7 @@ class MeterCreate(BaseModel):
     aggregation: Aggregation = Field(discriminator=None)
     unit: Literal["scalar", "token", "custom"] = "scalar"
     custom_label: str | None = None
-    custom_multiplier: int | None = None
+    custom_multiplier: int | None = Field(default=None, ge=1, le=10**15)
     metadata: dict[str, Any] = Field(default_factory=dict)
     organization_id: str | None = None
     thresholds: list[Threshold] = Field(default_factory=list, max_length=20)
@@ -81,7 +97,7 @@ class MeterUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=256)
     unit: Literal["scalar", "token", "custom"] | None = None
     custom_label: str | None = None
-    custom_multiplier: int | None = None
+    custom_multiplier: int | None = Field(default=None, ge=1, le=10**15)
     metadata: dict[str, Any] | None = None
     is_archived: bool | None = None
     thresholds: list[Threshold] | None = Field(default=None, max_length=20)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import zlib
 
+from functions.common.errors import NotFound
+
 EVENT_SHARDS = 16
 
 
@@ -49,7 +51,14 @@ def unique_pk(org_id: str, customer_id: str, meter_id: str, period_key: str) -> 
     return f"UNQ#{org_id}#{customer_id}#{meter_id}#{period_key}"
 
 
+MAX_PARTITION_KEY_BYTES = 2048  # DynamoDB's limits
+MAX_SORT_KEY_BYTES = 1024
+
+
 def key(pk: str, sk: str) -> dict:
+    """A table key. An id too long to be a key cannot name an item: it is a 404, not a DynamoDB error."""
+    if len(pk.encode()) > MAX_PARTITION_KEY_BYTES or len(sk.encode()) > MAX_SORT_KEY_BYTES:
+        raise NotFound("no such item")
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 
 

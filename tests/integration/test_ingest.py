@@ -186,6 +186,10 @@ def test_unknown_external_customer_is_created_and_event_kept(org) -> None:
         ({"name": "a", "external_customer_id": "c", "metadata": {f"k{i}": i for i in range(51)}},
          ["body", "events", 1, "metadata"], "50 keys"),
         ({"name": "a", "customer_id": "no-such-customer"}, ["body", "events", 1, "customer_id"], "not found"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {"big": 1e300}}, ["body", "events", 1, "metadata"],
+         "1e100"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {"big": 10**40}}, ["body", "events", 1, "metadata"],
+         "30 digits"),
     ],
 )
 def test_bad_input_is_422_with_the_field_and_writes_nothing(org, event, loc, fragment) -> None:

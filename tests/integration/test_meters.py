@@ -47,6 +47,10 @@ def test_meter_crud_and_archive(org) -> None:
     assert meter_value(org.http, "hal", meter_id) == 0  # an archived meter counts nothing
     bad = org.http.post("/v1/meters/", json={"name": "x", "filter": {"clauses": []}, "aggregation": {"func": "sum"}})
     assert bad.status_code == 422
+    huge = org.http.post("/v1/meters/", json={"name": "x", "aggregation": {"func": "count"}, "filter": {
+        "clauses": [{"property": "n", "operator": "gt", "value": 1e300}]}})
+    assert huge.status_code == 422
+    assert org.http.get("/v1/meters/" + "x" * 3000).status_code == 404  # too long to be a key: not found
 
 
 def test_quantities_timeseries_and_total(org) -> None:
