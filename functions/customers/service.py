@@ -91,7 +91,8 @@ def selected(org_id: str, customer_id: str | None, external_customer_id: str | N
         found = store.get(org_id, customer_id)
         return [found] if found else []
     if external_customer_id:
-        ids = store.ids_by_external_id(org_id, [external_customer_id])
-        found = store.get(org_id, ids[external_customer_id]) if external_customer_id in ids else None
-        return [found] if found else []
+        try:
+            return [get_by_external_id(org_id, external_customer_id)]
+        except NotFound:
+            return []
     return store.list_all(org_id)

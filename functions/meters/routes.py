@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from functions.common.errors import NotFound, ValidationFailed, field_error
+from functions.common.errors import ValidationFailed, field_error
 from functions.common.http import json_response
 from functions.common.pagination import page_of
 from functions.customers import service as customers
@@ -63,11 +63,6 @@ def register(app: APIGatewayHttpResolver) -> None:
         if end_timestamp < start_timestamp:
             raise ValidationFailed([field_error(["query", "end_timestamp"], "must not be before start_timestamp")])
         ids = None
-        if customer_id:
-            ids = [customers.get(org_id, customer_id)["id"]]
-        elif external_customer_id:
-            try:
-                ids = [customers.get_by_external_id(org_id, external_customer_id)["id"]]
-            except NotFound:
-                ids = []
+        if customer_id or external_customer_id:
+            ids = [c["id"] for c in customers.selected(org_id, customer_id, external_customer_id)]
         return service.quantities(org_id, meter_id, start_timestamp, end_timestamp, interval, ids)
