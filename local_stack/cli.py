@@ -19,7 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--port", type=int, default=3000, help="API port (0 picks a free one)")
     dev.add_argument("--in-memory", action="store_true", help="keep no data across restarts")
     dev.add_argument("--demo", action="store_true", help="load demo data and print a portal link")
-    dev.add_argument("--cycle-seconds", type=float, default=60.0, help="how often the cycle close runs")
+    dev.add_argument("--cycle-seconds", type=float, default=60.0,
+                     help="how often the schedule invokes the cycle close (the template says 15 minutes)")
+    dev.add_argument("--bulk-timeout", type=int, help="the bulk-ingest function's timeout in seconds")
+    dev.add_argument("--retry-delay-scale", type=float, default=1.0,
+                     help="Lambda's async retry delays (1 and 2 minutes) times this")
 
     org = commands.add_parser("org", help="organizations")
     org_commands = org.add_subparsers(dest="org_command", required=True)
@@ -38,10 +42,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "dev":
-        from local_stack.stack import run
+        from local_stack.stack import Options, run
 
-        run(args.state_dir, port=args.port, in_memory=args.in_memory, demo=args.demo, cycle_seconds=args.cycle_seconds)
-        return 0
+        return run(args.state_dir, in_memory=args.in_memory, demo=args.demo, options=Options(
+            port=args.port, bulk_timeout=args.bulk_timeout, retry_delay_scale=args.retry_delay_scale,
+            schedule_seconds=args.cycle_seconds))
 
     import os
 
@@ -80,11 +85,37 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(stream_to_api(state, args.file)))
         return 0
     if args.command == "close-cycles":
-        from local_stack.jobs import close_cycles
-
-        print(json.dumps(close_cycles(args.as_of), default=str))
-        return 0
+        return close_cycles(args.as_of)
     return 2
+
+
+def close_cycles(as_of: str | None) -> int:
+    """Invoke the cycle-close function of the running stack, as its schedule does, and wait for its answer."""
+    import boto3
+
+    from functions.common.clock import parse_iso
+
+    if as_of:
+        try:
+            parse_iso(as_of)
+        except ValueError:
+            print(f"meterbill: --as-of {as_of!r} is not an ISO 8601 time with a timezone", file=sys.stderr)
+            return 2
+    from local_stack.stack import scheduled_event
+
+    event = scheduled_event("meterbill-close-cycles", **({"as_of": as_of} if as_of else {}))
+    response = boto3.client("lambda").invoke(FunctionName=_function("cycle_close"), Payload=json.dumps(event))
+    payload = json.loads(response["Payload"].read() or b"null")
+    print(json.dumps(payload, indent=2, default=str))
+    return 1 if response.get("FunctionError") else 0
+
+
+def _function(handler_module: str) -> str:
+    from local_stack import template
+
+    stack = template.load()
+    wanted = f"functions.handlers.{handler_module}.handler"
+    return next(name for name, spec in stack.functions.items() if spec.handler == wanted)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,12 @@ class DynamoDBLocal:
         java = shutil.which("java")
         if java is None:
             raise FileNotFoundError("java is not on the PATH (make install installs a JRE)")
-        storage = ["-inMemory"]
+        # -sharedDb: one database whatever the credentials (each function signs with its own role's key).
+        storage = ["-sharedDb", "-inMemory"]
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            storage = ["-sharedDb", "-dbPath", str(self.data_dir)]
+            # Absolute: Java runs in the emulator's folder, where a relative path means something else.
+            storage = ["-sharedDb", "-dbPath", str(self.data_dir.resolve())]
         self.process = subprocess.Popen(
             [java, "-Xmx1g", f"-Djava.library.path={EMULATOR / 'DynamoDBLocal_lib'}", "-jar", str(jar),
              "-port", str(self.port), *storage],
@@ -41,7 +43,10 @@ class DynamoDBLocal:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for_port(self.port, timeout=60)
+        try:
+            wait_for_port(self.port, timeout=60, process=self.process)
+        except RuntimeError as exc:
+            raise RuntimeError(f"DynamoDB Local did not start: {exc}") from None
         return self
 
     def stop(self) -> None:

@@ -22,7 +22,7 @@ from functions.bulk.formats import detect, open_text, records
 
 def bulk_upload(state: dict[str, Any], path: Path) -> str:
     key = f"incoming/{state['organization_id']}/{path.name}"
-    boto3.client("s3", endpoint_url=state["moto_endpoint"]).upload_file(str(path), state["batch_bucket"], key)
+    boto3.client("s3").upload_file(str(path), state["batch_bucket"], key)
     return key
 
 

@@ -5,8 +5,10 @@
   and the good lines go in (a line naming an unknown `customer_id` is a bad line).
 - A line without an `external_id` gets `bulk:{file}:{line}`, derived from bucket, key, version (or ETag) and
   line number, so a redelivered notification or a resumed run cannot count it twice.
-- Progress (line, counts) is checkpointed after every batch; before the invocation's time runs out the run
-  stops and a fresh invocation continues from the checkpoint.
+- Progress (line, counts) is checkpointed after every batch under a lease that ends with the invocation's own
+  deadline. Before the time runs out the run releases the lease and a fresh invocation continues from the
+  checkpoint; a run that fails releases it too and says `failed` (Lambda retries it, and the retry resumes); a
+  run killed outright holds it at most until its deadline, which a retry waits out.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ INCOMING = "incoming/"
 RESULTS = "results/"
 MAX_OBJECT_BYTES = 2 * 1024**3  # 2 GiB: larger files are refused whole; split them
 BATCH = 1000
-SAFETY_MS = 60_000  # stop and hand over when less than this is left
-LEASE = timedelta(minutes=16)  # longer than a Lambda can run: a crashed run's lease expires, then a retry resumes
+SAFETY_MS = 60_000  # stop and hand over when less than this is left (a quarter of a shorter timeout)
+LEASE_MARGIN = timedelta(seconds=2)  # the lease outlives the invocation's deadline by this much
+FINISHED = ("done", "rejected")
 
 
 class PrefixedStream(io.RawIOBase):
@@ -100,29 +103,63 @@ def ingest_batch(org_id: str, lines: list[tuple[int, EventCreate]]) -> tuple[int
     return 0, 0, rejects
 
 
+def _claim(bucket: str, object_key: str, version: str, owner: str,
+           remaining_ms: Callable[[], int]) -> progress_store.FileProgress | str:
+    """The progress to continue from, or why not: `done`/`rejected` (nothing left) or `busy` (another invocation
+    holds the file beyond this one's deadline: it is alive and carries on). A lease that ends before this
+    invocation's deadline is waited out: its holder is gone (a lease never outlives its invocation), and this
+    invocation is the retry that has to resume."""
+    while True:
+        now = utcnow()
+        deadline = now + timedelta(milliseconds=remaining_ms())
+        progress = progress_store.claim(bucket, object_key, version, owner, iso(now), iso(deadline + LEASE_MARGIN))
+        if progress is not None:
+            return progress
+        existing = progress_store.get(bucket, object_key, version)
+        if existing is None or existing.status in FINISHED:
+            return existing.status if existing else "busy"
+        if existing.lease_until and existing.lease_until >= iso(deadline):
+            return "busy"
+        time.sleep(0.5)
+
+
 def process(bucket: str, object_key: str, version: str, size: int, remaining_ms: Callable[[], int],
             owner: str) -> dict[str, Any]:
-    now = utcnow()
-    progress = progress_store.claim(bucket, object_key, version, owner, iso(now), iso(now + LEASE))
-    if progress is None:
-        existing = progress_store.get(bucket, object_key, version)
-        return {"key": object_key, "status": existing.status if existing else "busy", "skipped": True}
+    safety_ms = min(SAFETY_MS, remaining_ms() // 4)
+    claimed = _claim(bucket, object_key, version, owner, remaining_ms)
+    if isinstance(claimed, str):
+        return {"key": object_key, "status": claimed, "skipped": True}
+    progress = claimed
     started = time.monotonic()
     result_key, rejects_prefix = result_keys(object_key)
 
-    def save(status: str) -> None:
+    def save(status: str, *, release: bool = False) -> None:
         progress.status = status
         progress.seconds += time.monotonic() - started
-        progress_store.save(bucket, object_key, version, owner, progress, iso(utcnow() + LEASE))
+        until = utcnow() + timedelta(milliseconds=remaining_ms()) + LEASE_MARGIN
+        progress_store.save(bucket, object_key, version, owner, progress, "" if release else iso(until))
 
     def finish(status: str, reason: str | None = None) -> dict[str, Any]:
         progress.reason = reason
-        save(status)
+        save(status, release=True)
         summary = {"bucket": bucket, "key": object_key, "version": version, **asdict(progress),
                    "rejects_prefix": rejects_prefix if progress.rejected else None}
         s3.put(bucket, result_key, json.dumps(summary, indent=2).encode(), "application/json")
         return summary
 
+    try:
+        return _ingest_file(bucket, object_key, version, size, remaining_ms, safety_ms, progress, save, finish,
+                            rejects_prefix)
+    except Exception as exc:
+        # Said in the result, the lease released: Lambda's retry resumes from the checkpoint at once; after the
+        # last retry the file stays `failed` with this reason (and the event is in the on-failure queue).
+        finish("failed", f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _ingest_file(bucket: str, object_key: str, version: str, size: int, remaining_ms: Callable[[], int],
+                 safety_ms: int, progress: progress_store.FileProgress, save: Callable[..., None],
+                 finish: Callable[..., dict[str, Any]], rejects_prefix: str) -> dict[str, Any]:
     parts = object_key.split("/")
     if not object_key.startswith(INCOMING) or len(parts) < 3 or organizations.get(parts[1]) is None:
         return finish("rejected", "the key must be incoming/{organization_id}/{file} with a known organization")
@@ -134,7 +171,9 @@ def process(bucket: str, object_key: str, version: str, size: int, remaining_ms:
     try:
         kind, gzipped = detect(object_key, head)
         stream = records(kind, open_text(io.BufferedReader(PrefixedStream(head, body), 1 << 20), gzipped))
+        slowest_ms = 0.0
         for batch in _batches((r for r in stream if r.number > progress.line), BATCH):
+            batch_started = time.monotonic()
             good: list[tuple[int, EventCreate]] = []
             rejects: list[dict[str, Any]] = []
             for record in batch:
@@ -153,9 +192,12 @@ def process(bucket: str, object_key: str, version: str, size: int, remaining_ms:
             progress.rejected += len(rejects)
             progress.line = batch[-1].number
             _write_rejects(bucket, rejects_prefix, batch[0].number, rejects)
-            save("running")
-            if remaining_ms() < SAFETY_MS:
+            slowest_ms = max(slowest_ms, (time.monotonic() - batch_started) * 1000)
+            # Hand over while there is time for the checkpoint, and never start a batch that might not finish.
+            if remaining_ms() < max(safety_ms, 2 * slowest_ms):
+                save("running", release=True)  # the fresh invocation that continues must be able to claim it
                 return {"key": object_key, "status": "incomplete", "line": progress.line}
+            save("running")
     except UnsupportedFormat as exc:
         return finish("rejected", str(exc))
     except (UnicodeDecodeError, OSError, EOFError) as exc:

@@ -69,37 +69,60 @@ def test_duplicates_inside_one_request(org, api_calls_meters, tmp_path) -> None:
     audit_is_clean(org.id, tmp_path)
 
 
-def test_crash_after_commit_before_reply_then_retry(org, api_calls_meters, monkeypatch, tmp_path) -> None:
+def kill_ingest_at(local_stack, edge_hooks, phase: str, transaction: int) -> None:
+    """SIGKILL the ingest Lambda's environment before or after its N-th TransactWriteItems reaches DynamoDB."""
+    ingest = local_stack.function_name("ingest")
+    role = local_stack.stack.functions[ingest].role
+    seen = {"n": 0}
+
+    def hook(when: str, principal: str, service: str, operation: str):
+        if principal == role and operation == "TransactWriteItems" and when == "before":
+            seen["n"] += 1
+        if principal == role and operation == "TransactWriteItems" and when == phase and seen["n"] == transaction:
+            local_stack.runtime.pools[ingest].kill_running()
+            if phase == "before":  # the request never reaches DynamoDB
+                return 500, {"Content-Type": "application/x-amz-json-1.0"}, b'{"__type": "InternalFailure"}'
+        return None
+
+    edge_hooks.append(hook)
+
+
+def transactions_of_one_request(org, local_stack, edge_hooks, events: list[dict]) -> int:
+    """How many TransactWriteItems the ingest Lambda sends for `events` (the same request for a new customer)."""
+    ingest_role = local_stack.stack.functions[local_stack.function_name("ingest")].role
+    counted = {"n": 0}
+
+    def count(when: str, principal: str, service: str, operation: str):
+        if when == "after" and principal == ingest_role and operation == "TransactWriteItems":
+            counted["n"] += 1
+
+    edge_hooks.append(count)
+    assert org.http.post("/v1/events/ingest", json={"events": events}).status_code == 200
+    edge_hooks.remove(count)
+    return counted["n"]
+
+
+def test_crash_after_commit_before_reply_then_retry(org, api_calls_meters, local_stack, edge_hooks,
+                                                    tmp_path) -> None:
     events = batch("carol", 0, 150)
-    real = service.ingest
-
-    def commit_then_crash(*args, **kwargs):
-        real(*args, **kwargs)  # every chunk committed, then the Lambda dies before answering
-        raise RuntimeError("injected crash after commit")
-
-    monkeypatch.setattr(service, "ingest", commit_then_crash)
+    last = transactions_of_one_request(org, local_stack, edge_hooks, batch("carol-twin", 0, 150, prefix="twin"))
+    # The last chunk commits, then the Lambda's environment dies before it can answer.
+    kill_ingest_at(local_stack, edge_hooks, "after", last)
     assert org.http.post("/v1/events/ingest", json={"events": events}).status_code == 500
-    monkeypatch.setattr(service, "ingest", real)
+    edge_hooks.clear()
     retry = org.http.post("/v1/events/ingest", json={"events": events}).json()
     assert retry == {"inserted": 0, "duplicates": 150}
     assert_meters_equal(org, "carol", api_calls_meters, events)
     audit_is_clean(org.id, tmp_path)
 
 
-def test_crash_between_two_chunks_then_retry(org, api_calls_meters, monkeypatch, tmp_path) -> None:
+def test_crash_between_two_chunks_then_retry(org, api_calls_meters, local_stack, edge_hooks, tmp_path) -> None:
     events = batch("dave", 0, 300)
-    real = usage.write_chunk
-    calls = {"n": 0}
-
-    def crash_before_second(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("injected crash between chunks")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(usage, "write_chunk", crash_before_second)
+    last = transactions_of_one_request(org, local_stack, edge_hooks, batch("dave-twin", 0, 300, prefix="twin"))
+    assert last >= 3  # the customer's creation, then at least two chunks
+    kill_ingest_at(local_stack, edge_hooks, "before", last)  # every chunk but the last committed
     assert org.http.post("/v1/events/ingest", json={"events": events}).status_code == 500
-    monkeypatch.setattr(usage, "write_chunk", real)
+    edge_hooks.clear()
     # Part of the batch counted already: the meter is exact for what was committed, nothing half-written.
     audit_is_clean(org.id, tmp_path)
     retry = org.http.post("/v1/events/ingest", json={"events": events}).json()

@@ -21,7 +21,7 @@ from tests.sdk.conftest import events_named, unique
 
 def test_s3_uploads_and_downloads(buffer, client, local_aws, tmp_path) -> None:
     customer = unique("s3")
-    s3 = wrap_s3(boto3.client("s3", endpoint_url=local_aws.moto_endpoint), buffer, customer)
+    s3 = wrap_s3(boto3.client("s3", endpoint_url=local_aws.endpoint), buffer, customer)
     s3.put_object(Bucket=local_aws.invoice_bucket, Key="sdk/a.bin", Body=b"x" * 1000)
     assert s3.get_object(Bucket=local_aws.invoice_bucket, Key="sdk/a.bin")["Body"].read() == b"x" * 1000
     source = tmp_path / "b.bin"
