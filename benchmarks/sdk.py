@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from typing import Any
 
-from local_stack.gateway import Gateway
+from local_stack.aws import LocalAws
+from local_stack.stack import LocalStack
 
 
-def run(events: int = 200_000) -> dict[str, Any]:
+def run(aws: LocalAws, events: int = 200_000) -> dict[str, Any]:
+    """`aws`: the benchmarks' local AWS; the ingest Lambda runs in the local runtime, behind the gateway."""
     from functions.organizations.service import create_organization
     from meterbill_sdk import IngestionBuffer
 
-    gateway = Gateway(0)
-    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    local = LocalStack(None).start(aws)
+    gateway = local.gateway
     org = create_organization("bench-sdk")
     try:
         # 1. Caller cost: track() alone, with the worker parked (long interval, huge batch, no flush during).
@@ -42,4 +43,4 @@ def run(events: int = 200_000) -> dict[str, Any]:
                 "flush_events": count, "flush_seconds": seconds, "flush_events_per_second": count / seconds,
                 "sent": sender.stats.sent}
     finally:
-        gateway.shutdown()
+        local.stop(keep_aws=True)

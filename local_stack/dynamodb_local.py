@@ -12,6 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EMULATOR = ROOT / "node_modules" / "amplify-dynamodb-simulator" / "emulator"
 
 
+def _die_with_parent() -> None:
+    """SIGKILL DynamoDB Local when the thread that started it (the stack's main thread) dies, even by kill -9:
+    an orphan would hold the data directory when the stack starts again."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class DynamoDBLocal:
     def __init__(self, data_dir: Path | None = None, port: int | None = None) -> None:
         """data_dir=None keeps everything in memory; otherwise data survives restarts in data_dir."""
@@ -42,6 +52,7 @@ class DynamoDBLocal:
             cwd=EMULATOR,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         try:
             wait_for_port(self.port, timeout=60, process=self.process)

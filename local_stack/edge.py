@@ -68,7 +68,8 @@ class Edge:
         self.used: set[tuple[str, str, str]] = set()  # (role, action, resource) allowed and sent
         self.denied: list[tuple[str, str, str]] = []
         # Fault injection for tests: hook(phase, role, service, operation) before ("before") and after ("after")
-        # a request is forwarded; a reply returned by a "before" hook is sent instead of forwarding.
+        # a request is forwarded, and while a transaction is in flight ("in_flight"); a reply returned by a
+        # "before" hook is sent instead of forwarding.
         self.hooks: list[Callable[[str, str, str, str], Reply | None]] = []
         self._local = threading.local()
         edge = self
@@ -203,6 +204,8 @@ class Edge:
                     "TransactionCanceledException", f"Transaction cancelled, please refer cancellation reasons "
                     f"for specific reasons [{codes}]", CancellationReasons=reasons))
             try:
+                for hook in list(self.hooks):  # tests: hold a transaction while it is in flight
+                    hook("in_flight", "", "dynamodb", operation)
                 self._forward(request, self.config.dynamodb, headers, body)
             finally:
                 with self.lock:

@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from typing import Any
@@ -39,7 +40,20 @@ def _error(exc: BaseException) -> dict[str, Any]:
             "stackTrace": traceback.format_exception(exc)}
 
 
+def _exit_with_the_runtime() -> None:
+    """An environment never outlives the runtime that started it (a `kill -9` of the stack ends it too)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main() -> None:
+    _exit_with_the_runtime()
     commands_fd, results_fd = (int(fd) for fd in os.environ.pop("LOCAL_LAMBDA_PIPES").split(","))
     commands = os.fdopen(commands_fd, "r")
     results = os.fdopen(results_fd, "w")

@@ -49,12 +49,13 @@ class LocalStack:
     gateway: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def start(self) -> LocalStack:
+    def start(self, aws: LocalAws | None = None) -> LocalStack:
+        """Starts everything, or the Lambda side only on top of a running `aws` (benchmarks)."""
         from local_stack.gateway import Gateway
 
         gateway_socket = _bind(self.options.port)  # first: a taken port is the first thing a user learns
-        self.stack = template.load()
-        self.aws = LocalAws(self.stack, self.state_dir).start()
+        self.stack = aws.stack if aws else template.load()
+        self.aws = aws or LocalAws(self.stack, self.state_dir).start()
         self.aws.export()
         bulk = next((n.function for n in self.stack.notifications), None)
         url = f"http://127.0.0.1:{gateway_socket.getsockname()[1]}"
@@ -148,13 +149,13 @@ class LocalStack:
         while not self._stop.wait(seconds):
             self.runtime.invoke_async(function, scheduled_event(rule))  # type: ignore[union-attr]
 
-    def stop(self) -> None:
+    def stop(self, *, keep_aws: bool = False) -> None:
         self._stop.set()
         if self.gateway:
             self.gateway.shutdown()
         if self.runtime:
             self.runtime.stop()
-        if self.aws:
+        if self.aws and not keep_aws:
             self.aws.stop()
 
 

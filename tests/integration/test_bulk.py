@@ -25,7 +25,7 @@ def put(local_aws, key: str, body: bytes) -> dict:
     return s3_record(local_aws.batch_bucket, key, len(body), response["ETag"].strip('"'), response.get("VersionId"))
 
 
-def result_of(local_stack, key: str, timeout: float = 120) -> dict:
+def result_of(local_stack, key: str, timeout: float = 300) -> dict:
     """The file's result object once the bulk Lambda, invoked by the bucket's notification, is finished with it."""
     result_key = key.replace("incoming/", "results/", 1) + ".result.json"
     s3 = local_stack.aws.client("s3")
@@ -161,7 +161,7 @@ def test_a_run_killed_mid_file_is_resumed_by_lambdas_retry(org, local_stack, edg
                 local_stack.runtime.pools[bulk].kill_running()  # SIGKILL: no handler code runs after this
 
     edge_hooks.append(kill_after_second_batch)
-    with bulk_timeout(local_stack, 10):  # the dead run's lease ends with its deadline; the retry waits it out
+    with bulk_timeout(local_stack, 15):  # the dead run's lease ends with its deadline; the retry waits it out
         result = upload(local_stack, f"incoming/{org.id}/killed.ndjson", encode("ndjson", events(3000, "killed")))
     assert seen["n"] >= 3
     assert (result["status"], result["inserted"] + result["duplicates"]) == ("done", 3000), result
