@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import re
@@ -28,6 +29,16 @@ EVENT_COLUMNS = ("name", "timestamp", "customer_id", "external_customer_id", "ex
 
 class UnsupportedFormat(ValueError):
     pass
+
+
+def line_external_id(org_id: str, object_key: str, content: str, number: int) -> str:
+    """The `external_id` of a line that has none: from the organization, the object key, the content (the
+    object's ETag, or a hash of the file's bytes) and the line number. Not from the object version: the same
+    bytes put again under the same key (a versioned bucket gives them a new version) are the same events and
+    count once; changed content is a new file whose lines are new events."""
+    file_hash = hashlib.sha256(f"{org_id}\x00{object_key}\x00{content}".encode()).hexdigest()[:24]
+    return f"bulk:{file_hash}:{number}"
+
 
 
 @dataclass
