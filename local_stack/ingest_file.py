@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -88,25 +88,35 @@ class CountingReader(io.RawIOBase):
 
 @dataclass
 class Rejects:
-    """Refused lines: printed (the first PRINTED_REJECTS) and written, one JSON object a line, to `path`."""
+    """Refused lines: printed (the first PRINTED_REJECTS) and written, one JSON object a line, to `path`. Held
+    per batch and written in line order (the API names a batch's bad events one kind of error at a time)."""
 
     path: Path
     count: int = 0
     file: IO[str] | None = None
+    printed: int = 0
     printed_note: bool = False
+    pending: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, line: int, reason: str) -> None:
         self.count += 1
-        if self.file is None:
+        self.pending.append((line, reason))
+
+    def flush(self) -> None:
+        if self.pending and self.file is None:
             self.file = self.path.open("w")
-        self.file.write(json.dumps({"line": line, "reason": reason}) + "\n")
-        if self.count <= PRINTED_REJECTS:
-            sys.stderr.write(f"\n  line {line}: {reason}")
-        elif not self.printed_note:
-            self.printed_note = True
-            sys.stderr.write(f"\n  ... more refused lines are in {self.path}")
+        for line, reason in sorted(self.pending):
+            self.file.write(json.dumps({"line": line, "reason": reason}) + "\n")  # type: ignore[union-attr]
+            self.printed += 1
+            if self.printed <= PRINTED_REJECTS:
+                sys.stderr.write(f"\n  line {line}: {reason}")
+            elif not self.printed_note:
+                self.printed_note = True
+                sys.stderr.write(f"\n  ... more refused lines are in {self.path}")
+        self.pending.clear()
 
     def close(self) -> None:
+        self.flush()
         if self.file is not None:
             self.file.close()
         elif self.path.exists():
@@ -178,6 +188,7 @@ def stream_to_api(state: dict[str, Any], path: Path, rejects_path: Path, batch_s
 
             def flush() -> None:
                 inserted, duplicates = send(http, pending, rejects)
+                rejects.flush()
                 counts["inserted"] += inserted
                 counts["duplicates"] += duplicates
                 counts["rejected"] = rejects.count

@@ -10,7 +10,7 @@ from typing import Any
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound
 from functions.common.ids import new_id
-from functions.meters.aggregation import Partial, value_of
+from functions.meters.aggregation import Partial, exact_subtract, value_of
 from functions.meters.matching import CompiledMeter, compile_meters, contributions
 from functions.meters.periods import Period, customer_period
 from functions.meters.schemas import MeterCreate, MeterUpdate
@@ -128,7 +128,7 @@ def _backfill_aggregate(org_id: str, key: usage.AggregateKey, period: Period, st
             return 0
         before = existing or usage.StoredAggregate(key[0], key[1], key[2], iso(period.end))
         extra_count = state.count - before.backfilled_count
-        extra_total = state.total - before.backfilled_total
+        extra_total = exact_subtract(state.total, before.backfilled_total)
         merged = Partial().merge(before.state)
         merged.merge(Partial(count=extra_count, total=extra_total, minimum=state.minimum, maximum=state.maximum,
                              last_value=state.last_value, last_at=state.last_at))
