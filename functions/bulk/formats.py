@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import IO, Any
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -112,7 +113,11 @@ def _cell(value: str) -> Any:
     if INT.match(value):
         return int(value)
     if FLOAT.match(value):
-        return float(value)
+        number = float(value)
+        # A decimal a double cannot hold exactly would be counted as another number: refused, never rounded.
+        if Decimal(repr(number)) != Decimal(value):
+            raise ValueError(f"{value} has more digits than a number keeps (at most 17 significant)")
+        return number
     if value in ("true", "false"):
         return value == "true"
     return value
@@ -138,13 +143,17 @@ def _csv(text: IO[str]) -> Iterator[Record]:
             continue
         event: dict[str, Any] = {}
         metadata: dict[str, Any] = {}
-        for column, cell in zip(header, row, strict=True):
-            if cell == "":
-                continue
-            if column.startswith("metadata."):
-                metadata[column[len("metadata."):]] = _cell(cell)
-            else:
-                event[column] = cell
+        try:
+            for column, cell in zip(header, row, strict=True):
+                if cell == "":
+                    continue
+                if column.startswith("metadata."):
+                    metadata[column[len("metadata."):]] = _cell(cell)
+                else:
+                    event[column] = cell
+        except ValueError as exc:
+            yield Record(number, None, f"{column}: {exc}")
+            continue
         if metadata:
             event["metadata"] = metadata
         yield Record(number, event)

@@ -3,15 +3,15 @@
 - The organization is the key's second segment: `incoming/{organization_id}/{name}`.
 - Lines are validated like API events; a bad line is written to a rejects object with its number and reason,
   and the good lines go in (a line naming an unknown `customer_id` is a bad line).
-- A line without an `external_id` gets `bulk:{file}:{line}`, derived from bucket, key, version (or ETag) and
-  line number, so a redelivered notification or a resumed run cannot count it twice.
+- A line without an `external_id` gets `bulk:{file}:{line}`, derived from the organization, the key, the
+  content (the ETag of the bytes read) and the line number, so a redelivered notification, a resumed run or the
+  same bytes put again under the same key cannot count it twice. The version only selects what to read.
 - Progress (line, counts) is checkpointed after every batch; before the invocation's time runs out the run
   stops and a fresh invocation continues from the checkpoint.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import time
@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from functions.adapters import s3
-from functions.bulk.formats import Record, UnsupportedFormat, detect, open_text, records
+from functions.bulk.formats import Record, UnsupportedFormat, detect, line_external_id, open_text, records
 from functions.common.clock import iso, utcnow
 from functions.common.errors import ValidationFailed
 from functions.events import service as events
@@ -63,11 +63,6 @@ def result_keys(object_key: str) -> tuple[str, str]:
     return f"{base}.result.json", f"{base}.rejects"
 
 
-def line_id(bucket: str, object_key: str, version: str, number: int) -> str:
-    file_hash = hashlib.sha256(f"{bucket}/{object_key}/{version}".encode()).hexdigest()[:20]
-    return f"bulk:{file_hash}:{number}"
-
-
 def _reason(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
                      for err in exc.errors())
@@ -101,7 +96,9 @@ def ingest_batch(org_id: str, lines: list[tuple[int, EventCreate]]) -> tuple[int
 
 
 def process(bucket: str, object_key: str, version: str, size: int, remaining_ms: Callable[[], int],
-            owner: str) -> dict[str, Any]:
+            owner: str, etag: str | None = None) -> dict[str, Any]:
+    """`version` names the file's progress: the S3 version id, or in an unversioned bucket the ETag (or
+    "null"); `etag` is the notification's, so that an ETag is never sent to S3 as a version id."""
     now = utcnow()
     progress = progress_store.claim(bucket, object_key, version, owner, iso(now), iso(now + LEASE))
     if progress is None:
@@ -129,7 +126,14 @@ def process(bucket: str, object_key: str, version: str, size: int, remaining_ms:
     if size > MAX_OBJECT_BYTES:
         return finish("rejected", f"the object is {size} bytes; the limit is {MAX_OBJECT_BYTES} (split the file)")
     org_id = parts[1]
-    body, _ = s3.open_object(bucket, object_key, version if version != "null" else None)
+    versioned = version not in ("null", etag) and etag is not None
+    try:
+        # Versioned: read that version. Unversioned: the current object, pinned to the notified content.
+        body, _, content = s3.open_object(bucket, object_key, version if versioned else None,
+                                          if_match=None if versioned else etag)
+    except s3.Replaced:
+        return finish("superseded", "the object was overwritten before it was read; the new content has its "
+                                    "own notification")
     head = body.read(4096)
     try:
         kind, gzipped = detect(object_key, head)
@@ -141,7 +145,8 @@ def process(bucket: str, object_key: str, version: str, size: int, remaining_ms:
                 if record.event is None:
                     rejects.append({"line": record.number, "reason": record.error})
                     continue
-                record.event.setdefault("external_id", line_id(bucket, object_key, version, record.number))
+                if record.event.get("external_id") is None:
+                    record.event["external_id"] = line_external_id(org_id, object_key, content, record.number)
                 try:
                     good.append((record.number, EventCreate.model_validate(record.event)))
                 except ValidationError as exc:

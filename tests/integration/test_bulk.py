@@ -149,3 +149,51 @@ def test_unsupported_and_oversized_files_are_rejected_whole(org, local_aws) -> N
     assert big["status"] == "rejected" and "limit" in big["reason"]
     stray = run(put(local_aws, "incoming/not-an-org/x.ndjson", b"{}\n"))
     assert stray["status"] == "rejected" and "organization" in stray["reason"]
+
+
+def half_without_ids(n: int, customer: str) -> bytes:
+    rows = [{"name": "upload", "external_customer_id": customer, "metadata": {"bytes": i + 1},
+             **({"external_id": f"{customer}-{i}"} if i % 2 else {})} for i in range(n)]
+    return encode("ndjson", rows)
+
+
+def test_same_bytes_put_again_under_the_same_key_count_once_in_a_versioned_bucket(org, local_aws, tmp_path) -> None:
+    meter_id = create_meter(org, "bytes", {"func": "sum", "property": "bytes"})
+    key = f"incoming/{org.id}/again.ndjson"
+    body = half_without_ids(400, "again")
+    first, second = put(local_aws, key, body), put(local_aws, key, body)
+    versions = [e["Records"][0]["s3"]["object"].get("versionId") for e in (first, second)]
+    assert None not in versions and versions[0] != versions[1]  # the stack's batch bucket is versioned
+    assert run(first)["inserted"] == 400
+    again = run(second)
+    assert (again["status"], again["inserted"], again["duplicates"]) == ("done", 0, 400)
+    assert meter_value(org.http, "again", meter_id) == sum(range(1, 401))
+    # Changed content under the same key is a new file: its lines are new events.
+    changed = run(put(local_aws, key, body + encode("ndjson", events(1, "again"))))
+    assert (changed["inserted"], changed["duplicates"]) == (201, 200)
+    assert meter_value(org.http, "again", meter_id) == sum(range(1, 401)) + sum(range(1, 401, 2)) + 1
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_unversioned_bucket_reads_by_etag_and_counts_the_same_bytes_once(org, local_aws) -> None:
+    s3 = boto3.client("s3", endpoint_url=local_aws.moto_endpoint)
+    bucket = "meterbill-batch-unversioned"
+    s3.create_bucket(Bucket=bucket)
+    meter_id = create_meter(org, "bytes", {"func": "sum", "property": "bytes"})
+    key = f"incoming/{org.id}/plain.ndjson"
+    body = half_without_ids(100, "plain")
+
+    def put_plain(data: bytes) -> dict:
+        response = s3.put_object(Bucket=bucket, Key=key, Body=data)
+        assert "VersionId" not in response
+        return s3_event(bucket, key, len(data), response["ETag"].strip('"'), None)
+
+    first = run(put_plain(body))
+    assert (first["status"], first["inserted"]) == ("done", 100)
+    assert run(put_plain(body))["skipped"]  # same bytes: same ETag, the finished file is not read again
+    assert meter_value(org.http, "plain", meter_id) == sum(range(1, 101))
+    # The notified content was overwritten before it was read: it cannot be read, and is not mistaken for the new.
+    stale = put_plain(body + encode("ndjson", events(1, "plain")))
+    put_plain(body + encode("ndjson", events(2, "plain")))
+    assert run(stale)["status"] == "superseded"
+    assert meter_value(org.http, "plain", meter_id) == sum(range(1, 101))
