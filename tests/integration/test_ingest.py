@@ -280,3 +280,29 @@ def test_real_contention_is_a_409_with_retry_after(org, monkeypatch) -> None:
         {"name": "a", "external_customer_id": "busy", "metadata": {"v": 1}}]})
     assert response.status_code == 409
     assert response.headers["retry-after"] == "1"
+
+
+def test_external_id_deduplicates_per_organization_whatever_the_customer(org, other_org, api_calls_meters,
+                                                                         tmp_path) -> None:
+    event = {"name": "api_call", "external_id": "shared-1", "metadata": {"ms": 5}}
+    first = org.http.post("/v1/events/ingest", json={"events": [{**event, "external_customer_id": "cust-a"}]})
+    assert first.json() == {"inserted": 1, "duplicates": 0}
+    # The same external_id for another customer is the same event: a duplicate, counted nowhere else.
+    second = org.http.post("/v1/events/ingest", json={"events": [{**event, "external_customer_id": "cust-b"}]})
+    assert second.json() == {"inserted": 0, "duplicates": 1}
+    assert meter_value(org.http, "cust-a", api_calls_meters["count"]) == 1
+    assert meter_value(org.http, "cust-b", api_calls_meters["count"]) == 0
+    # Another organization's external ids are its own.
+    third = other_org.http.post("/v1/events/ingest", json={"events": [{**event, "external_customer_id": "cust-b"}]})
+    assert third.json() == {"inserted": 1, "duplicates": 0}
+    # The event is one read by id, with or without its customer; under another customer it is not found.
+    listed = org.http.get("/v1/events/", params={"external_customer_id": "cust-a"}).json()["items"]
+    assert [e["external_id"] for e in listed] == ["shared-1"]
+    event_id = listed[0]["id"]
+    assert org.http.get(f"/v1/events/{event_id}").json()["customer_id"] == listed[0]["customer_id"]
+    assert org.http.get(f"/v1/events/{event_id}", params={"customer_id": listed[0]["customer_id"]}).status_code == 200
+    cust_b = org.http.get("/v1/customers/external/cust-b").json()["id"]
+    assert org.http.get(f"/v1/events/{event_id}", params={"customer_id": cust_b}).status_code == 404
+    assert other_org.http.get(f"/v1/events/{event_id}").status_code == 404
+    assert org.http.get("/v1/events/", params={"external_customer_id": "cust-b"}).json()["items"] == []
+    audit_is_clean(org.id, tmp_path)
