@@ -48,6 +48,8 @@ class LocalStack:
     runtime: LambdaRuntime | None = None
     gateway: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    # Set: S3 notifications are held back (tests: S3 delivers them asynchronously, sometimes late).
+    notifications_held: threading.Event = field(default_factory=threading.Event)
 
     def start(self, aws: LocalAws | None = None) -> LocalStack:
         """Starts everything, or the Lambda side only on top of a running `aws` (benchmarks)."""
@@ -112,14 +114,16 @@ class LocalStack:
             def watch(notification: Any = notification, seen: set[str] = seen, seen_file: Any = seen_file) -> None:
                 s3 = self.aws.client("s3")  # type: ignore[union-attr]
                 while not self._stop.wait(self.options.notification_seconds):
+                    if self.notifications_held.is_set():
+                        continue
                     try:
                         for record in self._new_objects(s3, notification, seen):
-                            marker = f"{record['s3']['object']['key']}|{record['s3']['object'].get('versionId') or record['s3']['object']['eTag']}"
+                            marker = record.pop("marker")
                             self.runtime.invoke_async(notification.function, {"Records": [record]})  # type: ignore[union-attr]
                             seen.add(marker)
                             if seen_file:
                                 with seen_file.open("a") as out:
-                                    out.write(marker.replace(" ", "%20") + "\n")
+                                    out.write(marker + "\n")
                     except Exception as exc:  # a failed look is retried on the next tick
                         print(f"[s3-notifications] {type(exc).__name__}: {exc}", flush=True)
 
@@ -138,9 +142,12 @@ class LocalStack:
                 version_id = version.get("VersionId")
                 version_id = None if version_id in (None, "null") else version_id
                 etag = version["ETag"].strip('"')
-                if f"{key}|{version_id or etag}".replace(" ", "%20") in seen:
+                # One notification per PUT: a version, or (without versions) the content and its write time.
+                marker = f"{key}|{version_id or etag + '@' + version['LastModified'].isoformat()}".replace(" ", "%20")
+                if marker in seen:
                     continue
-                records.append(s3_record(notification.bucket, key, version["Size"], etag, version_id))
+                record = s3_record(notification.bucket, key, version["Size"], etag, version_id)
+                records.append({**record, "marker": marker})
         return records
 
     # ---- schedules ----

@@ -3,8 +3,9 @@
 - The organization is the key's second segment: `incoming/{organization_id}/{name}`.
 - Lines are validated like API events; a bad line is written to a rejects object with its number and reason,
   and the good lines go in (a line naming an unknown `customer_id` is a bad line).
-- A line without an `external_id` gets `bulk:{file}:{line}`, derived from bucket, key, version (or ETag) and
-  line number, so a redelivered notification or a resumed run cannot count it twice.
+- A line without an `external_id` gets `bulk:{file}:{line}`, derived from the organization, the key, the
+  content (the ETag of the bytes read) and the line number, so a redelivered notification, a resumed run or the
+  same bytes put again under the same key cannot count it twice. The version only selects what to read.
 - Progress (line, counts) is checkpointed after every batch under a lease that ends with the invocation's own
   deadline. Before the time runs out the run releases the lease and a fresh invocation continues from the
   checkpoint; a run that fails releases it too and says `failed` (Lambda retries it, and the retry resumes); a
@@ -13,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import time
@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from functions.adapters import s3
-from functions.bulk.formats import Record, UnsupportedFormat, detect, open_text, records
+from functions.bulk.formats import Record, UnsupportedFormat, detect, line_external_id, open_text, records
 from functions.common.clock import iso, utcnow
 from functions.common.errors import ValidationFailed
 from functions.events import service as events
@@ -39,7 +39,7 @@ MAX_OBJECT_BYTES = 2 * 1024**3  # 2 GiB: larger files are refused whole; split t
 BATCH = 1000
 SAFETY_MS = 60_000  # stop and hand over when less than this is left (a quarter of a shorter timeout)
 LEASE_MARGIN = timedelta(seconds=2)  # the lease outlives the invocation's deadline by this much
-FINISHED = ("done", "rejected")
+FINISHED = ("done", "rejected", "superseded")
 
 
 class PrefixedStream(io.RawIOBase):
@@ -64,11 +64,6 @@ class PrefixedStream(io.RawIOBase):
 def result_keys(object_key: str) -> tuple[str, str]:
     base = RESULTS + object_key[len(INCOMING):] if object_key.startswith(INCOMING) else RESULTS + object_key
     return f"{base}.result.json", f"{base}.rejects"
-
-
-def line_id(bucket: str, object_key: str, version: str, number: int) -> str:
-    file_hash = hashlib.sha256(f"{bucket}/{object_key}/{version}".encode()).hexdigest()[:20]
-    return f"bulk:{file_hash}:{number}"
 
 
 def _reason(exc: ValidationError) -> str:
@@ -124,7 +119,9 @@ def _claim(bucket: str, object_key: str, version: str, owner: str,
 
 
 def process(bucket: str, object_key: str, version: str, size: int, remaining_ms: Callable[[], int],
-            owner: str) -> dict[str, Any]:
+            owner: str, etag: str | None = None) -> dict[str, Any]:
+    """`version` names the file's progress: the S3 version id, or in an unversioned bucket the ETag (or
+    "null"); `etag` is the notification's, so that an ETag is never sent to S3 as a version id."""
     safety_ms = min(SAFETY_MS, remaining_ms() // 4)
     claimed = _claim(bucket, object_key, version, owner, remaining_ms)
     if isinstance(claimed, str):
@@ -148,8 +145,8 @@ def process(bucket: str, object_key: str, version: str, size: int, remaining_ms:
         return summary
 
     try:
-        return _ingest_file(bucket, object_key, version, size, remaining_ms, safety_ms, progress, save, finish,
-                            rejects_prefix)
+        return _ingest_file(bucket, object_key, version, etag, size, remaining_ms, safety_ms, progress, save,
+                            finish, rejects_prefix)
     except Exception as exc:
         # Said in the result, the lease released: Lambda's retry resumes from the checkpoint at once; after the
         # last retry the file stays `failed` with this reason (and the event is in the on-failure queue).
@@ -157,7 +154,8 @@ def process(bucket: str, object_key: str, version: str, size: int, remaining_ms:
         raise
 
 
-def _ingest_file(bucket: str, object_key: str, version: str, size: int, remaining_ms: Callable[[], int],
+def _ingest_file(bucket: str, object_key: str, version: str, etag: str | None, size: int,
+                 remaining_ms: Callable[[], int],
                  safety_ms: int, progress: progress_store.FileProgress, save: Callable[..., None],
                  finish: Callable[..., dict[str, Any]], rejects_prefix: str) -> dict[str, Any]:
     parts = object_key.split("/")
@@ -166,7 +164,14 @@ def _ingest_file(bucket: str, object_key: str, version: str, size: int, remainin
     if size > MAX_OBJECT_BYTES:
         return finish("rejected", f"the object is {size} bytes; the limit is {MAX_OBJECT_BYTES} (split the file)")
     org_id = parts[1]
-    body, _ = s3.open_object(bucket, object_key, version if version != "null" else None)
+    versioned = version not in ("null", etag) and etag is not None
+    try:
+        # Versioned: read that version. Unversioned: the current object, pinned to the notified content.
+        body, _, content = s3.open_object(bucket, object_key, version if versioned else None,
+                                          if_match=None if versioned else etag)
+    except s3.Replaced:
+        return finish("superseded", "the object was overwritten before it was read; the new content has its "
+                                    "own notification")
     head = body.read(4096)
     try:
         kind, gzipped = detect(object_key, head)
@@ -180,7 +185,8 @@ def _ingest_file(bucket: str, object_key: str, version: str, size: int, remainin
                 if record.event is None:
                     rejects.append({"line": record.number, "reason": record.error})
                     continue
-                record.event.setdefault("external_id", line_id(bucket, object_key, version, record.number))
+                if record.event.get("external_id") is None:
+                    record.event["external_id"] = line_external_id(org_id, object_key, content, record.number)
                 try:
                     good.append((record.number, EventCreate.model_validate(record.event)))
                 except ValidationError as exc:

@@ -28,7 +28,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         version = obj.get("versionId") or obj.get("eTag") or "null"
         result = service.process(record["s3"]["bucket"]["name"], unquote_plus(obj["key"]), version,
                                  int(obj.get("size", 0)), context.get_remaining_time_in_millis,
-                                 owner=context.aws_request_id)
+                                 owner=context.aws_request_id, etag=obj.get("eTag"))
         logger.info("batch file", extra=result)
         metrics.add_metric(name="BulkLinesInserted", unit=MetricUnit.Count, value=result.get("inserted", 0))
         results.append(result)

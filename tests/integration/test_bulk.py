@@ -25,8 +25,9 @@ def put(local_aws, key: str, body: bytes) -> dict:
     return s3_record(local_aws.batch_bucket, key, len(body), response["ETag"].strip('"'), response.get("VersionId"))
 
 
-def result_of(local_stack, key: str, timeout: float = 300) -> dict:
-    """The file's result object once the bulk Lambda, invoked by the bucket's notification, is finished with it."""
+def result_of(local_stack, key: str, timeout: float = 300, version: str | None = None) -> dict:
+    """The file's result object once the bulk Lambda, invoked by the bucket's notification, is finished with it
+    (with `version`: the result of that version, or ETag in a bucket without versions)."""
     result_key = key.replace("incoming/", "results/", 1) + ".result.json"
     s3 = local_stack.aws.client("s3")
     deadline = time.monotonic() + timeout
@@ -36,7 +37,7 @@ def result_of(local_stack, key: str, timeout: float = 300) -> dict:
                 result = json.loads(s3.get_object(Bucket=local_stack.aws.batch_bucket, Key=result_key)["Body"].read())
             except s3.exceptions.NoSuchKey:
                 result = None
-            if result and local_stack.runtime.wait_idle(timeout=0.5):
+            if result and (version is None or result["version"] == version) and local_stack.runtime.wait_idle(0.5):
                 return result  # type: ignore[no-any-return]
         time.sleep(0.2)
     raise AssertionError(f"no result for {key} after {timeout}s")
@@ -203,3 +204,70 @@ def test_unsupported_and_oversized_files_are_rejected_whole(org, local_aws, loca
     assert big["status"] == "rejected" and "limit" in big["reason"]
     stray = upload(local_stack, "incoming/not-an-org/x.ndjson", b"{}\n")
     assert stray["status"] == "rejected" and "organization" in stray["reason"]
+
+
+def half_without_ids(n: int, customer: str) -> bytes:
+    rows = [{"name": "upload", "external_customer_id": customer, "metadata": {"bytes": i + 1},
+             **({"external_id": f"{customer}-{i}"} if i % 2 else {})} for i in range(n)]
+    return encode("ndjson", rows)
+
+
+def version_of(record: dict) -> str:
+    obj = record["s3"]["object"]
+    return obj.get("versionId") or obj["eTag"]
+
+
+def test_same_bytes_put_again_under_the_same_key_count_once_in_a_versioned_bucket(org, local_aws, local_stack,
+                                                                                 tmp_path) -> None:
+    meter_id = create_meter(org, "bytes", {"func": "sum", "property": "bytes"})
+    key = f"incoming/{org.id}/again.ndjson"
+    body = half_without_ids(400, "again")
+    first = put(local_aws, key, body)
+    assert result_of(local_stack, key, version=version_of(first))["inserted"] == 400
+    second = put(local_aws, key, body)
+    versions = [r["s3"]["object"].get("versionId") for r in (first, second)]
+    assert None not in versions and versions[0] != versions[1]  # the stack's batch bucket is versioned
+    again = result_of(local_stack, key, version=version_of(second))
+    assert (again["status"], again["inserted"], again["duplicates"]) == ("done", 0, 400)
+    assert meter_value(org.http, "again", meter_id) == sum(range(1, 401))
+    # Changed content under the same key is a new file: its lines are new events.
+    third = put(local_aws, key, body + encode("ndjson", events(1, "again")))
+    changed = result_of(local_stack, key, version=version_of(third))
+    assert (changed["inserted"], changed["duplicates"]) == (201, 200)
+    assert meter_value(org.http, "again", meter_id) == sum(range(1, 401)) + sum(range(1, 401, 2)) + 1
+    audit_is_clean(org.id, tmp_path)
+
+
+@contextmanager
+def without_versions(local_stack) -> Iterator[None]:
+    """The batch bucket with versioning suspended: objects get no version id, notifications carry none."""
+    s3, bucket = local_stack.aws.client("s3"), local_stack.aws.batch_bucket
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    try:
+        yield
+    finally:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def test_unversioned_bucket_reads_by_etag_and_counts_the_same_bytes_once(org, local_aws, local_stack) -> None:
+    meter_id = create_meter(org, "bytes", {"func": "sum", "property": "bytes"})
+    key = f"incoming/{org.id}/plain.ndjson"
+    body = half_without_ids(100, "plain")
+    with without_versions(local_stack):
+        first = put(local_aws, key, body)
+        assert "versionId" not in first["s3"]["object"]
+        done = result_of(local_stack, key, version=version_of(first))
+        assert (done["status"], done["inserted"]) == ("done", 100)
+        again = invoke("bulk_ingest", {"Records": [put(local_aws, key, body)]})["files"][0]
+        assert again["skipped"]  # same bytes: same ETag, the finished file is not read again
+        assert meter_value(org.http, "plain", meter_id) == sum(range(1, 101))
+        # The notified content was overwritten before it was read: it is not read, nor mistaken for the new one.
+        local_stack.notifications_held.set()
+        try:
+            stale = put(local_aws, key, body + encode("ndjson", events(1, "plain")))
+            fresh = put(local_aws, key, body + encode("ndjson", events(2, "plain")))
+        finally:
+            local_stack.notifications_held.clear()
+        result_of(local_stack, key, version=version_of(fresh))
+        assert invoke("bulk_ingest", {"Records": [stale]})["files"][0]["status"] == "superseded"
+    assert meter_value(org.http, "plain", meter_id) == sum(range(1, 101)) + 1 + 2
