@@ -24,6 +24,7 @@ What the worker thread does, and what it guarantees:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import json
 import logging
@@ -161,6 +162,9 @@ class IngestionBuffer:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event tracked so far was answered by the API (accepted or refused). True if so;
         False at the timeout, or when events are still in the spool (an outage)."""
+        return self._flush(timeout, wait_for_spool=True)
+
+    def _flush(self, timeout: float | None, wait_for_spool: bool) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._worker.is_alive():
             return not any(type(entry) is tuple for entry in self._queue)
@@ -169,7 +173,7 @@ class IngestionBuffer:
         self._wake.set()
         if not marker.done.wait(timeout):
             return False
-        while self._spool is not None and self._spool.files():
+        while wait_for_spool and self._spool is not None and self._spool.files():
             if deadline is not None and time.monotonic() > deadline:
                 return False
             self._wake.set()
@@ -181,7 +185,8 @@ class IngestionBuffer:
         if self._closed:
             return
         self._closed = True
-        self.flush(self.close_timeout)
+        # What is on disk is safe: closing waits for memory only (the spool is sent by the next buffer).
+        self._flush(self.close_timeout, wait_for_spool=False)
         self._stopping.set()
         self._wake.set()
         self._worker.join(self.close_timeout)
@@ -201,10 +206,8 @@ class IngestionBuffer:
 
     def _refuse(self, log: _Throttle, reason: str, event: dict[str, Any]) -> None:
         """track() said no: log (throttled) and tell on_rejected; nothing here may raise into the caller."""
-        try:
+        with contextlib.suppress(Exception):
             log(logging.WARNING, "meterbill: refused event %r: %s", str(event.get("name"))[:128], reason)
-        except Exception:
-            pass
         self._report(event, reason)
 
     def _report(self, event: dict[str, Any], reason: str) -> None:
@@ -249,6 +252,10 @@ class IngestionBuffer:
             try:
                 if items:
                     self._handle(items)
+            except Exception as exc:  # our own bug: the worker goes on, and these events are accounted for
+                self.stats.errors += 1
+                logger.exception("meterbill: failed to handle a batch")
+                self._give_up([encode(item) for item in items], f"internal error: {exc!r}")
             finally:
                 for marker in markers:
                     marker.done.set()
@@ -397,6 +404,10 @@ class IngestionBuffer:
                 response = self._http.post("/v1/events/ingest", content=body)
             except httpx.HTTPError as exc:
                 logger.warning("meterbill: ingest request failed (%s: %s)", type(exc).__name__, exc)
+                continue
+            except Exception:  # a bug below us (transport, TLS, proxy...): as transient as a network error
+                self.stats.errors += 1
+                logger.exception("meterbill: ingest request raised")
                 continue
             if response.status_code not in RETRYABLE:
                 return response

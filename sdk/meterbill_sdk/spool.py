@@ -11,6 +11,7 @@ one. Sending a file twice is harmless: every event carries its `external_id`, so
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -38,10 +39,8 @@ class Claim:
 
     def done(self) -> None:
         """Every line was answered by the API: the file goes."""
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        except FileNotFoundError:
-            pass
         self.release()
 
     def keep(self, lines: list[str]) -> None:
@@ -83,10 +82,8 @@ class Spool:
     def size(self) -> int:
         total = 0
         for path in self.files():
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 total += path.stat().st_size
-            except FileNotFoundError:
-                pass
         return total
 
     def write(self, lines: list[str]) -> bool:
@@ -107,7 +104,7 @@ class Spool:
     def claim(self, path: Path) -> Claim | None:
         """Hold one file for sending; None if another process holds it or it is already gone."""
         try:
-            handle: Any = open(path, "rb")
+            handle: Any = open(path, "rb")  # noqa: SIM115 - stays open: it holds the flock until done()
         except FileNotFoundError:
             return None
         if fcntl is not None:
@@ -126,8 +123,6 @@ class Spool:
         """Events on disk (a line count: reads the files; for tests and diagnostics, not the hot path)."""
         count = 0
         for path in self.files():
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 count += sum(1 for line in path.read_bytes().splitlines() if line.strip())
-            except FileNotFoundError:
-                pass
         return count
