@@ -35,13 +35,20 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 
-from meterbill_sdk.events import as_event, check_event, encode
+from meterbill_sdk.events import (
+    EXTERNAL_CUSTOMER_ID_MAX,
+    NAME_MAX,
+    as_event,
+    check_event,
+    clean_metadata,
+    encode,
+)
 from meterbill_sdk.spool import Spool
 
 logger = logging.getLogger("meterbill_sdk")
@@ -59,7 +66,6 @@ Rejected = Callable[[dict[str, Any], str], None]
 class Stats:
     """Counters. Every tracked event ends in exactly one of sent, rejected, failed, or is still queued/spooled."""
 
-    tracked: int = 0  # accepted by track()
     invalid: int = 0  # refused by track(): the event breaks the API's rules
     dropped: int = 0  # refused by track(): the queue was full
     sent: int = 0  # accepted by the API (inserted or duplicate), spooled events of earlier processes included
@@ -70,6 +76,12 @@ class Stats:
     retries: int = 0
     batches: int = 0  # requests the API accepted
     errors: int = 0  # exceptions caught in the worker or in on_rejected
+    sequence: Any = field(default=None, repr=False)  # the buffer's itertools.count: one number drawn per accepted event
+
+    @property
+    def tracked(self) -> int:
+        """Accepted by track(): the numbers drawn so far (read without drawing one: count's repr is `count(n)`)."""
+        return int(repr(self.sequence)[6:-1]) - 1 if self.sequence is not None else 0
 
 
 class _Flush:
@@ -110,10 +122,10 @@ class IngestionBuffer:
         self.batch_size, self.flush_interval, self.max_queue = batch_size, flush_interval, max_queue
         self.max_retries, self.backoff_base, self.backoff_max = max_retries, backoff_base, backoff_max
         self.close_timeout, self.max_batch_bytes, self.on_rejected = close_timeout, max_batch_bytes, on_rejected
-        self.stats = Stats()
+        self._sequence = itertools.count(1)  # next() is atomic: numbers stay unique across caller threads
+        self.stats = Stats(sequence=self._sequence)
         self._spool = Spool(spool_dir, spool_max_bytes) if spool_dir is not None else None
         self._prefix = uuid.uuid4().hex
-        self._sequence = itertools.count(1)  # next() is atomic: ids stay unique across caller threads
         self._counting = threading.Lock()  # caller threads' counters (+= is not atomic)
         self._queue: deque[Any] = deque()
         self._wake = threading.Event()
@@ -138,24 +150,32 @@ class IngestionBuffer:
         """Queue one event. Never blocks, never raises, no network. False if it was refused (invalid, or the
         queue was full)."""
         try:
-            clean, moment = check_event(name, external_customer_id, customer_id, metadata, timestamp, external_id)
+            if (type(name) is str and 0 < len(name) <= NAME_MAX and customer_id is None and external_id is None
+                    and timestamp is None and type(external_customer_id) is str
+                    and 0 < len(external_customer_id) <= EXTERNAL_CUSTOMER_ID_MAX):
+                # The common case, inlined (the hot path): the same rules as check_event's, which does the rest.
+                clean, moment = clean_metadata(metadata) if metadata else None, time.time()
+            else:
+                clean, moment = check_event(name, external_customer_id, customer_id, metadata, timestamp,
+                                            external_id)
         except Exception as exc:  # InvalidEvent, or anything a caller's odd object raises while being checked
             with self._counting:
                 self.stats.invalid += 1
             self._refuse(self._log_invalid, f"invalid: {exc}",
                          as_event(name, external_customer_id, customer_id, metadata, timestamp, external_id))
             return False
-        if len(self._queue) >= self.max_queue:
+        queued = len(self._queue)
+        if queued >= self.max_queue:
             with self._counting:
                 self.stats.dropped += 1
             self._refuse(self._log_dropped, f"queue full ({self.max_queue} events)",
                          as_event(name, external_customer_id, customer_id, metadata, timestamp, external_id))
             return False
-        self._queue.append((name, external_customer_id, customer_id, clean, moment,
-                            external_id or f"{self._prefix}-{next(self._sequence)}"))
-        with self._counting:
-            self.stats.tracked += 1
-        if len(self._queue) >= self.batch_size and not self._wake.is_set():
+        # Every accepted event draws one number (atomic): it counts `tracked`, and names the event when the
+        # caller gave no external_id (the worker turns it into `{prefix}-{number}`).
+        number = next(self._sequence)
+        self._queue.append((name, external_customer_id, customer_id, clean, moment, external_id or number))
+        if queued + 1 >= self.batch_size and not self._wake.is_set():
             self._wake.set()
         return True
 
@@ -255,7 +275,7 @@ class IngestionBuffer:
             except Exception as exc:  # our own bug: the worker goes on, and these events are accounted for
                 self.stats.errors += 1
                 logger.exception("meterbill: failed to handle a batch")
-                self._give_up([encode(item) for item in items], f"internal error: {exc!r}")
+                self._give_up([encode(item, self._prefix) for item in items], f"internal error: {exc!r}")
             finally:
                 for marker in markers:
                     marker.done.set()
@@ -278,7 +298,7 @@ class IngestionBuffer:
         lines: list[str] = []
         for item in items:
             try:
-                lines.append(encode(item))
+                lines.append(encode(item, self._prefix))
             except Exception as exc:  # checked at track(), so only an exotic value slips through; alone
                 self.stats.rejected += 1
                 self._report(as_event(*item), f"invalid: cannot encode: {exc}")
@@ -469,7 +489,7 @@ class IngestionBuffer:
             except IndexError:
                 break
             if type(entry) is tuple:
-                lines.append(encode(entry))
+                lines.append(encode(entry, self._prefix))
         if not lines:
             return
         if self._spool is not None:
