@@ -149,6 +149,7 @@ class IngestionBuffer:
               external_id: str | None = None) -> bool:
         """Queue one event. Never blocks, never raises, no network. False if it was refused (invalid, or the
         queue was full)."""
+        moment: float | datetime
         try:
             if (type(name) is str and 0 < len(name) <= NAME_MAX and customer_id is None and external_id is None
                     and timestamp is None and type(external_customer_id) is str
