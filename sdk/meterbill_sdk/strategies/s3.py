@@ -83,11 +83,11 @@ class MeteredS3:
     def put_object(self, **kwargs: Any) -> Any:
         body = kwargs.get("Body")
         size = _size_before(body)
-        reader = None
-        if size is None:
-            reader = kwargs["Body"] = _CountingReader(body)
+        reader = None if size is not None else _CountingReader(body)
+        if reader is not None:
+            kwargs["Body"] = reader
         response = self._client.put_object(**kwargs)
-        self._track("upload", size if reader is None else reader.count, kwargs["Bucket"], kwargs["Key"])
+        self._track("upload", reader.count if reader is not None else size or 0, kwargs["Bucket"], kwargs["Key"])
         return response
 
     def _transfer(self, method: str, direction: str, bucket: str, key: str, args: tuple[Any, ...],
