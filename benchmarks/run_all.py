@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks.harness import local_aws
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("ingest", "customer_meter_read", "cycle_close", "bulk", "sdk")
+SECTIONS = ("ingest", "customer_meter_read", "cycle_close", "bulk", "sdk", "conflicts")
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
         args.output.write_text(render(raw))
         return
     with local_aws() as aws:
-        from benchmarks import bulk, customer_meters, cycle_close, ingest, sdk
+        from benchmarks import bulk, conflicts, customer_meters, cycle_close, ingest, sdk
 
         runners = {
             "ingest": ingest.run,
@@ -38,6 +38,7 @@ def main() -> None:
             "cycle_close": lambda: cycle_close.run(args.subscriptions),
             "bulk": lambda: bulk.run(args.bulk_lines),
             "sdk": lambda: sdk.run(aws),
+            "conflicts": lambda: conflicts.run(aws),
         }
         for section in args.only or SECTIONS:
             raw[section] = runners[section]()
@@ -59,6 +60,14 @@ def render(raw: dict) -> str:
     sdk_row = (f"{sdk['track_us_per_event']:.2f} us/event (runs: {', '.join(str(x) for x in sdk['track_runs_us'])}); "
                f"end to end {sdk['flush_events_per_second']:,.0f} events/s | {verdict(sdk['track_us_per_event'] <= 5)}"
                ) if sdk else "not measured |"
+    hot = {case["writers"]: case for case in raw.get("conflicts", {}).get("cases", [])}
+    hot_row = (f"{hot[16]['responses_409']} requests refused (409), meters exact: {hot[16]['meters_exact']}; "
+               f"{hot[16]['cancelled_per_1000_events']:.1f} transactions cancelled and retried per 1,000 events | "
+               f"{verdict(hot[16]['responses_409'] == 0 and hot[16]['meters_exact'])}") if 16 in hot else "not measured |"
+    hot_rows = "\n".join(
+        f"| {c['writers']} | {c['events']:,} | {c['cancelled_per_1000_events']:.2f} | {c['refused_per_1000_events']:.2f} "
+        f"| {c['responses_409']} | {c['other_errors']} | {c['meters_exact']} | {c['events_per_second']:,.0f} |"
+        for c in hot.values())
     sizes = sorted(int(k) for k in read if k.isdigit())
     large = sizes[-1]
     small, big = read["1000"], read[str(large)]
@@ -82,6 +91,20 @@ memory) on the same machine. Targets are DESIGN.md section 10. Raw numbers: benc
 | cycle close: DynamoDB requests per subscription | <= 5 | {close['requests_per_subscription']:.3f} ({close['closed']:,} subscriptions closed in {close['seconds']:.0f} s, {close['per_second']:.0f}/s, {close['failed']} failed) | {verdict(close['requests_per_subscription'] <= 5.01)} |
 | bulk file of 1,000,000 lines (gzip NDJSON): peak memory | <= 256 MB, streamed | {bulk_row} |
 | SDK: caller-thread cost per event | <= 5 us | {sdk_row} |
+| one customer, 16 concurrent writers, local conflict rule on | 0 requests refused; meters exact | {hot_row} |
+
+## One hot customer under DynamoDB's transaction-conflict rule
+
+1,000-event batches for one customer (5 meters: count, sum, min, max, last), sent by 1, 4 and 16 concurrent
+writers through the gateway and the local Lambda runtime (one execution environment per concurrent request, up to
+16), with the local edge cancelling a transaction that touches an item another in-flight transaction writes, as
+DynamoDB does. A cancelled transaction is re-read and retried by the ingest; a request that runs out of retries is
+a 409 (the writer sends it again: batches are idempotent). "Meters exact" compares count, sum, min and max with
+the events sent.
+
+| writers | events | transactions cancelled per 1,000 events | single writes refused per 1,000 | 409s | other errors | meters exact | events/s |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+{hot_rows}
 
 ## How each number is taken
 
