@@ -17,12 +17,12 @@ from functions.common.clock import iso, parse_iso
 
 
 def run(subscriptions: int = 10_000) -> dict[str, Any]:
+    from benchmarks.harness import BenchContext
     from functions.billing import service
     from functions.billing.schemas import ProductCreate, SubscriptionCreate
     from functions.customers import service as customers
     from functions.handlers import cycle_close, ingest, management
     from functions.organizations.service import create_organization
-    from benchmarks.harness import BenchContext
 
     org = create_organization("bench-close")
     meter = call_handler(management.handler, "POST", "/v1/meters/", org.token, {

@@ -143,7 +143,7 @@ class Edge:
     def _route(self, request: BaseHTTPRequestHandler, principal: Principal, service: str, operation: str,
                path: str, headers: dict[str, str], body: bytes) -> None:
         if service == "dynamodb":
-            return self._dynamodb(request, operation, headers, body)
+            return self._dynamodb(request, principal, operation, headers, body)
         upstream = self.config.lambda_api if service == "lambda" else self.config.moto
         if upstream is None:
             return _reply(request, *_error(service, 503, "ServiceUnavailable", f"no local {service} service"))
@@ -185,8 +185,8 @@ class Edge:
             items.append(self._item(spec["TableName"], spec["Item"] if kind == "Put" else spec["Key"]))
         return items
 
-    def _dynamodb(self, request: BaseHTTPRequestHandler, operation: str, headers: dict[str, str],
-                  body: bytes) -> None:
+    def _dynamodb(self, request: BaseHTTPRequestHandler, principal: Principal, operation: str,
+                  headers: dict[str, str], body: bytes) -> None:
         if operation == "TransactWriteItems":
             items = self._transaction_items(iam.json_body(body))
             with self.lock:
@@ -205,7 +205,7 @@ class Edge:
                     f"for specific reasons [{codes}]", CancellationReasons=reasons))
             try:
                 for hook in list(self.hooks):  # tests: hold a transaction while it is in flight
-                    hook("in_flight", "", "dynamodb", operation)
+                    hook("in_flight", principal.name, "dynamodb", operation)
                 self._forward(request, self.config.dynamodb, headers, body)
             finally:
                 with self.lock:
@@ -218,10 +218,10 @@ class Edge:
             parsed = iam.json_body(body)
             item = self._item(parsed.get("TableName", ""), parsed.get("Item") or parsed.get("Key") or {})
             with self.lock:
-                busy = item in self.writing
-                if busy:
+                item_busy = item in self.writing
+                if item_busy:
                     self.conflicts.single_writes_refused += 1
-            if busy:
+            if item_busy:
                 return _reply(request, *_dynamodb_error(
                     "TransactionConflictException", "Transaction is ongoing for the item"))
         self._forward(request, self.config.dynamodb, headers, body)
@@ -233,7 +233,7 @@ class Edge:
         pool: dict[str, http.client.HTTPConnection] = self._local.__dict__.setdefault("pool", {})
         if upstream not in pool:
             parts = urlsplit(upstream)
-            pool[upstream] = http.client.HTTPConnection(parts.hostname, parts.port, timeout=900)
+            pool[upstream] = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=900)
         return pool[upstream]
 
     def _forward(self, request: BaseHTTPRequestHandler, upstream: str, headers: dict[str, str], body: bytes) -> int:
@@ -272,7 +272,7 @@ class Edge:
 
 def _read_body(request: BaseHTTPRequestHandler, headers: dict[str, str]) -> bytes:
     if headers.get("transfer-encoding", "").lower() == "chunked":
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(request.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:
@@ -313,7 +313,7 @@ def _dynamodb_error(code: str, message: str, **extra: Any) -> Reply:
 
 def _error(service: str, status: int, code: str, message: str) -> Reply:
     if service == "s3":
-        xml = f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        xml = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
         return status, {"Content-Type": "application/xml"}, xml.encode()
     if service == "lambda":
         return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, json.dumps(

@@ -58,7 +58,8 @@ def dynamodb_needs(operation: str, body: dict) -> list[Need]:
         return [Need(f"dynamodb:{actions[kind]}", _table_arn(spec["TableName"]))
                 for item in body.get("TransactItems", []) for kind, spec in item.items()]
     if operation == "TransactGetItems":
-        return [Need("dynamodb:GetItem", _table_arn(item["Get"]["TableName"])) for item in body.get("TransactItems", [])]
+        return [Need("dynamodb:GetItem", _table_arn(item["Get"]["TableName"]))
+                for item in body.get("TransactItems", [])]
     if operation in ("BatchGetItem", "BatchWriteItem"):
         return [Need(f"dynamodb:{operation}", _table_arn(t)) for t in body.get("RequestItems", {})]
     table = body.get("TableName") or body.get("TableArn") or "*"

@@ -1,9 +1,9 @@
 """One Lambda execution environment: a process that imports one handler (the init phase) and then runs one
 invocation at a time, as Lambda's runtime interface does. Started by local_stack/runtime.py.
 
-Protocol on two inherited pipes (their fds in LOCAL_LAMBDA_PIPES): one JSON document per line. The first line out reports the
-init; then each line in is an invocation and each line out its result. The handler's own stdout goes to stderr,
-which the runtime forwards as the function's log, as CloudWatch would receive it.
+Protocol on two inherited pipes (their fds in LOCAL_LAMBDA_PIPES): one JSON document per line. The first line out
+reports the init; then each line in is an invocation and each line out its result. The handler's own stdout goes
+to stderr, which the runtime forwards as the function's log, as CloudWatch would receive it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -53,6 +54,8 @@ def _exit_with_the_runtime() -> None:
 
 
 def main() -> None:
+    # A terminal's Ctrl-C reaches the whole process group; a Lambda environment is stopped by its runtime only.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_the_runtime()
     commands_fd, results_fd = (int(fd) for fd in os.environ.pop("LOCAL_LAMBDA_PIPES").split(","))
     commands = os.fdopen(commands_fd, "r")

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import json
@@ -117,10 +118,8 @@ class ExecutionEnvironment:
             self.process.kill()
             self.process.wait()
         for stream in (self._reader, self._writer):
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 stream.close()
-            except (OSError, ValueError):
-                pass
 
 
 class FunctionPool:

@@ -216,7 +216,10 @@ def _bind(port: int) -> socket.socket:
 def read_state(state_dir: Path) -> dict[str, Any]:
     path = state_dir / STATE_FILE
     if not path.exists():
-        raise SystemExit(f"meterbill: no local stack is running ({path} is missing); start one with `make dev`")
+        import sys
+
+        print(f"meterbill: no running local stack ({path} is missing); start one with `make dev`", file=sys.stderr)
+        raise SystemExit(2)
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 

@@ -291,8 +291,8 @@ def load(path: Path | None = None) -> Stack:
     for logical_id in by_kind.get("AWS::ApiGatewayV2::Route", []):
         props = resources[logical_id]["Properties"]
         integration = props["Target"]["Fn::Join"][1][1]["Ref"]
-        method, path = props["RouteKey"].split(" ", 1)
-        stack.routes.append(Route(method, path, integrations[integration]))
+        method, route_path = str(props["RouteKey"]).split(" ", 1)
+        stack.routes.append(Route(method, route_path, integrations[integration]))
     return stack
 
 

@@ -11,7 +11,6 @@ import pytest
 from local_stack.aws import LocalAws
 from local_stack.stack import LocalStack, Options
 
-
 RUNNING: dict[str, LocalStack] = {}  # the session's stack, for helpers that are not fixtures
 
 

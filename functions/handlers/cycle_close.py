@@ -13,8 +13,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.billing import close
 from functions.adapters.lambda_invoke import invoke_async
+from functions.billing import close
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.runtime import settle_heap
 from functions.common.settings import settings

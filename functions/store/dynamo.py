@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from functions.common.errors import Conflict, Throttled
+from functions.common.errors import Conflict, StoreRefused, Throttled
 from functions.common.settings import settings
 
 THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
@@ -68,7 +68,7 @@ def transact(actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
             client().transact_write_items(TransactItems=actions)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise  # a refusal of the request itself (a ValidationException, say) is no cancellation
+            raise  # an error the store has no domain name for: not a cancellation to read
         reasons = exc.response.get("CancellationReasons") or []
         if any(r.get("Code") in THROTTLING for r in reasons):
             raise Throttled("the store is throttling; retry with backoff") from exc
@@ -93,8 +93,11 @@ def translated_errors_except(*passed_through: str) -> Iterator[None]:
             raise
         if code in THROTTLING:
             raise Throttled("the store is throttling; retry with backoff") from exc
-        if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+        if code in ("ConditionalCheckFailedException", "TransactionCanceledException",
+                    "TransactionConflictException"):
             raise Conflict("the item changed or already exists") from exc
+        if code == "ValidationException":  # the request itself is invalid: a fault of ours, never contention
+            raise StoreRefused(f"the store refused the request: {exc.response['Error'].get('Message', '')}") from exc
         raise
 
 

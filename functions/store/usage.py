@@ -200,9 +200,9 @@ def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDe
     refused = [r for r in reasons if r.get("Code") == "ValidationError"]
     if refused or len(reasons) != len(actions):
         # A number DynamoDB cannot hold (a sum beyond 38 digits) is no race: retrying would fail the same way for
-        # ever and read as contention. AWS reports it as a ValidationError reason; DynamoDB Local as a plain
-        # ValidationException, which dynamo.transact hands back as an empty list: a real cancellation carries
-        # one reason per action. Nothing of the chunk was written either way.
+        # ever and read as contention. AWS reports it as a ValidationError reason (DynamoDB Local as a plain
+        # ValidationException, which dynamo.transact raises as StoreRefused); a real cancellation carries one
+        # reason per action. Nothing of the chunk was written either way.
         detail = refused[0].get("Message", "ValidationError") if refused else "not a transaction conflict"
         raise StoreRefused(f"the store refused the write ({detail})")
     result = ChunkResult(committed=False)

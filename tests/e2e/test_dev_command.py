@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start_dev(state_dir: Path, *extra: str) -> tuple[subprocess.Popen, dict]:
     port = free_port()
+    (state_dir / "local.json").unlink(missing_ok=True)  # left behind by a stack that was killed
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack.cli", "--state-dir", str(state_dir), "dev", "--port", str(port), *extra],
         cwd=ROOT,
@@ -160,17 +161,18 @@ def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
 
 
 def wait_for_output(process: subprocess.Popen, text: str, timeout: float) -> None:
-    import os
+    """Reads the process's output on a thread (until it ends) and returns once `text` has been printed."""
+    import threading
 
     assert process.stdout is not None
-    os.set_blocking(process.stdout.fileno(), False)
-    deadline = time.monotonic() + timeout
-    seen = ""
-    while time.monotonic() < deadline:
-        chunk = process.stdout.read()
-        if chunk:
-            seen += chunk
-            if text in seen:
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} not seen in {timeout}s: {seen[-3000:]}")
+    seen: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            seen.append(line)
+            if text in line:
+                found.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert found.wait(timeout), f"{text!r} not seen in {timeout}s: {''.join(seen)[-3000:]}"

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -29,36 +30,39 @@ def make_dev(clone: Path, *variables: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
-def wait_for(process: subprocess.Popen, text: str, timeout: float) -> str:
+def wait_for(process: subprocess.Popen, text: str, timeout: float) -> list[str]:
+    """Reads the process's output on a thread until it ends; returns the lines once `text` was printed."""
     assert process.stdout is not None
     seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    os.set_blocking(process.stdout.fileno(), False)
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if line:
+    found = threading.Event()
+
+    def read() -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
             seen.append(line)
             if text in line:
-                return "".join(seen)
-        elif process.poll() is not None:
-            break
-        else:
-            time.sleep(0.2)
-    raise AssertionError(f"no {text!r} within {timeout}s; output:\n{''.join(seen)[-5000:]}")
+                found.set()
+        found.set()  # ended without it: the assertion below shows the output
+
+    threading.Thread(target=read, daemon=True).start()
+    found.wait(timeout)
+    assert any(text in line for line in seen), f"no {text!r} within {timeout}s; output:\n{''.join(seen)[-5000:]}"
+    return seen
 
 
-def ctrl_c(process: subprocess.Popen) -> str:
+def ctrl_c(process: subprocess.Popen, output: list[str]) -> str:
     os.killpg(process.pid, signal.SIGINT)
-    out, _ = process.communicate(timeout=60)
-    return out
+    process.wait(timeout=60)
+    time.sleep(0.5)  # the reader thread takes the last lines
+    return "".join(output)
 
 
 def test_make_dev_on_a_fresh_clone(tmp_path: Path) -> None:
     clone = tmp_path / "meterbill"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     first = make_dev(clone)
+    output: list[str] = []
     try:
-        wait_for(first, UP, timeout=900)  # a fresh clone: .venv, npm, the Lambda build, the template
+        output = wait_for(first, UP, timeout=900)  # a fresh clone: .venv, npm, the Lambda build, the template
         state = json.loads((clone / ".meterbill" / "local.json").read_text())  # the default, relative state dir
         assert state["api_url"] == "http://127.0.0.1:3000"
         headers = {"Authorization": f"Bearer {state['token']}"}
@@ -75,13 +79,14 @@ def test_make_dev_on_a_fresh_clone(tmp_path: Path) -> None:
         assert second.returncode != 0
         assert "port 3000 is in use" in out and "make dev PORT=" in out and "Traceback" not in out, out
     finally:
-        out = ctrl_c(first)
+        out = ctrl_c(first, output)
     assert "stopped" in out and "Traceback" not in out, out[-3000:]
 
     port = free_port()
     again = make_dev(clone, f"PORT={port}")
+    output = []
     try:
-        wait_for(again, UP, timeout=300)
+        output = wait_for(again, UP, timeout=300)
         restarted = json.loads((clone / ".meterbill" / "local.json").read_text())
         assert restarted["api_url"] == f"http://127.0.0.1:{port}"
         assert (restarted["organization_id"], restarted["token"]) == (state["organization_id"], state["token"])
@@ -90,6 +95,6 @@ def test_make_dev_on_a_fresh_clone(tmp_path: Path) -> None:
                                               "external_id": "kept-1"}]})
         assert replay.json() == {"inserted": 0, "duplicates": 1}  # the event outlived the restart
     finally:
-        ctrl_c(again)
+        ctrl_c(again, output)
     with socket.socket() as sock:  # everything let go of its port
         sock.bind(("127.0.0.1", port))

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def stack_dir(tmp_path: Path, org, local_aws) -> Path:
     """A state directory describing the test session's stack (what `meterbill dev` writes), for `org`."""
     state = {"api_url": str(org.http.base_url).rstrip("/"), "organization_id": org.id, "token": org.token,
-             "dynamodb_endpoint": local_aws.dynamodb_endpoint, "moto_endpoint": local_aws.moto_endpoint,
-             "batch_bucket": local_aws.batch_bucket}
+             "aws_endpoint": local_aws.endpoint, "batch_bucket": local_aws.batch_bucket,
+             "environment": local_aws.environment}
     directory = tmp_path / "state"
     directory.mkdir()
     (directory / "local.json").write_text(json.dumps(state))

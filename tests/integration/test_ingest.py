@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from functions.common.clock import iso
-from functions.events import service
 from functions.store import usage
 from tests.integration.conftest import audit_is_clean, create_meter
 from tests.oracle import meter_value
@@ -297,12 +296,41 @@ def test_a_sum_dynamodb_cannot_hold_is_refused_never_read_as_contention(org) -> 
         {"name": "a", "external_customer_id": "other", "metadata": {"v": 1}}]}).status_code == 200
 
 
-def test_real_contention_is_a_409_with_retry_after(org, monkeypatch) -> None:
-    monkeypatch.setattr(service, "MAX_ATTEMPTS", 0)  # every attempt lost its race
-    response = org.http.post("/v1/events/ingest", json={"events": [
-        {"name": "a", "external_customer_id": "busy", "metadata": {"v": 1}}]})
-    assert response.status_code == 409
+def test_real_contention_is_a_409_with_retry_after(org, local_aws, edge_hooks) -> None:
+    meter_id = create_meter(org, "v", {"func": "sum", "property": "v"})
+    assert org.http.post("/v1/events/ingest", json={"events": [
+        {"name": "a", "external_customer_id": "busy", "metadata": {"v": 1}}]}).status_code == 200
+    customer_id = org.http.get("/v1/customers/external/busy").json()["id"]
+    [aggregate] = [a for a in usage.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id]
+    # Another writer's transaction on the customer's aggregate stays in flight for the whole request: every
+    # attempt of the ingest is cancelled by DynamoDB's conflict rule.
+    in_flight, release = threading.Event(), threading.Event()
+
+    def hold_the_other_writer(when: str, principal: str, service_name: str, operation: str):
+        if when == "in_flight" and principal == "admin":
+            in_flight.set()
+            release.wait(60)
+
+    edge_hooks.append(hold_the_other_writer)
+    table = local_aws.table_name
+    from functions.store.keys import aggregate_pk, aggregate_sk
+    from functions.store.keys import key as item_key
+
+    key = item_key(aggregate_pk(org.id, customer_id), aggregate_sk(meter_id, aggregate.period_key))
+    other = threading.Thread(target=local_aws.client("dynamodb").transact_write_items, kwargs={"TransactItems": [
+        {"Update": {"TableName": table, "Key": key, "UpdateExpression": "SET touched = :t",
+                    "ExpressionAttributeValues": {":t": {"BOOL": True}}}}]})
+    other.start()
+    try:
+        assert in_flight.wait(30)
+        response = org.http.post("/v1/events/ingest", json={"events": [
+            {"name": "a", "external_customer_id": "busy", "metadata": {"v": 1}}]})
+    finally:
+        release.set()
+        other.join()
+    assert response.status_code == 409, response.text
     assert response.headers["retry-after"] == "1"
+    assert meter_value(org.http, "busy", meter_id) == 1  # nothing of the refused request was written
 
 
 def test_external_id_deduplicates_per_organization_whatever_the_customer(org, other_org, api_calls_meters,

@@ -38,7 +38,7 @@ def test_s3_uploads_and_downloads(buffer, client, local_aws, tmp_path) -> None:
 
 def test_s3_sizes_for_every_body_type_and_multipart_transfers(buffer, client, local_aws, tmp_path) -> None:
     customer = unique("s3-bodies")
-    s3 = wrap_s3(boto3.client("s3", endpoint_url=local_aws.moto_endpoint), buffer, customer)
+    s3 = wrap_s3(boto3.client("s3", endpoint_url=local_aws.endpoint), buffer, customer)
     bucket, big = local_aws.invoice_bucket, 9 * 1024 * 1024 + 123  # over s3transfer's 8 MiB multipart threshold
     partly_read = io.BytesIO(b"p" * 1000)
     partly_read.read(100)  # boto3 sends from the current position: 900 bytes
