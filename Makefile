@@ -51,10 +51,7 @@ e2e: install
 # recompiled; a hash-based .pyc that is not checked is used as is, which is right for an asset whose sources
 # cannot change after the build (and its bytes, hence the asset hash, no longer depend on build time).
 # -s/-p record the paths the files have in Lambda (/var/task, /opt/python).
-# botocore's data is cut to the services the functions call (boto3.client(...) in functions/; a test in
-# tests/infra checks the list): creating a client lists every service directory first (about 400 of them,
-# 45 ms of each cold start), and the layer loses 27 MB.
-BOTOCORE_SERVICES := dynamodb events lambda s3
+# botocore's data is cut to the services the functions call (infra/slim_botocore.py says why).
 PY312 ?= $(shell ls -d $$(pyenv root 2>/dev/null || echo ~/.pyenv)/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -1)
 build: install
 	@test -x "$(PY312)" || { echo "python3.12 (the Lambda runtime) is needed: pyenv install 3.12, or PY312=/path/to/python3.12"; exit 1; }
@@ -63,8 +60,7 @@ build: install
 	find .build/lambda -name __pycache__ -prune -exec rm -rf {} +
 	$(PIP) install -q --no-compile -r requirements/lambda.txt -t .build/layer/python \
 	  --platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.12 --implementation cp
-	find .build/layer/python/botocore/data -mindepth 1 -maxdepth 1 -type d \
-	  $(foreach service,$(BOTOCORE_SERVICES),! -name $(service)) -exec rm -rf {} +
+	$(PY) -m infra.slim_botocore .build/layer/python
 	$(PY312) -m compileall -q -j0 --invalidation-mode unchecked-hash -s .build/lambda -p /var/task .build/lambda
 	$(PY312) -m compileall -q -j0 --invalidation-mode unchecked-hash -s .build/layer/python -p /opt/python \
 	  .build/layer/python

@@ -5,7 +5,8 @@ front of sys.path; here they are `.build/lambda` and `.build/layer/python` (run 
 child process gets only those two (no repository, no virtualenv, no user site-packages), the environment
 variables the handlers read, and times `import functions.handlers.<name>`: the module-level code, which is
 what Lambda's init phase runs before the first invocation (creating the DynamoDB client and freezing the heap
-included). The median of several fresh processes is reported, with `python -X importtime`'s heaviest
+included). The median of several fresh processes is reported, wall time and the process's CPU time (the
+machine may be shared: CPU time is what a busy neighbour does not inflate), with `python -X importtime`'s heaviest
 imports of the median run's module so that a regression shows where it came from.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -51,9 +53,9 @@ ENVIRONMENT = {
 CHILD = """
 import sys, time
 sys.path[:0] = [{task!r}, {layer!r}]
-start = time.perf_counter()
+wall, cpu = time.perf_counter(), time.process_time()
 import functions.handlers.{handler}
-print(round((time.perf_counter() - start) * 1000, 2))
+print(round((time.perf_counter() - wall) * 1000, 2), round((time.process_time() - cpu) * 1000, 2))
 """
 
 
@@ -71,7 +73,8 @@ def python312() -> str:
     raise FileNotFoundError("python3.12 is needed (the Lambda runtime's version): `pyenv install 3.12`")
 
 
-def import_ms(python: str, handler: str, *, importtime: bool = False) -> tuple[float, str]:
+def import_ms(python: str, handler: str, *, importtime: bool = False) -> tuple[float, float, str]:
+    """Wall and CPU milliseconds of the import, and the -X importtime log when asked."""
     # -B: /var/task and /opt are read-only in Lambda, so bytecode compiled at import is never kept (without it
     # the first run here would write .pyc files that every later run reuses); -s: no user site-packages;
     # -P: no script/cwd directory on sys.path (the repository must not be found); run from an empty directory
@@ -81,7 +84,8 @@ def import_ms(python: str, handler: str, *, importtime: bool = False) -> tuple[f
     with tempfile.TemporaryDirectory() as empty:
         done = subprocess.run([python, *flags, "-c", code], cwd=empty, env={"PATH": "/usr/bin:/bin", **ENVIRONMENT},
                               capture_output=True, text=True, check=True)
-    return float(done.stdout.strip().splitlines()[-1]), done.stderr
+    wall, cpu = (float(x) for x in done.stdout.split())
+    return wall, cpu, done.stderr
 
 
 def heaviest_imports(importtime_log: str, count: int = 6) -> list[dict[str, Any]]:
@@ -108,11 +112,16 @@ def run(runs: int = 7) -> dict[str, Any]:
     import_ms(python, "ingest")  # warms the OS file cache once, as a deployed image's pages would be
     handlers: dict[str, Any] = {}
     for handler in HANDLERS:
-        samples = [import_ms(python, handler)[0] for _ in range(runs)]
-        _, log = import_ms(python, handler, importtime=True)
-        handlers[handler] = {"median_ms": statistics.median(samples), "runs_ms": samples,
-                             "heaviest": heaviest_imports(log)}
-    return {"python": version, "runs": runs, "target_ms": TARGET_MS, "handlers": handlers}
+        samples = [import_ms(python, handler)[:2] for _ in range(runs)]
+        log = import_ms(python, handler, importtime=True)[2]
+        handlers[handler] = {
+            "median_ms": statistics.median(wall for wall, _ in samples),
+            "median_cpu_ms": statistics.median(cpu for _, cpu in samples),
+            "runs_ms": [wall for wall, _ in samples],
+            "heaviest": heaviest_imports(log),
+        }
+    return {"python": version, "runs": runs, "target_ms": TARGET_MS, "handlers": handlers,
+            "load_average": os.getloadavg()[0]}
 
 
 def main() -> None:
