@@ -183,13 +183,19 @@ def test_two_stacks_in_one_account_name_nothing_alike(built) -> None:
     assert ("Name", "Meterbill-events") in names[0]  # the bus: not the fixed "meterbill" any more
 
 
-def test_cfn_lint_finds_no_errors(synthesized) -> None:
+def test_cfn_lint_finds_nothing(synthesized) -> None:
+    """cfn-lint itself (`python -m cfnlint` has no __main__: it exited 1 without linting, which the old check
+    read as "no errors"). W3005 is ignored: CDK gives each function an explicit DependsOn on the role it
+    already references with GetAtt (ours and CDK's own bucket-notification handler); the redundancy is
+    harmless."""
     _, out = synthesized
+    lint = "import sys; from cfnlint.runner import main; sys.exit(main())"
     result = subprocess.run(
-        [sys.executable, "-m", "cfnlint", str(out / "Meterbill.template.json")], capture_output=True, text=True
+        [sys.executable, "-c", lint, str(out / "Meterbill.template.json"), "--ignore-checks", "W3005"],
+        capture_output=True, text=True,
     )
-    # cfn-lint's exit status is a bit mask: 2 = errors (4 = warnings, 8 = informational).
-    assert result.returncode & 2 == 0, result.stdout
+    assert "cfnlint" not in result.stderr, result.stderr  # it ran
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout
 
 
 def test_cdk_nag_findings_are_fixed_or_justified(synthesized) -> None:
