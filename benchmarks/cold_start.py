@@ -103,7 +103,7 @@ def heaviest_imports(importtime_log: str, count: int = 6) -> list[dict[str, Any]
     return [{"package": name, "ms": round(us / 1000, 1)} for name, us in ranked]
 
 
-def run(runs: int = 7) -> dict[str, Any]:
+def run(runs: int = 9) -> dict[str, Any]:
     if not (TASK.is_dir() and LAYER.is_dir()):
         raise FileNotFoundError("the Lambda asset is missing: run `make build` first")
     python = python312()
@@ -126,7 +126,7 @@ def run(runs: int = 7) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     print(json.dumps(run(args.runs), indent=2))
 
