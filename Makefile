@@ -25,8 +25,10 @@ node_modules/.installed: package.json
 
 install: .venv/.installed node_modules/.installed .system-packages
 
+PORT ?= 3000
 dev: install
-	$(PY) -m local_stack.cli dev $(if $(DEMO),--demo,) $(if $(MEMORY),--in-memory,)
+	$(PY) -m local_stack.cli dev --port $(PORT) $(if $(DEMO),--demo,) $(if $(MEMORY),--in-memory,) \
+	  $(if $(BULK_TIMEOUT),--bulk-timeout $(BULK_TIMEOUT),)
 
 test: install
 	$(PY) -m pytest -q -n 2 --dist loadfile tests

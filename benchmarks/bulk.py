@@ -18,17 +18,18 @@ from typing import Any
 
 import boto3
 
+from local_stack.stack import s3_record
+
 CHILD = """
 import json, sys, time
-from local_stack.jobs import s3_event
-from local_stack.lambda_context import LocalContext
+from benchmarks.harness import BenchContext
 from functions.handlers import bulk_ingest
 event = json.loads(sys.argv[1])
 started = time.perf_counter()
 invocations = 0
 while True:
     invocations += 1
-    files = bulk_ingest.handler(event, LocalContext("bulk", timeout_seconds=900))["files"]
+    files = bulk_ingest.handler(event, BenchContext("bulk", timeout_seconds=900))["files"]
     if files[0]["status"] != "incomplete":
         break
 seconds = time.perf_counter() - started
@@ -53,7 +54,6 @@ def run(lines: int = 1_000_000) -> dict[str, Any]:
     from benchmarks.harness import call_handler
     from functions.handlers import management
     from functions.organizations.service import create_organization
-    from local_stack.jobs import s3_event
 
     org = create_organization("bench-bulk")
     call_handler(management.handler, "POST", "/v1/meters/", org.token, {
@@ -63,7 +63,7 @@ def run(lines: int = 1_000_000) -> dict[str, Any]:
     bucket = os.environ["BATCH_BUCKET"]
     key = f"incoming/{org.organization_id}/bench.ndjson.gz"
     response = boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
-    event = s3_event(bucket, key, len(body), response["ETag"].strip('"'), response.get("VersionId"))
+    event = {"Records": [s3_record(bucket, key, len(body), response["ETag"].strip('"'), response.get("VersionId"))]}
     started = time.perf_counter()
     child = subprocess.run([sys.executable, "-c", CHILD, json.dumps(event)], capture_output=True, text=True,
                            env=os.environ.copy(), check=True)

@@ -22,7 +22,7 @@ def run(subscriptions: int = 10_000) -> dict[str, Any]:
     from functions.customers import service as customers
     from functions.handlers import cycle_close, ingest, management
     from functions.organizations.service import create_organization
-    from local_stack.lambda_context import LocalContext
+    from benchmarks.harness import BenchContext
 
     org = create_organization("bench-close")
     meter = call_handler(management.handler, "POST", "/v1/meters/", org.token, {
@@ -48,7 +48,7 @@ def run(subscriptions: int = 10_000) -> dict[str, Any]:
     timer.install()
     as_of = parse_iso(last_end) + timedelta(hours=2)  # type: ignore[arg-type]
     started = time.perf_counter()
-    result = cycle_close.handler({"as_of": iso(as_of)}, LocalContext("cycle-close", timeout_seconds=3600))
+    result = cycle_close.handler({"as_of": iso(as_of)}, BenchContext("cycle-close", timeout_seconds=3600))
     seconds = time.perf_counter() - started
     requests = sum(timer.requests.values())
     return {

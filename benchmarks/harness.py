@@ -1,14 +1,43 @@
-"""Shared benchmark plumbing: a private DynamoDB Local + moto, the real handlers, and request accounting."""
+"""Shared benchmark plumbing: local AWS from the template (DynamoDB Local, moto, the edge), the real handlers
+called in this process so that their CPU can be measured apart from DynamoDB, and request accounting."""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from local_stack.aws import private_local_aws as local_aws  # noqa: F401 - the benchmarks' entry point
+from local_stack import template
+from local_stack.aws import LocalAws
 from local_stack.gateway import api_gateway_event
-from local_stack.lambda_context import LocalContext
+
+
+@contextmanager
+def local_aws() -> Iterator[LocalAws]:
+    """Local AWS in memory, exported to this process as its operator (the benchmarks' entry point)."""
+    aws = LocalAws(template.load()).start()
+    aws.export()
+    try:
+        yield aws
+    finally:
+        aws.stop()
+
+
+class BenchContext:
+    """A Lambda context for handlers called in this process."""
+
+    def __init__(self, function_name: str = "bench", timeout_seconds: float = 900) -> None:
+        self.function_name = function_name
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = f"arn:aws:lambda:{template.REGION}:{template.ACCOUNT}:function:{function_name}"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 _REAL_CLIENT: Any = None  # the store's client before any timer wrapped it
 
@@ -103,4 +132,4 @@ def call_handler(handler: Any, method: str, path: str, token: str, body: Any | N
 
 
 def invoke(handler: Any, event: dict) -> dict:
-    return handler(event, LocalContext(function_name="bench"))  # type: ignore[no-any-return]
+    return handler(event, BenchContext())  # type: ignore[no-any-return]

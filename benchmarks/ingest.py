@@ -29,7 +29,7 @@ def events(n: int, run: int, customer: str, padding: int = 0) -> list[dict[str, 
     return [
         {"name": "llm", "external_customer_id": customer, "external_id": f"r{run}-{i}",
          "timestamp": iso(base + timedelta(microseconds=i)),
-         "metadata": {"tokens": i % 977, "latency": (i % 50) / 7, "model": f"model-{i % 4}",
+         "metadata": {"tokens": i % 977, "latency": round((i % 50) / 7, 6), "model": f"model-{i % 4}",
                       **{f"pad{k}": "x" * min(400, padding - 400 * k) for k in range(-(-padding // 400))}}}
         for i in range(n)
     ]

@@ -29,7 +29,7 @@ def main() -> None:
     if args.render:
         args.output.write_text(render(raw))
         return
-    with local_aws():
+    with local_aws() as aws:
         from benchmarks import bulk, cold_start, customer_meters, cycle_close, ingest, sdk
 
         runners = {
@@ -37,7 +37,7 @@ def main() -> None:
             "customer_meter_read": lambda: {str(k): v for k, v in customer_meters.run(args.read_events).items()},
             "cycle_close": lambda: cycle_close.run(args.subscriptions),
             "bulk": lambda: bulk.run(args.bulk_lines),
-            "sdk": sdk.run,
+            "sdk": lambda: sdk.run(aws),
             "cold_start": cold_start.run,
         }
         for section in args.only or SECTIONS:

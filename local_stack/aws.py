@@ -1,6 +1,7 @@
-"""Local AWS: the environment the handlers read, moto's server for S3/EventBridge, and the resources.
+"""Local AWS services: DynamoDB Local and moto's server behind the edge, with the template's resources.
 
-The table is created from functions/store/table_spec.py, the same definition the CDK storage construct uses.
+`LocalAws` is what tests, benchmarks and `meterbill dev` share: the services, the edge (IAM and the
+transaction-conflict rule), and the resources the template declares (table, buckets, queues, bus).
 """
 
 from __future__ import annotations
@@ -8,78 +9,29 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from functions.store import table_spec
+from local_stack.dynamodb_local import DynamoDBLocal
+from local_stack.edge import ADMIN_ACCESS_KEY, Edge, EdgeConfig, Principal, role_access_key
 from local_stack.ports import free_port
-
-TABLE_NAME = "meterbill"
-BATCH_BUCKET = "meterbill-batch"
-INVOICE_BUCKET = "meterbill-invoices"
-EVENT_BUS = "meterbill"
+from local_stack.s3_persistence import S3Persistence
+from local_stack.template import ACCOUNT, REGION, Stack
 
 
-@dataclass
-class LocalAws:
-    dynamodb_endpoint: str
-    moto_endpoint: str
-    table_name: str = TABLE_NAME
-    batch_bucket: str = BATCH_BUCKET
-    invoice_bucket: str = INVOICE_BUCKET
-    event_bus: str = EVENT_BUS
-
-    def environment(self) -> dict[str, str]:
-        """What a Lambda would see, pointed at the local services (boto3 reads AWS_ENDPOINT_URL_<SERVICE>)."""
-        return {
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
-            "AWS_ENDPOINT_URL_S3": self.moto_endpoint,
-            "AWS_ENDPOINT_URL_EVENTBRIDGE": self.moto_endpoint,
-            "TABLE_NAME": self.table_name,
-            "BATCH_BUCKET": self.batch_bucket,
-            "INVOICE_BUCKET": self.invoice_bucket,
-            "EVENT_BUS_NAME": self.event_bus,
-            "POWERTOOLS_METRICS_NAMESPACE": "Meterbill",
-            "POWERTOOLS_SERVICE_NAME": "meterbill-local",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        }
-
-    def export(self) -> None:
-        os.environ.update(self.environment())
-
-    def create_resources(self) -> None:
-        env = self.environment()
-        session = boto3.session.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name=env["AWS_DEFAULT_REGION"],
-        )
-        dynamodb = session.client("dynamodb", endpoint_url=self.dynamodb_endpoint)
-        try:
-            dynamodb.create_table(**table_spec.create_table_request(self.table_name))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceInUseException":
-                raise
-        s3 = session.client("s3", endpoint_url=self.moto_endpoint)
-        for bucket in (self.batch_bucket, self.invoice_bucket):
-            try:
-                s3.create_bucket(Bucket=bucket)
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                    raise
-        s3.put_bucket_versioning(Bucket=self.batch_bucket, VersioningConfiguration={"Status": "Enabled"})
-        events = session.client("events", endpoint_url=self.moto_endpoint)
-        try:
-            events.create_event_bus(Name=self.event_bus)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-                raise
+def admin_environment(endpoint: str) -> dict[str, str]:
+    """The operator's credentials (allowed everything), pointed at the edge for every service."""
+    return {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": ADMIN_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
 
 
 def start_moto(port: int | None = None):  # type: ignore[no-untyped-def]
@@ -95,18 +47,123 @@ def start_moto(port: int | None = None):  # type: ignore[no-untyped-def]
     return server, f"http://127.0.0.1:{port}"
 
 
-@contextmanager
-def private_local_aws() -> Iterator[LocalAws]:
-    """DynamoDB Local in memory and moto on free ports, exported to this process (tests and benchmarks)."""
-    from local_stack.dynamodb_local import DynamoDBLocal
+def _ignore(codes: tuple[str, ...]) -> Any:
+    @contextmanager
+    def ignoring() -> Iterator[None]:
+        try:
+            yield
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in codes:
+                raise
 
-    dynamodb = DynamoDBLocal().start()
-    moto_server, moto_endpoint = start_moto()
-    aws = LocalAws(dynamodb_endpoint=dynamodb.endpoint, moto_endpoint=moto_endpoint)
-    aws.export()
-    aws.create_resources()
-    try:
-        yield aws
-    finally:
-        moto_server.stop()
-        dynamodb.stop()
+    return ignoring()
+
+
+@dataclass
+class LocalAws:
+    stack: Stack
+    state_dir: Path | None = None  # None: nothing is kept across restarts
+    dynamodb: DynamoDBLocal | None = None
+    edge: Edge | None = None
+    moto_server: Any = None
+    persistence: S3Persistence | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> LocalAws:
+        self.dynamodb = DynamoDBLocal(self.state_dir / "dynamodb" if self.state_dir else None).start()
+        self.moto_server, moto_endpoint = start_moto()
+        self.persistence = S3Persistence(self.state_dir / "s3") if self.state_dir else None
+        principals = {role_access_key(role): Principal(role, statements)
+                      for role, statements in self.stack.policies.items()}
+        for spec in self.stack.functions.values():  # a role with no policy of its own may do nothing
+            principals.setdefault(role_access_key(spec.role), Principal(spec.role, []))
+        key_schema = {}
+        for name, props in self.stack.tables.items():
+            schema = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
+            key_schema[name] = (schema["HASH"], schema.get("RANGE"))
+        self.edge = Edge(EdgeConfig(dynamodb=self.dynamodb.endpoint, moto=moto_endpoint, key_schema=key_schema,
+                                    principals=principals,
+                                    on_s3_change=self.persistence.saved if self.persistence else None))
+        self.environment = {**admin_environment(self.edge.endpoint), **self.operator_variables()}
+        self.create_resources()
+        if self.persistence:
+            self.persistence.restore()
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        assert self.edge is not None
+        return self.edge.endpoint
+
+    def operator_variables(self) -> dict[str, str]:
+        """TABLE_NAME, the buckets and the bus, as the functions see them: for the operator's commands."""
+        variables: dict[str, str] = {}
+        for spec in self.stack.functions.values():
+            variables.update({k: v for k, v in spec.environment.items()
+                              if k in ("TABLE_NAME", "BATCH_BUCKET", "INVOICE_BUCKET", "EVENT_BUS_NAME")})
+        return variables
+
+    @property
+    def table_name(self) -> str:
+        return self.operator_variables()["TABLE_NAME"]
+
+    @property
+    def batch_bucket(self) -> str:
+        return self.operator_variables()["BATCH_BUCKET"]
+
+    @property
+    def invoice_bucket(self) -> str:
+        return self.operator_variables()["INVOICE_BUCKET"]
+
+    @property
+    def event_bus(self) -> str:
+        return self.operator_variables()["EVENT_BUS_NAME"]
+
+    def client(self, service: str) -> Any:
+        return boto3.session.Session(aws_access_key_id=ADMIN_ACCESS_KEY, aws_secret_access_key="local",
+                                     region_name=REGION).client(service, endpoint_url=self.endpoint)
+
+    def export(self) -> None:
+        """This process becomes the operator (tests and `meterbill` commands call the store directly)."""
+        os.environ.update(self.environment)
+
+    def create_resources(self) -> None:
+        dynamodb = self.client("dynamodb")
+        for name, props in self.stack.tables.items():
+            request: dict[str, Any] = {
+                "TableName": name,
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                request["GlobalSecondaryIndexes"] = [
+                    {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
+                    for index in props["GlobalSecondaryIndexes"]
+                ]
+            with _ignore(("ResourceInUseException",)):
+                dynamodb.create_table(**request)
+        s3 = self.client("s3")
+        for name, props in self.stack.buckets.items():
+            with _ignore(("BucketAlreadyOwnedByYou", "BucketAlreadyExists")):
+                s3.create_bucket(Bucket=name)
+            if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+                s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        sqs = self.client("sqs")
+        for name in self.stack.queues:
+            sqs.create_queue(QueueName=name)
+        events = self.client("events")
+        for name in self.stack.buses:
+            with _ignore(("ResourceAlreadyExistsException",)):
+                events.create_event_bus(Name=name)
+
+    def queue_url(self, name: str) -> str:
+        return f"{self.endpoint}/{ACCOUNT}/{name}"
+
+    def stop(self) -> None:
+        if self.edge:
+            self.edge.stop()
+        if self.moto_server:
+            self.moto_server.stop()
+        if self.dynamodb:
+            self.dynamodb.stop()

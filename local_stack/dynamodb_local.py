@@ -12,6 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EMULATOR = ROOT / "node_modules" / "amplify-dynamodb-simulator" / "emulator"
 
 
+def _die_with_parent() -> None:
+    """SIGKILL DynamoDB Local when the thread that started it (the stack's main thread) dies, even by kill -9:
+    an orphan would hold the data directory when the stack starts again."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class DynamoDBLocal:
     def __init__(self, data_dir: Path | None = None, port: int | None = None) -> None:
         """data_dir=None keeps everything in memory; otherwise data survives restarts in data_dir."""
@@ -30,18 +40,24 @@ class DynamoDBLocal:
         java = shutil.which("java")
         if java is None:
             raise FileNotFoundError("java is not on the PATH (make install installs a JRE)")
-        storage = ["-inMemory"]
+        # -sharedDb: one database whatever the credentials (each function signs with its own role's key).
+        storage = ["-sharedDb", "-inMemory"]
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            storage = ["-sharedDb", "-dbPath", str(self.data_dir)]
+            # Absolute: Java runs in the emulator's folder, where a relative path means something else.
+            storage = ["-sharedDb", "-dbPath", str(self.data_dir.resolve())]
         self.process = subprocess.Popen(
             [java, "-Xmx1g", f"-Djava.library.path={EMULATOR / 'DynamoDBLocal_lib'}", "-jar", str(jar),
              "-port", str(self.port), *storage],
             cwd=EMULATOR,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
-        wait_for_port(self.port, timeout=60)
+        try:
+            wait_for_port(self.port, timeout=60, process=self.process)
+        except RuntimeError as exc:
+            raise RuntimeError(f"DynamoDB Local did not start: {exc}") from None
         return self
 
     def stop(self) -> None:

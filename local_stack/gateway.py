@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import base64
-import importlib
 import json
+import socket
 import time
 import uuid
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from functions.handlers.routes import FUNCTIONS, match
-from local_stack.lambda_context import LocalContext
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-def load_handler(dotted: str) -> Handler:
-    module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+from functions.handlers.routes import Route, match
+from local_stack.runtime import LambdaRuntime, Throttled
 
 
 def api_gateway_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, route_key: str) -> dict:
@@ -69,10 +61,21 @@ def api_gateway_event(method: str, raw_path: str, headers: dict[str, str], body:
     }
 
 
+# API Gateway's and Lambda's payload limits: the local stack refuses what they would.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024
+
+
+def _json(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    return status, [("content-type", "application/json")], json.dumps({"message": message}).encode()
+
+
 class Gateway:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.handlers = {name: load_handler(dotted) for name, dotted in FUNCTIONS.items()}
+    """API Gateway (HTTP API, payload 2.0) in front of the local Lambda runtime, with the template's routes."""
+
+    def __init__(self, sock: socket.socket, routes: list[Route], runtime: LambdaRuntime) -> None:
+        self.routes = routes
+        self.runtime = runtime
         gateway = self
 
         class RequestHandler(BaseHTTPRequestHandler):
@@ -83,10 +86,14 @@ class Gateway:
 
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                headers.setdefault("x-forwarded-proto", "http")  # API Gateway sets it; here the scheme is http
-                status, out_headers, out_body = gateway.invoke(self.command, self.path, headers, body)
+                if length > MAX_REQUEST_BYTES:
+                    status, out_headers, out_body = _json(413, "Request Entity Too Large")
+                    self.close_connection = True
+                else:
+                    body = self.rfile.read(length) if length else b""
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    headers.setdefault("x-forwarded-proto", "http")  # API Gateway sets it; here it is http
+                    status, out_headers, out_body = gateway.invoke(self.command, self.path, headers, body)
                 self.send_response(status)
                 for key, value in out_headers:
                     self.send_header(key, value)
@@ -100,7 +107,9 @@ class Gateway:
                     return self._serve
                 raise AttributeError(name)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), RequestHandler)
+        self.server = ThreadingHTTPServer(sock.getsockname(), RequestHandler, bind_and_activate=False)
+        self.server.socket.close()
+        self.server.socket = sock
         self.server.daemon_threads = True
 
     @property
@@ -108,13 +117,23 @@ class Gateway:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def invoke(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple:
-        route = match(method, urlsplit(raw_path).path)
+        route = match(method, urlsplit(raw_path).path, self.routes)
         if route is None:
-            payload = json.dumps({"message": "Not Found"}).encode()
-            return 404, [("content-type", "application/json")], payload
-        route_key = f"{route.method if route.method != 'ANY' else 'ANY'} {route.path}"
-        event = api_gateway_event(method, raw_path, headers, body, route_key)
-        result = self.handlers[route.function](event, LocalContext(function_name=f"meterbill-{route.function}"))
+            return _json(404, "Not Found")
+        event = api_gateway_event(method, raw_path, headers, body, f"{route.method} {route.path}")
+        if len(json.dumps(event)) > MAX_LAMBDA_PAYLOAD_BYTES:
+            return _json(413, "Request Entity Too Large")
+        try:
+            outcome = self.runtime.invoke(route.function, event)
+        except Throttled:
+            return _json(429, "Too Many Requests")
+        if not outcome.ok:
+            if outcome.error_type == "Sandbox.Timedout":
+                return _json(503, "Service Unavailable")
+            return _json(500, "Internal Server Error")
+        result = outcome.result
+        if len(json.dumps(result)) > MAX_LAMBDA_PAYLOAD_BYTES:
+            return _json(500, "Internal Server Error")  # Lambda refuses a response over 6 MB
         out_headers = list((result.get("headers") or {}).items())
         for cookie in result.get("cookies") or []:
             out_headers.append(("set-cookie", cookie))

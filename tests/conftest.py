@@ -1,31 +1,56 @@
-"""Shared fixtures. DynamoDB Local and moto's server start once per test session (per xdist worker)."""
+"""Shared fixtures. One local stack (DynamoDB Local, moto, the edge, the Lambda runtime, the gateway) starts once
+per test session (per xdist worker), from the synthesized template, exactly as `meterbill dev` starts it."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from local_stack.aws import LocalAws, private_local_aws
+from local_stack.aws import LocalAws
+from local_stack.stack import LocalStack, Options
+
+
+RUNNING: dict[str, LocalStack] = {}  # the session's stack, for helpers that are not fixtures
 
 
 @pytest.fixture(scope="session")
-def local_aws() -> Iterator[LocalAws]:
-    with private_local_aws() as aws:
-        yield aws
+def local_stack() -> Iterator[LocalStack]:
+    # Lambda's retry delays (1 and 2 minutes) scaled down; the 15-minute schedule left to the tests.
+    stack = LocalStack(None, Options(retry_delay_scale=0.02, schedule_seconds=24 * 3600)).start()
+    RUNNING["stack"] = stack
+    yield stack
+    stack.stop()
+
+
+def invoke(handler_module: str, event: dict) -> dict:
+    """Invoke a function synchronously through the local runtime; its error fails the test with the trace."""
+    outcome = RUNNING["stack"].invoke(handler_module, event)
+    assert outcome.ok, f"{outcome.error_type}: {outcome.error_message}\n{''.join(outcome.stack_trace)}"
+    return outcome.result  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")
-def api_url(local_aws: LocalAws) -> Iterator[str]:
-    """The real handlers behind the local gateway, over real HTTP."""
-    from local_stack.gateway import Gateway
+def local_aws(local_stack: LocalStack) -> LocalAws:
+    assert local_stack.aws is not None
+    return local_stack.aws
 
-    gateway = Gateway(0)
-    threading.Thread(target=gateway.serve_forever, daemon=True).start()
-    yield gateway.url
-    gateway.shutdown()
+
+@pytest.fixture(scope="session")
+def api_url(local_stack: LocalStack) -> str:
+    """The real handlers in the local Lambda runtime behind the local gateway, over real HTTP."""
+    return local_stack.api_url
+
+
+@pytest.fixture
+def edge_hooks(local_aws: LocalAws) -> Iterator[list]:
+    """Fault injection at the AWS edge for one test (removed afterwards)."""
+    assert local_aws.edge is not None
+    hooks = local_aws.edge.hooks
+    before = list(hooks)
+    yield hooks
+    hooks[:] = before
 
 
 class Org:
@@ -37,7 +62,7 @@ class Org:
         created = create_organization("test org")
         self.id = created.organization_id
         self.token = created.token
-        self.http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+        self.http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 
 @cache
@@ -21,10 +22,23 @@ def get(bucket: str, key: str) -> bytes:
     return client().get_object(Bucket=bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
 
 
-def open_object(bucket: str, key: str, version: str | None = None) -> tuple[Any, int]:
-    """A streaming body (read(n) only, nothing buffered whole) and the object's size."""
+class Replaced(Exception):
+    """The object no longer has the ETag asked for (an unversioned bucket: it was overwritten since)."""
+
+
+def open_object(bucket: str, key: str, version_id: str | None = None, if_match: str | None = None
+                ) -> tuple[Any, int, str]:
+    """A streaming body (read(n) only, nothing buffered whole), the object's size and its ETag (unquoted).
+    `version_id` is an S3 version id, never an ETag; `if_match` pins the content read to an ETag."""
     request: dict[str, Any] = {"Bucket": bucket, "Key": key}
-    if version:
-        request["VersionId"] = version
-    response = client().get_object(**request)
-    return response["Body"], int(response["ContentLength"])
+    if version_id:
+        request["VersionId"] = version_id
+    if if_match:
+        request["IfMatch"] = f'"{if_match.strip(chr(34))}"'
+    try:
+        response = client().get_object(**request)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            raise Replaced(f"{key} no longer has ETag {if_match}") from exc
+        raise
+    return response["Body"], int(response["ContentLength"]), str(response["ETag"]).strip('"')

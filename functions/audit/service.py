@@ -30,10 +30,12 @@ def audit(org_id: str, lookback_days: int = 40) -> list[Difference]:
     meters = meter_store.list_all(org_id)
     differences: list[Difference] = []
     since = iso(utcnow() - timedelta(days=lookback_days))
+    # One pass over the organization's events (keyed by organization), grouped by customer and period.
+    by_customer: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for event in usage.events_of(org_id, None, since):
+        by_customer[event["customer_id"]][event["period_key"]].append(event)
     for customer in customer_store.list_all(org_id):
-        events_by_period: dict[str, list[dict]] = defaultdict(list)
-        for event in usage.customer_events(org_id, customer["id"], since):
-            events_by_period[event["period_key"]].append(event)
+        events_by_period = by_customer.get(customer["id"], {})
         stored = {(a.meter_id, a.period_key): a for a in usage.customer_aggregates(org_id, customer["id"])}
         for meter in meters:
             first_period = calendar_month(parse_iso(meter["created_at"])).key

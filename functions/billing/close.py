@@ -7,6 +7,7 @@ by the next run: published at least once, and the S3 keys and the event's id mak
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,11 +52,22 @@ def publish_pending(settings: Settings) -> int:
     return published
 
 
-def run(settings: Settings, as_of: datetime) -> dict[str, Any]:
+SAFETY_MS = 60_000  # hand the rest over when less than this is left (a quarter of a shorter timeout)
+
+
+def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | None = None,
+        after: str | None = None) -> dict[str, Any]:
+    """Closes what is due as of `as_of`. With `remaining_ms`, stops while time is left and returns `continue_after`
+    (the position reached): a fresh invocation continues from there, so any number of due subscriptions fits."""
     cutoff = as_of - timedelta(seconds=settings.grace_period_seconds)
     cache: dict[str, Any] = {}
     closed, skipped, failed = 0, 0, 0
-    for org_id, subscription_id in store.due_subscriptions(iso(cutoff)):
+    safety_ms = min(SAFETY_MS, remaining_ms() // 4) if remaining_ms else 0
+    for org_id, subscription_id, position in store.due_subscriptions(iso(cutoff), after):
+        if remaining_ms and remaining_ms() < safety_ms:
+            return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed,
+                    "continue_after": after}
+        after = position
         try:
             # A long-overdue subscription closes one period per pass until it is current.
             for _ in range(120):
@@ -75,5 +87,5 @@ def run(settings: Settings, as_of: datetime) -> dict[str, Any]:
     published = publish_pending(settings)
     signals = thresholds.publish_pending()
     backfills = meters.catch_up_backfills(utcnow())
-    return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed,
+    return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed, "continue_after": None,
             "republished": published, "threshold_signals_republished": signals, "backfills_caught_up": backfills}

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import IO, Any
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -28,6 +30,16 @@ EVENT_COLUMNS = ("name", "timestamp", "customer_id", "external_customer_id", "ex
 
 class UnsupportedFormat(ValueError):
     pass
+
+
+def line_external_id(org_id: str, object_key: str, content: str, number: int) -> str:
+    """The `external_id` of a line that has none: from the organization, the object key, the content (the
+    object's ETag, or a hash of the file's bytes) and the line number. Not from the object version: the same
+    bytes put again under the same key (a versioned bucket gives them a new version) are the same events and
+    count once; changed content is a new file whose lines are new events."""
+    file_hash = hashlib.sha256(f"{org_id}\x00{object_key}\x00{content}".encode()).hexdigest()[:24]
+    return f"bulk:{file_hash}:{number}"
+
 
 
 @dataclass
@@ -101,7 +113,11 @@ def _cell(value: str) -> Any:
     if INT.match(value):
         return int(value)
     if FLOAT.match(value):
-        return float(value)
+        number = float(value)
+        # A decimal a double cannot hold exactly would be counted as another number: refused, never rounded.
+        if Decimal(repr(number)) != Decimal(value):
+            raise ValueError(f"{value} has more digits than a number keeps (at most 17 significant)")
+        return number
     if value in ("true", "false"):
         return value == "true"
     return value
@@ -127,13 +143,17 @@ def _csv(text: IO[str]) -> Iterator[Record]:
             continue
         event: dict[str, Any] = {}
         metadata: dict[str, Any] = {}
-        for column, cell in zip(header, row, strict=True):
-            if cell == "":
-                continue
-            if column.startswith("metadata."):
-                metadata[column[len("metadata."):]] = _cell(cell)
-            else:
-                event[column] = cell
+        try:
+            for column, cell in zip(header, row, strict=True):
+                if cell == "":
+                    continue
+                if column.startswith("metadata."):
+                    metadata[column[len("metadata."):]] = _cell(cell)
+                else:
+                    event[column] = cell
+        except ValueError as exc:
+            yield Record(number, None, f"{column}: {exc}")
+            continue
         if metadata:
             event["metadata"] = metadata
         yield Record(number, event)

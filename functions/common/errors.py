@@ -8,6 +8,7 @@ from typing import Any
 class MeterbillError(Exception):
     status = 500
     error = "InternalError"
+    retry_after: int | None = None  # seconds, sent as Retry-After when the caller should simply try again
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -39,9 +40,21 @@ class Conflict(MeterbillError):
     error = "Conflict"
 
 
+class Contention(Conflict):
+    """Concurrent writers kept moving what this request read (a retry succeeds; ingest is idempotent)."""
+
+    retry_after = 1
+
+
 class Throttled(MeterbillError):
     status = 429
     error = "TooManyRequests"
+    retry_after = 1
+
+
+class StoreRefused(MeterbillError):
+    """DynamoDB refused a write as invalid (ValidationException): a fault of ours, never contention, so it is
+    not retried; input rules (e.g. the metered-number rule) exist so that this cannot happen."""
 
 
 class ValidationFailed(MeterbillError):

@@ -32,7 +32,8 @@ def create_app(title: str) -> APIGatewayHttpResolver:
 
     @app.exception_handler(MeterbillError)
     def _domain_error(exc: MeterbillError) -> Response:
-        return json_response(exc.status, exc.body())
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return json_response(exc.status, exc.body(), headers)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response:

@@ -16,12 +16,6 @@ class Settings(BaseModel):
     # Public base URL of the API (the portal links customers to it).
     public_url: str = Field(default="", alias="PUBLIC_URL")
     grace_period_seconds: int = Field(default=3600, alias="GRACE_PERIOD_SECONDS")
-    # Set by the Lambda runtime: only a real Lambda can hand work to a fresh invocation of itself.
-    lambda_function_name: str = Field(default="", alias="AWS_LAMBDA_FUNCTION_NAME")
-
-    @property
-    def continue_in_lambda(self) -> bool:
-        return bool(self.lambda_function_name)
 
 
 @cache

@@ -69,27 +69,24 @@ def register_listing(app: APIGatewayHttpResolver) -> None:
         end = iso(end_timestamp) if end_timestamp else None
         meter_filter = meters.get(org_id, meter_id)["filter"] if meter_id else None
         rows = []
-        for customer in targets:
-            for event in usage.customer_events(org_id, customer["id"], start, end):
-                if name and event["name"] != name:
-                    continue
-                if meter_filter is not None and not _matches(meter_filter, event):
-                    continue
-                rows.append(event_out(org_id, event, customer))
+        by_id = {c["id"]: c for c in targets}
+        for event in usage.events_of(org_id, set(by_id), start, end):
+            if name and event["name"] != name:
+                continue
+            if meter_filter is not None and not _matches(meter_filter, event):
+                continue
+            rows.append(event_out(org_id, event, by_id[event["customer_id"]]))
         rows.sort(key=lambda e: (e["timestamp"], e["id"]), reverse=sorting.startswith("-"))
         return page_of(rows, page, limit)
 
     @app.get("/v1/events/<event_id>")
     def get_event(event_id: str, customer_id: Annotated[str | None, Query()] = None) -> dict:
-        """Events are stored under their customer: with `customer_id` this is one read, without it one read
-        per customer of the organization (documented in docs/data-model.md)."""
+        """One read: events are keyed by organization and id. `customer_id`, when given, must be the event's."""
         org_id = require(app, "events:read").organization_id
-        targets = [customer_id] if customer_id else [c["id"] for c in customer_store.list_all(org_id)]
-        for target in targets:
-            event = usage.get_event(org_id, target, event_id)
-            if event:
-                return event_out(org_id, event, customer_store.get(org_id, target))
-        raise NotFound("event not found")
+        event = usage.get_event(org_id, event_id)
+        if event is None or (customer_id and event["customer_id"] != customer_id):
+            raise NotFound("event not found")
+        return event_out(org_id, event, customer_store.get(org_id, event["customer_id"]))
 
 
 def _matches(meter_filter: dict[str, Any], event: dict[str, Any]) -> bool:

@@ -17,12 +17,12 @@ from functools import lru_cache
 from typing import Any
 
 from functions.common.clock import iso, utcnow
-from functions.common.errors import Conflict, ValidationFailed, field_error
+from functions.common.errors import Contention, ValidationFailed, field_error
 from functions.common.ids import name_id, new_id
 from functions.customers import service as customers
 from functions.events.chunks import PreparedEvent, plan_chunks
 from functions.events.schemas import EventCreate
-from functions.meters.aggregation import Partial
+from functions.meters.aggregation import NotExact, Partial, exact_add
 from functions.meters.matching import compile_meters, contributions
 from functions.meters.periods import Period, calendar_month, customer_period, following_period
 from functions.store import customers as customer_store
@@ -137,12 +137,18 @@ def ingest(org_id: str, events: list[EventCreate]) -> IngestResult:
     # meter: fewer, fuller transactions when a request mixes many customers (bulk files do).
     prepared.sort(key=lambda e: e.customer_id)
     by_id = {m["id"]: m for m in active}
-    for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
-        inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq)
-        result.inserted += inserted
-        result.duplicates += dropped
-        if inserted:
-            thresholds.check(org_id, touched, by_id, router.billing)
+    try:
+        for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
+            inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq)
+            result.inserted += inserted
+            result.duplicates += dropped
+            if inserted:
+                thresholds.check(org_id, touched, by_id, router.billing)
+    except NotExact as exc:
+        # Only reachable past 10^10 maximal values in one customer's period (functions/events/schemas.py): the
+        # sum meter stays as it is (never rounded) and the events that would overflow it are refused.
+        raise ValidationFailed([field_error(["body", "events"], f"a sum meter of this customer's period "
+                                            f"cannot stay exact: {exc}", "sum_not_exact")]) from exc
     return result
 
 
@@ -186,6 +192,8 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
         present = usage.present_markers(org_id, wanted) if wanted else set()
         for delta in deltas:
             delta.prior = priors.get(delta.key)
+            if delta.prior is not None and delta.partial.total:
+                exact_add(delta.prior.state.total, delta.partial.total)  # what DynamoDB's ADD will compute
             delta.new_markers = [m for m in sorted(delta.partial.uniques) if (delta.key, m) not in present]
         outcome = usage.write_chunk(org_id, records, deltas)
         if outcome.committed:
@@ -200,4 +208,4 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
         if not outcome.duplicates and not outcome.closed:
             # A concurrent writer moved an aggregate we read: back off a little, re-read, retry.
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
-    raise Conflict("too much contention on this customer's meters; retry the request (it is idempotent)")
+    raise Contention("too much contention on this customer's meters; retry the request (it is idempotent)")

@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.adapters.lambda_invoke import invoke_async
 from functions.bulk import service
 from functions.common.runtime import settle_heap
-from functions.common.settings import settings
 from functions.store import dynamo
 
 logger = Logger()
@@ -29,11 +28,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         version = obj.get("versionId") or obj.get("eTag") or "null"
         result = service.process(record["s3"]["bucket"]["name"], unquote_plus(obj["key"]), version,
                                  int(obj.get("size", 0)), context.get_remaining_time_in_millis,
-                                 owner=context.aws_request_id)
+                                 owner=context.aws_request_id, etag=obj.get("eTag"))
         logger.info("batch file", extra=result)
         metrics.add_metric(name="BulkLinesInserted", unit=MetricUnit.Count, value=result.get("inserted", 0))
         results.append(result)
-    if any(r["status"] == "incomplete" for r in results) and settings().continue_in_lambda:
-        # Out of time: a fresh invocation continues from the checkpoint (the local stack's watcher re-delivers).
+    if any(r["status"] == "incomplete" for r in results):
+        # Out of time: a fresh invocation of this function continues from the checkpoint.
         invoke_async(context.invoked_function_arn, event)
     return {"files": results}

@@ -32,8 +32,8 @@ ROUTES = (
 )
 
 
-def match(method: str, path: str) -> Route | None:
-    candidates = [r for r in ROUTES if r.method in ("ANY", method)]
+def match(method: str, path: str, routes: tuple[Route, ...] | list[Route] = ROUTES) -> Route | None:
+    candidates = [r for r in routes if r.method in ("ANY", method)]
     for route in candidates:
         if not route.path.endswith("{proxy+}") and route.path.rstrip("/") == path.rstrip("/"):
             return route

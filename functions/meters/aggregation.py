@@ -7,12 +7,35 @@ aggregate is the same shape, so ingest, backfill and the audit all use this one 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from typing import Any
 
 from functions.meters.filter import MISSING, event_property
 
 FUNCS = ("count", "sum", "avg", "min", "max", "unique", "last")
+
+# Sums are stored in DynamoDB, which keeps 38 significant digits. Python's default context (28 digits) would
+# round a longer sum without a word; this one computes to DynamoDB's precision and raises instead of rounding.
+STORED_DIGITS = 38
+EXACT = Context(prec=STORED_DIGITS, traps=[Inexact, Overflow, InvalidOperation])
+
+
+class NotExact(ArithmeticError):
+    """A sum that DynamoDB could not store exactly (more than 38 significant digits)."""
+
+
+def exact_add(a: Decimal, b: Decimal) -> Decimal:
+    try:
+        return EXACT.add(a, b)
+    except (Inexact, Overflow, InvalidOperation) as exc:
+        raise NotExact(f"{a} + {b} needs more than {STORED_DIGITS} significant digits") from exc
+
+
+def exact_subtract(a: Decimal, b: Decimal) -> Decimal:
+    try:
+        return EXACT.subtract(a, b)
+    except (Inexact, Overflow, InvalidOperation) as exc:
+        raise NotExact(f"{a} - {b} needs more than {STORED_DIGITS} significant digits") from exc
 
 
 def numeric(value: Any) -> Decimal | None:
@@ -54,7 +77,8 @@ class Partial:
 
     def merge(self, other: Partial) -> Partial:
         self.count += other.count
-        self.total += other.total
+        if other.total:
+            self.total = exact_add(self.total, other.total)
         if other.minimum is not None and (self.minimum is None or other.minimum < self.minimum):
             self.minimum = other.minimum
         if other.maximum is not None and (self.maximum is None or other.maximum > self.maximum):

@@ -10,7 +10,7 @@ from typing import Any
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound
 from functions.common.ids import new_id
-from functions.meters.aggregation import Partial, value_of
+from functions.meters.aggregation import Partial, exact_subtract, value_of
 from functions.meters.matching import CompiledMeter, compile_meters, contributions
 from functions.meters.periods import Period, customer_period
 from functions.meters.schemas import MeterCreate, MeterUpdate
@@ -99,14 +99,13 @@ def backfill(org_id: str, meter: dict[str, Any]) -> int:
     just before the meter existed and committed after the first backfill read the events.
     """
     written = 0
+    # One pass over the organization's events (they are keyed by organization), grouped by customer and period.
+    by_customer: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for event in usage.events_of(org_id, None, iso(utcnow() - timedelta(days=40))):
+        if event["meter_seq"] < meter["seq"]:
+            by_customer[event["customer_id"]][event["period_key"]].append(event)
     for customer in customer_store.list_all(org_id):
-        events = [
-            e for e in usage.customer_events(org_id, customer["id"], iso(utcnow() - timedelta(days=40)))
-            if e["meter_seq"] < meter["seq"]
-        ]
-        by_period: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for event in events:
-            by_period[event["period_key"]].append(event)
+        by_period = by_customer.get(customer["id"], {})
         for period_key, period_events in by_period.items():
             state = recompute(meter, period_events)
             if state.count or state.uniques:
@@ -128,7 +127,7 @@ def _backfill_aggregate(org_id: str, key: usage.AggregateKey, period: Period, st
             return 0
         before = existing or usage.StoredAggregate(key[0], key[1], key[2], iso(period.end))
         extra_count = state.count - before.backfilled_count
-        extra_total = state.total - before.backfilled_total
+        extra_total = exact_subtract(state.total, before.backfilled_total)
         merged = Partial().merge(before.state)
         merged.merge(Partial(count=extra_count, total=extra_total, minimum=state.minimum, maximum=state.maximum,
                              last_value=state.last_value, last_at=state.last_at))
@@ -191,13 +190,11 @@ def quantities(org_id: str, meter_id: str, start: datetime, end: datetime, inter
         cursor = _advance(cursor, interval)
     total = Partial()
     compiled = compile_meters([meter])
-    for customer_id in ids:
-        events = usage.customer_events(org_id, customer_id, iso(start), iso(end))
-        for event in events:
-            moment = parse_iso(event["timestamp"])
-            part = stored_event_state(compiled, event)
-            buckets.setdefault(bucket_of(moment), Partial()).merge(part)
-            total.merge(part)
+    for event in usage.events_of(org_id, set(ids), iso(start), iso(end)):
+        moment = parse_iso(event["timestamp"])
+        part = stored_event_state(compiled, event)
+        buckets.setdefault(bucket_of(moment), Partial()).merge(part)
+        total.merge(part)
     func = meter["aggregation"]["func"]
     return {
         "quantities": [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,15 +122,19 @@ def invoice_counter(org_id: str) -> int:
     return int(found["value"]) if found else 0
 
 
-def due_subscriptions(before: str) -> list[tuple[str, str]]:
-    """(organization, subscription) of active subscriptions whose period ended before `before`."""
-    items = dynamo.query_all(
-        TableName=dynamo.table_name(),
-        IndexName="GSI1",
-        KeyConditionExpression="GSI1PK = :due AND GSI1SK < :before",
-        ExpressionAttributeValues={":due": {"S": DUE_SUBSCRIPTIONS}, ":before": {"S": before}},
-    )
-    return [(item["organization_id"]["S"], item["id"]["S"]) for item in items]
+def due_subscriptions(before: str, after: str | None = None) -> Iterator[tuple[str, str, str]]:
+    """(organization, subscription, position) of active subscriptions whose period ended before `before`, in
+    the order of their period end; `after` is a position already handled (a run handing over continues there)."""
+    condition, values = "GSI1PK = :due AND GSI1SK < :before", {":due": {"S": DUE_SUBSCRIPTIONS},
+                                                                ":before": {"S": before}}
+    if after:
+        condition = "GSI1PK = :due AND GSI1SK BETWEEN :after AND :before"
+        values[":after"] = {"S": after}
+    for item in dynamo.query_all(TableName=dynamo.table_name(), IndexName="GSI1", KeyConditionExpression=condition,
+                                 ExpressionAttributeValues=values):
+        position = item["GSI1SK"]["S"]
+        if position not in (after, before):  # BETWEEN includes both ends
+            yield item["organization_id"]["S"], item["id"]["S"], position
 
 
 def unrendered_invoices() -> list[tuple[str, str]]:

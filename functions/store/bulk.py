@@ -17,7 +17,7 @@ def file_key(bucket: str, object_key: str, version: str) -> dict[str, Any]:
 
 @dataclass
 class FileProgress:
-    status: str  # running | done | rejected
+    status: str  # running | done | rejected | failed
     line: int = 0  # last record number fully handled
     offset: int = 0  # bytes of the (uncompressed) object read up to `line`
     inserted: int = 0
@@ -27,21 +27,24 @@ class FileProgress:
     seconds: float = 0.0
     started_at: str = ""
     reason: str | None = None
+    lease_until: str = ""  # until when `owner` holds the file ("" once released)
 
 
 def claim(bucket: str, object_key: str, version: str, owner: str, now: str, lease_until: str) -> FileProgress | None:
-    """The progress to continue from, or None if the file is finished or another invocation holds it."""
+    """The progress to continue from, or None if the file is finished or another invocation holds it. A file
+    that `failed` is claimed again by Lambda's retry; an empty lease is a released one."""
     try:
         response = dynamo.call(
             "update_item",
             TableName=dynamo.table_name(),
             Key=file_key(bucket, object_key, version),
             UpdateExpression="SET #o = :me, lease_until = :until, started_at = if_not_exists(started_at, :now), "
-                             "#s = if_not_exists(#s, :running) ADD #seg :one",
-            ConditionExpression="attribute_not_exists(PK) OR (#s = :running AND lease_until < :now)",
+                             "#s = :running ADD #seg :one",
+            ConditionExpression="attribute_not_exists(PK) OR (#s IN (:running, :failed) AND lease_until < :now)",
             ExpressionAttributeNames={"#o": "owner", "#s": "status", "#seg": "segment"},
             ExpressionAttributeValues={":me": {"S": owner}, ":until": {"S": lease_until}, ":now": {"S": now},
-                                       ":running": {"S": "running"}, ":one": {"N": "1"}},
+                                       ":running": {"S": "running"}, ":failed": {"S": "failed"},
+                                       ":one": {"N": "1"}},
             ReturnValues="ALL_NEW",
         )
     except Conflict:
@@ -52,7 +55,7 @@ def claim(bucket: str, object_key: str, version: str, owner: str, now: str, leas
 
 def save(bucket: str, object_key: str, version: str, owner: str, progress: FileProgress, lease_until: str) -> None:
     """Checkpoint; only the invocation holding the lease may write it."""
-    values = {k: getattr(progress, k) for k in FileProgress.__dataclass_fields__ if k != "segment"}
+    values = {k: getattr(progress, k) for k in FileProgress.__dataclass_fields__ if k not in ("segment", "lease_until")}
     values = {k: v for k, v in values.items() if v is not None}
     names = {f"#a{i}": k for i, k in enumerate(values)}
     dynamo.call(

@@ -67,6 +67,8 @@ def transact(actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         with translated_errors_except("TransactionCanceledException"):
             client().transact_write_items(TransactItems=actions)
     except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise  # a refusal of the request itself (a ValidationException, say) is no cancellation
         reasons = exc.response.get("CancellationReasons") or []
         if any(r.get("Code") in THROTTLING for r in reasons):
             raise Throttled("the store is throttling; retry with backoff") from exc

@@ -67,7 +67,7 @@ def test_dev_serves_authenticated_requests_and_keeps_data(tmp_path: Path) -> Non
         stop(process)
 
 
-def test_ingest_command_streams_to_the_api_and_bulk_goes_through_the_watcher(tmp_path: Path) -> None:
+def test_ingest_command_streams_to_the_api_and_bulk_goes_through_the_s3_notification(tmp_path: Path) -> None:
     import gzip
 
     import boto3
@@ -90,7 +90,7 @@ def test_ingest_command_streams_to_the_api_and_bulk_goes_through_the_watcher(tmp
                               timeout=60)
         assert done.returncode == 0, done.stderr
         result_key = json.loads(done.stdout)["result"]
-        s3 = boto3.client("s3", endpoint_url=state["moto_endpoint"], region_name="us-east-1",
+        s3 = boto3.client("s3", endpoint_url=state["aws_endpoint"], region_name="us-east-1",
                           aws_access_key_id="local", aws_secret_access_key="local")
         deadline = time.monotonic() + 30
         while True:
@@ -98,8 +98,79 @@ def test_ingest_command_streams_to_the_api_and_bulk_goes_through_the_watcher(tmp
                 result = json.loads(s3.get_object(Bucket=state["batch_bucket"], Key=result_key)["Body"].read())
                 break
             except s3.exceptions.NoSuchKey:
-                assert time.monotonic() < deadline, "the watcher did not process the file"
+                assert time.monotonic() < deadline, "the bulk Lambda did not process the file"
                 time.sleep(0.5)
         assert (result["status"], result["inserted"]) == ("done", 30)
     finally:
         stop(process)
+
+
+def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
+    """Many invocations (a 4-second bulk timeout), a SIGKILL of the whole stack mid-file, a restart: the file
+    finishes, the meter equals the oracle, and the audit is clean."""
+    import boto3
+
+    options = ("--bulk-timeout", "4", "--retry-delay-scale", "0.05")
+    process, state = start_dev(tmp_path, *options)
+    try:
+        headers = {"Authorization": f"Bearer {state['token']}"}
+        meter = httpx.post(f"{state['api_url']}/v1/meters/", headers=headers, timeout=60, json={
+            "name": "bytes", "filter": {"conjunction": "and", "clauses": []},
+            "aggregation": {"func": "sum", "property": "n"}}).json()
+        path = tmp_path / "big.ndjson"
+        path.write_text("".join(json.dumps({"name": "row", "external_customer_id": f"k{i % 7}",
+                                            "metadata": {"n": i}}) + "\n" for i in range(30_000)))
+        command = [sys.executable, "-m", "local_stack.cli", "--state-dir", str(tmp_path), "ingest", str(path),
+                   "--bulk"]
+        uploaded = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert uploaded.returncode == 0, uploaded.stderr
+        result_key = json.loads(uploaded.stdout)["result"]
+        wait_for_output(process, '"status":"incomplete"', 240)  # at least one hand-over happened
+    finally:
+        process.kill()  # SIGKILL: no handler, no cleanup; its environments and DynamoDB Local go with it
+        process.wait()
+    process, state = start_dev(tmp_path, *options)
+    try:
+        s3 = boto3.client("s3", endpoint_url=state["aws_endpoint"], region_name="us-east-1",
+                          aws_access_key_id="local", aws_secret_access_key="local")
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                result = json.loads(s3.get_object(Bucket=state["batch_bucket"], Key=result_key)["Body"].read())
+                if result["status"] != "failed":
+                    break
+            except s3.exceptions.NoSuchKey:
+                pass
+            assert time.monotonic() < deadline, "the file never finished after the restart"
+            time.sleep(1)
+        assert result["status"] == "done" and result["inserted"] + result["duplicates"] == 30_000, result
+        assert result["segment"] >= 5, result  # the invocations that worked on it
+        headers = {"Authorization": f"Bearer {state['token']}"}
+        total = 0
+        for k in range(7):
+            found = httpx.get(f"{state['api_url']}/v1/customer-meters/", headers=headers, timeout=60,
+                              params={"external_customer_id": f"k{k}", "meter_id": meter["id"]}).json()
+            total += sum(item["consumed_units"] for item in found["items"])
+        assert total == sum(range(30_000))
+        audit = subprocess.run([sys.executable, "-m", "local_stack.cli", "--state-dir", str(tmp_path), "audit"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert audit.returncode == 0 and "0 difference(s)" in audit.stdout, audit.stdout + audit.stderr
+    finally:
+        stop(process)
+
+
+def wait_for_output(process: subprocess.Popen, text: str, timeout: float) -> None:
+    import os
+
+    assert process.stdout is not None
+    os.set_blocking(process.stdout.fileno(), False)
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        chunk = process.stdout.read()
+        if chunk:
+            seen += chunk
+            if text in seen:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not seen in {timeout}s: {seen[-3000:]}")

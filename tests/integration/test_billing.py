@@ -12,15 +12,15 @@ import pytest
 from pypdf import PdfReader
 
 from functions.common.clock import iso, parse_iso
-from local_stack.lambda_context import LocalContext
+from local_stack.stack import scheduled_event
+from tests.conftest import invoke
 from tests.integration.conftest import audit_is_clean, create_meter
 from tests.oracle import meter_value
 
 
 def close_cycles(as_of: datetime) -> dict:
-    from functions.handlers import cycle_close
-
-    return cycle_close.handler({"as_of": iso(as_of)}, LocalContext("cycle-close", timeout_seconds=900))
+    """The cycle-close Lambda, invoked as its schedule does (with `as_of`, as `meterbill close-cycles` does)."""
+    return invoke("cycle_close", scheduled_event("test-close", as_of=iso(as_of)))
 
 
 def ingest(org, customer: str, units: list[int], prefix: str) -> None:
@@ -199,8 +199,8 @@ def test_upgrade_with_invoice_proration_and_discount_code(org, plan) -> None:
 
 
 def test_invoice_pdf_opens_and_shows_lines_and_total_and_event_is_announced(org, plan, local_aws) -> None:
-    sqs = boto3.client("sqs", endpoint_url=local_aws.moto_endpoint)
-    events = boto3.client("events", endpoint_url=local_aws.moto_endpoint)
+    sqs = boto3.client("sqs", endpoint_url=local_aws.endpoint)
+    events = boto3.client("events", endpoint_url=local_aws.endpoint)
     queue_url = sqs.create_queue(QueueName=f"invoices-{org.id[:8]}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name=f"inv-{org.id[:8]}", EventBusName=local_aws.event_bus,
@@ -215,7 +215,7 @@ def test_invoice_pdf_opens_and_shows_lines_and_total_and_event_is_announced(org,
     assert f"Invoice {invoice['number']}" in text and "Pro" in text and "20.00 USD" in text
     stored = org.http.get(f"/v1/invoices/{invoice['id']}").json()
     assert stored["artifacts"]["pdf"].endswith(".pdf")
-    s3 = boto3.client("s3", endpoint_url=local_aws.moto_endpoint)
+    s3 = boto3.client("s3", endpoint_url=local_aws.endpoint)
     assert json.loads(s3.get_object(Bucket=local_aws.invoice_bucket, Key=stored["artifacts"]["json"])["Body"].read())[
         "total"] == invoice["total"]
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])

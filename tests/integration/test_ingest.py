@@ -11,7 +11,7 @@ import pytest
 from functions.common.clock import iso
 from functions.events import service
 from functions.store import usage
-from tests.integration.conftest import audit_is_clean
+from tests.integration.conftest import audit_is_clean, create_meter
 from tests.oracle import meter_value
 
 
@@ -69,37 +69,60 @@ def test_duplicates_inside_one_request(org, api_calls_meters, tmp_path) -> None:
     audit_is_clean(org.id, tmp_path)
 
 
-def test_crash_after_commit_before_reply_then_retry(org, api_calls_meters, monkeypatch, tmp_path) -> None:
+def kill_ingest_at(local_stack, edge_hooks, phase: str, transaction: int) -> None:
+    """SIGKILL the ingest Lambda's environment before or after its N-th TransactWriteItems reaches DynamoDB."""
+    ingest = local_stack.function_name("ingest")
+    role = local_stack.stack.functions[ingest].role
+    seen = {"n": 0}
+
+    def hook(when: str, principal: str, service: str, operation: str):
+        if principal == role and operation == "TransactWriteItems" and when == "before":
+            seen["n"] += 1
+        if principal == role and operation == "TransactWriteItems" and when == phase and seen["n"] == transaction:
+            local_stack.runtime.pools[ingest].kill_running()
+            if phase == "before":  # the request never reaches DynamoDB
+                return 500, {"Content-Type": "application/x-amz-json-1.0"}, b'{"__type": "InternalFailure"}'
+        return None
+
+    edge_hooks.append(hook)
+
+
+def transactions_of_one_request(org, local_stack, edge_hooks, events: list[dict]) -> int:
+    """How many TransactWriteItems the ingest Lambda sends for `events` (the same request for a new customer)."""
+    ingest_role = local_stack.stack.functions[local_stack.function_name("ingest")].role
+    counted = {"n": 0}
+
+    def count(when: str, principal: str, service: str, operation: str):
+        if when == "after" and principal == ingest_role and operation == "TransactWriteItems":
+            counted["n"] += 1
+
+    edge_hooks.append(count)
+    assert org.http.post("/v1/events/ingest", json={"events": events}).status_code == 200
+    edge_hooks.remove(count)
+    return counted["n"]
+
+
+def test_crash_after_commit_before_reply_then_retry(org, api_calls_meters, local_stack, edge_hooks,
+                                                    tmp_path) -> None:
     events = batch("carol", 0, 150)
-    real = service.ingest
-
-    def commit_then_crash(*args, **kwargs):
-        real(*args, **kwargs)  # every chunk committed, then the Lambda dies before answering
-        raise RuntimeError("injected crash after commit")
-
-    monkeypatch.setattr(service, "ingest", commit_then_crash)
+    last = transactions_of_one_request(org, local_stack, edge_hooks, batch("carol-twin", 0, 150, prefix="twin"))
+    # The last chunk commits, then the Lambda's environment dies before it can answer.
+    kill_ingest_at(local_stack, edge_hooks, "after", last)
     assert org.http.post("/v1/events/ingest", json={"events": events}).status_code == 500
-    monkeypatch.setattr(service, "ingest", real)
+    edge_hooks.clear()
     retry = org.http.post("/v1/events/ingest", json={"events": events}).json()
     assert retry == {"inserted": 0, "duplicates": 150}
     assert_meters_equal(org, "carol", api_calls_meters, events)
     audit_is_clean(org.id, tmp_path)
 
 
-def test_crash_between_two_chunks_then_retry(org, api_calls_meters, monkeypatch, tmp_path) -> None:
+def test_crash_between_two_chunks_then_retry(org, api_calls_meters, local_stack, edge_hooks, tmp_path) -> None:
     events = batch("dave", 0, 300)
-    real = usage.write_chunk
-    calls = {"n": 0}
-
-    def crash_before_second(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("injected crash between chunks")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(usage, "write_chunk", crash_before_second)
+    last = transactions_of_one_request(org, local_stack, edge_hooks, batch("dave-twin", 0, 300, prefix="twin"))
+    assert last >= 3  # the customer's creation, then at least two chunks
+    kill_ingest_at(local_stack, edge_hooks, "before", last)  # every chunk but the last committed
     assert org.http.post("/v1/events/ingest", json={"events": events}).status_code == 500
-    monkeypatch.setattr(usage, "write_chunk", real)
+    edge_hooks.clear()
     # Part of the batch counted already: the meter is exact for what was committed, nothing half-written.
     audit_is_clean(org.id, tmp_path)
     retry = org.http.post("/v1/events/ingest", json={"events": events}).json()
@@ -175,7 +198,7 @@ def test_unknown_external_customer_is_created_and_event_kept(org) -> None:
          ["body", "events", 1, "timestamp"], None),
         ({"name": "a", "external_customer_id": "c", "timestamp": iso(datetime.now(UTC) - timedelta(days=36))},
          ["body", "events", 1, "timestamp"], "35 days"),
-        ({"name": "a", "external_customer_id": "c", "timestamp": iso(datetime.now(UTC) + timedelta(minutes=6))},
+        ({"name": "a", "external_customer_id": "c", "timestamp": iso(datetime.now(UTC) + timedelta(hours=1))},
          ["body", "events", 1, "timestamp"], "5 minutes"),
         ({"name": "a", "external_customer_id": "c", "metadata": {"k" * 41: 1}}, ["body", "events", 1, "metadata"],
          "1 to 40"),
@@ -187,9 +210,17 @@ def test_unknown_external_customer_is_created_and_event_kept(org) -> None:
          ["body", "events", 1, "metadata"], "50 keys"),
         ({"name": "a", "customer_id": "no-such-customer"}, ["body", "events", 1, "customer_id"], "not found"),
         ({"name": "a", "external_customer_id": "c", "metadata": {"big": 1e300}}, ["body", "events", 1, "metadata"],
-         "1e100"),
+         "below 10^16"),
         ({"name": "a", "external_customer_id": "c", "metadata": {"big": 10**40}}, ["body", "events", 1, "metadata"],
-         "30 digits"),
+         "'big'"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {"v": 1e99}}, ["body", "events", 1, "metadata"],
+         "'v' must be a finite number below 10^16"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {"tiny": 1e-99}}, ["body", "events", 1, "metadata"],
+         "12 decimal places"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {"f": 0.1 + 0.2}}, ["body", "events", 1, "metadata"],
+         "12 decimal places"),
+        ({"name": "a", "external_customer_id": "c", "metadata": {"_cost": {"amount": 1e20}}},
+         ["body", "events", 1, "metadata"], "'_cost.amount'"),
     ],
 )
 def test_bad_input_is_422_with_the_field_and_writes_nothing(org, event, loc, fragment) -> None:
@@ -208,3 +239,93 @@ def test_more_than_1000_events_is_422(org) -> None:
     response = org.http.post("/v1/events/ingest", json={"events": events})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "events"]
+
+
+def test_a_huge_number_is_refused_and_cannot_poison_a_meter(org) -> None:
+    meter_id = create_meter(org, "v", {"func": "sum", "property": "v"})
+    refused = org.http.post("/v1/events/ingest", json={"events": [
+        {"name": "a", "external_customer_id": "poison", "metadata": {"v": 1e99}},
+        {"name": "a", "external_customer_id": "poison", "metadata": {"v": 1e-99}}]})
+    assert refused.status_code == 422
+    assert [d["loc"] for d in refused.json()["detail"]] == [["body", "events", i, "metadata"] for i in (0, 1)]
+    for value in (1, 2):
+        response = org.http.post("/v1/events/ingest", json={"events": [
+            {"name": "a", "external_customer_id": "poison", "metadata": {"v": value}}]})
+        assert response.status_code == 200, response.text
+    assert meter_value(org.http, "poison", meter_id) == 3
+
+
+def test_sums_near_the_limits_stay_exact(org, tmp_path) -> None:
+    meter_id = create_meter(org, "v", {"func": "sum", "property": "v"})
+    biggest, smallest = 9_999_999_999_999_999, 0.000000000001
+    values = [biggest, biggest, smallest, -biggest, biggest, smallest]
+    for round_ in range(2):
+        response = org.http.post("/v1/events/ingest", json={"events": [
+            {"name": "a", "external_customer_id": "edges", "external_id": f"{round_}-{i}", "metadata": {"v": v}}
+            for i, v in enumerate(values)]})
+        assert response.json() == {"inserted": 6, "duplicates": 0}
+    customer_id = org.http.get("/v1/customers/external/edges").json()["id"]
+    [aggregate] = [a for a in usage.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id]
+    # Python's default context (28 digits) would have dropped the 10^-12 parts of these 29-digit sums.
+    assert aggregate.state.total == Decimal("39999999999999996.000000000004")
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_a_sum_dynamodb_cannot_hold_is_refused_never_read_as_contention(org) -> None:
+    meter_id = create_meter(org, "v", {"func": "sum", "property": "v"})
+    assert org.http.post("/v1/events/ingest", json={"events": [
+        {"name": "a", "external_customer_id": "full", "metadata": {"v": 1}}]}).status_code == 200
+    customer_id = org.http.get("/v1/customers/external/full").json()["id"]
+    [aggregate] = [a for a in usage.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id]
+    # A sum at 38 digits (10^10 maximal values would get there): adding a half cannot be stored exactly.
+    aggregate.state.total = Decimal(10**37 + 1)
+    usage.put_aggregate(org.id, aggregate, aggregate.version)
+    response = org.http.post("/v1/events/ingest", json={"events": [
+        {"name": "a", "external_customer_id": "full", "metadata": {"v": 0.5}}]})
+    assert response.status_code == 422, response.text
+    assert "cannot stay exact" in response.json()["detail"][0]["msg"]
+    # The store itself, asked to ADD past 38 digits, refuses: a fault, never contention.
+    from functions.common.errors import StoreRefused
+    from functions.meters.aggregation import Partial
+
+    delta = usage.AggregateDelta(key=(customer_id, meter_id, aggregate.period_key), period_end=aggregate.period_end,
+                                 partial=Partial(count=1, total=Decimal("0.5")), prior=aggregate)
+    with pytest.raises(StoreRefused):
+        usage.write_chunk(org.id, [], [delta])
+    # Other customers and meters are untouched: a count still moves.
+    assert org.http.post("/v1/events/ingest", json={"events": [
+        {"name": "a", "external_customer_id": "other", "metadata": {"v": 1}}]}).status_code == 200
+
+
+def test_real_contention_is_a_409_with_retry_after(org, monkeypatch) -> None:
+    monkeypatch.setattr(service, "MAX_ATTEMPTS", 0)  # every attempt lost its race
+    response = org.http.post("/v1/events/ingest", json={"events": [
+        {"name": "a", "external_customer_id": "busy", "metadata": {"v": 1}}]})
+    assert response.status_code == 409
+    assert response.headers["retry-after"] == "1"
+
+
+def test_external_id_deduplicates_per_organization_whatever_the_customer(org, other_org, api_calls_meters,
+                                                                         tmp_path) -> None:
+    event = {"name": "api_call", "external_id": "shared-1", "metadata": {"ms": 5}}
+    first = org.http.post("/v1/events/ingest", json={"events": [{**event, "external_customer_id": "cust-a"}]})
+    assert first.json() == {"inserted": 1, "duplicates": 0}
+    # The same external_id for another customer is the same event: a duplicate, counted nowhere else.
+    second = org.http.post("/v1/events/ingest", json={"events": [{**event, "external_customer_id": "cust-b"}]})
+    assert second.json() == {"inserted": 0, "duplicates": 1}
+    assert meter_value(org.http, "cust-a", api_calls_meters["count"]) == 1
+    assert meter_value(org.http, "cust-b", api_calls_meters["count"]) == 0
+    # Another organization's external ids are its own.
+    third = other_org.http.post("/v1/events/ingest", json={"events": [{**event, "external_customer_id": "cust-b"}]})
+    assert third.json() == {"inserted": 1, "duplicates": 0}
+    # The event is one read by id, with or without its customer; under another customer it is not found.
+    listed = org.http.get("/v1/events/", params={"external_customer_id": "cust-a"}).json()["items"]
+    assert [e["external_id"] for e in listed] == ["shared-1"]
+    event_id = listed[0]["id"]
+    assert org.http.get(f"/v1/events/{event_id}").json()["customer_id"] == listed[0]["customer_id"]
+    assert org.http.get(f"/v1/events/{event_id}", params={"customer_id": listed[0]["customer_id"]}).status_code == 200
+    cust_b = org.http.get("/v1/customers/external/cust-b").json()["id"]
+    assert org.http.get(f"/v1/events/{event_id}", params={"customer_id": cust_b}).status_code == 404
+    assert other_org.http.get(f"/v1/events/{event_id}").status_code == 404
+    assert org.http.get("/v1/events/", params={"external_customer_id": "cust-b"}).json()["items"] == []
+    audit_is_clean(org.id, tmp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from datetime import UTC, datetime, timedelta
 
 from functions.common.clock import iso
@@ -111,24 +113,36 @@ def test_one_organization_cannot_see_or_touch_another(org, other_org) -> None:
     assert org.http.get(f"/v1/customers/{customer['id']}").status_code == 200
 
 
-def test_catch_up_backfill_counts_an_ingest_that_raced_the_meters_creation(org, monkeypatch, tmp_path) -> None:
+def test_catch_up_backfill_counts_an_ingest_that_raced_the_meters_creation(org, local_stack, edge_hooks,
+                                                                          tmp_path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from functions.events import service as ingest_service
     from functions.meters import service as meter_service
     from local_stack.cli import main
 
     ingest(org, [{"name": "job", "external_customer_id": "racy", "external_id": "before",
                   "metadata": {"cost": 5}}])
-    # An ingest request that read the (empty) meter list just before the meter was created ...
-    stale = ingest_service.meter_store.list_all(org.id)
+    # An ingest request that read the (empty) meter list just before the meter was created, held at its write ...
+    ingest_role = local_stack.stack.functions[local_stack.function_name("ingest")].role
+    at_write, release = threading.Event(), threading.Event()
+
+    def hold_ingest_write(when: str, principal: str, service: str, operation: str):
+        if when == "before" and principal == ingest_role and operation == "TransactWriteItems":
+            at_write.set()
+            release.wait(30)
+        return None
+
+    edge_hooks.append(hold_ingest_write)
+    raced = threading.Thread(target=ingest, args=(org, [{"name": "job", "external_customer_id": "racy",
+                                                         "external_id": "raced", "metadata": {"cost": 7}}]))
+    raced.start()
+    assert at_write.wait(30)
     meter_id = create_meter(org, "cost", {"func": "sum", "property": "cost"})
     assert meter_value(org.http, "racy", meter_id) == 5  # the creation's backfill counted the old event
     # ... and committed after that backfill read the events: neither ingest nor the backfill counted it.
-    monkeypatch.setattr(ingest_service.meter_store, "list_all", lambda org_id: stale)
-    ingest(org, [{"name": "job", "external_customer_id": "racy", "external_id": "raced",
-                  "metadata": {"cost": 7}}])
-    monkeypatch.undo()
+    release.set()
+    raced.join(30)
+    edge_hooks.clear()
     assert meter_value(org.http, "racy", meter_id) == 5
     assert main(["--state-dir", str(tmp_path), "audit", "--org", org.id]) == 1  # the audit sees the gap
     # The catch-up (run by the cycle-close Lambda a couple of minutes later) closes it, once.

@@ -9,8 +9,8 @@ import boto3
 
 
 def capture(local_aws, name: str, detail_type: str):
-    sqs = boto3.client("sqs", endpoint_url=local_aws.moto_endpoint)
-    events = boto3.client("events", endpoint_url=local_aws.moto_endpoint)
+    sqs = boto3.client("sqs", endpoint_url=local_aws.endpoint)
+    events = boto3.client("events", endpoint_url=local_aws.endpoint)
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name=name, EventBusName=local_aws.event_bus,
@@ -85,18 +85,25 @@ def test_balance_below_zero_and_credit_percentage(org, local_aws) -> None:
     assert (state["consumed_units"], state["credited_units"], state["balance"]) == (1050, 1000, -50)
 
 
-def test_a_crossing_whose_announcement_was_lost_is_published_by_the_next_close_run(org, local_aws, monkeypatch) -> None:
+def test_a_crossing_whose_announcement_was_lost_is_published_by_the_next_close_run(org, local_aws, local_stack,
+                                                                                  edge_hooks) -> None:
     from functions.thresholds import service
 
     drain = capture(local_aws, f"lost-{org.id[:8]}", "customer_meter.threshold_crossed")
     org.http.post("/v1/meters/", json={"name": "n", "filter": {"conjunction": "and", "clauses": []},
                                        "aggregation": {"func": "count"},
                                        "thresholds": [{"id": "one", "type": "units", "value": 1}]})
-    real = service.publish
-    monkeypatch.setattr(service, "publish", lambda crossing: (_ for _ in ()).throw(RuntimeError("crash")))
+    ingest_role = local_stack.stack.functions[local_stack.function_name("ingest")].role
+
+    def eventbridge_down(when: str, principal: str, service_name: str, operation: str):
+        if when == "before" and principal == ingest_role and operation == "PutEvents":
+            return 500, {"Content-Type": "application/x-amz-json-1.1"}, b'{"__type": "InternalException"}'
+        return None
+
+    edge_hooks.append(eventbridge_down)  # the crossing is claimed, its announcement fails
     assert org.http.post("/v1/events/ingest", json={"events": [{"name": "x", "external_customer_id": "lost",
                                                                 "external_id": "l1"}]}).status_code == 200
-    monkeypatch.setattr(service, "publish", real)
+    edge_hooks.clear()
     assert drain() == []
     from datetime import timedelta
 

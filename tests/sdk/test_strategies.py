@@ -21,7 +21,7 @@ from tests.sdk.conftest import events_named, unique
 
 def test_s3_uploads_and_downloads(buffer, client, local_aws, tmp_path) -> None:
     customer = unique("s3")
-    s3 = wrap_s3(boto3.client("s3", endpoint_url=local_aws.moto_endpoint), buffer, customer)
+    s3 = wrap_s3(boto3.client("s3", endpoint_url=local_aws.endpoint), buffer, customer)
     s3.put_object(Bucket=local_aws.invoice_bucket, Key="sdk/a.bin", Body=b"x" * 1000)
     assert s3.get_object(Bucket=local_aws.invoice_bucket, Key="sdk/a.bin")["Body"].read() == b"x" * 1000
     source = tmp_path / "b.bin"
@@ -34,6 +34,33 @@ def test_s3_uploads_and_downloads(buffer, client, local_aws, tmp_path) -> None:
                   for e in events_named(client, customer, "s3_transfer"))
     assert seen == [("download", 1000, "sdk/a.bin"), ("download", 2048, "sdk/b.bin"),
                     ("upload", 1000, "sdk/a.bin"), ("upload", 2048, "sdk/b.bin")]
+
+
+def test_s3_sizes_for_every_body_type_and_multipart_transfers(buffer, client, local_aws, tmp_path) -> None:
+    customer = unique("s3-bodies")
+    s3 = wrap_s3(boto3.client("s3", endpoint_url=local_aws.moto_endpoint), buffer, customer)
+    bucket, big = local_aws.invoice_bucket, 9 * 1024 * 1024 + 123  # over s3transfer's 8 MiB multipart threshold
+    partly_read = io.BytesIO(b"p" * 1000)
+    partly_read.read(100)  # boto3 sends from the current position: 900 bytes
+    s3.put_object(Bucket=bucket, Key="sdk/file-object", Body=partly_read)
+    s3.put_object(Bucket=bucket, Key="sdk/str", Body="héllo")  # 6 bytes in UTF-8
+    s3.put_object(Bucket=bucket, Key="sdk/bytearray", Body=bytearray(b"m" * 321))
+    s3.upload_fileobj(io.BytesIO(b"u" * 3000), bucket, "sdk/upload-fileobj")
+    source = tmp_path / "big.bin"
+    source.write_bytes(b"b" * big)
+    progress: list[int] = []
+    s3.upload_file(str(source), bucket, "sdk/big", Callback=progress.append)  # multipart upload
+    target = io.BytesIO()
+    s3.download_fileobj(bucket, "sdk/big", target)  # multipart ranged download, parts written out of order
+    s3.download_file(bucket, "sdk/big", str(tmp_path / "copy.bin"))
+    assert len(target.getvalue()) == big == (tmp_path / "copy.bin").stat().st_size
+    assert sum(progress) == big  # the caller's own Callback still hears every byte
+    buffer.flush(10)
+    seen = sorted((e["metadata"]["key"], e["metadata"]["direction"], e["metadata"]["bytes"])
+                  for e in events_named(client, customer, "s3_transfer"))
+    assert seen == sorted([("sdk/file-object", "upload", 900), ("sdk/str", "upload", 6),
+                           ("sdk/bytearray", "upload", 321), ("sdk/upload-fileobj", "upload", 3000),
+                           ("sdk/big", "upload", big), ("sdk/big", "download", big), ("sdk/big", "download", big)])
 
 
 def test_file_like_and_iterator_streams(buffer, client) -> None:
@@ -131,3 +158,25 @@ def test_elapsed_time_block_and_decorator(buffer, client) -> None:
     seen = {e["metadata"]["label"]: e["metadata"]["seconds"] for e in events_named(client, customer, "elapsed_time")}
     assert set(seen) == {"block", "resize", "failing"}
     assert seen["block"] >= 0.05 and seen["resize"] >= 0.02
+
+
+def test_elapsed_times_async_functions_and_blocks_until_they_finish(buffer, client) -> None:
+    import asyncio
+
+    customer = unique("time-async")
+
+    @elapsed(buffer, customer)
+    async def transcribe() -> str:
+        await asyncio.sleep(0.05)
+        return "text"
+
+    async def main() -> str:
+        async with elapsed(buffer, customer, label="async-block"):
+            await asyncio.sleep(0.03)
+        return await transcribe()
+
+    assert asyncio.iscoroutinefunction(transcribe)
+    assert asyncio.run(main()) == "text"
+    buffer.flush(10)
+    seen = {e["metadata"]["label"]: e["metadata"]["seconds"] for e in events_named(client, customer, "elapsed_time")}
+    assert seen["transcribe"] >= 0.05 and seen["async-block"] >= 0.03  # not the microseconds of a call

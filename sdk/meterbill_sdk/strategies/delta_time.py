@@ -6,12 +6,18 @@
     @elapsed(buffer, lambda: current_customer(), label="resize")
     def resize(...): ...
 
+    @elapsed(buffer, "customer-1")
+    async def transcribe(...): ...   # the time until the coroutine finishes, not the time to create it
+
+    async with elapsed(buffer, "customer-1"): ...
+
 `seconds` is measured with a monotonic clock; the event is tracked even when the block raises.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,7 +42,22 @@ class elapsed:  # noqa: N801 - used as a context manager and a decorator, like c
         self.buffer.track(self.event_name, external_customer_id=resolve(self.customer),
                           metadata={"seconds": round(self.seconds, 6), "label": self.label})
 
+    async def __aenter__(self) -> elapsed:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__(*exc)
+
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(function):
+            # Calling an async function only creates its coroutine: time the await, not the call.
+            @functools.wraps(function)
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                with elapsed(self.buffer, self.customer, self.label or function.__name__, self.event_name):
+                    return await function(*args, **kwargs)
+
+            return timed_async
+
         @functools.wraps(function)
         def timed(*args: Any, **kwargs: Any) -> Any:
             with elapsed(self.buffer, self.customer, self.label or function.__name__, self.event_name):

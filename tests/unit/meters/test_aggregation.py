@@ -7,9 +7,12 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from functions.events.schemas import metered_number
 from functions.meters.aggregation import Partial, contribution, value_of
 
-prop_values = st.one_of(st.integers(-1000, 1000), st.floats(-1e6, 1e6, allow_nan=False), st.text(max_size=3),
+# Numbers as ingest accepts them (functions/events/schemas.py: below 10^16, at most 12 decimal places).
+metered_floats = st.floats(-1e6, 1e6, allow_nan=False).map(lambda f: round(f, 6)).filter(metered_number)
+prop_values = st.one_of(st.integers(-1000, 1000), metered_floats, st.text(max_size=3),
                         st.booleans(), st.none())
 events = st.lists(prop_values, max_size=40)
 

@@ -1,0 +1,133 @@
+"""The local stack is never more forgiving than AWS: IAM from the template, DynamoDB's transaction conflicts,
+and Lambda's invocation model (one request per environment, timeouts, async retries, destinations)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local_stack.edge import role_access_key
+from local_stack.template import REGION
+
+
+def as_role(local_stack, handler_module: str, service: str):
+    """A client with the credentials the function's execution environment gets."""
+    role = local_stack.stack.functions[local_stack.function_name(handler_module)].role
+    session = boto3.session.Session(aws_access_key_id=role_access_key(role), aws_secret_access_key="local",
+                                    aws_session_token="local", region_name=REGION)
+    return session.client(service, endpoint_url=local_stack.aws.endpoint)
+
+
+def test_a_call_the_role_is_not_granted_is_refused_as_aws_refuses_it(local_stack) -> None:
+    table, bucket = local_stack.aws.table_name, local_stack.aws.invoice_bucket
+    portal = as_role(local_stack, "portal", "dynamodb")
+    portal.get_item(TableName=table, Key={"PK": {"S": "nothing"}, "SK": {"S": "here"}})  # granted: answered
+    with pytest.raises(ClientError) as refused:
+        portal.put_item(TableName=table, Item={"PK": {"S": "x"}, "SK": {"S": "y"}})
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "dynamodb:PutItem" in refused.value.response["Error"]["Message"]
+    ingest_s3 = as_role(local_stack, "ingest", "s3")
+    with pytest.raises(ClientError) as denied:
+        ingest_s3.put_object(Bucket=bucket, Key="nope", Body=b"x")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert local_stack.aws.client("s3").list_objects_v2(Bucket=bucket, Prefix="nope").get("KeyCount") == 0
+
+
+def test_unknown_credentials_are_refused(local_stack) -> None:
+    stranger = boto3.client("dynamodb", endpoint_url=local_stack.aws.endpoint, region_name=REGION,
+                            aws_access_key_id="AKIASTRANGER", aws_secret_access_key="x")
+    with pytest.raises(ClientError) as refused:
+        stranger.list_tables()
+    assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def _counter_update(table: str, item: str) -> dict:
+    return {"Update": {"TableName": table, "Key": {"PK": {"S": item}, "SK": {"S": "c"}},
+                       "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+
+
+def test_transactions_on_one_item_conflict_as_in_dynamodb(local_stack) -> None:
+    dynamodb, table = local_stack.aws.client("dynamodb"), local_stack.aws.table_name
+    item = f"conflict-{time.time_ns()}"
+    committed, cancelled = [], []
+
+    def writer() -> None:
+        for _ in range(40):
+            try:
+                dynamodb.transact_write_items(TransactItems=[_counter_update(table, item)])
+                committed.append(1)
+            except ClientError as exc:
+                reasons = exc.response.get("CancellationReasons", [])
+                assert [r["Code"] for r in reasons] == ["TransactionConflict"], exc.response
+                cancelled.append(1)
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert cancelled, "8 concurrent writers of one item never conflicted"
+    stored = dynamodb.get_item(TableName=table, Key={"PK": {"S": item}, "SK": {"S": "c"}}, ConsistentRead=True)
+    assert int(stored["Item"]["n"]["N"]) == len(committed) == 320 - len(cancelled)
+
+
+def test_a_single_write_to_an_item_in_flight_in_a_transaction_fails(local_stack, edge_hooks) -> None:
+    dynamodb, table = local_stack.aws.client("dynamodb"), local_stack.aws.table_name
+    item = f"in-flight-{time.time_ns()}"
+    in_flight, release = threading.Event(), threading.Event()
+
+    def hold(when: str, principal: str, service: str, operation: str):
+        if when == "in_flight":
+            in_flight.set()
+            release.wait(10)
+
+    edge_hooks.append(hold)
+    transaction = threading.Thread(target=dynamodb.transact_write_items,
+                                   kwargs={"TransactItems": [_counter_update(table, item)]})
+    transaction.start()
+    assert in_flight.wait(10)
+    edge_hooks.clear()
+    try:
+        with pytest.raises(ClientError) as refused:
+            dynamodb.put_item(TableName=table, Item={"PK": {"S": item}, "SK": {"S": "c"}})
+        assert refused.value.response["Error"]["Code"] == "TransactionConflictException"
+        with pytest.raises(ClientError) as cancelled:
+            dynamodb.transact_write_items(TransactItems=[_counter_update(table, "elsewhere"),
+                                                         _counter_update(table, item)])
+        assert [r["Code"] for r in cancelled.value.response["CancellationReasons"]] == ["None",
+                                                                                      "TransactionConflict"]
+    finally:
+        release.set()
+        transaction.join()
+    dynamodb.put_item(TableName=table, Item={"PK": {"S": item}, "SK": {"S": "c"}})  # free again afterwards
+
+
+def test_one_invocation_at_a_time_per_environment_and_more_environments_for_concurrency(org, local_stack) -> None:
+    pool = local_stack.runtime.pools[local_stack.function_name("management")]
+    results = []
+
+    def call() -> None:
+        results.append(org.http.get(f"/v1/organizations/{org.id}").status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 4
+    assert pool.active >= 2  # concurrent requests met separate environments
+    assert pool.active <= pool.limit
+
+
+def test_a_timeout_kills_the_environment_and_the_gateway_answers_503(org, local_stack) -> None:
+    spec = local_stack.runtime.pools[local_stack.function_name("management")].spec
+    before, spec.timeout = spec.timeout, 0
+    try:
+        assert org.http.get(f"/v1/organizations/{org.id}").status_code == 503
+    finally:
+        spec.timeout = before
+    assert org.http.get(f"/v1/organizations/{org.id}").status_code == 200
