@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda_destinations as destinations
 from constructs import Construct
 
 from infra.lambda_function import MeterbillFunction, failure_queue
+from infra.names import stack_scoped_name
 from infra.storage import Storage
 
 # Subscriptions, customers, meters and aggregates read; the close transaction; the invoice marked published;
@@ -48,6 +49,8 @@ class CycleClose(Construct):
             },
             timeout=Duration.minutes(15),
             memory_size=1024,
+            # Named after the stack so that its role can name the one function it may invoke: itself.
+            function_name=stack_scoped_name(self, "CycleClose"),
             # One run at a time: a run still going when the next schedule fires makes that one wait in
             # Lambda's queue (retried as a throttle) rather than race it. Runs are safe to overlap, but a
             # second one would only contend on the same subscriptions.
@@ -59,6 +62,7 @@ class CycleClose(Construct):
         self.handler.grant_table(storage.table, TABLE_ACTIONS, query_indexes=True)
         self.handler.grant_objects(storage.invoice_bucket, ("s3:PutObject",), INVOICE_OBJECTS)
         storage.bus.grant_put_events_to(self.handler.role)  # invoice.created, threshold signals
+        self.handler.allow_invoking_itself()  # a run near its time limit hands the rest to a fresh one
         fn.configure_async_invoke(
             retry_attempts=2,
             max_event_age=MAX_EVENT_AGE,

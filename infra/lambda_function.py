@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -63,6 +63,7 @@ class MeterbillFunction(Construct):
         reserved_concurrent_executions: int | None = None,
     ) -> None:
         super().__init__(scope, id)
+        self.function_name = function_name
         self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH)
         self.role = iam.Role(
             self,
@@ -91,6 +92,18 @@ class MeterbillFunction(Construct):
                 **environment,
             },
         )
+
+    def allow_invoking_itself(self) -> None:
+        """lambda:InvokeFunction on this function's own ARN and nothing else (a long run continues in a fresh
+        asynchronous invocation of itself). Needs an explicit function_name (infra.names.stack_scoped_name)."""
+        if self.function_name is None:
+            raise ValueError("a function that invokes itself needs an explicit function_name")
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"],
+            resources=[Stack.of(self).format_arn(service="lambda", resource="function",
+                                                 resource_name=self.function_name,
+                                                 arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+        ))
 
     def grant_table(self, table: dynamodb.ITable, actions: Iterable[str], *, query_indexes: bool = False) -> None:
         """Item actions on the table itself; with query_indexes, also Query on each of its global secondary

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from functions.store import table_spec
+from infra.names import stack_scoped_name
 
 
 def _private_bucket(scope: Construct, id: str, *, versioned: bool, logs: s3.IBucket | None) -> s3.Bucket:
@@ -55,7 +56,5 @@ class Storage(Construct):
         # Versioned so that a batch file's version id makes its line ids deterministic.
         self.batch_bucket = _private_bucket(self, "BatchBucket", versioned=True, logs=self.access_logs)
         self.invoice_bucket = _private_bucket(self, "InvoiceBucket", versioned=True, logs=self.access_logs)
-        # Named after the stack, not a fixed name: stack names are unique in an account and region, so two
-        # stacks never collide (CDK's default name comes from construct ids, which two stacks of this app
-        # share). The functions read the name from EVENT_BUS_NAME.
-        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{Stack.of(self).stack_name}-events")
+        # Named after the stack, not a fixed name (infra/names.py); the functions read EVENT_BUS_NAME.
+        self.bus = events.EventBus(self, "Bus", event_bus_name=stack_scoped_name(self, "events"))

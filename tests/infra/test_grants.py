@@ -129,16 +129,20 @@ def test_object_access_is_under_the_prefixes_the_code_uses(roles) -> None:
     assert _object_grants(roles["ingest"]["statements"]) == _object_grants(roles["portal"]["statements"]) == {}
 
 
-def test_bulk_ingest_may_invoke_only_itself(roles) -> None:
-    bulk = roles["bulk_ingest"]
-    name = bulk["properties"]["FunctionName"]
-    assert name == "Meterbill-BulkIngest"  # derived from the stack name
-    invokes = [s for s in bulk["statements"] if "lambda:InvokeFunction" in _as_list(s["Action"])]
+@pytest.mark.parametrize(("handler", "name"), [("bulk_ingest", "Meterbill-BulkIngest"),
+                                                ("cycle_close", "Meterbill-CycleClose")])
+def test_a_function_that_continues_itself_may_invoke_only_itself(roles, handler: str, name: str) -> None:
+    function = roles[handler]
+    assert function["properties"]["FunctionName"] == name  # derived from the stack name
+    invokes = [s for s in function["statements"] if "lambda:InvokeFunction" in _as_list(s["Action"])]
     assert len(invokes) == 1
     assert invokes[0]["Resource"] == {"Fn::Join": ["", [
         "arn:", {"Ref": "AWS::Partition"}, ":lambda:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
         f":function:{name}",
     ]]}
+
+
+def test_no_other_function_may_invoke_a_function(roles) -> None:
     for handler, role in roles.items():
-        if handler != "bulk_ingest":
+        if handler not in ("bulk_ingest", "cycle_close"):
             assert "lambda:InvokeFunction" not in _granted(role["statements"]), handler
