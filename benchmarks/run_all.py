@@ -164,30 +164,42 @@ further run.
 | --- | --- | --- | --- | --- |
 {rows}
 
-Before this work (main at 126cb5f, same machine, same method): ingest 1,390 ms, management 1,703, portal
-1,842, bulk_ingest 1,066, cycle_close 2,164. What changed, by effect:
+Before and after this work, measured interleaved on the same machine (9 processes each, CPU median, ms;
+"before" is main at 126cb5f built as it was, with the runtime's boto3 emulated by boto3 compiled for 3.12):
+
+| handler | before | after |
+| --- | --- | --- |
+| ingest | 1,246 | 503 |
+| management | 1,864 | 586 |
+| portal | 1,666 | 465 |
+| bulk_ingest | 1,186 | 453 |
+| cycle_close | 1,492 | 432 |
+
+The machine's speed varies by tens of percent from one run to the next (other work shares it), so compare
+numbers taken together. What changed, by effect:
 
 - **Bytecode for Python 3.12** (`make build`): the asset had no `.pyc` files and the layer had pip's
-  `cpython-311` ones, which 3.12 ignores, so every cold start compiled every module it imported. Now both are
-  compiled by 3.12 with `--invalidation-mode unchecked-hash` (CDK zips every file with the date 1980-01-01,
-  so timestamp `.pyc` files would never match in Lambda; checked hashes would read and hash each source):
-  roughly 1,100-2,200 ms down to 460-680 ms.
+  `cpython-311` ones, which 3.12 ignores, so every cold start compiled every module it imported (most of the
+  difference above). Now both are compiled by 3.12 with `--invalidation-mode unchecked-hash`: CDK zips every
+  file with the date 1980-01-01, so timestamp `.pyc` files would never match their sources in Lambda, and a
+  checked hash would read and hash each source at import.
 - **reportlab imported when a PDF is rendered** (`functions/billing/render.py`): 80-110 ms off management,
   portal and cycle close, which import the renderer but render only on some invocations.
 - **botocore's data cut to the four services called** (`infra/slim_botocore.py`): creating the DynamoDB
   client listed ~400 service directories (45 ms) and parsed the 1.2 MB endpoints.json (about 25 ms).
-- **No X-Ray SDK** (the unused `[tracer]` extra): its second botocore shadowed the runtime's.
+- **No X-Ray SDK** (the unused `[tracer]` extra), whose second botocore shadowed the runtime's.
 
-**The 300 ms target is not met** on this machine. What is left, for the ingest handler: Python's own imports
-of the libraries (pydantic and pydantic-core about 65 ms, Powertools' event handler with its OpenAPI
-validation about 55 ms, botocore and urllib3 about 75 ms, the standard library they pull in: typing,
-inspect, asyncio, ssl), the DynamoDB client built at init (about 35 ms: service model and endpoint rules),
-and the full garbage collection before `gc.freeze()` (20-40 ms). Those sit in the handlers and
-`functions/common/` (Powertools' resolver and validation, the warm-up): the next steps are importing
-Powertools' event handler without its OpenAPI layer where a Lambda does not validate (bulk ingest, cycle close
-already skip it), `gc.disable()` during the imports instead of a full collection after them, or Lambda
-SnapStart for Python (the initialized environment restored from a snapshot), which removes the import from
-the cold start altogether.
+**The 300 ms target is not met.** What is left, for the ingest handler (`-X importtime`, CPU): the libraries'
+own imports, which the handlers need: boto3, botocore and urllib3 about 130 ms (boto3 alone, with
+s3transfer and multiprocessing, about 25 ms over botocore), pydantic and pydantic-core about 75 ms,
+Powertools about 120 ms (the logger and metrics; the event handler package, whose `__init__` imports every
+resolver, asyncio included, 30 ms, and its OpenAPI validation layer); the standard library they pull in;
+our own modules about 30 ms; the DynamoDB client built at init about 35 ms; the full collection before
+`gc.freeze()` 20-40 ms. Measured options, in code outside infra/ (the handlers and `functions/common/`):
+`gc.disable()` for the imports and no full collection before the freeze, about 35 ms (7%); botocore's
+session instead of boto3 for the four clients, about 25 ms. Neither reaches 300 ms on this machine; Lambda
+SnapStart for Python (the initialized environment restored from a snapshot) takes the import out of the
+cold start altogether, at the price of publishing versions and invoking aliases.
 """
 
 
