@@ -45,13 +45,27 @@ infra-tests: install
 e2e: install
 	$(PY) -m pytest -q tests/e2e
 
-# The Lambda asset (.build/lambda) and its dependency layer (.build/layer), no Docker.
+# The Lambda asset (.build/lambda) and its dependency layer (.build/layer), no Docker, with their bytecode
+# compiled by the runtime's Python (3.12): Lambda's /var/task and /opt are read-only, so whatever has no
+# matching .pyc is compiled again at every cold start. pip's own compile step would use the venv's 3.11
+# (cpython-311 files that 3.12 ignores), hence --no-compile and compileall. unchecked-hash: the zip CDK makes
+# stamps every file with one fixed date, so timestamp .pyc files never match their source in Lambda and are
+# recompiled; a hash-based .pyc that is not checked is used as is, which is right for an asset whose sources
+# cannot change after the build (and its bytes, hence the asset hash, no longer depend on build time).
+# -s/-p record the paths the files have in Lambda (/var/task, /opt/python).
+# botocore's data is cut to the services the functions call (infra/slim_botocore.py says why).
+PY312 ?= $(shell ls -d $$(pyenv root 2>/dev/null || echo ~/.pyenv)/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -1)
 build: install
+	@test -x "$(PY312)" || { echo "python3.12 (the Lambda runtime) is needed: pyenv install 3.12, or PY312=/path/to/python3.12"; exit 1; }
 	rm -rf .build && mkdir -p .build/lambda .build/layer/python
 	cp -r functions .build/lambda/functions
 	find .build/lambda -name __pycache__ -prune -exec rm -rf {} +
-	$(PIP) install -q -r requirements/lambda.txt -t .build/layer/python \
+	$(PIP) install -q --no-compile -r requirements/lambda.txt -t .build/layer/python \
 	  --platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.12 --implementation cp
+	$(PY) -m infra.slim_botocore .build/layer/python
+	$(PY312) -m compileall -q -j0 --invalidation-mode unchecked-hash -s .build/lambda -p /var/task .build/lambda
+	$(PY312) -m compileall -q -j0 --invalidation-mode unchecked-hash -s .build/layer/python -p /opt/python \
+	  .build/layer/python
 
 synth: build
 	cdk synth --quiet

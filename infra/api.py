@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
@@ -9,14 +12,45 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.handlers.routes import FUNCTIONS, ROUTES
-from infra.lambda_function import TABLE_READ, TABLE_WRITE, MeterbillFunction
+from infra.lambda_function import MeterbillFunction
 from infra.storage import Storage
+
+# Stage-wide limits for every route (HTTP APIs have no per-client usage plans). 500 requests in one instant
+# and 500 a second keep the API's Lambdas within half of an account's default 1,000 concurrent executions
+# (a request takes well under a second), leaving the rest to bulk ingest and the cycle close; one request
+# carries up to 1,000 events, so this is far above the ingest rate one table partition can take anyway.
+# A throttled client gets 429, which the SDK retries with backoff.
+THROTTLE_RATE_PER_SECOND = 500
+THROTTLE_BURST = 500
+
+# Same as Polar's public API: any origin may call with a bearer token, and no origin gets credentials. The
+# portal page itself is served from this API's origin and needs no CORS; this is for a merchant's own page
+# calling /v1/customer-portal/* with a customer session token. Without credentials a browser never attaches
+# the portal's (SameSite=Lax) session cookie to another site's request, nor lets it read the answer, so no
+# route that accepts the cookie becomes readable cross-site. HTTP APIs configure CORS for the whole API,
+# which is what Polar does too (organization tokens are bearer tokens as well, never ambient).
+CORS = apigw.CorsPreflightOptions(
+    allow_origins=["*"],
+    allow_methods=[apigw.CorsHttpMethod.ANY],
+    allow_headers=["authorization", "content-type"],
+    allow_credentials=False,
+    max_age=Duration.minutes(10),
+)
+
+# The organization's and the customer's data, as the code reads and writes it (docs/operations.md says which
+# code needs which action).
+INGEST_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+                        "dynamodb:UpdateItem")
+MANAGEMENT_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+                            "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+PORTAL_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+INVOICE_OBJECTS = "invoices/*"  # functions/billing/close.py: invoices/{organization}/{invoice}.pdf|json
 
 
 class Api(Construct):
     def __init__(self, scope: Construct, id: str, *, storage: Storage, layer: lambda_.ILayerVersion) -> None:
         super().__init__(scope, id)
-        self.http_api = apigw.HttpApi(self, "HttpApi", description="Meterbill public API")
+        self.http_api = apigw.HttpApi(self, "HttpApi", description="Meterbill public API", cors_preflight=CORS)
         environment = {
             "TABLE_NAME": storage.table.table_name,
             "EVENT_BUS_NAME": storage.bus.event_bus_name,
@@ -30,17 +64,17 @@ class Api(Construct):
             for name in FUNCTIONS
         }
         ingest, management, portal = (self.functions[n] for n in ("ingest", "management", "portal"))
-        # Ingest writes events and aggregates and announces threshold crossings.
-        ingest.grant_table(storage.table, TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"))
-        storage.bus.grant_put_events_to(ingest.function)
-        # Management reads and writes every entity (meters, customers, sessions, billing objects).
-        management.grant_table(storage.table, TABLE_READ + TABLE_WRITE)
-        storage.invoice_bucket.grant_read(management.function)
-        storage.invoice_bucket.grant_put(management.function)  # invoices written by API changes
-        storage.bus.grant_put_events_to(management.function)
-        # The portal only reads, and downloads invoice PDFs.
-        portal.grant_table(storage.table, TABLE_READ)
-        storage.invoice_bucket.grant_read(portal.function)
+        # Ingest writes events and aggregates in transactions and announces threshold crossings.
+        ingest.grant_table(storage.table, INGEST_TABLE_ACTIONS)
+        storage.bus.grant_put_events_to(ingest.role)
+        # Management reads and writes every entity; the meter backfill writes unique-value markers in batches;
+        # invoices created by API calls are published (stored PDF and JSON, invoice.created), and the stored
+        # PDF is downloaded. Its one index query: invoices not yet published (GSI1).
+        management.grant_table(storage.table, MANAGEMENT_TABLE_ACTIONS, query_indexes=True)
+        management.grant_objects(storage.invoice_bucket, ("s3:PutObject", "s3:GetObject"), INVOICE_OBJECTS)
+        storage.bus.grant_put_events_to(management.role)
+        # The portal only reads; it renders an invoice's PDF itself and never touches S3 or the bus.
+        portal.grant_table(storage.table, PORTAL_TABLE_ACTIONS)
 
         integration = {
             name: integrations.HttpLambdaIntegration(f"{name.capitalize()}Integration", fn.function)
@@ -51,9 +85,13 @@ class Api(Construct):
             self.http_api.add_routes(path=route.path, methods=methods, integration=integration[route.function])
 
         access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH)
-        stage = self.http_api.default_stage.node.default_child  # type: ignore[union-attr]
-        stage.access_log_settings = apigw.CfnStage.AccessLogSettingsProperty(  # type: ignore[union-attr]
+        assert self.http_api.default_stage is not None
+        stage = cast(apigw.CfnStage, self.http_api.default_stage.node.default_child)
+        stage.access_log_settings = apigw.CfnStage.AccessLogSettingsProperty(
             destination_arn=access_logs.log_group_arn,
             format='{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
             '"route":"$context.routeKey","status":"$context.status","latency":"$context.integrationLatency"}',
+        )
+        stage.default_route_settings = apigw.CfnStage.RouteSettingsProperty(
+            throttling_rate_limit=THROTTLE_RATE_PER_SECOND, throttling_burst_limit=THROTTLE_BURST
         )

@@ -1,23 +1,23 @@
-"""How every Meterbill Lambda is built: the code asset, the dependency layer, logging and its own role."""
+"""How every Meterbill Lambda is built: the code asset, the dependency layer, its log group and its own role."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.store import table_spec
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build"
-
-# Table actions by need; no Lambda gets "*" or a table it does not use.
-TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
-TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
 
 def build_dir(name: str) -> str:
@@ -40,7 +40,14 @@ class Layer(Construct):
 
 
 class MeterbillFunction(Construct):
-    """One Lambda with its own role, log group, layer and environment."""
+    """One Lambda with its own role, log group, layer and environment.
+
+    The role starts empty: no AWSLambdaBasicExecutionRole (it allows writing to every log group in the
+    account), only writing to this function's own log group; each capability's construct grants the rest,
+    action by action (docs/operations.md lists every role's actions and the code that needs them). No X-Ray:
+    nothing in the code emits trace data (no Tracer, no X-Ray SDK in the layer) and HTTP APIs do not start
+    traces, so active tracing would only buy a per-invocation segment that the Duration metric already gives.
+    """
 
     def __init__(
         self,
@@ -52,12 +59,23 @@ class MeterbillFunction(Construct):
         environment: dict[str, str],
         timeout: Duration = Duration.seconds(29),
         memory_size: int = 1024,
+        function_name: str | None = None,
+        reserved_concurrent_executions: int | None = None,
     ) -> None:
         super().__init__(scope, id)
+        self.function_name = function_name
         self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Meterbill {id} Lambda: its own log group and what its code calls",
+        )
+        self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
             self,
             "Function",
+            function_name=function_name,
             runtime=lambda_.Runtime.PYTHON_3_12,
             architecture=lambda_.Architecture.X86_64,
             handler=handler,
@@ -65,7 +83,8 @@ class MeterbillFunction(Construct):
             layers=[layer],
             memory_size=memory_size,
             timeout=timeout,
-            tracing=lambda_.Tracing.ACTIVE,
+            role=self.role,
+            reserved_concurrent_executions=reserved_concurrent_executions,
             log_group=self.log_group,
             environment={
                 "POWERTOOLS_SERVICE_NAME": id.lower(),
@@ -74,12 +93,37 @@ class MeterbillFunction(Construct):
             },
         )
 
-    def grant_table(self, table: dynamodb.ITable, actions: tuple[str, ...]) -> None:
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=list(actions),
-                resources=[table.table_arn, f"{table.table_arn}/index/*"],
+    def allow_invoking_itself(self) -> None:
+        """lambda:InvokeFunction on this function's own ARN and nothing else (a long run continues in a fresh
+        asynchronous invocation of itself). Needs an explicit function_name (infra.names.stack_scoped_name)."""
+        if self.function_name is None:
+            raise ValueError("a function that invokes itself needs an explicit function_name")
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"],
+            resources=[Stack.of(self).format_arn(service="lambda", resource="function",
+                                                 resource_name=self.function_name,
+                                                 arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+        ))
+
+    def grant_table(self, table: dynamodb.ITable, actions: Iterable[str], *, query_indexes: bool = False) -> None:
+        """Item actions on the table itself; with query_indexes, also Query on each of its global secondary
+        indexes, named (the only index action the code uses)."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn])
+        )
+        if query_indexes:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:Query"],
+                    resources=[f"{table.table_arn}/index/{index['name']}" for index in table_spec.GLOBAL_INDEXES],
+                )
             )
+
+    def grant_objects(self, bucket: s3.IBucket, actions: Iterable[str], key_pattern: str) -> None:
+        """Exactly these object actions under one key prefix (CDK's grant_put/grant_read add action families
+        and bucket-level actions the code never calls)."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=sorted(actions), resources=[bucket.arn_for_objects(key_pattern)])
         )
 
 

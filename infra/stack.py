@@ -23,7 +23,7 @@ class MeterbillStack(Stack):
         api = Api(self, "Api", storage=storage, layer=layer)
         bulk = BulkIngest(self, "BulkIngest", storage=storage, layer=layer)
         cycle = CycleClose(self, "CycleClose", storage=storage, layer=layer)
-        Monitoring(
+        monitoring = Monitoring(
             self,
             "Monitoring",
             functions={
@@ -31,7 +31,15 @@ class MeterbillStack(Stack):
                 "BulkIngest": bulk.handler.function,
                 "CycleClose": cycle.handler.function,
             },
-            queues={"BulkIngestFailures": bulk.failures, "CycleCloseDeadLetters": cycle.dead_letters},
+            queues={
+                "BulkIngestFailures": bulk.failures,
+                "CycleCloseDeadLetters": cycle.dead_letters,
+                "CycleCloseFailures": cycle.failures,
+            },
+            http_api=api.http_api,
         )
         CfnOutput(self, "ApiUrl", value=api.http_api.api_endpoint)
         CfnOutput(self, "BatchBucketName", value=storage.batch_bucket.bucket_name)
+        CfnOutput(self, "TableName", value=storage.table.table_name)
+        CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn,
+                  description="Subscribe here to receive every alarm")

@@ -9,6 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from functions.store import table_spec
+from infra.names import stack_scoped_name
 
 
 def _private_bucket(scope: Construct, id: str, *, versioned: bool, logs: s3.IBucket | None) -> s3.Bucket:
@@ -55,4 +56,5 @@ class Storage(Construct):
         # Versioned so that a batch file's version id makes its line ids deterministic.
         self.batch_bucket = _private_bucket(self, "BatchBucket", versioned=True, logs=self.access_logs)
         self.invoice_bucket = _private_bucket(self, "InvoiceBucket", versioned=True, logs=self.access_logs)
-        self.bus = events.EventBus(self, "Bus", event_bus_name="meterbill")
+        # Named after the stack, not a fixed name (infra/names.py); the functions read EVENT_BUS_NAME.
+        self.bus = events.EventBus(self, "Bus", event_bus_name=stack_scoped_name(self, "events"))

@@ -6,11 +6,6 @@ import io
 import json
 from typing import Any
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
 
 def money(cents: int, currency: str) -> str:
     sign = "-" if cents < 0 else ""
@@ -23,6 +18,13 @@ def invoice_json(invoice: dict[str, Any]) -> bytes:
 
 
 def invoice_pdf(invoice: dict[str, Any]) -> bytes:
+    # reportlab is imported here, not at module level: it costs 80-110 ms, and the management, portal and
+    # cycle-close Lambdas import this module at cold start while only some invocations render a PDF.
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
     buffer = io.BytesIO()
     styles = getSampleStyleSheet()
     currency = invoice["currency"]

@@ -89,62 +89,113 @@ def test_cycle_close_is_scheduled_with_retries_and_dlq(template) -> None:
     )
 
 
-def test_alarms_cover_errors_throttles_and_dlqs(synthesized) -> None:
+def test_cycle_close_failures_reach_a_queue_and_runs_one_at_a_time(synthesized) -> None:
+    raw, _ = synthesized
+    functions = resources(raw, "AWS::Lambda::Function")
+    (close_id,) = [k for k, f in functions.items()
+                   if f["Properties"]["Handler"] == "functions.handlers.cycle_close.handler"]
+    assert functions[close_id]["Properties"]["ReservedConcurrentExecutions"] == 1
+    (config,) = [c["Properties"] for c in resources(raw, "AWS::Lambda::EventInvokeConfig").values()
+                 if c["Properties"]["FunctionName"] == {"Ref": close_id}]
+    assert config["MaximumRetryAttempts"] == 2 and config["MaximumEventAgeInSeconds"] == 3600
+    failures = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert raw["Resources"][failures]["Type"] == "AWS::SQS::Queue"
+    # A queue of its own, not the schedule's dead-letter queue (which still catches delivery failures).
+    (rule,) = resources(raw, "AWS::Events::Rule").values()
+    assert rule["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] != failures
+    depth_alarms = [a["Properties"] for a in resources(raw, "AWS::CloudWatch::Alarm").values()
+                    if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"]
+    assert {"Fn::GetAtt": [failures, "QueueName"]} in [a["Dimensions"][0]["Value"] for a in depth_alarms]
+
+
+def test_alarms_cover_errors_throttles_api_5xx_and_every_queue(synthesized) -> None:
     raw, _ = synthesized
     alarms = resources(raw, "AWS::CloudWatch::Alarm").values()
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
     assert metrics.count("Errors") == 5 and metrics.count("Throttles") == 5
-    assert metrics.count("ApproximateNumberOfMessagesVisible") == 2
+    queues = resources(raw, "AWS::SQS::Queue")
+    assert metrics.count("ApproximateNumberOfMessagesVisible") == len(queues) == 3
+    (api_5xx,) = [a["Properties"] for a in alarms if a["Properties"]["MetricName"] == "5xx"]
+    assert api_5xx["Namespace"] == "AWS/ApiGateway"
+    (api_id,) = resources(raw, "AWS::ApiGatewayV2::Api")
+    assert api_5xx["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": api_id}}]
 
 
-def _statements(raw: dict) -> list[tuple[str, dict]]:
-    out = []
-    for name, policy in resources(raw, "AWS::IAM::Policy").items():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            out.append((name, statement))
-    return out
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def test_no_policy_grants_star_actions_or_star_on_the_table(synthesized) -> None:
+def test_every_alarm_notifies_the_alarm_topic_which_is_an_output(synthesized) -> None:
     raw, _ = synthesized
-    for name, statement in _statements(raw):
-        actions = _as_list(statement["Action"])
-        assert "*" not in actions and not any(a.endswith(":*") for a in actions), (name, actions)
-        if any(a.startswith("dynamodb:") for a in actions):
-            assert "*" not in _as_list(statement["Resource"]), (name, statement)
+    (topic_id,) = resources(raw, "AWS::SNS::Topic")
+    assert raw["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": topic_id}
+    for alarm_id, alarm in resources(raw, "AWS::CloudWatch::Alarm").items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}], alarm_id
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}], alarm_id
+    # Publishing over TLS only.
+    (policy,) = resources(raw, "AWS::SNS::TopicPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_each_lambda_has_its_own_role_with_only_its_table_actions(synthesized) -> None:
-    raw, _ = synthesized
-    functions = resources(raw, "AWS::Lambda::Function")
-    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
-    assert len(roles) == len(set(roles))
-
-    def table_actions(role_prefix: str) -> set[str]:
-        actions: set[str] = set()
-        for name, statement in _statements(raw):
-            if name.startswith(role_prefix):
-                actions |= {a for a in _as_list(statement["Action"]) if a.startswith("dynamodb:")}
-        return actions
-
-    portal = table_actions("ApiPortalFunctionServiceRole")
-    assert portal and not portal & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-    ingest = table_actions("ApiIngestFunctionServiceRole")
-    assert "dynamodb:UpdateItem" in ingest and "dynamodb:DeleteItem" not in ingest
-    assert "dynamodb:Scan" not in ingest | portal | table_actions("ApiManagementFunctionServiceRole")
-
-
-def test_cfn_lint_finds_no_errors(synthesized) -> None:
-    _, out = synthesized
-    result = subprocess.run(
-        [sys.executable, "-m", "cfnlint", str(out / "Meterbill.template.json")], capture_output=True, text=True
+def test_api_stage_throttles_every_route(template) -> None:
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {"StageName": "$default", "DefaultRouteSettings": {"ThrottlingRateLimit": 500, "ThrottlingBurstLimit": 500}},
     )
-    # cfn-lint's exit status is a bit mask: 2 = errors (4 = warnings, 8 = informational).
-    assert result.returncode & 2 == 0, result.stdout
+
+
+def test_cors_allows_any_origin_with_a_bearer_token_but_never_credentials(template) -> None:
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"CorsConfiguration": {"AllowOrigins": ["*"], "AllowCredentials": False, "AllowMethods": ["*"],
+                               "AllowHeaders": ["authorization", "content-type"], "MaxAge": 600}},
+    )
+
+
+def test_outputs_name_the_api_table_bucket_and_alarm_topic(synthesized) -> None:
+    raw, _ = synthesized
+    (table_id,) = resources(raw, "AWS::DynamoDB::Table")
+    assert raw["Outputs"]["TableName"]["Value"] == {"Ref": table_id}
+    assert {"ApiUrl", "BatchBucketName", "TableName", "AlarmTopicArn"} <= set(raw["Outputs"])
+
+
+PHYSICAL_NAMES = ("Name", "FunctionName", "TopicName", "QueueName", "BucketName", "TableName", "LogGroupName",
+                  "RoleName", "EventBusName")
+
+
+def test_two_stacks_in_one_account_name_nothing_alike(built) -> None:
+    """Every physical name the template fixes (the bus, the bulk function) comes from the stack name."""
+    import aws_cdk as cdk
+
+    from infra.stack import MeterbillStack
+
+    app = cdk.App()
+    stacks = [MeterbillStack(app, stack_name) for stack_name in ("Meterbill", "MeterbillStaging")]
+    assembly = app.synth()
+    names = []
+    for stack in stacks:
+        template = assembly.get_stack_by_name(stack.stack_name).template
+        names.append({
+            (kind, value)
+            for resource in template["Resources"].values()
+            for kind, value in resource.get("Properties", {}).items()
+            if kind in PHYSICAL_NAMES and isinstance(value, str)
+            and resource["Type"] != "AWS::ApiGatewayV2::Api"  # an HTTP API's Name is a label, not unique
+        })
+    assert names[0] and not names[0] & names[1]
+    assert ("Name", "Meterbill-events") in names[0]  # the bus: not the fixed "meterbill" any more
+
+
+def test_cfn_lint_finds_nothing(synthesized) -> None:
+    """cfn-lint itself (`python -m cfnlint` has no __main__: it exited 1 without linting, which the old check
+    read as "no errors"). W3005 is ignored: CDK gives each function an explicit DependsOn on the role it
+    already references with GetAtt (ours and CDK's own bucket-notification handler); the redundancy is
+    harmless."""
+    _, out = synthesized
+    lint = "import sys; from cfnlint.runner import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", lint, str(out / "Meterbill.template.json"), "--ignore-checks", "W3005"],
+        capture_output=True, text=True,
+    )
+    assert "cfnlint" not in result.stderr, result.stderr  # it ran
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout
 
 
 def test_cdk_nag_findings_are_fixed_or_justified(synthesized) -> None:
@@ -157,3 +208,6 @@ def test_cdk_nag_findings_are_fixed_or_justified(synthesized) -> None:
     suppressed = {r["Rule ID"] for r in rows if r["Compliance"] == "Suppressed"}
     assert suppressed <= {"AwsSolutions-APIG4", "AwsSolutions-IAM4", "AwsSolutions-IAM5", "AwsSolutions-L1",
                           "AwsSolutions-SQS3"}
+    # The managed-policy exception is CDK's own bucket-notification handler, never one of our functions.
+    iam4 = {r["Resource ID"] for r in rows if r["Rule ID"] == "AwsSolutions-IAM4" and r["Compliance"] == "Suppressed"}
+    assert all("/BucketNotificationsHandler" in resource for resource in iam4), iam4

@@ -1,0 +1,90 @@
+"""What `make build` makes: bytecode that Lambda's Python 3.12 loads as is, and a layer with one botocore."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cold_start import ENVIRONMENT, HANDLERS, python312
+from infra.slim_botocore import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Header of a .pyc (PEP 552): magic (4 bytes), flags (4 bytes, little endian). Flags 0b01: hash-based and not
+# checked against the source; 0b11: checked; 0: timestamp-based.
+UNCHECKED_HASH = 0b01
+
+
+@pytest.fixture(scope="module")
+def python() -> str:
+    return python312()
+
+
+def _sources(built: Path) -> list[Path]:
+    return [p for root in (built / "lambda", built / "layer" / "python") for p in root.rglob("*.py")]
+
+
+def test_every_module_has_unchecked_hash_bytecode_for_python_312(built: Path, python: str) -> None:
+    read_magic = "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())"
+    magic = subprocess.run([python, "-c", read_magic], capture_output=True, text=True, check=True).stdout
+    sources = _sources(built)
+    assert len(sources) > 500  # the asset and the layer, not an empty folder
+    wrong = []
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
+        header = pyc.read_bytes()[:8] if pyc.exists() else b""
+        if header[:4].hex() != magic or int.from_bytes(header[4:8], "little") != UNCHECKED_HASH:
+            wrong.append(str(source.relative_to(built)))
+    assert wrong == []
+    other_versions = [p for p in built.rglob("*.pyc") if ".cpython-312" not in p.name]
+    assert other_versions == []  # pip's own compile step (the venv's 3.11) is not wanted
+
+
+def test_handlers_import_without_compiling_anything_or_loading_reportlab(built: Path, python: str) -> None:
+    """Every handler imported the way Lambda does (asset, then layer; nothing writable): no source is compiled,
+    and reportlab waits for the first PDF."""
+    code = f"""
+import sys
+from importlib.machinery import SourceFileLoader
+compiled = []
+original = SourceFileLoader.source_to_code
+def counting(self, data, path, *args, **kwargs):
+    compiled.append(str(path))
+    return original(self, data, path, *args, **kwargs)
+SourceFileLoader.source_to_code = counting
+sys.path[:0] = [{str(built / "lambda")!r}, {str(built / "layer" / "python")!r}]
+for name in {HANDLERS!r}:
+    __import__("functions.handlers." + name)
+print(len(compiled), "reportlab" in sys.modules, compiled[:5])
+"""
+    done = subprocess.run([python, "-B", "-s", "-P", "-c", code], cwd=built,
+                          env={"PATH": "/usr/bin:/bin", **ENVIRONMENT}, capture_output=True, text=True, check=True)
+    count, reportlab, sample = done.stdout.split(" ", 2)
+    assert (count, reportlab) == ("0", "False"), sample
+
+
+def test_layer_has_one_botocore_and_no_xray_sdk(built: Path) -> None:
+    layer = built / "layer" / "python"
+    assert [p.relative_to(layer) for p in built.rglob("botocore") if p.is_dir()] == [Path("botocore")]
+    assert (layer / "boto3").is_dir()  # pinned, not the runtime's
+    assert not (layer / "aws_xray_sdk").exists()
+
+
+def _clients_created() -> set[str]:
+    names = set()
+    for path in (ROOT / "functions").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "client"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "boto3"):
+                assert node.args and isinstance(node.args[0], ast.Constant), f"{path}: a service name in a variable"
+                names.add(node.args[0].value)
+    return names
+
+
+def test_botocore_data_is_exactly_the_services_the_functions_call(built: Path) -> None:
+    assert _clients_created() == set(SERVICES)
+    data = built / "layer" / "python" / "botocore" / "data"
+    assert {p.name for p in data.iterdir() if p.is_dir()} == set(SERVICES)
