@@ -256,7 +256,10 @@ class LambdaRuntime:
     # ---- synchronous ----
 
     def invoke(self, function: str, event: Any) -> Outcome:
-        return self.pools[function].invoke(event, wait=True)
+        """Synchronous. Beyond a reserved concurrency Lambda refuses (Throttled); beyond the local cap of
+        environments (Lambda would scale further) the call waits for one."""
+        pool = self.pools[function]
+        return pool.invoke(event, wait=pool.spec.reserved_concurrency is None)
 
     # ---- asynchronous ----
 

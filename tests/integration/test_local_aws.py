@@ -131,3 +131,29 @@ def test_a_timeout_kills_the_environment_and_the_gateway_answers_503(org, local_
     finally:
         spec.timeout = before
     assert org.http.get(f"/v1/organizations/{org.id}").status_code == 200
+
+
+def test_reserved_concurrency_throttles_a_second_synchronous_invocation(local_stack, edge_hooks) -> None:
+    from local_stack.runtime import Throttled
+    from local_stack.stack import scheduled_event
+
+    close = local_stack.function_name("cycle_close")
+    assert local_stack.stack.functions[close].reserved_concurrency == 1
+    role = local_stack.stack.functions[close].role
+    running, release = threading.Event(), threading.Event()
+
+    def hold_the_first_run(when: str, principal: str, service: str, operation: str):
+        if when == "before" and principal == role:
+            running.set()
+            release.wait(30)
+
+    edge_hooks.append(hold_the_first_run)
+    first = threading.Thread(target=local_stack.invoke, args=("cycle_close", scheduled_event("first")))
+    first.start()
+    try:
+        assert running.wait(60)
+        with pytest.raises(Throttled):
+            local_stack.invoke("cycle_close", scheduled_event("second"))
+    finally:
+        release.set()
+        first.join()
