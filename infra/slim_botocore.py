@@ -5,7 +5,7 @@ knows, not with the ones used: the loader lists every service directory (about 4
 the endpoint resolver parses endpoints.json (1.2 MB, every service in every partition). Keeping only the
 services called takes about 70 ms off each cold start and 27 MB off the layer. A function that starts calling
 another service must be added to SERVICES; tests/infra/test_build.py compares the list with the
-`boto3.client(...)` calls in functions/.
+`aws_clients.client(...)` calls in functions/.
 
     python -m infra.slim_botocore .build/layer/python
 """

@@ -6,14 +6,14 @@ import json
 from functools import cache
 from typing import Any
 
-import boto3
+from functions.common import aws_clients
 
 SOURCE = "meterbill"
 
 
 @cache
 def client() -> Any:
-    return boto3.client("events")
+    return aws_clients.client("events")
 
 
 def publish(bus: str, detail_type: str, details: list[dict[str, Any]]) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
+from functions.common import aws_clients
 
 
 def invoke_async(function_arn: str, event: dict[str, Any]) -> None:
-    boto3.client("lambda").invoke(FunctionName=function_arn, InvocationType="Event",
-                                  Payload=json.dumps(event).encode())
+    aws_clients.client("lambda").invoke(FunctionName=function_arn, InvocationType="Event",
+                                        Payload=json.dumps(event).encode())

@@ -5,13 +5,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
+
+from functions.common import aws_clients
 
 
 @cache
 def client() -> Any:
-    return boto3.client("s3")
+    return aws_clients.client("s3")
 
 
 def put(bucket: str, key: str, body: bytes, content_type: str) -> None:

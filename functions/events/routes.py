@@ -1,4 +1,4 @@
-"""Event routes: ingest (the ingest Lambda) and listing (the management Lambda)."""
+"""Event listing routes (the management Lambda); the ingest route is functions/events/ingest_route.py."""
 
 from __future__ import annotations
 
@@ -6,28 +6,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.common.clock import iso
 from functions.common.errors import NotFound
 from functions.common.pagination import page_of
 from functions.customers import service as customers
 from functions.customers.schemas import customer_out
-from functions.events import service
-from functions.events.schemas import EventsIngest
 from functions.meters import service as meters
 from functions.meters.filter import matches
 from functions.organizations.routes import require
 from functions.store import customers as customer_store
 from functions.store import usage
-
-
-def register_ingest(app: APIGatewayHttpResolver) -> None:
-    @app.post("/v1/events/ingest")
-    def ingest_events(body: Annotated[EventsIngest, Body()]) -> dict:
-        principal = require(app, "events:write")
-        result = service.ingest(principal.organization_id, body.events)
-        return {"inserted": result.inserted, "duplicates": result.duplicates}
 
 
 def event_out(org_id: str, event: dict[str, Any], customer: dict[str, Any] | None) -> dict[str, Any]:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import unquote_plus
+from functions.common.runtime import init_phase
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with init_phase():  # imports and setup: the collector off, the result frozen (functions/common/runtime.py)
+    from typing import Any
+    from urllib.parse import unquote_plus
 
-from functions.adapters.lambda_invoke import invoke_async
-from functions.bulk import service
-from functions.common.runtime import settle_heap
-from functions.store import dynamo
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger()
-metrics = Metrics()
-settle_heap(dynamo.warm_up)
+    from functions.adapters.lambda_invoke import invoke_async
+    from functions.bulk import service
+    from functions.store import dynamo
+
+    logger = Logger()
+    metrics = Metrics()
+    dynamo.warm_up()
 
 
 @logger.inject_lambda_context

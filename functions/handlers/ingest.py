@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functions.common.runtime import init_phase
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with init_phase():  # imports and setup: the collector off, the result frozen (functions/common/runtime.py)
+    from typing import Any
 
-from functions.common.http import create_app, resolve
-from functions.common.runtime import settle_heap
-from functions.events import routes as event_routes
-from functions.store import dynamo
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger()
-metrics = Metrics()
-app = create_app("Meterbill ingest")
-event_routes.register_ingest(app)
+    from functions.common.http import create_app, resolve
+    from functions.events.ingest_route import register_ingest
+    from functions.store import dynamo
 
-settle_heap(dynamo.warm_up)
+    logger = Logger()
+    metrics = Metrics()
+    app = create_app("Meterbill ingest")
+    register_ingest(app)
+    dynamo.warm_up()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

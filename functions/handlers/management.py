@@ -2,45 +2,49 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from functions.common.runtime import init_phase
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with init_phase():  # imports and setup: the collector off, the result frozen (functions/common/runtime.py)
+    from functools import cache
+    from typing import Any
 
-from functions.billing import routes as billing_routes
-from functions.common.http import create_app, resolve
-from functions.common.runtime import settle_heap
-from functions.customer_meters import routes as customer_meter_routes
-from functions.customer_sessions import routes as customer_session_routes
-from functions.customers import routes as customer_routes
-from functions.events import routes as event_routes
-from functions.meters import routes as meter_routes
-from functions.organizations import routes as organization_routes
-from functions.store import dynamo
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger()
-metrics = Metrics()
-app = create_app("Meterbill API")
-ROUTE_GROUPS = (
-    organization_routes.register,
-    customer_routes.register,
-    meter_routes.register,
-    customer_meter_routes.register,
-    event_routes.register_listing,
-    billing_routes.register,
-    customer_session_routes.register,
-)
-for register_routes in ROUTE_GROUPS:
-    register_routes(app)
+    from functions.billing import routes as billing_routes
+    from functions.common.http import create_app, resolve
+    from functions.customer_meters import routes as customer_meter_routes
+    from functions.customer_sessions import routes as customer_session_routes
+    from functions.customers import routes as customer_routes
+    from functions.events import routes as event_routes
+    from functions.events.ingest_route import register_ingest
+    from functions.meters import routes as meter_routes
+    from functions.organizations import routes as organization_routes
+    from functions.store import dynamo
 
+    logger = Logger()
+    metrics = Metrics()
+    app = create_app("Meterbill API")
+    ROUTE_GROUPS = (
+        organization_routes.register,
+        customer_routes.register,
+        meter_routes.register,
+        customer_meter_routes.register,
+        event_routes.register_listing,
+        billing_routes.register,
+        customer_session_routes.register,
+    )
+    for register_routes in ROUTE_GROUPS:
+        register_routes(app)
 
-@app.get("/openapi.json", include_in_schema=False)
-def openapi():  # no return annotation: Powertools would try to model Response
-    return Response(200, "application/json", api_document())
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi():  # no return annotation: Powertools would try to model Response
+        return Response(200, "application/json", api_document())
+
+    dynamo.warm_up()
 
 
 @cache
@@ -48,11 +52,9 @@ def api_document() -> str:
     """One document for the whole API: these routes plus the ingest Lambda's, registered on a resolver that
     only describes them (the ingest route is served by its own Lambda)."""
     described = create_app("Meterbill API")
-    for register in ROUTE_GROUPS + (event_routes.register_ingest,):
+    for register in ROUTE_GROUPS + (register_ingest,):
         register(described)
     return described.get_openapi_json_schema()
-
-settle_heap(dynamo.warm_up)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

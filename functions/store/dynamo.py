@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from functions.common import aws_clients
 from functions.common.errors import Conflict, StoreRefused, Throttled
 from functions.common.settings import settings
 
@@ -22,7 +22,7 @@ def client() -> Any:
     # The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set (the local stack), else from the region.
     # Requests are built by this package, never from user input shapes: botocore's parameter validation
     # would only re-check them, at a cost that grows with every event of a 1,000-event transaction.
-    return boto3.client(
+    return aws_clients.client(
         "dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}, parameter_validation=False)
     )
 

@@ -78,7 +78,7 @@ def _clients_created() -> set[str]:
     for path in (ROOT / "functions").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "client"
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "boto3"):
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in ("boto3", "aws_clients")):
                 assert node.args and isinstance(node.args[0], ast.Constant), f"{path}: a service name in a variable"
                 names.add(node.args[0].value)
     return names
