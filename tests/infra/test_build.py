@@ -88,3 +88,35 @@ def test_botocore_data_is_exactly_the_services_the_functions_call(built: Path) -
     assert _clients_created() == set(SERVICES)
     data = built / "layer" / "python" / "botocore" / "data"
     assert {p.name for p in data.iterdir() if p.is_dir()} == set(SERVICES)
+
+
+# What each handler's import must leave out (DESIGN.md section 10, cold start): other features' code it never
+# calls, and libraries it has no use for. Each line is a cut that a new import would silently undo.
+NOT_IMPORTED = {
+    "ingest": ("functions.events.routes", "functions.customers.schemas", "functions.meters.schemas",
+               "functions.billing", "functions.portal", "functions.bulk", "functions.customer_sessions"),
+    "management": ("functions.portal", "functions.bulk"),
+    "portal": ("functions.billing.schemas", "functions.meters.schemas", "functions.billing.routes",
+               "functions.billing.close", "functions.events", "functions.bulk"),
+    "bulk_ingest": ("aws_lambda_powertools.event_handler", "functions.billing", "functions.portal"),
+    "cycle_close": ("pydantic", "aws_lambda_powertools.event_handler", "functions.billing.schemas",
+                    "functions.meters.schemas", "functions.portal", "functions.bulk"),
+}
+# boto3 (with s3transfer) adds nothing to botocore's clients; reportlab waits for the first PDF.
+NOT_IMPORTED_BY_ANY = ("boto3", "s3transfer", "reportlab")
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_handler_imports_nothing_it_does_not_use(built: Path, python: str, handler: str) -> None:
+    code = f"""
+import sys
+sys.path[:0] = [{str(built / "lambda")!r}, {str(built / "layer" / "python")!r}]
+import functions.handlers.{handler}
+print(" ".join(sys.modules))
+"""
+    done = subprocess.run([python, "-B", "-s", "-P", "-c", code], cwd=built,
+                          env={"PATH": "/usr/bin:/bin", **ENVIRONMENT}, capture_output=True, text=True, check=True)
+    loaded = done.stdout.split()
+    assert f"functions.handlers.{handler}" in loaded
+    unwanted = NOT_IMPORTED[handler] + NOT_IMPORTED_BY_ANY
+    assert [m for m in loaded if m in unwanted or m.startswith(tuple(f"{u}." for u in unwanted))] == []
