@@ -232,16 +232,17 @@ The first round (against main at 126cb5f, whose handlers took 1.2-1.9 s):
 - **No X-Ray SDK** (the unused `[tracer]` extra), whose second botocore shadowed the runtime's.
 
 **The 300 ms target is met by the cycle close only.** What is left in the others is the libraries they need,
-imported the way those packages import themselves; our own modules are now 20-40 ms of each. The libraries
-alone, in a fresh process with the collector off (Powertools' logger, metrics and HTTP resolver, one pydantic
-model, a botocore DynamoDB client, none of our code) take about 330 ms here. Each in isolation: botocore with
-urllib3 and the standard library they import (http.client, email, ssl) about 180 ms, plus 20-30 ms to create the
-client; pydantic with one model about 150 ms (pydantic-core's schema module alone 30 ms); Powertools' event
-handler package about 130 ms, whose `__init__` imports every resolver (AppSync with asyncio, Bedrock, VPC
-Lattice) and the event classes of every AWS service. Powertools' OpenAPI validation (`enable_validation`) adds
-nothing measurable over pydantic itself, and validating the ingest's first request costs about 3 ms, so the
-ingest keeps it. Options not taken: a layer whose `aws_lambda_powertools/event_handler/__init__.py` imports only
-the API Gateway resolver takes 25-35 ms off ingest and portal (a patch to a third-party package, to redo at each
+imported the way those packages import themselves; our code is the `functions` column above (our modules, and
+the handler module's setup, which builds the DynamoDB client: 20-30 ms of it). The libraries alone, in a fresh
+process with the collector off (Powertools' logger, metrics and HTTP resolver, one pydantic model, a botocore
+DynamoDB client, none of our code) take about 330 ms here. Each in isolation: botocore with urllib3 and the
+standard library they import (http.client, email, ssl) about 180 ms, plus 20-30 ms to create the client;
+pydantic with one model about 150 ms (pydantic-core's schema module alone 30 ms); Powertools' event handler
+package about 130 ms, whose `__init__` imports every resolver (AppSync with asyncio, Bedrock, VPC Lattice) and
+the event classes of every AWS service. Powertools' OpenAPI validation (`enable_validation`) adds nothing
+measurable over pydantic itself, and validating the ingest's first request costs about 3 ms, so the ingest keeps
+it. Options not taken: a layer whose `aws_lambda_powertools/event_handler/__init__.py` imports only the API
+Gateway resolver takes 25-35 ms off ingest and portal (a patch to a third-party package, to redo at each
 upgrade); Lambda SnapStart for Python (the initialized environment restored from a snapshot) takes the import
 out of the cold start altogether, at the price of publishing versions and invoking aliases.
 """
