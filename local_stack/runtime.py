@@ -137,18 +137,16 @@ class FunctionPool:
         self.condition = threading.Condition()
 
     def acquire(self, wait: bool) -> ExecutionEnvironment:
+        """An environment for one invocation: concurrency (invocations at once) is what the limit caps."""
         with self.condition:
-            while True:
-                if self.idle:
-                    self.busy += 1
-                    return self.idle.pop()
-                if self.active < self.limit:
-                    self.active += 1
-                    self.busy += 1
-                    break
+            while self.busy >= self.limit:
                 if not wait:
                     raise Throttled(f"Rate Exceeded: {self.spec.name} is at its concurrency of {self.limit}")
                 self.condition.wait()
+            self.busy += 1
+            if self.idle:
+                return self.idle.pop()
+            self.active += 1
         try:
             environment = ExecutionEnvironment(self.spec, self.env)
         except BaseException:
