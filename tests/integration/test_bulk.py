@@ -270,4 +270,6 @@ def test_unversioned_bucket_reads_by_etag_and_counts_the_same_bytes_once(org, lo
             local_stack.notifications_held.clear()
         result_of(local_stack, key, version=version_of(fresh))
         assert invoke("bulk_ingest", {"Records": [stale]})["files"][0]["status"] == "superseded"
-    assert meter_value(org.http, "plain", meter_id) == sum(range(1, 101)) + 1 + 2
+    # The new content is a new file: its lines without an external_id are new events (the 50 even lines'
+    # bytes, 1 + 3 + ... + 99), as are its two added lines (1 + 2); the stale content counted nothing.
+    assert meter_value(org.http, "plain", meter_id) == sum(range(1, 101)) + sum(range(1, 101, 2)) + 1 + 2

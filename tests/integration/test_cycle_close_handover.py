@@ -9,7 +9,7 @@ from datetime import timedelta
 from functions.common.clock import iso, parse_iso
 from local_stack.stack import scheduled_event
 
-SUBSCRIPTIONS = 240
+SUBSCRIPTIONS = 200
 
 
 def test_a_close_that_runs_out_of_time_continues_in_fresh_invocations(org, local_stack) -> None:
