@@ -162,7 +162,7 @@ def test_a_run_killed_mid_file_is_resumed_by_lambdas_retry(org, local_stack, edg
                 local_stack.runtime.pools[bulk].kill_running()  # SIGKILL: no handler code runs after this
 
     edge_hooks.append(kill_after_second_batch)
-    with bulk_timeout(local_stack, 15):  # the dead run's lease ends with its deadline; the retry waits it out
+    with bulk_timeout(local_stack, 20):  # the dead run's lease ends with its deadline; the retry waits it out
         result = upload(local_stack, f"incoming/{org.id}/killed.ndjson", encode("ndjson", events(3000, "killed")))
     assert seen["n"] >= 3
     assert (result["status"], result["inserted"] + result["duplicates"]) == ("done", 3000), result
