@@ -19,11 +19,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from local_stack import iam
+from local_stack.ports import LoopbackServer
 from local_stack.template import ACCOUNT, Statement
 
 ADMIN_ACCESS_KEY = "local"  # the operator: `meterbill` commands, tests setting up data
@@ -88,18 +89,14 @@ class Edge:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _any
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="aws-edge",
-                         daemon=True).start()
+        self.server = LoopbackServer(Handler, port, name="aws-edge")
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.server.endpoint
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
     # ---- one request ----
 

@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -35,6 +35,7 @@ from urllib.parse import unquote
 import boto3
 
 from local_stack.edge import role_access_key
+from local_stack.ports import LoopbackServer
 from local_stack.template import ACCOUNT, REGION, FunctionSpec, Stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,18 +138,16 @@ class FunctionPool:
         self.condition = threading.Condition()
 
     def acquire(self, wait: bool) -> ExecutionEnvironment:
+        """An environment for one invocation: concurrency (invocations at once) is what the limit caps."""
         with self.condition:
-            while True:
-                if self.idle:
-                    self.busy += 1
-                    return self.idle.pop()
-                if self.active < self.limit:
-                    self.active += 1
-                    self.busy += 1
-                    break
+            while self.busy >= self.limit:
                 if not wait:
                     raise Throttled(f"Rate Exceeded: {self.spec.name} is at its concurrency of {self.limit}")
                 self.condition.wait()
+            self.busy += 1
+            if self.idle:
+                return self.idle.pop()
+            self.active += 1
         try:
             environment = ExecutionEnvironment(self.spec, self.env)
         except BaseException:
@@ -447,14 +446,11 @@ class _InvokeApi:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+        self.server = LoopbackServer(Handler, name="lambda-invoke-api")
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.server.endpoint
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()

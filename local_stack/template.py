@@ -43,6 +43,29 @@ def _newest_source_mtime() -> float:
     return newest
 
 
+BUILD = ROOT / ".build"
+# What the build's output depends on besides functions/ (a copy the local stack does not run).
+BUILD_INPUTS = ("Makefile", "requirements/lambda.txt", "infra/slim_botocore.py")
+
+
+def _build_stale() -> bool:
+    layer = BUILD / "layer"
+    return not layer.is_dir() or not (BUILD / "lambda").is_dir() or any(
+        (ROOT / f).stat().st_mtime > BUILD.stat().st_mtime for f in BUILD_INPUTS)
+
+
+def ensure_built() -> Path:
+    """`.build` as `make build` makes it: built again when missing or older than how it is made, under one lock
+    for every process of this checkout (test workers, the local stack), so none deletes it while another reads."""
+    if _build_stale():
+        with open(ROOT / ".build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if _build_stale():  # another process may have built it meanwhile
+                print("building the Lambda asset and layer (make build) ...", file=sys.stderr, flush=True)
+                subprocess.run(["make", "-s", "build"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return BUILD
+
+
 def ensure_synthesized(out: Path = CDK_OUT) -> Path:
     """Synthesize when the template is missing or older than infra/ (one process at a time: a file lock)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -51,9 +74,7 @@ def ensure_synthesized(out: Path = CDK_OUT) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if template.exists() and template.stat().st_mtime >= _newest_source_mtime():
             return template
-        if not (ROOT / ".build" / "lambda").is_dir() or not (ROOT / ".build" / "layer").is_dir():
-            print("building the Lambda asset and layer (make build) ...", file=sys.stderr, flush=True)
-            subprocess.run(["make", "-s", "build"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        ensure_built()
         print("synthesizing the stack (python app.py) ...", file=sys.stderr, flush=True)
         env = {**os.environ, "CDK_OUTDIR": str(out), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
         subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)

@@ -19,6 +19,7 @@ from functions.billing.invoice import METERED, InvoiceAmounts, Line, fixed_lines
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
+from functions.common.retry import pause_before_retry
 from functions.customer_meters.service import consumed as meter_consumed
 from functions.customers import service as customers
 from functions.meters.periods import Period, cycle
@@ -172,7 +173,9 @@ def _period(sub: dict[str, Any], product: dict[str, Any], n: int) -> Period:
 
 def _commit(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], None]) -> dict[str, Any] | None:
     """Write with the next invoice number; re-read the counter and retry while another invoice took it."""
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:  # the counter, the usage or the subscription moved under another writer
+            pause_before_retry(attempt - 1)
         previous = store.invoice_counter(write.org_id)
         build(write, previous)
         outcome = store.write_invoice(write)
@@ -350,7 +353,9 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
                        cancel_now: bool = False) -> CloseResult:
     """Close the subscription's current period if it ended before `as_of` (or now, for an immediate cancel)."""
     cache = {} if cache is None else cache
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:  # the counter, the usage or the subscription moved under another writer
+            pause_before_retry(attempt - 1)
         sub = get_subscription(org_id, subscription_id)
         if sub["status"] != "active":
             return CloseResult(None, False, notes=["not active"])

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from functions.common import aws_clients
 from functions.common.errors import Conflict, StoreRefused, Throttled
+from functions.common.retry import pause_before_retry
 from functions.common.settings import settings
 
 THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
@@ -52,12 +53,27 @@ class RequestCounter:
 requests = RequestCounter()
 
 
+CONFLICT_RETRIES = 6  # jittered backoff from 10 ms: a transaction holds an item for milliseconds
+
+
 def call(operation: str, **kwargs: Any) -> dict[str, Any]:
-    """Every DynamoDB request goes through here: counted, and ClientError never escapes the store."""
+    """Every DynamoDB request goes through here: counted, and ClientError never escapes the store.
+
+    A single-item write to an item that a transaction is writing at that moment is refused with
+    TransactionConflictException (botocore does not retry it): it is retried here, since the refusal says nothing
+    about the item and the conflicting transaction is over within milliseconds."""
     method: Callable[..., dict[str, Any]] = getattr(client(), operation)
-    requests.record(operation)
-    with translated_errors():
-        return method(**kwargs)
+    attempt = 0
+    while True:
+        requests.record(operation)
+        try:
+            with translated_errors_except("TransactionConflictException"):
+                return method(**kwargs)
+        except ClientError as exc:
+            if attempt == CONFLICT_RETRIES:
+                raise Conflict("the item is being written by a transaction; retry") from exc
+            pause_before_retry(attempt)
+            attempt += 1
 
 
 def transact(actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:

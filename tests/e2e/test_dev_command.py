@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,29 +17,43 @@ from local_stack.ports import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_dev(state_dir: Path, *extra: str) -> tuple[subprocess.Popen, dict]:
+class Dev(subprocess.Popen):
+    """`meterbill dev` in a subprocess whose output is read as it comes: an unread pipe fills up and would stall
+    the stack (its functions' logs go there)."""
+
+    output: list[str]
+
+    def printed(self, text: str) -> bool:
+        return any(text in line for line in self.output)
+
+
+def start_dev(state_dir: Path, *extra: str) -> tuple[Dev, dict]:
     port = free_port()
     (state_dir / "local.json").unlink(missing_ok=True)  # left behind by a stack that was killed
-    process = subprocess.Popen(
+    process = Dev(
         [sys.executable, "-m", "local_stack.cli", "--state-dir", str(state_dir), "dev", "--port", str(port), *extra],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    process.output = []
+    reader = threading.Thread(target=lambda: process.output.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
     state_file = state_dir / "local.json"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     while not state_file.exists():
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        assert process.poll() is None, "".join(process.output)
         assert time.monotonic() < deadline, "local stack did not start"
         time.sleep(0.2)
     return process, json.loads(state_file.read_text())
 
 
-def stop(process: subprocess.Popen) -> str:
+def stop(process: Dev) -> str:
     process.send_signal(signal.SIGINT)
-    out, _ = process.communicate(timeout=30)
-    return out
+    process.wait(timeout=60)
+    time.sleep(0.5)  # the reader takes the last lines
+    return "".join(process.output)
 
 
 def test_dev_serves_authenticated_requests_and_keeps_data(tmp_path: Path) -> None:
@@ -107,11 +122,11 @@ def test_ingest_command_streams_to_the_api_and_bulk_goes_through_the_s3_notifica
 
 
 def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
-    """Many invocations (a 4-second bulk timeout), a SIGKILL of the whole stack mid-file, a restart: the file
+    """Many invocations (a 6-second bulk timeout), a SIGKILL of the whole stack mid-file, a restart: the file
     finishes, the meter equals the oracle, and the audit is clean."""
     import boto3
 
-    options = ("--bulk-timeout", "4", "--retry-delay-scale", "0.05")
+    options = ("--bulk-timeout", "6", "--retry-delay-scale", "0.05")
     process, state = start_dev(tmp_path, *options)
     try:
         headers = {"Authorization": f"Bearer {state['token']}"}
@@ -160,19 +175,8 @@ def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
         stop(process)
 
 
-def wait_for_output(process: subprocess.Popen, text: str, timeout: float) -> None:
-    """Reads the process's output on a thread (until it ends) and returns once `text` has been printed."""
-    import threading
-
-    assert process.stdout is not None
-    seen: list[str] = []
-    found = threading.Event()
-
-    def read() -> None:
-        for line in process.stdout:  # type: ignore[union-attr]
-            seen.append(line)
-            if text in line:
-                found.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    assert found.wait(timeout), f"{text!r} not seen in {timeout}s: {''.join(seen)[-3000:]}"
+def wait_for_output(process: Dev, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not process.printed(text):
+        assert time.monotonic() < deadline, f"{text!r} not seen in {timeout}s: {''.join(process.output)[-3000:]}"
+        time.sleep(0.2)

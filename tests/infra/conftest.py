@@ -1,38 +1,20 @@
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / ".build"
-# What the build's output depends on besides functions/ (whose copy the tests do not inspect).
-BUILD_INPUTS = ("Makefile", "requirements/lambda.txt", "infra/slim_botocore.py")
-
-
-def _stale() -> bool:
-    layer = BUILD / "layer"
-    return not layer.is_dir() or any((ROOT / f).stat().st_mtime > BUILD.stat().st_mtime for f in BUILD_INPUTS)
-
-
 @pytest.fixture(scope="session")
 def built() -> Path:
-    """`.build` as `make build` makes it today: built again when missing or older than how it is made. Under
-    a lock: `make test` runs two xdist workers, and one must not delete .build while the other reads it."""
-    if _stale():
-        lock_path = Path(tempfile.gettempdir()) / f"meterbill-build-{hashlib.sha256(bytes(ROOT)).hexdigest()[:12]}.lock"
-        with lock_path.open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if _stale():  # the other worker may have built it meanwhile
-                subprocess.run(["make", "build"], cwd=ROOT, check=True)
-    return BUILD
+    """`.build` as `make build` makes it today (one lock with the local stack's own build: local_stack.template)."""
+    from local_stack.template import ensure_built
+
+    return ensure_built()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from tests.integration.test_billing import close_cycles, invoices
 from tests.unit.billing.test_invoice_oracle import discounts, prices, taxes
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(price=prices, credited=st.integers(0, 50), fixed=st.integers(0, 5000), discount=discounts, tax=taxes,
        values=st.lists(st.one_of(st.integers(0, 40), st.text(max_size=2), st.booleans()), max_size=30))
 def test_invoice_from_raw_events_matches_oracle(api_url, price, credited, fixed, discount, tax, values) -> None:

@@ -157,3 +157,39 @@ def test_reserved_concurrency_throttles_a_second_synchronous_invocation(local_st
     finally:
         release.set()
         first.join()
+
+
+def test_the_store_retries_a_single_write_refused_while_a_transaction_holds_the_item(local_stack, edge_hooks) -> None:
+    """DynamoDB refuses a single write to an item a transaction is writing (TransactionConflictException) and
+    botocore does not retry it: two overlapping close runs met it when one published an invoice the other was
+    trying to write. The store waits the transaction out."""
+    from functions.store import dynamo
+
+    dynamodb, table = local_stack.aws.client("dynamodb"), local_stack.aws.table_name
+    item = f"held-{time.time_ns()}"
+    in_flight, release = threading.Event(), threading.Event()
+    refused: list[str] = []
+
+    def hold(when: str, principal: str, service: str, operation: str):
+        if when == "in_flight" and operation == "TransactWriteItems":
+            in_flight.set()
+            release.wait(10)
+        if when == "after" and principal == "admin" and operation == "UpdateItem" and not release.is_set():
+            refused.append(operation)
+            if len(refused) == 2:  # the transaction finishes while the store is backing off
+                release.set()
+
+    edge_hooks.append(hold)
+    transaction = threading.Thread(target=dynamodb.transact_write_items,
+                                   kwargs={"TransactItems": [_counter_update(table, item)]})
+    transaction.start()
+    assert in_flight.wait(10)
+    try:
+        dynamo.call("update_item", TableName=table, Key={"PK": {"S": item}, "SK": {"S": "c"}},
+                    UpdateExpression="SET marked = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
+    finally:
+        release.set()
+        transaction.join()
+    assert len(refused) == 2  # refused twice, then written
+    stored = dynamodb.get_item(TableName=table, Key={"PK": {"S": item}, "SK": {"S": "c"}}, ConsistentRead=True)
+    assert stored["Item"]["marked"] == {"BOOL": True} and stored["Item"]["n"] == {"N": "1"}
