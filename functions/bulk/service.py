@@ -178,6 +178,11 @@ def _ingest_file(bucket: str, object_key: str, version: str, etag: str | None, s
         stream = records(kind, open_text(io.BufferedReader(PrefixedStream(head, body), 1 << 20), gzipped))
         slowest_ms = 0.0
         for batch in _batches((r for r in stream if r.number > progress.line), BATCH):
+            # Hand over while there is time for the checkpoint, and never start a batch that might not finish:
+            # checked before the first batch too, since a retry that waited out a dead run's lease may start late.
+            if remaining_ms() < max(safety_ms, 2 * slowest_ms):
+                save("running", release=True)  # the fresh invocation that continues must be able to claim it
+                return {"key": object_key, "status": "incomplete", "line": progress.line}
             batch_started = time.monotonic()
             good: list[tuple[int, EventCreate]] = []
             rejects: list[dict[str, Any]] = []
@@ -199,10 +204,6 @@ def _ingest_file(bucket: str, object_key: str, version: str, etag: str | None, s
             progress.line = batch[-1].number
             _write_rejects(bucket, rejects_prefix, batch[0].number, rejects)
             slowest_ms = max(slowest_ms, (time.monotonic() - batch_started) * 1000)
-            # Hand over while there is time for the checkpoint, and never start a batch that might not finish.
-            if remaining_ms() < max(safety_ms, 2 * slowest_ms):
-                save("running", release=True)  # the fresh invocation that continues must be able to claim it
-                return {"key": object_key, "status": "incomplete", "line": progress.line}
             save("running")
     except UnsupportedFormat as exc:
         return finish("rejected", str(exc))
