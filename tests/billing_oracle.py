@@ -32,20 +32,20 @@ def price_cents(price: dict, units: int) -> int:
     return min(cents, price["cap_amount"]) if price.get("cap_amount") is not None else cents
 
 
-def invoice_total(metered: list[tuple[dict, int, int]], fixed: int, discount: dict | None, tax: dict | None
-                  ) -> dict[str, int]:
-    """metered: (price, consumed units, credited units)."""
-    subtotal = fixed + sum(price_cents(p, max(0, used - credit)) for p, used, credit in metered)
+def invoice_total(metered: list[tuple[dict, int, int]], fixed: int, discount: dict | None, tax: dict | None,
+                  credit: int = 0) -> dict[str, int]:
+    """metered: (price, consumed units, credited units); credit: a negative proration line (or 0)."""
+    subtotal = fixed + credit + sum(price_cents(p, max(0, used - credited)) for p, used, credited in metered)
     off = 0
-    if discount and subtotal > 0:
-        off = (round_half_up(Fraction(subtotal * discount["basis_points"], 10_000)) if discount["type"] == "percentage"
-               else discount["amount"])
-        off = min(off, subtotal)
+    if discount and discount["type"] == "percentage":
+        off = round_half_up(Fraction(subtotal * discount["basis_points"], 10_000))  # a credit shrinks too
+    elif discount and subtotal > 0:
+        off = min(discount["amount"], subtotal)
     taxable = subtotal - off
     tax_amount = 0
-    if tax and taxable > 0:
+    if tax:  # signed: a credit gives its tax back
         if tax["inclusive"]:
-            tax_amount = taxable - round_half_up(Fraction(taxable * 10_000, 10_000 + tax["basis_points"]))
+            tax_amount = round_half_up(Fraction(taxable * tax["basis_points"], 10_000 + tax["basis_points"]))
         else:
             tax_amount = round_half_up(Fraction(taxable * tax["basis_points"], 10_000))
     total = taxable if tax and tax["inclusive"] else taxable + tax_amount

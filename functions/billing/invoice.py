@@ -74,10 +74,10 @@ def fixed_lines(prices: list[dict[str, Any]], period: tuple[str, str], product_n
     ]
 
 
-def total_invoice(lines: list[Line], discount: dict[str, Any] | None, tax_rate: dict[str, Any] | None
-                  ) -> InvoiceAmounts:
+def total_invoice(lines: list[Line], discount: dict[str, Any] | None, tax_rate: dict[str, Any] | None,
+                  currency: str | None = None) -> InvoiceAmounts:
     subtotal = sum(line.amount for line in lines)
-    off = discount_cents(discount, max(0, subtotal)) if discount and subtotal > 0 else 0
+    off = discount_cents(discount, subtotal, currency) if discount else 0
     taxable = subtotal - off
     tax = tax_cents(taxable, tax_rate)
     inclusive = bool(tax_rate and tax_rate.get("inclusive"))

@@ -148,12 +148,16 @@ class InvoiceContext:
                                    issued_at)
         rate = find_tax_rate(self.tax_rates, self.customer.get("billing_address"),
                              bool(self.customer.get("tax_exempt")))
-        return total_invoice(lines, self.discount if applies else None, rate)
+        return total_invoice(lines, self.discount if applies else None, rate, self.currency)
+
+    @property
+    def currency(self) -> str:
+        return next((p.get("price_currency") for p in self.product["prices"]), "usd")  # type: ignore[no-any-return]
 
     def invoice(self, reason: str, marker: str, amounts: InvoiceAmounts, period: Period, number: int
                 ) -> dict[str, Any]:
         sub = self.subscription
-        currency = next((p.get("price_currency") for p in self.product["prices"]), "usd")
+        currency = self.currency
         return {
             "id": invoice_id(sub["id"], reason, marker), "number": number, "organization_id": self.org_id,
             "customer_id": sub["customer_id"], "subscription_id": sub["id"], "product_id": self.product["id"],

@@ -71,8 +71,47 @@ def test_inclusive_vs_exclusive_tax() -> None:
     inc = total_invoice([Line("fixed", "plan", 11_900)], None, inclusive)
     assert (ex.subtotal, ex.tax_amount, ex.total) == (10_000, 1900, 11_900)
     assert (inc.subtotal, inc.tax_amount, inc.total) == (11_900, 1900, 11_900)
-    # 999c at 19% inclusive: 999/1.19 = 839.496c net, rounded to 839c, so 160c of it is tax.
+    # 999c at 19% inclusive: the tax is 999 x 0.19 / 1.19 = 159.504c, rounded to 160c (the net is 839c).
     assert tax_cents(999, inclusive) == 160
+
+
+def test_inclusive_tax_at_a_half_cent_tie_rounds_the_tax_half_up() -> None:
+    # 1,503c at 20% inclusive: the tax is 1,503 x 0.2 / 1.2 = 250.5c exactly, so 251c (the net 1,252c). Rounding
+    # the net instead (1,252.5 -> 1,253) would leave 250c of tax.
+    inclusive = {"basis_points": 2000, "inclusive": True}
+    assert tax_cents(1503, inclusive) == 251
+    amounts = total_invoice([Line("fixed", "plan", 1503)], None, inclusive)
+    assert (amounts.tax_amount, amounts.total) == (251, 1503)
+
+
+def test_a_downgrade_credit_gives_back_its_tax_and_its_percentage_discount() -> None:
+    # A plan of 4,000c at 50% off and 10% tax was paid 2,200c. Half the cycle unused on a downgrade to a free plan:
+    # the credit is -2,000c of plan, less 50% (-1,000c), plus its 10% tax back: -1,100c, half of what was paid.
+    half_off = {"type": "percentage", "basis_points": 5000}
+    tax = {"basis_points": 1000, "inclusive": False}
+    paid = total_invoice([Line("fixed", "plan", 4000)], half_off, tax)
+    credit = proration_cents(4000, 0, d(2026, 4, 1), d(2026, 5, 1), d(2026, 4, 16))
+    refund = total_invoice([Line("proration", "unused", credit)], half_off, tax)
+    assert (paid.total, credit, refund.discount_amount, refund.tax_amount, refund.total) == (2200, -2000, -1000,
+                                                                                          -100, -1100)
+    assert tax_cents(-1003, {"basis_points": 2000, "inclusive": True}) == -167  # symmetric: 167.17 -> 167
+
+
+def test_a_fixed_discount_only_reduces_charges_in_its_own_currency() -> None:
+    ten_euros = {"type": "fixed", "amount": 1000, "currency": "eur"}
+    assert discount_cents(ten_euros, 5000, "usd") == 0  # 1,000 cents of EUR are not 1,000 cents of USD
+    assert discount_cents(ten_euros, 5000, "EUR") == 1000
+    assert discount_cents(ten_euros, -5000, "eur") == 0  # never enlarges a credit
+    assert total_invoice([Line("fixed", "plan", 5000)], ten_euros, None, "usd").total == 5000
+
+
+def test_proration_counts_the_unused_time_to_the_microsecond() -> None:
+    # 30 days of 2,592,000,000c... kept small: 2,592,000c over 2,592,000 s is 1c a second; 0.6 s more unused is
+    # 0.6c more, which rounds to a whole cent instead of being cut off with the fraction of a second.
+    start, end = d(2026, 4, 1), d(2026, 5, 1)
+    at = datetime(2026, 4, 30, 23, 59, 58, 400_000, tzinfo=UTC)  # 1.6 s left
+    assert proration_cents(0, 2_592_000, start, end, at) == 2  # 1.6c, half up; truncating the seconds gave 1c
+    assert proration_cents(0, 2_592_000, start, end, d(2026, 3, 1)) == 2_592_000  # never more than the cycle
 
 
 def test_tax_rate_lookup_prefers_region_and_respects_exemption() -> None:
