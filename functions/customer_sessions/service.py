@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from functions.auth.tokens import new_token, token_hash
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Unauthorized
 from functions.common.ids import new_id
-from functions.customers import service as customers
-from functions.organizations.tokens import new_token, token_hash
 from functions.store import customer_sessions as store
+from functions.store import customers as customer_store
+from functions.store.customers import CustomerRef
 
 SESSION_PREFIX = "mb_cst_"
 LIFETIME = timedelta(hours=1)
@@ -24,7 +25,10 @@ class CustomerPrincipal:
     return_url: str | None = None  # where the portal's back link goes (Polar's return_url)
 
 
-def create(org_id: str, customer: dict[str, Any], return_url: str | None, portal_base: str) -> dict[str, Any]:
+def create(org_id: str, ref: CustomerRef, return_url: str | None, portal_base: str
+           ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A session for the customer a reference names: (the session as the API returns it, the customer)."""
+    customer = customer_store.resolve(org_id, ref)
     token = new_token(SESSION_PREFIX)
     now = utcnow()
     expires = now + LIFETIME
@@ -36,7 +40,7 @@ def create(org_id: str, customer: dict[str, Any], return_url: str | None, portal
         "expires_at": session["expires"], "return_url": return_url,
         "customer_portal_url": f"{portal_base}/portal?customer_session_token={token}",
         "customer_id": customer["id"],
-    }
+    }, customer
 
 
 def authenticate(token: str | None) -> CustomerPrincipal:
@@ -46,5 +50,6 @@ def authenticate(token: str | None) -> CustomerPrincipal:
     session = store.find(token_hash(token))
     if session is None or parse_iso(session["expires"]) <= utcnow():
         raise Unauthorized("customer session expired or unknown")
-    customers.get(session["organization_id"], session["customer_id"])  # a deleted customer has no portal
+    # a deleted customer has no portal
+    customer_store.resolve(session["organization_id"], CustomerRef(customer_id=session["customer_id"]))
     return CustomerPrincipal(session["organization_id"], session["customer_id"], session.get("return_url"))

@@ -25,10 +25,11 @@ from functions.events.schemas import EventCreate
 from functions.meters.aggregation import NotExact, Partial, exact_add
 from functions.meters.matching import compile_meters, contributions
 from functions.meters.periods import Period, calendar_month, customer_period, following_period
+from functions.store import aggregates, markers
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
-from functions.store import usage
-from functions.store.usage import AggregateDelta, AggregateKey, EventRecord
+from functions.store.aggregates import AggregateDelta, AggregateKey
+from functions.store.events import EventRecord
 from functions.thresholds import service as thresholds
 
 EVENT_ID_NAMESPACE = uuid.UUID("5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10")
@@ -182,20 +183,20 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
     duplicates = 0
     for attempt in range(MAX_ATTEMPTS):
         records, deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq)
-        priors = usage.read_aggregates(org_id, [d.key for d in deltas])
+        priors = aggregates.read_aggregates(org_id, [d.key for d in deltas])
         closed = [k for k, agg in priors.items() if agg.closed]
         if closed:
             for customer_id, _, period_key in closed:
                 router.close(customer_id, period_key)
             continue
         wanted = [(d.key, marker) for d in deltas for marker in sorted(d.partial.uniques)]
-        present = usage.present_markers(org_id, wanted) if wanted else set()
+        present = markers.present_markers(org_id, wanted) if wanted else set()
         for delta in deltas:
             delta.prior = priors.get(delta.key)
             if delta.prior is not None and delta.partial.total:
                 exact_add(delta.prior.state.total, delta.partial.total)  # what DynamoDB's ADD will compute
             delta.new_markers = [m for m in sorted(delta.partial.uniques) if (delta.key, m) not in present]
-        outcome = usage.write_chunk(org_id, records, deltas)
+        outcome = aggregates.write_chunk(org_id, records, deltas)
         if outcome.committed:
             return len(records), duplicates, [d.key for d in deltas]
         if outcome.duplicates:

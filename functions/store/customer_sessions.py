@@ -6,11 +6,7 @@ from typing import Any
 
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
-from functions.store.keys import key
-
-
-def session_key(token_hash: str) -> dict[str, Any]:
-    return key(f"SESSION#{token_hash}", "SESSION")
+from functions.store.keys import session_key
 
 
 def put(token_hash: str, session: dict[str, Any], expires_epoch: int) -> None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functions.common.clock import iso, utcnow
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
+from functions.store.keys import organization_key as org_key
+from functions.store.keys import token_key
 
 
 @dataclass(frozen=True)
@@ -20,14 +22,6 @@ class Organization:
 class AccessToken:
     organization_id: str
     scopes: frozenset[str]
-
-
-def org_key(org_id: str) -> dict:
-    return {"PK": {"S": f"ORG#{org_id}"}, "SK": {"S": "ORG"}}
-
-
-def token_key(token_hash: str) -> dict:
-    return {"PK": {"S": f"TOKEN#{token_hash}"}, "SK": {"S": "TOKEN"}}
 
 
 def create(org: Organization, token_hash: str, scopes: tuple[str, ...]) -> None:

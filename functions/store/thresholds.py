@@ -11,13 +11,9 @@ from typing import Any
 from functions.common.errors import Conflict
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
-from functions.store.keys import key
-
-PENDING = "THRESHPENDING"
-
-
-def marker_key(org_id: str, customer_id: str, meter_id: str, period_key: str, threshold_id: str) -> dict:
-    return key(f"THRESH#{org_id}#{customer_id}", f"{meter_id}#{period_key}#{threshold_id}")
+from functions.store.keys import THRESHOLDS_PENDING as PENDING
+from functions.store.keys import threshold_key as marker_key
+from functions.store.keys import threshold_pk
 
 
 def claim(org_id: str, crossing: dict[str, Any]) -> bool:
@@ -56,7 +52,7 @@ def pending(before: str) -> list[dict[str, Any]]:
 def for_customer(org_id: str, customer_id: str) -> list[dict[str, Any]]:
     items = dynamo.query_all(
         TableName=dynamo.table_name(), KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"THRESH#{org_id}#{customer_id}"}}, ConsistentRead=True,
+        ExpressionAttributeValues={":pk": {"S": threshold_pk(org_id, customer_id)}}, ConsistentRead=True,
     )
     out = []
     for item in items:

@@ -13,8 +13,7 @@ from functions.common.clock import iso, utcnow
 from functions.common.settings import settings
 from functions.meters.aggregation import value_of
 from functions.store import thresholds as store
-from functions.store import usage
-from functions.store.usage import AggregateKey
+from functions.store.aggregates import AggregateKey, read_aggregates
 from functions.thresholds.rules import reached
 
 DETAIL_TYPE = "customer_meter.threshold_crossed"
@@ -28,7 +27,7 @@ def check(org_id: str, keys: list[AggregateKey], meters: dict[str, dict[str, Any
     if not watched:
         return 0
     announced = 0
-    for agg_key, aggregate in usage.read_aggregates(org_id, watched).items():
+    for agg_key, aggregate in read_aggregates(org_id, watched).items():
         customer_id, meter_id, period_key = agg_key
         meter = meters[meter_id]
         consumed = value_of(meter["aggregation"]["func"], aggregate.state, aggregate.unique_count)

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import httpx
 
+from functions.auth.tokens import token_hash
 from functions.common.clock import iso, utcnow
 from functions.customer_sessions.service import SESSION_PREFIX
-from functions.organizations.tokens import token_hash
 from functions.store import customer_sessions
 from tests.integration.conftest import create_meter
 
