@@ -11,10 +11,11 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import Contention, ValidationFailed, field_error
@@ -28,9 +29,31 @@ from functions.meters.periods import Period, calendar_month, customer_period, fo
 from functions.store import aggregates, markers
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
-from functions.store.aggregates import AggregateDelta, AggregateKey
+from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
 from functions.store.events import EventRecord
 from functions.thresholds import service as thresholds
+
+
+class UsageStore(Protocol):
+    """What ingest reads and writes: the aggregates, the unique markers, the chunk's transaction."""
+
+    def read_aggregates(self, org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]: ...
+
+    def present_markers(self, org_id: str, wanted: list[tuple[AggregateKey, str]]
+                        ) -> set[tuple[AggregateKey, str]]: ...
+
+    def write_chunk(self, org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult: ...
+
+
+class DynamoUsage:
+    """The store's functions (functions/store/aggregates.py, markers.py)."""
+
+    read_aggregates = staticmethod(aggregates.read_aggregates)
+    present_markers = staticmethod(markers.present_markers)
+    write_chunk = staticmethod(aggregates.write_chunk)
+
+
+DYNAMO_USAGE: UsageStore = DynamoUsage()
 
 EVENT_ID_NAMESPACE = uuid.UUID("5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10")
 MAX_ATTEMPTS = 12
@@ -125,8 +148,9 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
     return list(prepared.values()), duplicates
 
 
-def ingest(org_id: str, events: list[EventCreate]) -> IngestResult:
-    now = utcnow()
+def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO_USAGE,
+           clock: Callable[[], datetime] = utcnow) -> IngestResult:
+    now = clock()
     customer_ids, customers_by_id = resolve_customers(org_id, events)
     meters = meter_store.list_all(org_id)
     active = [m for m in meters if not m.get("archived_at")]
@@ -140,7 +164,7 @@ def ingest(org_id: str, events: list[EventCreate]) -> IngestResult:
     by_id = {m["id"]: m for m in active}
     try:
         for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
-            inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq)
+            inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq, usage)
             result.inserted += inserted
             result.duplicates += dropped
             if inserted:
@@ -176,27 +200,27 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
 
 
 def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
-                meter_seq: int) -> tuple[int, int, list[AggregateKey]]:
+                meter_seq: int, usage: UsageStore = DYNAMO_USAGE) -> tuple[int, int, list[AggregateKey]]:
     """Returns (inserted, duplicates, aggregates written). Loops until the chunk commits or nothing of it is
     left to write."""
     remaining = list(chunk)
     duplicates = 0
     for attempt in range(MAX_ATTEMPTS):
         records, deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq)
-        priors = aggregates.read_aggregates(org_id, [d.key for d in deltas])
+        priors = usage.read_aggregates(org_id, [d.key for d in deltas])
         closed = [k for k, agg in priors.items() if agg.closed]
         if closed:
             for customer_id, _, period_key in closed:
                 router.close(customer_id, period_key)
             continue
         wanted = [(d.key, marker) for d in deltas for marker in sorted(d.partial.uniques)]
-        present = markers.present_markers(org_id, wanted) if wanted else set()
+        present = usage.present_markers(org_id, wanted) if wanted else set()
         for delta in deltas:
             delta.prior = priors.get(delta.key)
             if delta.prior is not None and delta.partial.total:
                 exact_add(delta.prior.state.total, delta.partial.total)  # what DynamoDB's ADD will compute
             delta.new_markers = [m for m in sorted(delta.partial.uniques) if (delta.key, m) not in present]
-        outcome = aggregates.write_chunk(org_id, records, deltas)
+        outcome = usage.write_chunk(org_id, records, deltas)
         if outcome.committed:
             return len(records), duplicates, [d.key for d in deltas]
         if outcome.duplicates:
