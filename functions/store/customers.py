@@ -194,7 +194,8 @@ def soft_delete(org_id: str, customer: dict[str, Any]) -> None:
     ):
         if sk:
             actions.append({"Delete": {"TableName": table, "Key": key(org_pk(org_id), sk)}})
-    dynamo.call("transact_write_items", TransactItems=actions)
+    if dynamo.transact(actions) is not None:
+        raise Conflict("the customer was changed concurrently; retry")
 
 
 def _strip(data: dict[str, Any]) -> dict[str, Any]:

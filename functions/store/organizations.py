@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from functions.common.clock import iso, utcnow
+from functions.common.errors import Conflict
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
 from functions.store.keys import organization_key as org_key
@@ -27,9 +28,8 @@ class AccessToken:
 def create(org: Organization, token_hash: str, scopes: tuple[str, ...]) -> None:
     """The organization and its first token land together."""
     table = dynamo.table_name()
-    dynamo.call(
-        "transact_write_items",
-        TransactItems=[
+    reasons = dynamo.transact(
+        [
             {
                 "Put": {
                     "TableName": table,
@@ -41,8 +41,10 @@ def create(org: Organization, token_hash: str, scopes: tuple[str, ...]) -> None:
                 }
             },
             {"Put": {"TableName": table, "Item": _token_item(org.id, token_hash, scopes)}},
-        ],
+        ]
     )
+    if reasons is not None:
+        raise Conflict("the organization could not be created; retry")
 
 
 def add_token(org_id: str, token_hash: str, scopes: tuple[str, ...]) -> None:
