@@ -8,7 +8,7 @@ from typing import Any
 
 from functions.auth.tokens import new_token, token_hash
 from functions.common.clock import iso, parse_iso, utcnow
-from functions.common.errors import Unauthorized
+from functions.common.errors import NotFound, Unauthorized
 from functions.common.ids import new_id
 from functions.store import customer_sessions as store
 from functions.store import customers as customer_store
@@ -50,6 +50,6 @@ def authenticate(token: str | None) -> CustomerPrincipal:
     session = store.find(token_hash(token))
     if session is None or parse_iso(session["expires"]) <= utcnow():
         raise Unauthorized("customer session expired or unknown")
-    # a deleted customer has no portal
-    customer_store.resolve(session["organization_id"], CustomerRef(customer_id=session["customer_id"]))
+    if customer_store.get(session["organization_id"], session["customer_id"]) is None:
+        raise NotFound("customer not found")  # a deleted customer has no portal
     return CustomerPrincipal(session["organization_id"], session["customer_id"], session.get("return_url"))

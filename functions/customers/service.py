@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.common.clock import iso, utcnow
-from functions.common.errors import AlreadyExists, ValidationFailed, field_error
+from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.store import customers as store
 from functions.store import meters as meter_store
@@ -50,7 +50,12 @@ def create(org_id: str, **fields: Any) -> dict[str, Any]:
 
 
 def get(org_id: str, customer_id: str) -> dict[str, Any]:
-    return store.resolve(org_id, CustomerRef(customer_id=customer_id))
+    """By id alone (an id the caller already holds, as the portal's session does): one read, never the
+    external-id pointer (the portal's role reads no batch of items)."""
+    customer = store.get(org_id, customer_id)
+    if customer is None:
+        raise NotFound("customer not found")
+    return customer
 
 
 def get_by_external_id(org_id: str, external_id: str) -> dict[str, Any]:
