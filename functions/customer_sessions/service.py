@@ -12,6 +12,7 @@ from functions.common.errors import NotFound, Unauthorized
 from functions.common.ids import new_id
 from functions.store import customer_sessions as store
 from functions.store import customers as customer_store
+from functions.store.customer_sessions import CustomerSession
 from functions.store.customers import CustomerRef
 
 SESSION_PREFIX = "mb_cst_"
@@ -32,12 +33,12 @@ def create(org_id: str, ref: CustomerRef, return_url: str | None, portal_base: s
     token = new_token(SESSION_PREFIX)
     now = utcnow()
     expires = now + LIFETIME
-    session = {"id": new_id(), "organization_id": org_id, "customer_id": customer["id"], "expires": iso(expires),
-               "return_url": return_url, "created_at": iso(now)}
+    session = CustomerSession(id=new_id(), organization_id=org_id, customer_id=customer["id"],
+                              expires=iso(expires), return_url=return_url, created_at=iso(now))
     store.put(token_hash(token), session, int(expires.timestamp()))
     return {
-        "id": session["id"], "created_at": session["created_at"], "modified_at": None, "token": token,
-        "expires_at": session["expires"], "return_url": return_url,
+        "id": session.id, "created_at": session.created_at, "modified_at": None, "token": token,
+        "expires_at": session.expires, "return_url": return_url,
         "customer_portal_url": f"{portal_base}/portal?customer_session_token={token}",
         "customer_id": customer["id"],
     }, customer
@@ -48,8 +49,8 @@ def authenticate(token: str | None) -> CustomerPrincipal:
     if not token or not token.startswith(SESSION_PREFIX):
         raise Unauthorized("missing or invalid customer session")
     session = store.find(token_hash(token))
-    if session is None or parse_iso(session["expires"]) <= utcnow():
+    if session is None or parse_iso(session.expires) <= utcnow():
         raise Unauthorized("customer session expired or unknown")
-    if customer_store.get(session["organization_id"], session["customer_id"]) is None:
+    if customer_store.get(session.organization_id, session.customer_id) is None:
         raise NotFound("customer not found")  # a deleted customer has no portal
-    return CustomerPrincipal(session["organization_id"], session["customer_id"], session.get("return_url"))
+    return CustomerPrincipal(session.organization_id, session.customer_id, session.return_url)

@@ -12,6 +12,7 @@ from functions.store import customers as store
 from functions.store import meters as meter_store
 from functions.store import thresholds as threshold_store
 from functions.store.customers import CustomerRef
+from functions.store.thresholds import Crossing
 
 __all__ = ["CustomerRef"]
 
@@ -116,7 +117,7 @@ def delete(org_id: str, ref: CustomerRef) -> None:
     store.soft_delete(org_id, customer)
 
 
-def state(org_id: str, ref: CustomerRef) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def state(org_id: str, ref: CustomerRef) -> tuple[dict[str, Any], list[dict[str, Any]], list[Crossing]]:
     """The customer, its active meters (customer_meters rows) and the thresholds crossed in their periods."""
     # Imported here: the ingest Lambda resolves customers through this module and reads no customer meters.
     from functions.customer_meters.service import customer_meters
@@ -126,5 +127,5 @@ def state(org_id: str, ref: CustomerRef) -> tuple[dict[str, Any], list[dict[str,
     active = customer_meters(org_id, customer, meters)
     periods = {row["meter_id"]: row["period_start"] for row in active}
     crossed = [c for c in threshold_store.for_customer(org_id, customer["id"])
-               if periods.get(c["meter_id"]) == c["period_start"]]
+               if periods.get(c.meter_id) == c.period_start]
     return customer, active, crossed

@@ -44,7 +44,7 @@ from functions.store.partial import Partial
 __all__ = ["AggregateDelta", "AggregateKey", "ChunkResult", "StoredAggregate"]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class StoredAggregate:
     customer_id: str
     meter_id: str

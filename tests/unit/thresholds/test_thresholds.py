@@ -11,6 +11,7 @@ import pytest
 from functions.common.clock import iso
 from functions.store.aggregates import StoredAggregate
 from functions.store.partial import Partial
+from functions.store.thresholds import Crossing
 from functions.thresholds.rules import reached
 from functions.thresholds.service import check
 
@@ -38,18 +39,18 @@ METER = {"id": "m1", "name": "calls", "aggregation": {"func": "count"},
 KEY = ("c1", "m1", "2026-11-01T00:00:00Z")
 
 
-def run(count: int, claimed: set[str], published: list[dict], meters: dict | None = None,
+def run(count: int, claimed: set[str], published: list[Crossing], meters: dict | None = None,
         fail: bool = False) -> int:
     def read(org_id: str, keys: list) -> dict:
         return {k: StoredAggregate(*k, period_end="2026-12-01T00:00:00Z", state=Partial(count=count)) for k in keys}
 
-    def claim(org_id: str, crossing: dict) -> bool:
-        if crossing["id"] in claimed:
+    def claim(org_id: str, crossing: Crossing) -> bool:
+        if crossing.id in claimed:
             return False
-        claimed.add(crossing["id"])
+        claimed.add(crossing.id)
         return True
 
-    def announce(crossing: dict) -> None:
+    def announce(crossing: Crossing) -> None:
         if fail:
             raise RuntimeError("EventBridge is down")
         published.append(crossing)
@@ -61,14 +62,14 @@ def run(count: int, claimed: set[str], published: list[dict], meters: dict | Non
 
 def test_each_threshold_is_announced_once_per_period() -> None:
     claimed: set[str] = set()
-    published: list[dict] = []
+    published: list[Crossing] = []
     assert run(50, claimed, published) == 0
     assert run(85, claimed, published) == 1
     assert run(90, claimed, published) == 0  # still above 80 %: already announced
     assert run(120, claimed, published) == 1  # the balance went below zero
-    assert [(c["threshold_id"], c["consumed_units"], c["balance"]) for c in published] == [
+    assert [(c.threshold_id, c.consumed_units, c.balance) for c in published] == [
         ("t80", "85", "15"), ("t-neg", "120", "-20")]
-    assert published[0]["crossed_at"] == iso(NOW)  # the clock passed in
+    assert published[0].crossed_at == iso(NOW)  # the clock passed in
 
 
 def test_meters_without_thresholds_are_not_read() -> None:
