@@ -90,8 +90,13 @@ _configured: list[Settings] = []  # the handler's settings, once its init phase 
 
 
 def configure(model: type[HandlerEnvironment], environ: Mapping[str, str] | None = None) -> Settings:
-    """A handler's init phase: load and check its model; what `settings()` returns from then on."""
-    loaded = model.load(os.environ if environ is None else environ).settings()
+    """A handler's init phase: check its model (a missing variable raises, naming it), then read the settings
+    that `settings()` returns from then on. They are read from the whole environment, not only the model's
+    fields: in Lambda that is the same (infra/ sets what the handler needs), and a process that imports several
+    handlers (the benchmarks do) keeps every variable whichever handler was imported last."""
+    environ = os.environ if environ is None else environ
+    model.load(environ)
+    loaded = Settings.from_environment(environ)
     _configured[:] = [loaded]
     return loaded
 

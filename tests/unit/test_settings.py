@@ -80,3 +80,10 @@ def test_a_handler_missing_a_variable_fails_its_init_phase(monkeypatch: pytest.M
     with pytest.raises(MissingEnvironment, match="the ingest function needs EVENT_BUS_NAME"):
         importlib.import_module("functions.handlers.ingest")
     sys.modules.pop("functions.handlers.ingest", None)
+
+
+def test_configure_keeps_every_variable_whichever_handler_came_last() -> None:
+    """The benchmarks import several handlers in one process: the last one's check must not drop the others'."""
+    configure(CycleCloseEnvironment, FULL)
+    configure(IngestEnvironment, FULL)
+    assert settings_module.settings() == Settings.from_environment(FULL)
