@@ -18,7 +18,7 @@ from functions.common.clock import iso, parse_iso
 
 def run(subscriptions: int = 10_000) -> dict[str, Any]:
     from benchmarks.harness import BenchContext
-    from functions.billing import service
+    from functions.billing import catalogue, subscriptions
     from functions.billing.schemas import ProductCreate, SubscriptionCreate
     from functions.customers import service as customers
     from functions.handlers import cycle_close, ingest, management
@@ -30,14 +30,14 @@ def run(subscriptions: int = 10_000) -> dict[str, Any]:
     import json
 
     meter_id = json.loads(meter["body"])["id"]
-    product = service.create_product(org.organization_id, ProductCreate.model_validate({
+    product = catalogue.create_product(org.organization_id, ProductCreate.model_validate({
         "name": "Usage", "recurring_interval": "month",
         "prices": [{"amount_type": "metered_unit", "meter_id": meter_id, "unit_amount": "0.25"}]}))
     started = time.perf_counter()
     last_end = None
     for i in range(subscriptions):
         customer = customers.create(org.organization_id, external_id=f"c{i}", email=f"c{i}@example.com")
-        sub = service.create_subscription(org.organization_id, SubscriptionCreate(
+        sub = subscriptions.create_subscription(org.organization_id, SubscriptionCreate(
             customer_id=customer["id"], product_id=product["id"]))
         last_end = sub["current_period_end"]
         if i % 10 == 0:

@@ -68,8 +68,8 @@ def run(runs: int = 5) -> dict[str, Any]:
     body = {"events": events(1000, 0, "wcu-customer", padding=650)}
     call_handler(ingest.handler, "POST", "/v1/events/ingest", org.token,
                  {"events": events(1, 99, "wcu-customer")})  # the customer exists, as in steady state
-    from functions.store import usage
-    from functions.store.usage import EventRecord
+    from functions.store import events as usage
+    from functions.store.events import EventRecord
 
     sample = body["events"][0]
     item = usage.event_item(org.organization_id, EventRecord(

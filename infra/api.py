@@ -68,9 +68,10 @@ class Api(Construct):
         ingest.grant_table(storage.table, INGEST_TABLE_ACTIONS)
         storage.bus.grant_put_events_to(ingest.role)
         # Management reads and writes every entity; the meter backfill writes unique-value markers in batches;
-        # invoices created by API calls are published (stored PDF and JSON, invoice.created), and the stored
-        # PDF is downloaded. Its one index query: invoices not yet published (GSI1).
-        management.grant_table(storage.table, MANAGEMENT_TABLE_ACTIONS, query_indexes=True)
+        # an invoice an API call writes is published (stored PDF and JSON, invoice.created), and the stored
+        # PDF is downloaded. No index query: the service publishes the invoice it wrote, and the cycle close
+        # (which reads the index of invoices not yet published) repairs a failed publication.
+        management.grant_table(storage.table, MANAGEMENT_TABLE_ACTIONS)
         management.grant_objects(storage.invoice_bucket, ("s3:PutObject", "s3:GetObject"), INVOICE_OBJECTS)
         storage.bus.grant_put_events_to(management.role)
         # The portal only reads; it renders an invoice's PDF itself and never touches S3 or the bus.

@@ -12,7 +12,8 @@ from functions.meters.periods import calendar_month
 from functions.meters.service import recompute
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
-from functions.store import usage
+from functions.store.aggregates import customer_aggregates
+from functions.store.events import EventRecord, events_of
 
 
 @dataclass
@@ -31,12 +32,12 @@ def audit(org_id: str, lookback_days: int = 40) -> list[Difference]:
     differences: list[Difference] = []
     since = iso(utcnow() - timedelta(days=lookback_days))
     # One pass over the organization's events (keyed by organization), grouped by customer and period.
-    by_customer: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for event in usage.events_of(org_id, None, since):
-        by_customer[event["customer_id"]][event["period_key"]].append(event)
+    by_customer: dict[str, dict[str, list[EventRecord]]] = defaultdict(lambda: defaultdict(list))
+    for event in events_of(org_id, None, since):
+        by_customer[event.customer_id][event.period_key].append(event)
     for customer in customer_store.list_all(org_id):
         events_by_period = by_customer.get(customer["id"], {})
-        stored = {(a.meter_id, a.period_key): a for a in usage.customer_aggregates(org_id, customer["id"])}
+        stored = {(a.meter_id, a.period_key): a for a in customer_aggregates(org_id, customer["id"])}
         for meter in meters:
             first_period = calendar_month(parse_iso(meter["created_at"])).key
             periods = {p for p in events_by_period if p >= first_period}

@@ -46,6 +46,24 @@ class Contention(Conflict):
     retry_after = 1
 
 
+class AlreadyExists(Conflict):
+    """A uniqueness rule held: `fields` name what is already taken (a customer's `external_id`, a discount's
+    `code`). The store raises it; the service names the request's field (a 422, as Polar answers)."""
+
+    def __init__(self, entity: str, fields: list[str]) -> None:
+        super().__init__(f"a {entity} with this {' and '.join(fields)} already exists")
+        self.entity = entity
+        self.fields = fields
+
+
+class Exhausted(Conflict):
+    """A counted resource has none left (a discount's redemptions)."""
+
+
+class InvalidTransition(Conflict):
+    """An entity cannot move to the state asked from the one it is in (an invoice's status)."""
+
+
 class Throttled(MeterbillError):
     status = 429
     error = "TooManyRequests"

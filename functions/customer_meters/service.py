@@ -8,8 +8,10 @@ from typing import Any
 from functions.common.errors import NotFound
 from functions.meters.aggregation import value_of
 from functions.meters.service import as_number
-from functions.store import usage
-from functions.store.usage import StoredAggregate
+from functions.store import customers as customer_store
+from functions.store import meters as meter_store
+from functions.store.aggregates import StoredAggregate, customer_aggregates
+from functions.store.customers import CustomerRef
 
 ID_SEPARATOR = "_"
 
@@ -51,7 +53,7 @@ def customer_meters(org_id: str, customer: dict[str, Any], meters: dict[str, dic
     """
     billing = customer.get("billing")
     credits = {m: Decimal(str(units)) for m, units in ((billing or {}).get("credits") or {}).items()}
-    current = open_aggregates(usage.customer_aggregates(org_id, customer["id"]), billing)
+    current = open_aggregates(customer_aggregates(org_id, customer["id"]), billing)
     rows = []
     for meter_id in sorted(set(current) | set(credits)):
         meter = meters.get(meter_id)
@@ -76,3 +78,25 @@ def customer_meters(org_id: str, customer: dict[str, Any], meters: dict[str, dic
             "_meter": meter,
         })
     return rows
+
+
+def list_customer_meters(org_id: str, ref: CustomerRef | None, meter_id: str | None = None
+                         ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(row, customer) of every active meter of the customers a filter names (None: every customer)."""
+    meters = {m["id"]: m for m in meter_store.list_all(org_id)}
+    rows = []
+    for customer in customer_store.select(org_id, ref):
+        for row in customer_meters(org_id, customer, meters):
+            if meter_id is None or row["meter_id"] == meter_id:
+                rows.append((row, customer))
+    return rows
+
+
+def get_customer_meter(org_id: str, customer_meter_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    customer_id, meter_id = split_customer_meter_id(customer_meter_id)
+    customer = customer_store.resolve(org_id, CustomerRef(customer_id=customer_id))
+    meters = {m["id"]: m for m in meter_store.list_all(org_id)}
+    for row in customer_meters(org_id, customer, meters):
+        if row["meter_id"] == meter_id:
+            return row, customer
+    raise NotFound("customer meter not found")

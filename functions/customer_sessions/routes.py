@@ -8,11 +8,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from functions.auth.service import require
 from functions.common.http import json_response, public_base_url
 from functions.customer_sessions import service
-from functions.customers import service as customers
 from functions.customers.schemas import customer_out
-from functions.organizations.routes import require
+from functions.store.customers import CustomerRef
 
 
 class CustomerSessionCreate(BaseModel):
@@ -33,7 +33,6 @@ def register(app: APIGatewayHttpResolver) -> None:
     @app.post("/v1/customer-sessions")
     def create_customer_session(body: Annotated[CustomerSessionCreate, Body()]):
         org_id = require(app, "customer_sessions:write").organization_id
-        customer = (customers.get(org_id, body.customer_id) if body.customer_id
-                    else customers.get_by_external_id(org_id, body.external_customer_id))  # type: ignore[arg-type]
-        session = service.create(org_id, customer, body.return_url, public_base_url(app.current_event))
+        ref = CustomerRef(body.customer_id, body.external_customer_id)
+        session, customer = service.create(org_id, ref, body.return_url, public_base_url(app.current_event))
         return json_response(201, {**session, "customer": customer_out(customer)})

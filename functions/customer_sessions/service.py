@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from functions.auth.tokens import new_token, token_hash
 from functions.common.clock import iso, parse_iso, utcnow
-from functions.common.errors import Unauthorized
+from functions.common.errors import NotFound, Unauthorized
 from functions.common.ids import new_id
-from functions.customers import service as customers
-from functions.organizations.tokens import new_token, token_hash
 from functions.store import customer_sessions as store
+from functions.store import customers as customer_store
+from functions.store.customer_sessions import CustomerSession
+from functions.store.customers import CustomerRef
 
 SESSION_PREFIX = "mb_cst_"
 LIFETIME = timedelta(hours=1)
@@ -24,19 +26,22 @@ class CustomerPrincipal:
     return_url: str | None = None  # where the portal's back link goes (Polar's return_url)
 
 
-def create(org_id: str, customer: dict[str, Any], return_url: str | None, portal_base: str) -> dict[str, Any]:
+def create(org_id: str, ref: CustomerRef, return_url: str | None, portal_base: str
+           ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A session for the customer a reference names: (the session as the API returns it, the customer)."""
+    customer = customer_store.resolve(org_id, ref)
     token = new_token(SESSION_PREFIX)
     now = utcnow()
     expires = now + LIFETIME
-    session = {"id": new_id(), "organization_id": org_id, "customer_id": customer["id"], "expires": iso(expires),
-               "return_url": return_url, "created_at": iso(now)}
+    session = CustomerSession(id=new_id(), organization_id=org_id, customer_id=customer["id"],
+                              expires=iso(expires), return_url=return_url, created_at=iso(now))
     store.put(token_hash(token), session, int(expires.timestamp()))
     return {
-        "id": session["id"], "created_at": session["created_at"], "modified_at": None, "token": token,
-        "expires_at": session["expires"], "return_url": return_url,
+        "id": session.id, "created_at": session.created_at, "modified_at": None, "token": token,
+        "expires_at": session.expires, "return_url": return_url,
         "customer_portal_url": f"{portal_base}/portal?customer_session_token={token}",
         "customer_id": customer["id"],
-    }
+    }, customer
 
 
 def authenticate(token: str | None) -> CustomerPrincipal:
@@ -44,7 +49,8 @@ def authenticate(token: str | None) -> CustomerPrincipal:
     if not token or not token.startswith(SESSION_PREFIX):
         raise Unauthorized("missing or invalid customer session")
     session = store.find(token_hash(token))
-    if session is None or parse_iso(session["expires"]) <= utcnow():
+    if session is None or parse_iso(session.expires) <= utcnow():
         raise Unauthorized("customer session expired or unknown")
-    customers.get(session["organization_id"], session["customer_id"])  # a deleted customer has no portal
-    return CustomerPrincipal(session["organization_id"], session["customer_id"], session.get("return_url"))
+    if customer_store.get(session.organization_id, session.customer_id) is None:
+        raise NotFound("customer not found")  # a deleted customer has no portal
+    return CustomerPrincipal(session.organization_id, session.customer_id, session.return_url)

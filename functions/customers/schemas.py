@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from functions.events.schemas import check_metadata
+from functions.common.metadata import check_metadata
 
 
 class Address(BaseModel):

@@ -1,13 +1,20 @@
-"""Customers: Polar's individual customer, created by the API or on first sight of an external id."""
+"""Customers: Polar's individual customer, created by the API or on first sight of an external id; and the
+customer state (the customer with its active meters and the thresholds crossed this period)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from functions.common.clock import iso, utcnow
-from functions.common.errors import NotFound
+from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.store import customers as store
+from functions.store import meters as meter_store
+from functions.store import thresholds as threshold_store
+from functions.store.customers import CustomerRef
+from functions.store.thresholds import Crossing
+
+__all__ = ["CustomerRef"]
 
 
 def new_customer(org_id: str, *, external_id: str | None, email: str = "", name: str | None = None,
@@ -28,13 +35,24 @@ def new_customer(org_id: str, *, external_id: str | None, email: str = "", name:
     }
 
 
+def _taken(exc: AlreadyExists) -> ValidationFailed:
+    """A uniqueness rule the store kept, as the request's field errors (Polar answers 422)."""
+    return ValidationFailed([field_error(["body", f], f"a customer with this {f} already exists", "value_error")
+                             for f in exc.fields])
+
+
 def create(org_id: str, **fields: Any) -> dict[str, Any]:
     customer = new_customer(org_id, **fields)
-    store.create(org_id, customer)
+    try:
+        store.create(org_id, customer)
+    except AlreadyExists as exc:
+        raise _taken(exc) from exc
     return customer
 
 
 def get(org_id: str, customer_id: str) -> dict[str, Any]:
+    """By id alone (an id the caller already holds, as the portal's session does): one read, never the
+    external-id pointer (the portal's role reads no batch of items)."""
     customer = store.get(org_id, customer_id)
     if customer is None:
         raise NotFound("customer not found")
@@ -42,10 +60,24 @@ def get(org_id: str, customer_id: str) -> dict[str, Any]:
 
 
 def get_by_external_id(org_id: str, external_id: str) -> dict[str, Any]:
-    found = store.ids_by_external_id(org_id, [external_id])
-    if external_id not in found:
-        raise NotFound("customer not found")
-    return get(org_id, found[external_id])
+    return store.resolve(org_id, CustomerRef(external_customer_id=external_id))
+
+
+def resolve(org_id: str, ref: CustomerRef) -> dict[str, Any]:
+    return store.resolve(org_id, ref)
+
+
+def list_customers(org_id: str, email: str | None = None, query: str | None = None) -> list[dict[str, Any]]:
+    """Newest first; `email` matches exactly (any case), `query` is a substring of email, name or external id."""
+    rows = store.list_all(org_id)
+    if email:
+        rows = [c for c in rows if (c.get("email") or "").lower() == email.lower()]
+    if query:
+        q = query.lower()
+        rows = [c for c in rows if q in " ".join(str(c.get(k) or "") for k in ("email", "name",
+                                                                                "external_id")).lower()]
+    rows.sort(key=lambda c: c["created_at"], reverse=True)
+    return rows
 
 
 def resolve_external_ids(org_id: str, external_ids: list[str]) -> dict[str, str]:
@@ -67,32 +99,33 @@ def resolve_external_ids(org_id: str, external_ids: list[str]) -> dict[str, str]
     return found
 
 
-def update(org_id: str, customer_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-    before = get(org_id, customer_id)
+def update(org_id: str, ref: CustomerRef, changes: dict[str, Any]) -> dict[str, Any]:
+    before = resolve(org_id, ref)
     after = {**before, **changes, "modified_at": iso(utcnow())}
     if before.get("external_id") and "external_id" in changes and changes["external_id"] != before["external_id"]:
-        from functions.common.errors import ValidationFailed, field_error
-
         raise ValidationFailed([field_error(["body", "external_id"], "external_id can't be changed once set")])
-    store.replace(org_id, before, after)
+    try:
+        store.replace(org_id, before, after)
+    except AlreadyExists as exc:
+        raise _taken(exc) from exc
     return after
 
 
-def delete(org_id: str, customer_id: str) -> None:
-    customer = get(org_id, customer_id)
+def delete(org_id: str, ref: CustomerRef) -> None:
+    customer = resolve(org_id, ref)
     customer["deleted_at"] = iso(utcnow())
     store.soft_delete(org_id, customer)
 
 
-def selected(org_id: str, customer_id: str | None, external_customer_id: str | None) -> list[dict[str, Any]]:
-    """The customers a list filter names: one by id, one by external id, or every customer of the organization.
-    An unknown one selects nobody (an empty list, not a 404)."""
-    if customer_id:
-        found = store.get(org_id, customer_id)
-        return [found] if found else []
-    if external_customer_id:
-        try:
-            return [get_by_external_id(org_id, external_customer_id)]
-        except NotFound:
-            return []
-    return store.list_all(org_id)
+def state(org_id: str, ref: CustomerRef) -> tuple[dict[str, Any], list[dict[str, Any]], list[Crossing]]:
+    """The customer, its active meters (customer_meters rows) and the thresholds crossed in their periods."""
+    # Imported here: the ingest Lambda resolves customers through this module and reads no customer meters.
+    from functions.customer_meters.service import customer_meters
+
+    customer = resolve(org_id, ref)
+    meters = {m["id"]: m for m in meter_store.list_all(org_id)}
+    active = customer_meters(org_id, customer, meters)
+    periods = {row["meter_id"]: row["period_start"] for row in active}
+    crossed = [c for c in threshold_store.for_customer(org_id, customer["id"])
+               if periods.get(c.meter_id) == c.period_start]
+    return customer, active, crossed

@@ -9,9 +9,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
+from functions.auth.service import require
 from functions.events import service
 from functions.events.schemas import EventsIngest
-from functions.organizations.routes import require
 
 
 def register_ingest(app: APIGatewayHttpResolver) -> None:

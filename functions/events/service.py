@@ -11,10 +11,11 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import Contention, ValidationFailed, field_error
@@ -25,11 +26,34 @@ from functions.events.schemas import EventCreate
 from functions.meters.aggregation import NotExact, Partial, exact_add
 from functions.meters.matching import compile_meters, contributions
 from functions.meters.periods import Period, calendar_month, customer_period, following_period
+from functions.store import aggregates, markers
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
-from functions.store import usage
-from functions.store.usage import AggregateDelta, AggregateKey, EventRecord
+from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
+from functions.store.events import EventRecord
 from functions.thresholds import service as thresholds
+
+
+class UsageStore(Protocol):
+    """What ingest reads and writes: the aggregates, the unique markers, the chunk's transaction."""
+
+    def read_aggregates(self, org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]: ...
+
+    def present_markers(self, org_id: str, wanted: list[tuple[AggregateKey, str]]
+                        ) -> set[tuple[AggregateKey, str]]: ...
+
+    def write_chunk(self, org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult: ...
+
+
+class DynamoUsage:
+    """The store's functions (functions/store/aggregates.py, markers.py)."""
+
+    read_aggregates = staticmethod(aggregates.read_aggregates)
+    present_markers = staticmethod(markers.present_markers)
+    write_chunk = staticmethod(aggregates.write_chunk)
+
+
+DYNAMO_USAGE: UsageStore = DynamoUsage()
 
 EVENT_ID_NAMESPACE = uuid.UUID("5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10")
 MAX_ATTEMPTS = 12
@@ -124,8 +148,9 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
     return list(prepared.values()), duplicates
 
 
-def ingest(org_id: str, events: list[EventCreate]) -> IngestResult:
-    now = utcnow()
+def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO_USAGE,
+           clock: Callable[[], datetime] = utcnow) -> IngestResult:
+    now = clock()
     customer_ids, customers_by_id = resolve_customers(org_id, events)
     meters = meter_store.list_all(org_id)
     active = [m for m in meters if not m.get("archived_at")]
@@ -139,7 +164,7 @@ def ingest(org_id: str, events: list[EventCreate]) -> IngestResult:
     by_id = {m["id"]: m for m in active}
     try:
         for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
-            inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq)
+            inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq, usage)
             result.inserted += inserted
             result.duplicates += dropped
             if inserted:
@@ -175,7 +200,7 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
 
 
 def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
-                meter_seq: int) -> tuple[int, int, list[AggregateKey]]:
+                meter_seq: int, usage: UsageStore = DYNAMO_USAGE) -> tuple[int, int, list[AggregateKey]]:
     """Returns (inserted, duplicates, aggregates written). Loops until the chunk commits or nothing of it is
     left to write."""
     remaining = list(chunk)

@@ -14,10 +14,13 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 
     from functions.adapters.lambda_invoke import invoke_async
     from functions.bulk import service
+    from functions.common.settings import configure
+    from functions.handlers.environments import BulkIngestEnvironment
     from functions.store import dynamo
 
     logger = Logger()
     metrics = Metrics()
+    configure(BulkIngestEnvironment)  # a variable missing from the environment fails the cold start here
     dynamo.warm_up()
 
 

@@ -19,11 +19,13 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     from functions.adapters.lambda_invoke import invoke_async
     from functions.billing import close
     from functions.common.clock import iso, parse_iso, utcnow
-    from functions.common.settings import settings
+    from functions.common.settings import configure, settings
+    from functions.handlers.environments import CycleCloseEnvironment
     from functions.store import dynamo
 
     logger = Logger()
     metrics = Metrics()
+    configure(CycleCloseEnvironment)  # a variable missing from the environment fails the cold start here
     dynamo.warm_up()
 
 

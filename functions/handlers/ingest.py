@@ -13,13 +13,16 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from functions.common.http import create_app, resolve
+    from functions.common.settings import configure
     from functions.events.ingest_route import register_ingest
+    from functions.handlers.environments import IngestEnvironment
     from functions.store import dynamo
 
     logger = Logger()
     metrics = Metrics()
     app = create_app("Meterbill ingest")
     register_ingest(app)
+    configure(IngestEnvironment)  # a variable missing from the environment fails the cold start here
     dynamo.warm_up()
 
 

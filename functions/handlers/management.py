@@ -16,11 +16,13 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 
     from functions.billing import routes as billing_routes
     from functions.common.http import create_app, resolve
+    from functions.common.settings import configure
     from functions.customer_meters import routes as customer_meter_routes
     from functions.customer_sessions import routes as customer_session_routes
     from functions.customers import routes as customer_routes
     from functions.events import routes as event_routes
     from functions.events.ingest_route import register_ingest
+    from functions.handlers.environments import ManagementEnvironment
     from functions.meters import routes as meter_routes
     from functions.organizations import routes as organization_routes
     from functions.store import dynamo
@@ -44,6 +46,7 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     def openapi():  # no return annotation: Powertools would try to model Response
         return Response(200, "application/json", api_document())
 
+    configure(ManagementEnvironment)  # a variable missing from the environment fails the cold start here
     dynamo.warm_up()
 
 

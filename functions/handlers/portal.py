@@ -13,6 +13,8 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from functions.common.http import create_app, resolve
+    from functions.common.settings import configure
+    from functions.handlers.environments import PortalEnvironment
     from functions.portal import routes as portal_routes
     from functions.store import dynamo
 
@@ -20,6 +22,7 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     metrics = Metrics()
     app = create_app("Meterbill customer portal")
     portal_routes.register(app)
+    configure(PortalEnvironment)  # a variable missing from the environment fails the cold start here
     dynamo.warm_up()
 
 

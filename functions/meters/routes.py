@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+from functions.auth.service import require
 from functions.common.errors import ValidationFailed, field_error
 from functions.common.http import json_response
 from functions.common.pagination import page_of
-from functions.customers import service as customers
 from functions.meters import service
 from functions.meters.schemas import MeterCreate, MeterUpdate, meter_out
-from functions.organizations.routes import require
+from functions.store.customers import CustomerRef
 
 
 def register(app: APIGatewayHttpResolver) -> None:
@@ -62,7 +62,5 @@ def register(app: APIGatewayHttpResolver) -> None:
             raise ValidationFailed([field_error(["query", "start_timestamp"], "timestamps must carry a timezone")])
         if end_timestamp < start_timestamp:
             raise ValidationFailed([field_error(["query", "end_timestamp"], "must not be before start_timestamp")])
-        ids = None
-        if customer_id or external_customer_id:
-            ids = [c["id"] for c in customers.selected(org_id, customer_id, external_customer_id)]
-        return service.quantities(org_id, meter_id, start_timestamp, end_timestamp, interval, ids)
+        ref = CustomerRef.optional(customer_id, external_customer_id)
+        return service.quantities(org_id, meter_id, start_timestamp, end_timestamp, interval, ref)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from functions.common.ids import new_id
-from functions.events.schemas import check_metadata, storable_number
+from functions.common.metadata import check_metadata, storable_number
 
 Operator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "like", "not_like"]
 

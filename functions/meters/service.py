@@ -13,9 +13,12 @@ from functions.common.ids import new_id
 from functions.meters.aggregation import Partial, exact_subtract, value_of
 from functions.meters.matching import CompiledMeter, compile_meters, contributions
 from functions.meters.periods import Period, customer_period
+from functions.store import aggregates, markers
 from functions.store import customers as customer_store
 from functions.store import meters as store
-from functions.store import usage
+from functions.store.aggregates import AggregateKey, StoredAggregate
+from functions.store.customers import CustomerRef
+from functions.store.events import EventRecord, events_of
 
 if TYPE_CHECKING:  # the request models, validated by the management routes: the Lambdas that only read
     # meters (portal, cycle close) need none of them
@@ -74,16 +77,16 @@ def update(org_id: str, meter_id: str, body: MeterUpdate) -> dict[str, Any]:
     return meter
 
 
-def stored_event_state(compiled: list[CompiledMeter], event: dict[str, Any]) -> Partial:
+def stored_event_state(compiled: list[CompiledMeter], event: EventRecord) -> Partial:
     """What one stored event contributes to the (single) compiled meter."""
-    view = {"name": event["name"], "timestamp": parse_iso(event["timestamp"]), "metadata": event["metadata"]}
+    view = {"name": event.name, "timestamp": parse_iso(event.timestamp), "metadata": event.metadata}
     state = Partial()
-    for _, part in contributions(compiled, view, f"{event['timestamp']}#{event['id']}"):
+    for _, part in contributions(compiled, view, f"{event.timestamp}#{event.id}"):
         state.merge(part)
     return state
 
 
-def recompute(meter: dict[str, Any], events: list[dict[str, Any]]) -> Partial:
+def recompute(meter: dict[str, Any], events: list[EventRecord]) -> Partial:
     """The meter's state over stored events, from scratch (backfill and audit)."""
     compiled = compile_meters([meter])
     state = Partial()
@@ -103,10 +106,10 @@ def backfill(org_id: str, meter: dict[str, Any]) -> int:
     """
     written = 0
     # One pass over the organization's events (they are keyed by organization), grouped by customer and period.
-    by_customer: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for event in usage.events_of(org_id, None, iso(utcnow() - timedelta(days=40))):
-        if event["meter_seq"] < meter["seq"]:
-            by_customer[event["customer_id"]][event["period_key"]].append(event)
+    by_customer: dict[str, dict[str, list[EventRecord]]] = defaultdict(lambda: defaultdict(list))
+    for event in events_of(org_id, None, iso(utcnow() - timedelta(days=40))):
+        if event.meter_seq < meter["seq"]:
+            by_customer[event.customer_id][event.period_key].append(event)
     for customer in customer_store.list_all(org_id):
         by_period = by_customer.get(customer["id"], {})
         for period_key, period_events in by_period.items():
@@ -118,28 +121,28 @@ def backfill(org_id: str, meter: dict[str, Any]) -> int:
     return written
 
 
-def _backfill_aggregate(org_id: str, key: usage.AggregateKey, period: Period, state: Partial) -> int:
+def _backfill_aggregate(org_id: str, key: AggregateKey, period: Period, state: Partial) -> int:
     """Add what the backfilled state has beyond earlier backfills to whatever ingest wrote meanwhile; retried
     if ingest moves the version. Min, max, last and unique values merge idempotently; count and sum add the
     difference."""
     if state.uniques:
-        usage.put_markers(org_id, key, sorted(state.uniques))
+        markers.put_markers(org_id, key, sorted(state.uniques))
     for _ in range(10):
-        existing = usage.read_aggregates(org_id, [key]).get(key)
+        existing = aggregates.read_aggregates(org_id, [key]).get(key)
         if existing and existing.closed:
             return 0
-        before = existing or usage.StoredAggregate(key[0], key[1], key[2], iso(period.end))
+        before = existing or StoredAggregate(key[0], key[1], key[2], iso(period.end))
         extra_count = state.count - before.backfilled_count
         extra_total = exact_subtract(state.total, before.backfilled_total)
         merged = Partial().merge(before.state)
         merged.merge(Partial(count=extra_count, total=extra_total, minimum=state.minimum, maximum=state.maximum,
                              last_value=state.last_value, last_at=state.last_at))
-        unique_count = usage.count_markers(org_id, key) if state.uniques else before.unique_count
+        unique_count = markers.count_markers(org_id, key) if state.uniques else before.unique_count
         if existing and (extra_count, extra_total, unique_count) == (0, 0, existing.unique_count) and (
                 merged.minimum, merged.maximum, merged.last_at) == (
                 existing.state.minimum, existing.state.maximum, existing.state.last_at):
             return 0  # nothing new since the last backfill
-        aggregate = usage.StoredAggregate(
+        aggregate = StoredAggregate(
             customer_id=key[0], meter_id=key[1], period_key=key[2], period_end=iso(period.end),
             version=before.version + 1, state=merged, late_count=before.late_count,
             # Markers are counted, not added: ingest skips a marker backfill already wrote, so the count of
@@ -147,7 +150,7 @@ def _backfill_aggregate(org_id: str, key: usage.AggregateKey, period: Period, st
             unique_count=unique_count, backfilled_count=state.count, backfilled_total=state.total,
         )
         try:
-            usage.put_aggregate(org_id, aggregate, existing.version if existing else None)
+            aggregates.put_aggregate(org_id, aggregate, existing.version if existing else None)
             return 1
         except Conflict:
             continue
@@ -181,10 +184,11 @@ BUCKETS = {
 
 
 def quantities(org_id: str, meter_id: str, start: datetime, end: datetime, interval: str,
-               customer_ids: list[str] | None) -> dict[str, Any]:
-    """Polar's MeterQuantities: one value per interval bucket in [start, end], and the total."""
+               customers: CustomerRef | None = None) -> dict[str, Any]:
+    """Polar's MeterQuantities: one value per interval bucket in [start, end], and the total, over the
+    customers a filter names (None: every customer; an unknown one: nobody)."""
     meter = get(org_id, meter_id)
-    ids = customer_ids if customer_ids is not None else [c["id"] for c in customer_store.list_all(org_id)]
+    ids = [c["id"] for c in customer_store.select(org_id, customers)]
     bucket_of = BUCKETS[interval]
     buckets: dict[datetime, Partial] = {}
     cursor = bucket_of(start)
@@ -193,8 +197,8 @@ def quantities(org_id: str, meter_id: str, start: datetime, end: datetime, inter
         cursor = _advance(cursor, interval)
     total = Partial()
     compiled = compile_meters([meter])
-    for event in usage.events_of(org_id, set(ids), iso(start), iso(end)):
-        moment = parse_iso(event["timestamp"])
+    for event in events_of(org_id, set(ids), iso(start), iso(end)):
+        moment = parse_iso(event.timestamp)
         part = stored_event_state(compiled, event)
         buckets.setdefault(bucket_of(moment), Partial()).merge(part)
         total.merge(part)

@@ -1,24 +1,15 @@
-"""HTTP routes of the organizations capability, and the one way every route authenticates."""
+"""HTTP routes of the organizations capability."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from functions.common.errors import NotFound
-from functions.common.http import bearer_token
-from functions.organizations.service import Principal, authenticate
-from functions.store import organizations as store
-
-
-def require(app: APIGatewayHttpResolver, scope: str) -> Principal:
-    return authenticate(bearer_token(app.current_event.headers or {}), scope)
+from functions.auth.service import require
+from functions.organizations import service
 
 
 def register(app: APIGatewayHttpResolver) -> None:
     @app.get("/v1/organizations/<organization_id>")
     def get_organization(organization_id: str) -> dict:
         principal = require(app, "organizations:read")
-        org = store.get(organization_id) if organization_id == principal.organization_id else None
-        if org is None:
-            raise NotFound("organization not found")
-        return {"id": org.id, "name": org.name, "created_at": org.created_at, "modified_at": None}
+        return service.get_organization(organization_id, principal.organization_id)

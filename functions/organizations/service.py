@@ -1,20 +1,15 @@
-"""Creating organizations and authenticating their access tokens."""
+"""Creating organizations and their access tokens (authentication: functions/auth/service.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from functions.auth.tokens import ALL_SCOPES, new_token, token_hash
 from functions.common.clock import iso, utcnow
-from functions.common.errors import Forbidden, Unauthorized
+from functions.common.errors import NotFound
 from functions.common.ids import new_id
-from functions.organizations.tokens import ALL_SCOPES, grants, new_token, token_hash
 from functions.store import organizations as store
-
-
-@dataclass(frozen=True)
-class Principal:
-    organization_id: str
-    scopes: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -36,13 +31,9 @@ def create_token(organization_id: str, scopes: tuple[str, ...]) -> str:
     return token
 
 
-def authenticate(token: str | None, scope: str) -> Principal:
-    """401 for a missing or unknown token, 403 for a token without the scope."""
-    if not token:
-        raise Unauthorized("missing bearer token")
-    found = store.find_token(token_hash(token))
-    if found is None:
-        raise Unauthorized("invalid or revoked token")
-    if not grants(found.scopes, scope):
-        raise Forbidden(f"token lacks the '{scope}' scope")
-    return Principal(organization_id=found.organization_id, scopes=found.scopes)
+def get_organization(organization_id: str, caller_organization_id: str) -> dict[str, Any]:
+    """The caller's own organization; any other is a 404 (never a 403: no hint that it exists)."""
+    org = store.get(organization_id) if organization_id == caller_organization_id else None
+    if org is None:
+        raise NotFound("organization not found")
+    return {"id": org.id, "name": org.name, "created_at": org.created_at, "modified_at": None}

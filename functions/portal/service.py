@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.billing import service as billing
+from functions.billing import closing as billing
 from functions.common.errors import NotFound
 from functions.customer_meters.service import customer_meters
 from functions.customer_sessions.service import CustomerPrincipal

@@ -6,16 +6,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.common.errors import Conflict, ValidationFailed, field_error
+from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
 from functions.store import dynamo
+from functions.store.aggregates import close_aggregate_action
 from functions.store.codec import from_item, to_attr, to_item
 from functions.store.keys import (
+    DISCOUNT_PREFIX,
     DUE_SUBSCRIPTIONS,
     INVOICE_COUNTER_SK,
+    INVOICE_PREFIX,
+    PRODUCT_PREFIX,
+    SUBSCRIPTION_PREFIX,
+    TAX_RATE_PREFIX,
     UNRENDERED_INVOICES,
     customer_sk,
     discount_code_sk,
     discount_sk,
+    due_position,
     invoice_sk,
     key,
     org_pk,
@@ -23,7 +30,6 @@ from functions.store.keys import (
     subscription_sk,
     tax_rate_sk,
 )
-from functions.store.usage import close_aggregate_action
 
 
 def _strip(data: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +70,7 @@ def get_product(org_id: str, product_id: str) -> dict[str, Any] | None:
 
 
 def list_products(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, "PRODUCT#")
+    return _list(org_id, PRODUCT_PREFIX)
 
 
 def create_discount(org_id: str, discount: dict[str, Any]) -> None:
@@ -74,7 +80,7 @@ def create_discount(org_id: str, discount: dict[str, Any]) -> None:
         pointer["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
         actions.append(pointer)
     if dynamo.transact(actions) is not None:
-        raise ValidationFailed([field_error(["body", "code"], "a discount with this code already exists")])
+        raise AlreadyExists("discount", ["code"])
 
 
 def get_discount(org_id: str, discount_id: str) -> dict[str, Any] | None:
@@ -87,7 +93,7 @@ def discount_by_code(org_id: str, code: str) -> dict[str, Any] | None:
 
 
 def list_discounts(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, "DISCOUNT#")
+    return _list(org_id, DISCOUNT_PREFIX)
 
 
 def put_tax_rate(org_id: str, rate: dict[str, Any]) -> None:
@@ -95,7 +101,7 @@ def put_tax_rate(org_id: str, rate: dict[str, Any]) -> None:
 
 
 def list_tax_rates(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, "TAXRATE#")
+    return _list(org_id, TAX_RATE_PREFIX)
 
 
 # Subscriptions and invoices.
@@ -105,7 +111,7 @@ def get_subscription(org_id: str, subscription_id: str) -> dict[str, Any] | None
 
 
 def list_subscriptions(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, "SUB#")
+    return _list(org_id, SUBSCRIPTION_PREFIX)
 
 
 def get_invoice(org_id: str, invoice_id: str) -> dict[str, Any] | None:
@@ -113,7 +119,7 @@ def get_invoice(org_id: str, invoice_id: str) -> dict[str, Any] | None:
 
 
 def list_invoices(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, "INVOICE#")
+    return _list(org_id, INVOICE_PREFIX)
 
 
 def invoice_counter(org_id: str) -> int:
@@ -169,8 +175,7 @@ def set_invoice_status(org_id: str, invoice_id: str, status: str, allowed_from: 
                                        **{f":f{i}": {"S": s} for i, s in enumerate(allowed_from)}},
         )
     except Conflict as exc:
-        raise ValidationFailed([field_error(["body", "status"], f"an invoice can't become {status} from its "
-                                            "current status")]) from exc
+        raise InvalidTransition(f"an invoice can't become {status} from its current status") from exc
 
 
 @dataclass
@@ -228,7 +233,7 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
         actions.append({"Update": counter})
         roles.append("counter")
     sub = w.subscription
-    extra = {"GSI1PK": {"S": DUE_SUBSCRIPTIONS}, "GSI1SK": {"S": f"{sub['current_period_end']}#{sub['id']}"}} \
+    extra = {"GSI1PK": {"S": DUE_SUBSCRIPTIONS}, "GSI1SK": {"S": due_position(sub["current_period_end"], sub["id"])}} \
         if sub["status"] == "active" else {}
     sub_put = _put(w.org_id, subscription_sk(sub["id"]), sub, extra)
     if w.subscription_guard is None:
@@ -268,7 +273,7 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
     if "invoice" in failed or "subscription" in failed:
         return WriteOutcome(committed=False, already_done=True)
     if "discount" in failed:
-        raise ValidationFailed([field_error(["body", "discount_id"], "the discount has no redemptions left")])
+        raise Exhausted("the discount has no redemptions left")
     if "customer" in failed:
         raise Conflict("the customer no longer exists")
     return WriteOutcome(committed=False, counter_moved="counter" in failed, usage_moved="aggregate" in failed)

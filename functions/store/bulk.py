@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from functions.common.errors import Conflict
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
-from functions.store.keys import key
-
-
-def file_key(bucket: str, object_key: str, version: str) -> dict[str, Any]:
-    return key(f"BULK#{bucket}#{object_key}", version)
+from functions.store.keys import bulk_file_key as file_key
 
 
 @dataclass

@@ -2,12 +2,68 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from functions.common.errors import Conflict, ValidationFailed, field_error
+from functions.common.errors import AlreadyExists, Conflict, NotFound
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
-from functions.store.keys import customer_email_sk, customer_external_sk, customer_sk, key, org_pk
+from functions.store.keys import (
+    CUSTOMER_PREFIX,
+    customer_email_sk,
+    customer_external_sk,
+    customer_sk,
+    external_id_of,
+    key,
+    org_pk,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRef:
+    """A customer named by exactly one of its id or its external id (the API's `customer_id` /
+    `external_customer_id` pair everywhere)."""
+
+    customer_id: str | None = None
+    external_customer_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.customer_id is None) == (self.external_customer_id is None):
+            raise ValueError("give exactly one of customer_id or external_customer_id")
+
+    @classmethod
+    def optional(cls, customer_id: str | None, external_customer_id: str | None) -> CustomerRef | None:
+        """A list filter's reference: None when neither is given (every customer); the id wins if both are."""
+        if customer_id:
+            return cls(customer_id=customer_id)
+        if external_customer_id:
+            return cls(external_customer_id=external_customer_id)
+        return None
+
+
+def find(org_id: str, ref: CustomerRef) -> dict[str, Any] | None:
+    """The one resolver of a CustomerRef: the live customer it names, or None."""
+    if ref.customer_id is not None:
+        return get(org_id, ref.customer_id)
+    external_id = ref.external_customer_id or ""
+    found = ids_by_external_id(org_id, [external_id])
+    return get(org_id, found[external_id]) if external_id in found else None
+
+
+def resolve(org_id: str, ref: CustomerRef) -> dict[str, Any]:
+    customer = find(org_id, ref)
+    if customer is None:
+        raise NotFound("customer not found")
+    return customer
+
+
+def select(org_id: str, ref: CustomerRef | None) -> list[dict[str, Any]]:
+    """The customers a list filter names: the one a reference names, or every customer of the organization
+    (None). An unknown one selects nobody (an empty list, not a 404)."""
+    if ref is None:
+        return list_all(org_id)
+    found = find(org_id, ref)
+    return [found] if found else []
 
 
 def _pointer_put(table: str, org_id: str, sk: str, customer_id: str) -> dict:
@@ -21,7 +77,7 @@ def _pointer_put(table: str, org_id: str, sk: str, customer_id: str) -> dict:
 
 
 def create(org_id: str, customer: dict[str, Any]) -> None:
-    """Raises ValidationFailed naming the field when the external id or email is taken (Polar answers 422)."""
+    """Raises AlreadyExists naming the field when the external id or email is taken."""
     table = dynamo.table_name()
     actions: list[dict] = [
         {
@@ -51,9 +107,7 @@ def _transact_unique(actions: list[dict], fields: list[str]) -> None:
         raise Conflict("the customer changed or no longer exists")
     if not taken:
         raise Conflict("the customer was changed concurrently; retry")
-    raise ValidationFailed(
-        [field_error(["body", f], f"a customer with this {f} already exists", "value_error") for f in taken]
-    )
+    raise AlreadyExists("customer", taken)
 
 
 def get(org_id: str, customer_id: str) -> dict[str, Any] | None:
@@ -84,7 +138,7 @@ def ids_by_external_id(org_id: str, external_ids: list[str]) -> dict[str, str]:
     for start in range(0, len(ids), 100):
         keys = [key(org_pk(org_id), customer_external_sk(e)) for e in ids[start : start + 100]]
         for item in dynamo.batch_get(keys):
-            found[item["SK"]["S"][len("CUSTEXT#"):]] = item["customer_id"]["S"]
+            found[external_id_of(item["SK"]["S"])] = item["customer_id"]["S"]
     return found
 
 
@@ -92,7 +146,7 @@ def list_all(org_id: str) -> list[dict[str, Any]]:
     items = dynamo.query_all(
         TableName=dynamo.table_name(),
         KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": "CUSTOMER#"}},
+        ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": CUSTOMER_PREFIX}},
     )
     customers = [_strip(from_item(item)) for item in items]
     return [c for c in customers if not c.get("deleted_at")]
@@ -140,7 +194,8 @@ def soft_delete(org_id: str, customer: dict[str, Any]) -> None:
     ):
         if sk:
             actions.append({"Delete": {"TableName": table, "Key": key(org_pk(org_id), sk)}})
-    dynamo.call("transact_write_items", TransactItems=actions)
+    if dynamo.transact(actions) is not None:
+        raise Conflict("the customer was changed concurrently; retry")
 
 
 def _strip(data: dict[str, Any]) -> dict[str, Any]:

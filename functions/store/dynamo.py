@@ -77,7 +77,8 @@ def call(operation: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def transact(actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """One TransactWriteItems. None when it committed, else its cancellation reasons (one per action)."""
+    """One TransactWriteItems: the one way the store writes a transaction. None when it committed, else its
+    cancellation reasons (one per action), which the caller reads into its domain error."""
     requests.record("transact_write_items")
     try:
         with translated_errors_except("TransactionCanceledException"):

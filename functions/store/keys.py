@@ -12,16 +12,28 @@ from functions.common.errors import NotFound
 EVENT_SHARDS = 32
 
 
+AggregateKey = tuple[str, str, str]  # customer id, meter id, period key
+
+
 def org_pk(org_id: str) -> str:
     return f"ORG#{org_id}"
 
 
+CUSTOMER_PREFIX = "CUSTOMER#"
+CUSTOMER_EXTERNAL_PREFIX = "CUSTEXT#"
+
+
 def customer_sk(customer_id: str) -> str:
-    return f"CUSTOMER#{customer_id}"
+    return f"{CUSTOMER_PREFIX}{customer_id}"
 
 
 def customer_external_sk(external_id: str) -> str:
-    return f"CUSTEXT#{external_id}"
+    return f"{CUSTOMER_EXTERNAL_PREFIX}{external_id}"
+
+
+def external_id_of(sk: str) -> str:
+    """The external id an external-id pointer's sort key names."""
+    return sk[len(CUSTOMER_EXTERNAL_PREFIX):]
 
 
 def customer_email_sk(email: str) -> str:
@@ -52,6 +64,16 @@ def aggregate_sk(meter_id: str, period_key: str) -> str:
     return f"{meter_id}#{period_key}"
 
 
+def customer_of_aggregate_pk(pk: str) -> str:
+    return pk.split("#", 2)[2]
+
+
+def split_aggregate_sk(sk: str) -> tuple[str, str]:
+    """(meter id, period key) of an aggregate's sort key."""
+    meter_id, period_key = sk.split("#", 1)
+    return meter_id, period_key
+
+
 def unique_pk(org_id: str, customer_id: str, meter_id: str, period_key: str) -> str:
     return f"UNQ#{org_id}#{customer_id}#{meter_id}#{period_key}"
 
@@ -67,16 +89,33 @@ def key(pk: str, sk: str) -> dict:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 
 
+def event_key(org_id: str, event_id: str) -> dict:
+    return key(event_pk(org_id, event_shard(event_id)), event_id)
+
+
+def aggregate_key(org_id: str, aggregate: AggregateKey) -> dict:
+    customer_id, meter_id, period_key = aggregate
+    return key(aggregate_pk(org_id, customer_id), aggregate_sk(meter_id, period_key))
+
+
+# Sort-key prefixes of the documents in an organization's partition (a listing is begins_with on one).
+PRODUCT_PREFIX = "PRODUCT#"
+SUBSCRIPTION_PREFIX = "SUB#"
+DISCOUNT_PREFIX = "DISCOUNT#"
+TAX_RATE_PREFIX = "TAXRATE#"
+INVOICE_PREFIX = "INVOICE#"
+
+
 def product_sk(product_id: str) -> str:
-    return f"PRODUCT#{product_id}"
+    return f"{PRODUCT_PREFIX}{product_id}"
 
 
 def subscription_sk(subscription_id: str) -> str:
-    return f"SUB#{subscription_id}"
+    return f"{SUBSCRIPTION_PREFIX}{subscription_id}"
 
 
 def discount_sk(discount_id: str) -> str:
-    return f"DISCOUNT#{discount_id}"
+    return f"{DISCOUNT_PREFIX}{discount_id}"
 
 
 def discount_code_sk(code: str) -> str:
@@ -84,11 +123,11 @@ def discount_code_sk(code: str) -> str:
 
 
 def tax_rate_sk(tax_rate_id: str) -> str:
-    return f"TAXRATE#{tax_rate_id}"
+    return f"{TAX_RATE_PREFIX}{tax_rate_id}"
 
 
 def invoice_sk(invoice_id: str) -> str:
-    return f"INVOICE#{invoice_id}"
+    return f"{INVOICE_PREFIX}{invoice_id}"
 
 
 INVOICE_COUNTER_SK = "COUNTER#invoice"
@@ -96,3 +135,40 @@ INVOICE_COUNTER_SK = "COUNTER#invoice"
 # JSON are not yet in S3 (a crash between the close and the rendering is repaired by the next run).
 DUE_SUBSCRIPTIONS = "SUBDUE"
 UNRENDERED_INVOICES = "UNRENDERED"
+METER_PREFIX = "METER#"
+METER_COUNTER_SK = "COUNTER#meter"
+BACKFILL_PENDING = "BACKFILL"  # GSI1 partition of meters whose catch-up backfill has not run yet
+THRESHOLDS_PENDING = "THRESHPENDING"  # GSI1 partition of threshold crossings not yet published
+
+
+def backfill_position(created_at: str, org_id: str, meter_id: str) -> str:
+    return f"{created_at}#{org_id}#{meter_id}"
+
+
+def due_position(period_end: str, subscription_id: str) -> str:
+    """A subscription's place in the due index (GSI1 `SUBDUE`): ordered by the end of its period."""
+    return f"{period_end}#{subscription_id}"
+
+
+def threshold_pk(org_id: str, customer_id: str) -> str:
+    return f"THRESH#{org_id}#{customer_id}"
+
+
+def threshold_key(org_id: str, customer_id: str, meter_id: str, period_key: str, threshold_id: str) -> dict:
+    return key(threshold_pk(org_id, customer_id), f"{meter_id}#{period_key}#{threshold_id}")
+
+
+def bulk_file_key(bucket: str, object_key: str, version: str) -> dict:
+    return key(f"BULK#{bucket}#{object_key}", version)
+
+
+def session_key(token_hash: str) -> dict:
+    return key(f"SESSION#{token_hash}", "SESSION")
+
+
+def organization_key(org_id: str) -> dict:
+    return key(f"ORG#{org_id}", "ORG")
+
+
+def token_key(token_hash: str) -> dict:
+    return key(f"TOKEN#{token_hash}", "TOKEN")

@@ -7,14 +7,22 @@ from typing import Any
 
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
-from functions.store.keys import key, meter_sk, org_pk
+from functions.store.keys import (
+    BACKFILL_PENDING,
+    METER_COUNTER_SK,
+    METER_PREFIX,
+    backfill_position,
+    key,
+    meter_sk,
+    org_pk,
+)
 
 
 def next_sequence(org_id: str) -> int:
     response = dynamo.call(
         "update_item",
         TableName=dynamo.table_name(),
-        Key=key(org_pk(org_id), "COUNTER#meter"),
+        Key=key(org_pk(org_id), METER_COUNTER_SK),
         UpdateExpression="ADD #n :one",
         ExpressionAttributeNames={"#n": "value"},
         ExpressionAttributeValues={":one": {"N": "1"}},
@@ -23,14 +31,11 @@ def next_sequence(org_id: str) -> int:
     return int(response["Attributes"]["value"]["N"])
 
 
-BACKFILL_PENDING = "BACKFILL"  # GSI1 partition of meters whose catch-up backfill has not run yet
-
-
 def put(org_id: str, meter: dict[str, Any]) -> None:
     item = {**key(org_pk(org_id), meter_sk(meter["id"])), **to_item(meter)}
     if meter.get("backfill_pending"):
         item["GSI1PK"] = {"S": BACKFILL_PENDING}
-        item["GSI1SK"] = {"S": f"{meter['created_at']}#{org_id}#{meter['id']}"}
+        item["GSI1SK"] = {"S": backfill_position(meter["created_at"], org_id, meter["id"])}
     dynamo.call("put_item", TableName=dynamo.table_name(), Item=item)
 
 
@@ -57,7 +62,7 @@ def list_all(org_id: str) -> list[dict[str, Any]]:
     items = dynamo.query_all(
         TableName=dynamo.table_name(),
         KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": "METER#"}},
+        ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": METER_PREFIX}},
         ConsistentRead=True,
     )
     return [_strip(from_item(item)) for item in items]

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from functions.common.clock import iso, utcnow
+from functions.common.errors import Conflict
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
+from functions.store.keys import organization_key as org_key
+from functions.store.keys import token_key
 
 
 @dataclass(frozen=True)
@@ -22,20 +25,11 @@ class AccessToken:
     scopes: frozenset[str]
 
 
-def org_key(org_id: str) -> dict:
-    return {"PK": {"S": f"ORG#{org_id}"}, "SK": {"S": "ORG"}}
-
-
-def token_key(token_hash: str) -> dict:
-    return {"PK": {"S": f"TOKEN#{token_hash}"}, "SK": {"S": "TOKEN"}}
-
-
 def create(org: Organization, token_hash: str, scopes: tuple[str, ...]) -> None:
     """The organization and its first token land together."""
     table = dynamo.table_name()
-    dynamo.call(
-        "transact_write_items",
-        TransactItems=[
+    reasons = dynamo.transact(
+        [
             {
                 "Put": {
                     "TableName": table,
@@ -47,8 +41,10 @@ def create(org: Organization, token_hash: str, scopes: tuple[str, ...]) -> None:
                 }
             },
             {"Put": {"TableName": table, "Item": _token_item(org.id, token_hash, scopes)}},
-        ],
+        ]
     )
+    if reasons is not None:
+        raise Conflict("the organization could not be created; retry")
 
 
 def add_token(org_id: str, token_hash: str, scopes: tuple[str, ...]) -> None:

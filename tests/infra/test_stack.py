@@ -211,3 +211,24 @@ def test_cdk_nag_findings_are_fixed_or_justified(synthesized) -> None:
     # The managed-policy exception is CDK's own bucket-notification handler, never one of our functions.
     iam4 = {r["Resource ID"] for r in rows if r["Rule ID"] == "AwsSolutions-IAM4" and r["Compliance"] == "Suppressed"}
     assert all("/BucketNotificationsHandler" in resource for resource in iam4), iam4
+
+
+def test_every_function_gets_the_environment_its_handler_declares(synthesized) -> None:
+    """functions/handlers/environments.py: what each handler checks at init is set by infra/ (the local stack
+    passes the template's environment to each function, so this is also what runs locally)."""
+    from dataclasses import MISSING, fields
+
+    from functions.handlers.environments import ENVIRONMENTS
+
+    raw, _ = synthesized
+    seen = set()
+    for function in resources(raw, "AWS::Lambda::Function").values():
+        handler = function["Properties"]["Handler"]
+        if not handler.startswith("functions.handlers."):
+            continue  # CDK's own helper functions
+        name = handler.split(".")[2]
+        seen.add(name)
+        required = {f.name.upper() for f in fields(ENVIRONMENTS[name]) if f.default is MISSING}
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert required <= set(variables), (name, required - set(variables))
+    assert seen == set(ENVIRONMENTS)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from functions.common.clock import iso
-from functions.store import usage
+from functions.store import aggregates as usage
 from tests.integration.conftest import audit_is_clean, create_meter
 from tests.oracle import meter_value
 

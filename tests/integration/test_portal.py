@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
 
+from functions.auth.tokens import token_hash
 from functions.common.clock import iso, utcnow
 from functions.customer_sessions.service import SESSION_PREFIX
-from functions.organizations.tokens import token_hash
 from functions.store import customer_sessions
 from tests.integration.conftest import create_meter
 
@@ -64,9 +65,9 @@ def test_link_sets_cookie_and_page_renders_without_javascript(org, api_url) -> N
 def test_expired_foreign_and_org_tokens_get_401_and_no_data(org, other_org, api_url) -> None:
     setup_customers(org)
     alice = session(org, "alice")
-    customer_sessions.put(token_hash(alice["token"]), {
-        **customer_sessions.find(token_hash(alice["token"])),  # type: ignore[dict-item]
-        "expires": iso(utcnow() - timedelta(seconds=1))}, 0)
+    stored = customer_sessions.find(token_hash(alice["token"]))
+    assert stored is not None
+    customer_sessions.put(token_hash(alice["token"]), replace(stored, expires=iso(utcnow() - timedelta(seconds=1))), 0)
     for token in (alice["token"], "mb_cst_made-up", org.token, "x"):
         response = httpx.get(f"{api_url}/v1/customer-portal/meters/", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401 and "items" not in response.text

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip as gz
 import io
 
-from functions.bulk.formats import line_external_id, records
+import pytest
+
+from functions.bulk.formats import Record, UnsupportedFormat, _json_array, detect, line_external_id, open_text, records
 
 
 def test_csv_numbers_are_typed_and_a_number_a_double_cannot_hold_is_refused_not_rounded() -> None:
@@ -22,3 +25,41 @@ def test_line_ids_follow_content_not_version() -> None:
     assert first != line_external_id("org", "incoming/org/a.ndjson", "etag-1", 8)
     assert first != line_external_id("other", "incoming/org/a.ndjson", "etag-1", 7)
     assert len(first) <= 256
+
+
+def parse(key: str, data: bytes) -> tuple[list[Record], str, bool]:
+    """What the bulk service does with an object: detect the format from the key and the first bytes, read."""
+    kind, gzipped = detect(key, data[:4096])
+    return list(records(kind, open_text(io.BytesIO(data), gzipped))), kind, gzipped
+
+
+def test_the_three_formats_plain_or_gzip_by_suffix_or_content() -> None:
+    ndjson = b'{"name": "a", "external_customer_id": "c"}\n\n{"name": "b", "external_customer_id": "c"}\n'
+    array = b'[{"name": "a", "external_customer_id": "c"}, {"name": "b", "external_customer_id": "c"}]'
+    table = b"name,external_customer_id\na,c\nb,c\n"
+    for key, data, kind in (("x.ndjson", ndjson, "ndjson"), ("x.json", array, "json"), ("x.csv", table, "csv"),
+                            ("noext", ndjson, "ndjson"), ("noext", array, "json"), ("noext", table, "csv")):
+        for packed, gzipped in ((data, False), (gz.compress(data), True)):
+            name = key + ".gz" if gzipped and key != "noext" else key
+            found, detected, was_gzip = parse(name, packed)
+            assert (detected, was_gzip) == (kind, gzipped), name
+            assert [r.event["name"] if r.event else None for r in found] == ["a", "b"], name
+
+
+def test_bad_lines_are_reported_by_number_and_the_rest_kept() -> None:
+    found, _, _ = parse("x.ndjson", b'{"name": "a"}\nnot json\n[1]\n{"name": "d"}\n')
+    assert [(r.number, r.event is not None) for r in found] == [(1, True), (2, False), (3, False), (4, True)]
+    assert "invalid JSON" in (found[1].error or "") and found[2].error == "not a JSON object"
+
+
+def test_a_json_array_is_read_element_by_element_across_chunks() -> None:
+    body = "[" + ", ".join(f'{{"name": "e{i}", "metadata": {{"pad": "{"x" * 50}"}}}}' for i in range(200)) + "]"
+    found = list(_json_array(io.StringIO(body), chunk_size=64))
+    assert [r.event["name"] if r.event else None for r in found] == [f"e{i}" for i in range(200)]
+
+
+def test_csv_metadata_columns_and_an_unknown_column_refuses_the_file() -> None:
+    found = list(records("csv", io.StringIO("name,metadata.model,metadata.tokens\na,gpt,12\n")))
+    assert found[0].event == {"name": "a", "metadata": {"model": "gpt", "tokens": 12}}
+    with pytest.raises(UnsupportedFormat):
+        list(records("csv", io.StringIO("name,colour\na,red\n")))

@@ -1,4 +1,4 @@
-from functions.organizations.tokens import TOKEN_PREFIX, grants, new_token, token_hash
+from functions.auth.tokens import TOKEN_PREFIX, grants, new_token, token_hash
 
 
 def test_tokens_are_random_and_hashes_stable() -> None:

@@ -1,0 +1,1 @@
+"""Authentication shared by every route: access tokens, their scopes, and `require` (see service.py)."""

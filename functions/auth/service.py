@@ -1,0 +1,37 @@
+"""The one way every route authenticates: the bearer token's organization and scopes.
+
+A shared layer under the features (each feature's routes call `require`), above the store: it imports no
+feature. Organizations and their tokens are created by functions/organizations/service.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from functions.auth.tokens import grants, token_hash
+from functions.common.errors import Forbidden, Unauthorized
+from functions.common.http import bearer_token
+from functions.store import organizations as store
+
+
+@dataclass(frozen=True)
+class Principal:
+    organization_id: str
+    scopes: frozenset[str]
+
+
+def authenticate(token: str | None, scope: str) -> Principal:
+    """401 for a missing or unknown token, 403 for a token without the scope."""
+    if not token:
+        raise Unauthorized("missing bearer token")
+    found = store.find_token(token_hash(token))
+    if found is None:
+        raise Unauthorized("invalid or revoked token")
+    if not grants(found.scopes, scope):
+        raise Forbidden(f"token lacks the '{scope}' scope")
+    return Principal(organization_id=found.organization_id, scopes=found.scopes)
+
+
+def require(app: APIGatewayHttpResolver, scope: str) -> Principal:
+    return authenticate(bearer_token(app.current_event.headers or {}), scope)

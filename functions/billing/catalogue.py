@@ -1,0 +1,87 @@
+"""The catalogue: products with their prices, discounts, tax rates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from functions.common.clock import iso, utcnow
+from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, field_error
+from functions.common.ids import new_id
+from functions.store import billing as store
+from functions.store import meters as meter_store
+
+if TYPE_CHECKING:  # the request models, validated by the management routes: the portal and the cycle close,
+    # which import the billing services, need none of them, and building them costs their cold start 15-20 ms
+    from functions.billing.schemas import DiscountCreate, ProductCreate, TaxRateCreate
+
+
+def create_product(org_id: str, body: ProductCreate) -> dict[str, Any]:
+    meters = {m["id"]: m for m in meter_store.list_all(org_id)}
+    errors = [
+        field_error(["body", "prices", i, "meter_id"], "meter not found")
+        for i, p in enumerate(body.prices)
+        if getattr(p, "meter_id", None) and p.meter_id not in meters  # type: ignore[union-attr]
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    now = iso(utcnow())
+    prices = []
+    for price in body.prices:
+        data = {"id": new_id(), **price.model_dump(mode="json"), "created_at": now}
+        if data.get("meter_id"):
+            data["meter_name"] = meters[data["meter_id"]]["name"]
+        prices.append(data)
+    product = {
+        "id": new_id(), "organization_id": org_id, "name": body.name, "description": body.description,
+        "recurring_interval": body.recurring_interval, "recurring_interval_count": body.recurring_interval_count,
+        "is_recurring": True, "is_archived": False, "prices": prices, "metadata": body.metadata,
+        "created_at": now, "modified_at": None,
+    }
+    store.put_product(org_id, product)
+    return product
+
+
+def get_product(org_id: str, product_id: str) -> dict[str, Any]:
+    product = store.get_product(org_id, product_id)
+    if product is None:
+        raise NotFound("product not found")
+    return product
+
+
+def list_products(org_id: str) -> list[dict[str, Any]]:
+    """Oldest first."""
+    return sorted(store.list_products(org_id), key=lambda p: p["created_at"])
+
+
+def create_discount(org_id: str, body: DiscountCreate) -> dict[str, Any]:
+    discount = {"id": new_id(), "organization_id": org_id, **body.model_dump(), "redemptions_count": 0,
+                "created_at": iso(utcnow()), "modified_at": None}
+    try:
+        store.create_discount(org_id, discount)
+    except AlreadyExists as exc:
+        raise ValidationFailed([field_error(["body", f], f"a discount with this {f} already exists")
+                                for f in exc.fields]) from exc
+    return discount
+
+
+def get_discount(org_id: str, discount_id: str) -> dict[str, Any]:
+    discount = store.get_discount(org_id, discount_id)
+    if discount is None:
+        raise NotFound("discount not found")
+    return discount
+
+
+def list_discounts(org_id: str) -> list[dict[str, Any]]:
+    """Oldest first."""
+    return sorted(store.list_discounts(org_id), key=lambda d: d["created_at"])
+
+
+def create_tax_rate(org_id: str, body: TaxRateCreate) -> dict[str, Any]:
+    rate = {"id": new_id(), "organization_id": org_id, **body.model_dump(), "created_at": iso(utcnow())}
+    rate["country"] = rate["country"].upper()
+    store.put_tax_rate(org_id, rate)
+    return rate
+
+
+def list_tax_rates(org_id: str) -> list[dict[str, Any]]:
+    return store.list_tax_rates(org_id)

@@ -1,0 +1,305 @@
+"""Closing a subscription's period: its invoice (usage in arrears, fixed fees in advance, prorations carried),
+the renewal, and the preview of what closing now would bill (the same code, nothing written).
+
+Every invoice is computed by functions/billing/invoice.py (pure) and written with the subscription change it
+belongs to in one transaction (`store.billing.write_invoice`), numbered from the organization's counter in that
+same transaction (`write_numbered`), so numbers have no gaps and no repeats.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from functions.billing import catalogue
+from functions.billing.adjustments import discount_applies, find_tax_rate
+from functions.billing.invoice import METERED, InvoiceAmounts, Line, fixed_lines, total_invoice, usage_lines
+from functions.common.clock import iso, parse_iso, utcnow
+from functions.common.errors import Conflict, NotFound, ValidationFailed, field_error
+from functions.common.retry import pause_before_retry
+from functions.customer_meters.service import consumed as meter_consumed
+from functions.meters.periods import Period, cycle
+from functions.store import billing as store
+from functions.store import customers as customer_store
+from functions.store import meters as meter_store
+from functions.store.aggregates import StoredAggregate, customer_aggregates
+from functions.store.billing import ClosingAggregate, InvoiceWrite, WriteOutcome
+
+INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
+MAX_ATTEMPTS = 8
+
+Clock = Callable[[], datetime]
+
+
+def invoice_id(subscription_id: str, reason: str, marker: str) -> str:
+    """Deterministic: a second run of the same close (or a retried request) writes the same invoice."""
+    return str(uuid.uuid5(INVOICE_NAMESPACE, f"{subscription_id}|{reason}|{marker}"))
+
+
+def get_subscription(org_id: str, subscription_id: str) -> dict[str, Any]:
+    sub = store.get_subscription(org_id, subscription_id)
+    if sub is None:
+        raise NotFound("subscription not found")
+    return sub
+
+
+def credits_of(product: dict[str, Any], rollover: dict[str, str]) -> dict[str, str]:
+    credits: dict[str, str] = {}
+    for price in product["prices"]:
+        if price["amount_type"] in METERED and (price.get("credited_units") or rollover.get(price["meter_id"])):
+            total = Decimal(price.get("credited_units") or 0) + Decimal(rollover.get(price["meter_id"], "0"))
+            credits[price["meter_id"]] = str(total)
+    return credits
+
+
+def billing_state(subscription: dict[str, Any], product: dict[str, Any]) -> dict[str, Any]:
+    """What ingest and the customer meters need on the customer item: the cycle and its credits."""
+    return {
+        "subscription_id": subscription["id"],
+        "anchor": subscription["billing_anchor"],
+        "interval": product["recurring_interval"],
+        "interval_count": product["recurring_interval_count"],
+        "cycle": subscription["cycle"],
+        "period_start": subscription["current_period_start"],
+        "period_end": subscription["current_period_end"],
+        "credits": credits_of(product, subscription.get("rollover") or {}),
+    }
+
+
+@dataclass
+class RunCache:
+    """What one cycle-close run reads once and reuses across the subscriptions it closes. A stale entry only
+    costs a retry: every write is guarded (the counter by its value, the usage by the aggregates' versions)."""
+
+    products: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    discounts: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    tax_rates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    meters: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)  # organization -> last invoice number written
+
+
+@dataclass
+class InvoiceContext:
+    org_id: str
+    subscription: dict[str, Any]
+    product: dict[str, Any]
+    customer: dict[str, Any]
+    discount: dict[str, Any] | None
+    tax_rates: list[dict[str, Any]]
+    clock: Clock = utcnow
+
+    @classmethod
+    def load(cls, org_id: str, subscription: dict[str, Any], product: dict[str, Any] | None = None,
+             cache: RunCache | None = None, clock: Clock = utcnow) -> InvoiceContext:
+        cache = RunCache() if cache is None else cache
+        product_key = (org_id, subscription["product_id"])
+        if product is None:
+            product = cache.products.get(product_key) or catalogue.get_product(org_id, subscription["product_id"])
+        cache.products[(org_id, product["id"])] = product
+        discount = None
+        if subscription.get("discount_id"):
+            discount_key = (org_id, subscription["discount_id"])
+            if discount_key not in cache.discounts or cache.discounts[discount_key] is None:
+                cache.discounts[discount_key] = store.get_discount(org_id, subscription["discount_id"])
+            discount = cache.discounts[discount_key]
+        if org_id not in cache.tax_rates:
+            cache.tax_rates[org_id] = store.list_tax_rates(org_id)
+        customer = customer_store.get(org_id, subscription["customer_id"])
+        if customer is None:
+            raise NotFound("customer not found")
+        return cls(org_id, subscription, product, customer, discount, cache.tax_rates[org_id], clock)
+
+    def totals(self, lines: list[Line], issued_at: datetime) -> InvoiceAmounts:
+        sub = self.subscription
+        applies = discount_applies(self.discount, parse_iso(sub["started_at"]), int(sub.get("invoice_count", 0)),
+                                   issued_at)
+        rate = find_tax_rate(self.tax_rates, self.customer.get("billing_address"),
+                             bool(self.customer.get("tax_exempt")))
+        return total_invoice(lines, self.discount if applies else None, rate, self.currency)
+
+    @property
+    def currency(self) -> str:
+        return next((p.get("price_currency") for p in self.product["prices"]), "usd")  # type: ignore[no-any-return]
+
+    def invoice(self, reason: str, marker: str, amounts: InvoiceAmounts, period: Period, number: int
+                ) -> dict[str, Any]:
+        sub = self.subscription
+        currency = self.currency
+        return {
+            "id": invoice_id(sub["id"], reason, marker), "number": number, "organization_id": self.org_id,
+            "customer_id": sub["customer_id"], "subscription_id": sub["id"], "product_id": self.product["id"],
+            "status": "open", "billing_reason": reason, "currency": currency,
+            "period_start": iso(period.start), "period_end": iso(period.end),
+            "discount_id": sub.get("discount_id") if amounts.discount_amount else None,
+            "customer_name": self.customer.get("name"), "customer_email": self.customer.get("email"),
+            "billing_address": self.customer.get("billing_address"),
+            **amounts.as_dict(), "created_at": iso(self.clock()), "modified_at": None,
+        }
+
+
+def period_of(sub: dict[str, Any], product: dict[str, Any], n: int) -> Period:
+    return cycle(parse_iso(sub["billing_anchor"]), product["recurring_interval"],
+                 int(product["recurring_interval_count"]), n)
+
+
+def write_numbered(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], None],
+                   counters: dict[str, int] | None = None) -> WriteOutcome:
+    """One attempt at writing an invoice with the organization's next number: `build` completes the write
+    given the last number taken. `counters` remembers the counter across writes (the cycle close's run); a
+    stale value costs a retry, since the counter's update is guarded by the value read."""
+    counters = {} if counters is None else counters
+    if write.org_id not in counters:
+        counters[write.org_id] = store.invoice_counter(write.org_id)
+    build(write, counters[write.org_id])
+    outcome = store.write_invoice(write)
+    if outcome.committed and write.invoice is not None:
+        counters[write.org_id] = int(write.invoice["number"])
+    elif not outcome.committed:
+        counters.pop(write.org_id, None)
+    return outcome
+
+
+def commit(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], None]) -> dict[str, Any] | None:
+    """Write with the next invoice number, retrying while another invoice took it. None: the change was
+    already written (by a retried request or a concurrent one)."""
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:  # the counter moved under another writer
+            pause_before_retry(attempt - 1)
+        outcome = write_numbered(write, build)
+        if outcome.committed:
+            return write.invoice
+        if outcome.already_done:
+            return None
+    raise Conflict("the invoice could not be written under contention; retry (it is idempotent)")
+
+
+# The close: one subscription's period ---------------------------------------------------------------------
+
+@dataclass
+class CloseResult:
+    invoice: dict[str, Any] | None
+    written: bool
+    notes: list[str] = field(default_factory=list)
+    next_period_end: str | None = None  # after a close that renewed: when the new period ends
+
+
+@dataclass
+class ClosePlan:
+    lines: list[Line]
+    rollover: dict[str, str]  # meter id -> credits carried to the next cycle
+    to_close: list[ClosingAggregate]
+    following: Period | None  # the next cycle; None when the subscription ends with this close
+
+
+def plan_close(context: InvoiceContext, closing: Period, ending: bool, aggregates: Mapping[str, StoredAggregate],
+               meters: Mapping[str, dict[str, Any]], final_at: datetime | None = None) -> ClosePlan:
+    """Lines of the invoice that closes `closing`: metered usage (arrears), pending prorations, and unless the
+    subscription ends, the next cycle's fixed fee (advance). Also the new rollover and what to close. Pure:
+    `aggregates` are the closing period's, by meter id."""
+    sub, product = context.subscription, context.product
+    consumed: dict[str, Decimal] = {}
+    closing_list: list[ClosingAggregate] = []
+    for price in product["prices"]:
+        if price["amount_type"] not in METERED or price["meter_id"] in consumed:
+            continue
+        meter_id = price["meter_id"]
+        agg = aggregates.get(meter_id)
+        consumed[meter_id] = meter_consumed(meters[meter_id], agg) if agg and meter_id in meters else Decimal(0)
+        closing_list.append(ClosingAggregate(sub["customer_id"], meter_id, iso(closing.start), iso(closing.end),
+                                             agg.version if agg else None))
+    credits = {m: Decimal(v) for m, v in credits_of(product, sub.get("rollover") or {}).items()}
+    period_text = (iso(closing.start), iso(final_at or closing.end))
+    lines = usage_lines(product["prices"], consumed, credits, period_text)
+    lines += [Line(**p) for p in sub.get("pending_lines") or []]
+    rollover = {}
+    for price in product["prices"]:
+        if price["amount_type"] in METERED and price.get("rollover"):
+            left = credits.get(price["meter_id"], Decimal(0)) - consumed.get(price["meter_id"], Decimal(0))
+            if left > 0:
+                rollover[price["meter_id"]] = str(left)
+    following = None
+    if not ending:
+        following = period_of(sub, product, int(sub["cycle"]) + 1)
+        lines += fixed_lines(product["prices"], (iso(following.start), iso(following.end)), product["name"])
+    return ClosePlan(lines, rollover, closing_list, following)
+
+
+def _usage(context: InvoiceContext, closing: Period, cache: RunCache
+           ) -> tuple[dict[str, StoredAggregate], dict[str, dict[str, Any]]]:
+    """The closing period's aggregates (one query) and, for metered products, the organization's meters."""
+    meters: dict[str, dict[str, Any]] = {}
+    if any(p["amount_type"] in METERED for p in context.product["prices"]):
+        meters = cache.meters.get(context.org_id) or {m["id"]: m for m in meter_store.list_all(context.org_id)}
+        cache.meters[context.org_id] = meters
+    start = iso(closing.start)
+    aggregates = {a.meter_id: a for a in customer_aggregates(context.org_id, context.subscription["customer_id"])
+                  if a.period_key == start}
+    return aggregates, meters
+
+
+def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache: RunCache | None = None,
+                       cancel_now: bool = False, clock: Clock = utcnow) -> CloseResult:
+    """Close the subscription's current period if it ended before `as_of` (or now, for an immediate cancel)."""
+    cache = RunCache() if cache is None else cache
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:  # the counter, the usage or the subscription moved under another writer
+            pause_before_retry(attempt - 1)
+        sub = get_subscription(org_id, subscription_id)
+        if sub["status"] != "active":
+            return CloseResult(None, False, notes=["not active"])
+        closing = Period(parse_iso(sub["current_period_start"]), parse_iso(sub["current_period_end"]))
+        if not cancel_now and closing.end > as_of:
+            return CloseResult(None, False, notes=["not due"])
+        context = InvoiceContext.load(org_id, sub, cache=cache, clock=clock)
+        ending = cancel_now or bool(sub.get("cancel_at_period_end"))
+        aggregates, meters = _usage(context, closing, cache)
+        plan = plan_close(context, closing, ending, aggregates, meters, as_of if cancel_now else None)
+        guard = sub["current_period_start"]
+        reason = "subscription_cancel" if ending else "subscription_cycle"
+        count = int(sub.get("invoice_count", 0))
+        amounts = context.totals(plan.lines, as_of if cancel_now else closing.end)
+        next_sub = dict(sub)
+        if plan.following is None:
+            next_sub.update(status="canceled", ended_at=iso(as_of if cancel_now else closing.end),
+                            canceled_at=sub.get("canceled_at") or iso(as_of))
+        else:
+            next_sub.update(cycle=int(sub["cycle"]) + 1, current_period_start=iso(plan.following.start),
+                            current_period_end=iso(plan.following.end), rollover=plan.rollover)
+        next_sub.update(pending_lines=[], invoice_count=count + 1, modified_at=iso(clock()))
+        write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=next_sub,
+                             subscription_guard=guard,
+                             customer_billing=billing_state(next_sub, context.product) if plan.following else None,
+                             close=plan.to_close)
+
+        def build(w: InvoiceWrite, previous: int, reason: str = reason, guard: str = guard,
+                  amounts: InvoiceAmounts = amounts, closing: Period = closing,
+                  context: InvoiceContext = context) -> None:
+            w.previous_number = previous
+            w.invoice = context.invoice(reason, guard, amounts, closing, previous + 1)
+
+        outcome = write_numbered(write, build, cache.counters)
+        if outcome.committed:
+            return CloseResult(write.invoice, True,
+                               next_period_end=next_sub["current_period_end"] if plan.following else None)
+        if outcome.already_done:
+            return CloseResult(None, False, notes=["closed by another run"])
+        # The counter or the usage moved: read everything again and rebuild the invoice.
+    raise Conflict(f"subscription {subscription_id} could not be closed under contention")
+
+
+def preview(org_id: str, subscription_id: str) -> dict[str, Any]:
+    """What closing the current period now would bill: the same code as the close, nothing written."""
+    sub = get_subscription(org_id, subscription_id)
+    if sub["status"] != "active":
+        raise ValidationFailed([field_error(["path", "subscription_id"], "the subscription has ended")])
+    context = InvoiceContext.load(org_id, sub)
+    closing = Period(parse_iso(sub["current_period_start"]), parse_iso(sub["current_period_end"]))
+    aggregates, meters = _usage(context, closing, RunCache())
+    plan = plan_close(context, closing, bool(sub.get("cancel_at_period_end")), aggregates, meters)
+    invoice = context.invoice("upcoming", "preview", context.totals(plan.lines, closing.end), closing, 0)
+    invoice.update(id=None, number=None, status="draft")
+    return invoice

@@ -1,0 +1,86 @@
+"""Invoices once written: listing, status, the PDF, and their publication (PDF and JSON to S3,
+`invoice.created` on EventBridge), which happens after the invoice's transaction committed. An invoice stays on
+the UNRENDERED index until it is published, so a crash in between is repaired by the next cycle-close run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.adapters import eventbridge, s3
+from functions.billing.render import invoice_json, invoice_pdf
+from functions.common.clock import iso, utcnow
+from functions.common.errors import InvalidTransition, NotFound, ValidationFailed, field_error
+from functions.common.settings import Settings, settings
+from functions.store import billing as store
+
+
+def artifact_keys(invoice: dict[str, Any]) -> dict[str, str]:
+    base = f"invoices/{invoice['organization_id']}/{invoice['id']}"
+    return {"pdf": f"{base}.pdf", "json": f"{base}.json"}
+
+
+def publish_invoice(config: Settings, invoice: dict[str, Any]) -> None:
+    keys = artifact_keys(invoice)
+    s3.put(config.invoice_bucket, keys["pdf"], invoice_pdf(invoice), "application/pdf")
+    s3.put(config.invoice_bucket, keys["json"], invoice_json(invoice), "application/json")
+    eventbridge.publish(config.event_bus_name, "invoice.created", [{
+        "invoice_id": invoice["id"], "number": invoice["number"], "organization_id": invoice["organization_id"],
+        "customer_id": invoice["customer_id"], "subscription_id": invoice["subscription_id"],
+        "total": invoice["total"], "currency": invoice["currency"], "pdf_key": keys["pdf"],
+    }])
+    store.mark_rendered(invoice["organization_id"], invoice["id"], keys)
+
+
+def publish(invoice: dict[str, Any]) -> None:
+    """The default publisher of the services: with the function's settings."""
+    publish_invoice(settings(), invoice)
+
+
+def publish_pending(config: Settings) -> int:
+    published = 0
+    for org_id, invoice_id in store.unrendered_invoices():
+        invoice = store.get_invoice(org_id, invoice_id)
+        if invoice:
+            publish_invoice(config, invoice)
+            published += 1
+    return published
+
+
+def list_invoices(org_id: str, customer_id: str | None = None, subscription_id: str | None = None
+                  ) -> list[dict[str, Any]]:
+    """Newest (highest number) first."""
+    rows = store.list_invoices(org_id)
+    if customer_id:
+        rows = [i for i in rows if i["customer_id"] == customer_id]
+    if subscription_id:
+        rows = [i for i in rows if i["subscription_id"] == subscription_id]
+    rows.sort(key=lambda i: i["number"], reverse=True)
+    return rows
+
+
+def get_invoice(org_id: str, invoice_id: str) -> dict[str, Any]:
+    invoice = store.get_invoice(org_id, invoice_id)
+    if invoice is None:
+        raise NotFound("invoice not found")
+    return invoice
+
+
+def set_status(org_id: str, invoice_id: str, status: str) -> dict[str, Any]:
+    """An open invoice becomes paid, void or uncollectible; any other move is a 422 on `status`."""
+    get_invoice(org_id, invoice_id)
+    try:
+        store.set_invoice_status(org_id, invoice_id, status, ("open",), iso(utcnow()))
+    except InvalidTransition as exc:
+        raise ValidationFailed([field_error(["body", "status"], str(exc))]) from exc
+    return get_invoice(org_id, invoice_id)
+
+
+def pdf(org_id: str, invoice_id: str) -> tuple[dict[str, Any], bytes]:
+    """The invoice and its PDF: the one written at publication, rendered on the fly if it is not in S3 yet."""
+    invoice = get_invoice(org_id, invoice_id)
+    if invoice.get("artifacts"):
+        try:
+            return invoice, s3.get(settings().invoice_bucket, artifact_keys(invoice)["pdf"])
+        except Exception:  # fall back to rendering: the invoice item is the source of truth
+            pass
+    return invoice, invoice_pdf(invoice)

@@ -1,0 +1,176 @@
+"""Subscriptions: create (the first cycle's fixed fee billed in advance), change product (proration), cancel
+at period end or now (a final invoice with the usage so far), list. An invoice a change writes is published
+right away through `publish` (the cycle close republishes one whose publication failed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from functions.billing import catalogue, invoices
+from functions.billing.adjustments import proration_cents
+from functions.billing.closing import (
+    Clock,
+    InvoiceContext,
+    billing_state,
+    close_subscription,
+    commit,
+    get_subscription,
+)
+from functions.billing.invoice import Line, fixed_lines
+from functions.common.clock import iso, parse_iso, utcnow
+from functions.common.errors import Conflict, Exhausted, ValidationFailed, field_error
+from functions.common.ids import new_id
+from functions.meters.periods import Period, cycle
+from functions.store import billing as store
+from functions.store import customers as customer_store
+from functions.store.billing import InvoiceWrite
+from functions.store.customers import CustomerRef
+
+if TYPE_CHECKING:  # the request models, validated by the management routes
+    from functions.billing.schemas import SubscriptionCreate, SubscriptionUpdate
+
+Publisher = Callable[[dict[str, Any]], None]
+
+__all__ = ["create_subscription", "get_subscription", "list_subscriptions", "revoke", "update_subscription"]
+
+
+def _publish_written(invoice: dict[str, Any] | None, publish: Publisher) -> None:
+    if invoice is not None:
+        publish(invoice)
+
+
+def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock = utcnow,
+                        publish: Publisher = invoices.publish) -> dict[str, Any]:
+    customer = customer_store.resolve(org_id, CustomerRef(body.customer_id, body.external_customer_id))
+    if customer.get("billing"):
+        raise ValidationFailed([field_error(["body", "customer_id"], "the customer already has an active "
+                                            "subscription")])
+    product = catalogue.get_product(org_id, body.product_id)
+    discount = None
+    if body.discount_code:
+        discount = store.discount_by_code(org_id, body.discount_code)
+        if discount is None:
+            raise ValidationFailed([field_error(["body", "discount_code"], "discount not found")])
+    elif body.discount_id:
+        discount = store.get_discount(org_id, body.discount_id)
+        if discount is None:
+            raise ValidationFailed([field_error(["body", "discount_id"], "discount not found")])
+    now = clock()
+    period = cycle(now, product["recurring_interval"], int(product["recurring_interval_count"]), 0)
+    sub = {
+        "id": new_id(), "organization_id": org_id, "customer_id": customer["id"], "product_id": product["id"],
+        "status": "active", "billing_anchor": iso(now), "cycle": 0, "started_at": iso(now),
+        "current_period_start": iso(period.start), "current_period_end": iso(period.end),
+        "cancel_at_period_end": False, "canceled_at": None, "ended_at": None,
+        "discount_id": discount["id"] if discount else None, "invoice_count": 0, "pending_lines": [],
+        "rollover": {}, "created_at": iso(now), "modified_at": None,
+    }
+    context = InvoiceContext(org_id, sub, product, customer, discount, store.list_tax_rates(org_id), clock)
+    lines = fixed_lines(product["prices"], (sub["current_period_start"], sub["current_period_end"]), product["name"])
+    billed = any(line.amount for line in lines)
+    write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=None,
+                         customer_billing=billing_state(sub, product),
+                         discount_redemption=discount["id"] if discount else None)
+
+    amounts = context.totals(lines, period.start)
+    if billed:
+        sub["invoice_count"] = 1
+
+    def build(w: InvoiceWrite, previous: int) -> None:
+        if billed:  # fixed prices are billed in advance: the first cycle's fee now
+            w.invoice = context.invoice("subscription_create", "0", amounts, period, previous + 1)
+        w.previous_number = previous
+
+    try:
+        written = commit(write, build)
+    except Exhausted as exc:
+        raise ValidationFailed([field_error(["body", "discount_id"], str(exc))]) from exc
+    _publish_written(written, publish)
+    return sub
+
+
+def list_subscriptions(org_id: str, customer_id: str | None = None, active: bool | None = None
+                       ) -> list[dict[str, Any]]:
+    """Newest first."""
+    rows = store.list_subscriptions(org_id)
+    if customer_id:
+        rows = [s for s in rows if s["customer_id"] == customer_id]
+    if active is not None:
+        rows = [s for s in rows if (s["status"] == "active") == active]
+    rows.sort(key=lambda s: s["created_at"], reverse=True)
+    return rows
+
+
+def update_subscription(org_id: str, subscription_id: str, body: SubscriptionUpdate, *, clock: Clock = utcnow,
+                        publish: Publisher = invoices.publish) -> dict[str, Any]:
+    sub = get_subscription(org_id, subscription_id)
+    if sub["status"] != "active":
+        raise ValidationFailed([field_error(["body"], "the subscription has ended")])
+    if body.product_id and body.product_id != sub["product_id"]:
+        return change_product(org_id, sub, catalogue.get_product(org_id, body.product_id), body.proration_behavior,
+                              clock=clock, publish=publish)
+    if body.cancel_at_period_end is not None:
+        guard = sub["current_period_start"]
+        sub.update(cancel_at_period_end=body.cancel_at_period_end,
+                   canceled_at=iso(clock()) if body.cancel_at_period_end else None, modified_at=iso(clock()))
+        product = catalogue.get_product(org_id, sub["product_id"])
+        write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub,
+                             subscription_guard=guard, customer_billing=billing_state(sub, product))
+        if not store.write_invoice(write).committed:
+            raise Conflict("the subscription changed meanwhile; retry")
+    return sub
+
+
+def _fixed_amount(product: dict[str, Any]) -> int:
+    return sum(int(p.get("price_amount") or 0) for p in product["prices"] if p["amount_type"] == "fixed")
+
+
+def change_product(org_id: str, sub: dict[str, Any], new: dict[str, Any], behavior: str, *, clock: Clock = utcnow,
+                   publish: Publisher = invoices.publish) -> dict[str, Any]:
+    """Same cycle, new prices. The fixed-price difference for the rest of the cycle is charged now
+    (`invoice`) or carried to the next invoice (`prorate`). Metered usage of the cycle is billed at its close
+    on the prices in force then (the new product's)."""
+    old = catalogue.get_product(org_id, sub["product_id"])
+    if (old["recurring_interval"], old["recurring_interval_count"]) != (
+            new["recurring_interval"], new["recurring_interval_count"]):
+        raise ValidationFailed([field_error(["body", "product_id"], "the new product must recur on the same "
+                                            "interval")])
+    now = clock()
+    period = Period(parse_iso(sub["current_period_start"]), parse_iso(sub["current_period_end"]))
+    amount = proration_cents(_fixed_amount(old), _fixed_amount(new), period.start, period.end, now)
+    line = Line(kind="proration", description=f"{old['name']} -> {new['name']} for the rest of the period",
+                amount=amount, quantity="1", period_start=iso(now), period_end=sub["current_period_end"])
+    guard = sub["current_period_start"]
+    sub.update(product_id=new["id"], modified_at=iso(now))
+    context = InvoiceContext.load(org_id, sub, new, clock=clock)
+    write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=guard,
+                         customer_billing=billing_state(sub, new))
+    if behavior == "prorate" or amount == 0:
+        if amount:
+            sub["pending_lines"] = [*(sub.get("pending_lines") or []), line.__dict__]
+        if not store.write_invoice(write).committed:
+            raise Conflict("the subscription changed meanwhile; retry")
+        return sub
+
+    amounts = context.totals([line], now)
+    sub["invoice_count"] = int(sub.get("invoice_count", 0)) + 1
+
+    def build(w: InvoiceWrite, previous: int) -> None:
+        w.invoice = context.invoice("subscription_update", iso(now), amounts, period, previous + 1)
+        w.previous_number = previous
+
+    written = commit(write, build)
+    if written is None:
+        raise Conflict("the subscription changed meanwhile; retry")
+    _publish_written(written, publish)
+    return sub
+
+
+def revoke(org_id: str, subscription_id: str, *, clock: Clock = utcnow, publish: Publisher = invoices.publish
+           ) -> dict[str, Any]:
+    """Cancel now: a final invoice with the usage so far (Polar's revoke)."""
+    get_subscription(org_id, subscription_id)
+    result = close_subscription(org_id, subscription_id, clock(), cancel_now=True, clock=clock)
+    _publish_written(result.invoice, publish)
+    return get_subscription(org_id, subscription_id)

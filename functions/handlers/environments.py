@@ -1,0 +1,59 @@
+"""What each Lambda needs in its environment, checked in its init phase (functions/common/settings.py).
+
+infra/ sets these variables on each function (tests/infra checks it against the synthesized template), and the
+local stack passes each function its environment from that template, so a variable missing here is missing in
+AWS too. Kept apart from the handler modules so that tests can read the models without running an init phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from functions.common.settings import HandlerEnvironment
+
+
+@dataclass(frozen=True, slots=True)
+class IngestEnvironment(HandlerEnvironment):
+    handler = "the ingest function"
+    table_name: str
+    event_bus_name: str  # customer_meter.threshold_crossed
+
+
+@dataclass(frozen=True, slots=True)
+class ManagementEnvironment(HandlerEnvironment):
+    handler = "the management API function"
+    table_name: str
+    event_bus_name: str  # invoice.created for invoices an API change writes
+    invoice_bucket: str  # their PDF and JSON
+
+
+@dataclass(frozen=True, slots=True)
+class PortalEnvironment(HandlerEnvironment):
+    handler = "the portal function"
+    table_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class BulkIngestEnvironment(HandlerEnvironment):
+    handler = "the bulk-ingest function"
+    table_name: str
+    event_bus_name: str  # threshold crossings, as ingest
+
+
+@dataclass(frozen=True, slots=True)
+class CycleCloseEnvironment(HandlerEnvironment):
+    handler = "the cycle-close function"
+    table_name: str
+    invoice_bucket: str
+    event_bus_name: str
+    grace_period_seconds: int  # how long after a period's end it closes (late events still count in it)
+
+
+# handler module (functions.handlers.<name>) -> its model
+ENVIRONMENTS: dict[str, type[HandlerEnvironment]] = {
+    "ingest": IngestEnvironment,
+    "management": ManagementEnvironment,
+    "portal": PortalEnvironment,
+    "bulk_ingest": BulkIngestEnvironment,
+    "cycle_close": CycleCloseEnvironment,
+}

@@ -1,0 +1,277 @@
+"""Per (customer, meter, period) aggregates, and the ingest transaction that writes them with their events.
+
+Aggregate    PK AGG#{org}#{customer}   SK {meter}#{period start}   (attribute names: functions/store/attributes.py)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from functions.common.errors import StoreRefused
+from functions.store import dynamo
+from functions.store.attributes import (
+    AGGREGATE_BACKFILLED_COUNT,
+    AGGREGATE_BACKFILLED_SUM,
+    AGGREGATE_CLOSED,
+    AGGREGATE_COUNT,
+    AGGREGATE_COUNT_BEFORE,
+    AGGREGATE_LAST_AT,
+    AGGREGATE_LAST_VALUE,
+    AGGREGATE_LATE,
+    AGGREGATE_MAX,
+    AGGREGATE_METER,
+    AGGREGATE_MIN,
+    AGGREGATE_PERIOD_END,
+    AGGREGATE_PERIOD_START,
+    AGGREGATE_SUM,
+    AGGREGATE_UNIQUE,
+    AGGREGATE_VERSION,
+)
+from functions.store.codec import decimal_attr, to_attr, to_item
+from functions.store.events import EventRecord, event_item
+from functions.store.keys import (
+    AggregateKey,
+    aggregate_key,
+    aggregate_pk,
+    customer_of_aggregate_pk,
+    split_aggregate_sk,
+)
+from functions.store.markers import marker_put
+from functions.store.partial import Partial
+
+__all__ = ["AggregateDelta", "AggregateKey", "ChunkResult", "StoredAggregate"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAggregate:
+    customer_id: str
+    meter_id: str
+    period_key: str
+    period_end: str
+    version: int = 0
+    closed: bool = False
+    state: Partial = field(default_factory=Partial)
+    unique_count: int = 0
+    late_count: int = 0
+    # What backfills of this meter have added (count, sum), so that a later catch-up adds only the difference.
+    backfilled_count: int = 0
+    backfilled_total: Decimal = Decimal(0)
+
+    @property
+    def key(self) -> AggregateKey:
+        return (self.customer_id, self.meter_id, self.period_key)
+
+
+@dataclass(slots=True)
+class AggregateDelta:
+    key: AggregateKey
+    period_end: str
+    partial: Partial
+    prior: StoredAggregate | None
+    new_markers: list[str] = field(default_factory=list)
+    late_count: int = 0
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    committed: bool
+    duplicates: set[str] = field(default_factory=set)
+    closed: set[AggregateKey] = field(default_factory=set)
+
+
+def _aggregate_update(org_id: str, delta: AggregateDelta) -> dict[str, Any]:
+    customer_id, meter_id, period_key = delta.key
+    part, prior = delta.partial, delta.prior
+    sets = [f"{AGGREGATE_METER} = if_not_exists({AGGREGATE_METER}, :m)",
+            f"{AGGREGATE_PERIOD_START} = if_not_exists({AGGREGATE_PERIOD_START}, :ps)",
+            f"{AGGREGATE_PERIOD_END} = if_not_exists({AGGREGATE_PERIOD_END}, :pe)"]
+    adds = [f"{AGGREGATE_VERSION} :one"]
+    conditions = [f"attribute_not_exists({AGGREGATE_CLOSED})"]
+    values: dict[str, Any] = {
+        ":m": {"S": meter_id}, ":ps": {"S": period_key}, ":pe": {"S": delta.period_end}, ":one": {"N": "1"}
+    }
+    if part.count:
+        adds.append(f"{AGGREGATE_COUNT} :n")
+        values[":n"] = {"N": str(part.count)}
+    if part.total:
+        adds.append(f"{AGGREGATE_SUM} :s")
+        values[":s"] = to_attr(part.total)
+    if delta.late_count:
+        adds.append(f"{AGGREGATE_LATE} :late")
+        values[":late"] = {"N": str(delta.late_count)}
+    # min, max and last only move one way; they are set against the value read first, so a concurrent
+    # writer that moved them makes this transaction fail and the chunk re-read and retry.
+    for attr, new, old, better in (
+        (AGGREGATE_MIN, part.minimum, prior.state.minimum if prior else None, lambda a, b: a < b),
+        (AGGREGATE_MAX, part.maximum, prior.state.maximum if prior else None, lambda a, b: a > b),
+    ):
+        if new is not None and (old is None or better(new, old)):
+            sets.append(f"{attr} = :{attr}")
+            values[f":{attr}"] = to_attr(new)
+            if old is None:
+                conditions.append(f"attribute_not_exists({attr})")
+            else:
+                conditions.append(f"{attr} = :{attr}_old")
+                values[f":{attr}_old"] = to_attr(old)
+    old_last = prior.state.last_at if prior else None
+    if part.last_at is not None and (old_last is None or part.last_at >= old_last):
+        sets += [f"{AGGREGATE_LAST_VALUE} = :lv", f"{AGGREGATE_LAST_AT} = :lt"]
+        values[":lv"] = to_attr(part.last_value)
+        values[":lt"] = {"S": part.last_at}
+        if old_last is None:
+            conditions.append(f"attribute_not_exists({AGGREGATE_LAST_AT})")
+        else:
+            conditions.append(f"{AGGREGATE_LAST_AT} = :lt_old")
+            values[":lt_old"] = {"S": old_last}
+    if delta.new_markers:
+        adds.append(f"{AGGREGATE_UNIQUE} :u")
+        values[":u"] = {"N": str(len(delta.new_markers))}
+    return {
+        "Update": {
+            "TableName": dynamo.table_name(),
+            "Key": aggregate_key(org_id, delta.key),
+            "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
+    """One transaction: every event put (new ids only), every aggregate update, every new unique marker."""
+    table = dynamo.table_name()
+    actions: list[dict[str, Any]] = [
+        {"Put": {"TableName": table, "Item": event_item(org_id, e), "ConditionExpression": "attribute_not_exists(PK)"}}
+        for e in events
+    ]
+    actions += [_aggregate_update(org_id, d) for d in deltas]
+    for delta in deltas:
+        actions += [marker_put(org_id, delta.key, marker) for marker in delta.new_markers]
+    if not actions:
+        return ChunkResult(committed=True)
+    reasons = dynamo.transact(actions)
+    if reasons is None:
+        return ChunkResult(committed=True)
+    refused = [r for r in reasons if r.get("Code") == "ValidationError"]
+    if refused or len(reasons) != len(actions):
+        # A number DynamoDB cannot hold (a sum beyond 38 digits) is no race: retrying would fail the same way for
+        # ever and read as contention. AWS reports it as a ValidationError reason (DynamoDB Local as a plain
+        # ValidationException, which dynamo.transact raises as StoreRefused); a real cancellation carries one
+        # reason per action. Nothing of the chunk was written either way.
+        detail = refused[0].get("Message", "ValidationError") if refused else "not a transaction conflict"
+        raise StoreRefused(f"the store refused the write ({detail})")
+    result = ChunkResult(committed=False)
+    for index, reason in enumerate(reasons):
+        if reason.get("Code") != "ConditionalCheckFailed":
+            continue
+        if index < len(events):
+            result.duplicates.add(events[index].id)
+        elif index < len(events) + len(deltas):
+            delta = deltas[index - len(events)]
+            old = reason.get("Item") or {}
+            if old.get(AGGREGATE_CLOSED, {}).get("BOOL"):
+                result.closed.add(delta.key)
+    return result
+
+
+def _int(item: dict[str, Any], name: str) -> int:
+    return int(item[name]["N"]) if name in item else 0
+
+
+def decode_aggregate(item: dict[str, Any]) -> StoredAggregate:
+    customer_id = customer_of_aggregate_pk(item["PK"]["S"])
+    meter_id, period_key = split_aggregate_sk(item["SK"]["S"])
+    state = Partial(
+        count=_int(item, AGGREGATE_COUNT) + _int(item, AGGREGATE_COUNT_BEFORE),
+        total=decimal_attr(item.get(AGGREGATE_SUM)) or Decimal(0),
+        minimum=decimal_attr(item.get(AGGREGATE_MIN)),
+        maximum=decimal_attr(item.get(AGGREGATE_MAX)),
+        last_value=decimal_attr(item.get(AGGREGATE_LAST_VALUE)),
+        last_at=item.get(AGGREGATE_LAST_AT, {}).get("S"),
+    )
+    return StoredAggregate(
+        customer_id=customer_id,
+        meter_id=meter_id,
+        period_key=period_key,
+        period_end=item.get(AGGREGATE_PERIOD_END, {}).get("S", ""),
+        version=_int(item, AGGREGATE_VERSION),
+        closed=bool(item.get(AGGREGATE_CLOSED, {}).get("BOOL", False)),
+        state=state,
+        unique_count=_int(item, AGGREGATE_UNIQUE),
+        late_count=_int(item, AGGREGATE_LATE),
+        backfilled_count=_int(item, AGGREGATE_BACKFILLED_COUNT),
+        backfilled_total=decimal_attr(item.get(AGGREGATE_BACKFILLED_SUM)) or Decimal(0),
+    )
+
+
+def read_aggregates(org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]:
+    found: dict[AggregateKey, StoredAggregate] = {}
+    for start in range(0, len(keys), 100):
+        for item in dynamo.batch_get([aggregate_key(org_id, k) for k in keys[start : start + 100]]):
+            aggregate = decode_aggregate(item)
+            found[aggregate.key] = aggregate
+    return found
+
+
+def customer_aggregates(org_id: str, customer_id: str) -> list[StoredAggregate]:
+    """Every aggregate of one customer: one query, whatever the number of events behind them."""
+    items = dynamo.query_all(
+        TableName=dynamo.table_name(),
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": aggregate_pk(org_id, customer_id)}},
+        ConsistentRead=True,
+    )
+    return [decode_aggregate(item) for item in items]
+
+
+def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int | None) -> None:
+    """Backfill: write a recomputed aggregate, guarded by the version read (None: must not exist yet)."""
+    state = aggregate.state
+    values: dict[str, Any] = {
+        AGGREGATE_METER: aggregate.meter_id, AGGREGATE_PERIOD_START: aggregate.period_key,
+        AGGREGATE_PERIOD_END: aggregate.period_end, AGGREGATE_VERSION: aggregate.version,
+        AGGREGATE_COUNT: state.count, AGGREGATE_SUM: state.total, AGGREGATE_MIN: state.minimum,
+        AGGREGATE_MAX: state.maximum, AGGREGATE_LAST_VALUE: state.last_value, AGGREGATE_LAST_AT: state.last_at,
+        AGGREGATE_UNIQUE: aggregate.unique_count, AGGREGATE_LATE: aggregate.late_count,
+        AGGREGATE_BACKFILLED_COUNT: aggregate.backfilled_count, AGGREGATE_BACKFILLED_SUM: aggregate.backfilled_total,
+    }
+    request: dict[str, Any] = {
+        "TableName": dynamo.table_name(),
+        "Item": {**aggregate_key(org_id, aggregate.key), **to_item(values)},
+    }
+    if expected_version is None:
+        request["ConditionExpression"] = "attribute_not_exists(PK)"
+    else:
+        request["ConditionExpression"] = f"{AGGREGATE_VERSION} = :v AND attribute_not_exists({AGGREGATE_CLOSED})"
+        request["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+    dynamo.call("put_item", **request)
+
+
+def close_aggregate_action(org_id: str, key_: AggregateKey, period_end: str, version: int | None) -> dict[str, Any]:
+    """The update that closes a period's aggregate (the cycle close puts it in its transaction): guarded by
+    the version read, or, where there was no usage, creating a closed marker that must not exist yet."""
+    _, meter_id, period_key = key_
+    update: dict[str, Any] = {
+        "TableName": dynamo.table_name(),
+        "Key": aggregate_key(org_id, key_),
+        "UpdateExpression": f"SET {AGGREGATE_CLOSED} = :t, {AGGREGATE_METER} = if_not_exists({AGGREGATE_METER}, :m), "
+                            f"{AGGREGATE_PERIOD_START} = if_not_exists({AGGREGATE_PERIOD_START}, :ps), "
+                            f"{AGGREGATE_PERIOD_END} = if_not_exists({AGGREGATE_PERIOD_END}, :pe) "
+                            f"ADD {AGGREGATE_VERSION} :one",
+        "ExpressionAttributeValues": {":t": {"BOOL": True}, ":m": {"S": meter_id}, ":ps": {"S": period_key},
+                                      ":pe": {"S": period_end}, ":one": {"N": "1"}},
+    }
+    if version is None:
+        update["ConditionExpression"] = "attribute_not_exists(PK)"
+    else:
+        update["ConditionExpression"] = f"{AGGREGATE_VERSION} = :v"
+        update["ExpressionAttributeValues"][":v"] = {"N": str(version)}
+    return update
+
+
+def mark_closed(org_id: str, key_: AggregateKey, period_end: str, version: int | None) -> None:
+    """Close one aggregate on its own (what the cycle close does inside its transaction)."""
+    dynamo.call("update_item", **close_aggregate_action(org_id, key_, period_end, version))

@@ -1,0 +1,41 @@
+"""Which aggregate a customer meter shows (the open-aggregate choice) and its numbers. Pure, no AWS."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from functions.customer_meters.service import consumed, open_aggregates
+from functions.store.aggregates import StoredAggregate
+from functions.store.partial import Partial
+
+OCT, NOV, DEC = "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"
+
+
+def agg(meter: str, period: str, count: int = 1, closed: bool = False) -> StoredAggregate:
+    return StoredAggregate("c1", meter, period, "", closed=closed, state=Partial(count=count))
+
+
+def test_without_a_subscription_the_latest_open_period_counts() -> None:
+    current = open_aggregates([agg("m1", OCT), agg("m1", NOV), agg("m2", OCT)], None)
+    assert {m: a.period_key for m, a in current.items()} == {"m1": NOV, "m2": OCT}
+
+
+def test_a_closed_period_never_counts_even_if_it_is_the_latest() -> None:
+    current = open_aggregates([agg("m1", OCT), agg("m1", NOV, closed=True)], None)
+    assert current["m1"].period_key == OCT
+
+
+def test_with_a_subscription_only_its_current_cycle_counts() -> None:
+    billing = {"period_start": NOV}
+    current = open_aggregates([agg("m1", OCT), agg("m1", NOV, 7), agg("m1", DEC), agg("m2", OCT)], billing)
+    assert list(current) == ["m1"] and current["m1"].state.count == 7
+
+
+def test_consumed_follows_the_meters_aggregation() -> None:
+    aggregate = StoredAggregate("c1", "m", NOV, "", unique_count=4,
+                                state=Partial(count=3, total=Decimal("7.5"), maximum=Decimal(4)))
+    assert consumed({"aggregation": {"func": "count"}}, aggregate) == 3
+    assert consumed({"aggregation": {"func": "sum", "property": "x"}}, aggregate) == Decimal("7.5")
+    assert consumed({"aggregation": {"func": "avg", "property": "x"}}, aggregate) == Decimal("2.5")
+    assert consumed({"aggregation": {"func": "max", "property": "x"}}, aggregate) == 4
+    assert consumed({"aggregation": {"func": "unique", "property": "x"}}, aggregate) == 4

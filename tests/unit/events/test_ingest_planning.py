@@ -1,0 +1,119 @@
+"""Ingest planning with a fake store: what a request becomes (events, pre-aggregated deltas, markers) and how a
+cancelled transaction is read (duplicates dropped, a closed period re-routed, late events counted). No AWS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from functions.events.schemas import EventCreate
+from functions.events.service import PeriodRouter, build_chunk, prepare, write_chunk
+from functions.meters.periods import calendar_month
+from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
+from functions.store.events import EventRecord
+
+NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+NOVEMBER = calendar_month(NOW)
+DECEMBER = calendar_month(datetime(2026, 12, 1, tzinfo=UTC))
+COUNT = {"id": "m-count", "seq": 1, "filter": {"conjunction": "and", "clauses": []}, "aggregation": {"func": "count"}}
+UNIQUE = {"id": "m-users", "seq": 2, "filter": {"conjunction": "and", "clauses": []},
+          "aggregation": {"func": "unique", "property": "user"}}
+SUM_API = {"id": "m-ms", "seq": 3,
+           "filter": {"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": "api"}]},
+           "aggregation": {"func": "sum", "property": "ms"}}
+
+
+def events(*specs: tuple[str, str | None, dict]) -> list[EventCreate]:
+    return [EventCreate.model_validate({"name": name, "customer_id": "c1", "external_id": ext, "metadata": md,
+                                        "timestamp": NOW.isoformat()}) for name, ext, md in specs]
+
+
+@dataclass
+class FakeUsage:
+    """The store's side of ingest, in memory: answers scripted in `results` (committed when none is left)."""
+
+    stored: dict[AggregateKey, StoredAggregate] = field(default_factory=dict)
+    markers: set[tuple[AggregateKey, str]] = field(default_factory=set)
+    results: list[ChunkResult] = field(default_factory=list)
+    written: list[tuple[list[EventRecord], list[AggregateDelta]]] = field(default_factory=list)
+
+    def read_aggregates(self, org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]:
+        return {k: self.stored[k] for k in keys if k in self.stored}
+
+    def present_markers(self, org_id: str, wanted: list[tuple[AggregateKey, str]]) -> set[tuple[AggregateKey, str]]:
+        return {w for w in wanted if w in self.markers}
+
+    def write_chunk(self, org_id: str, records: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
+        self.written.append((list(records), list(deltas)))
+        return self.results.pop(0) if self.results else ChunkResult(committed=True)
+
+
+def plan(specs: list[EventCreate], meters: list[dict]) -> list:
+    prepared, _ = prepare("org", specs, ["c1"] * len(specs), meters, NOW)
+    return prepared
+
+
+def test_a_request_repeating_an_external_id_keeps_it_once() -> None:
+    prepared, duplicates = prepare("org", events(("a", "x1", {}), ("a", "x1", {}), ("a", None, {})), ["c1"] * 3,
+                                   [COUNT], NOW)
+    assert duplicates == 1 and len(prepared) == 2
+
+
+def test_events_are_pre_aggregated_per_customer_meter_and_period() -> None:
+    prepared = plan(events(("api", "1", {"ms": 5, "user": "u1"}), ("api", "2", {"ms": 7, "user": "u1"}),
+                           ("web", "3", {"user": "u2"})), [COUNT, UNIQUE, SUM_API])
+    records, deltas = build_chunk("org", prepared, PeriodRouter({}), "ingested", 3)
+    assert [r.period_key for r in records] == [NOVEMBER.key] * 3
+    by_meter = {d.key[1]: d for d in deltas}
+    assert set(by_meter) == {"m-count", "m-users", "m-ms"} and all(d.key[0] == "c1" for d in deltas)
+    assert by_meter["m-count"].partial.count == 3
+    assert by_meter["m-ms"].partial.total == 12 and by_meter["m-ms"].partial.count == 2
+    assert by_meter["m-users"].partial.uniques == {"s:u1", "s:u2"}
+
+
+def test_a_committed_chunk_writes_only_markers_not_stored_yet() -> None:
+    usage = FakeUsage(markers={(("c1", "m-users", NOVEMBER.key), "s:u1")})
+    prepared = plan(events(("a", "1", {"user": "u1"}), ("a", "2", {"user": "u2"})), [UNIQUE])
+    inserted, duplicates, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 2, usage)
+    assert (inserted, duplicates, touched) == (2, 0, [("c1", "m-users", NOVEMBER.key)])
+    [(_, deltas)] = usage.written
+    assert deltas[0].new_markers == ["s:u2"]
+
+
+def test_duplicates_named_by_the_cancellation_are_dropped_and_the_rest_retried() -> None:
+    prepared = plan(events(("a", "1", {}), ("a", "2", {}), ("a", "3", {})), [COUNT])
+    usage = FakeUsage(results=[ChunkResult(committed=False, duplicates={prepared[1].id})])
+    inserted, duplicates, _ = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
+    assert (inserted, duplicates) == (2, 1)
+    first, second = usage.written
+    assert len(first[0]) == 3 and [r.id for r in second[0]] == [prepared[0].id, prepared[2].id]
+    assert second[1][0].partial.count == 2  # the aggregate counts only what is written
+
+
+def test_a_closed_period_sends_its_events_to_the_open_one_marked_late() -> None:
+    closed_key = ("c1", "m-count", NOVEMBER.key)
+    usage = FakeUsage(stored={closed_key: StoredAggregate("c1", "m-count", NOVEMBER.key, "", closed=True)})
+    prepared = plan(events(("a", "1", {}), ("a", "2", {})), [COUNT])
+    inserted, _, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
+    assert inserted == 2 and touched == [("c1", "m-count", DECEMBER.key)]
+    [(records, deltas)] = usage.written  # the closed aggregate was seen on the read: nothing written to it
+    assert {(r.period_key, r.late) for r in records} == {(DECEMBER.key, True)}
+    assert deltas[0].late_count == 2
+
+
+def test_a_period_closed_during_the_transaction_is_rerouted_too() -> None:
+    prepared = plan(events(("a", "1", {}),), [COUNT])
+    usage = FakeUsage(results=[ChunkResult(committed=False, closed={("c1", "m-count", NOVEMBER.key)})])
+    inserted, _, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
+    assert inserted == 1 and touched == [("c1", "m-count", DECEMBER.key)]
+    assert usage.written[1][0][0].late is True
+
+
+def test_the_prior_state_read_guards_min_and_max() -> None:
+    minimum = {"id": "m-min", "seq": 1, "filter": {"conjunction": "and", "clauses": []},
+               "aggregation": {"func": "min", "property": "ms"}}
+    key = ("c1", "m-min", NOVEMBER.key)
+    prior = StoredAggregate("c1", "m-min", NOVEMBER.key, NOVEMBER.end.isoformat(), version=4)
+    usage = FakeUsage(stored={key: prior})
+    write_chunk("org", plan(events(("a", "1", {"ms": 3}),), [minimum]), PeriodRouter({}), "ingested", 1, usage)
+    assert usage.written[0][1][0].prior is prior
