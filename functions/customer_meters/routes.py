@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.common.errors import NotFound
+from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customer_meters.service import customer_meters, split_customer_meter_id
 from functions.customers import service as customers
@@ -23,7 +24,8 @@ def customer_meter_out(row: dict[str, Any], customer: dict[str, Any]) -> dict[st
 
 
 def register(app: APIGatewayHttpResolver) -> None:
-    @app.get("/v1/customer-meters")
+    @app.get("/v1/customer-meters", **describe("customer_meters.CustomerMeter", page=True,
+                                                 scope="customer_meters:read"))
     def list_customer_meters(
         customer_id: Annotated[str | None, Query()] = None,
         external_customer_id: Annotated[str | None, Query()] = None,
@@ -41,7 +43,8 @@ def register(app: APIGatewayHttpResolver) -> None:
                     rows.append(customer_meter_out(row, customer))
         return page_of(rows, page, limit)
 
-    @app.get("/v1/customer-meters/<customer_meter_id>")
+    @app.get("/v1/customer-meters/<customer_meter_id>", **describe("customer_meters.CustomerMeter",
+                                                                     scope="customer_meters:read"))
     def get_customer_meter(customer_meter_id: str) -> dict:
         org_id = require(app, "customer_meters:read").organization_id
         customer_id, meter_id = split_customer_meter_id(customer_meter_id)

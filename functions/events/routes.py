@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.common.clock import iso
 from functions.common.errors import NotFound
+from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customers import service as customers
 from functions.customers.schemas import customer_out
@@ -41,7 +42,7 @@ def event_out(org_id: str, event: dict[str, Any], customer: dict[str, Any] | Non
 
 
 def register_listing(app: APIGatewayHttpResolver) -> None:
-    @app.get("/v1/events")
+    @app.get("/v1/events", **describe("events.Event", page=True, scope="events:read"))
     def list_events(
         customer_id: Annotated[str | None, Query()] = None,
         external_customer_id: Annotated[str | None, Query()] = None,
@@ -69,7 +70,7 @@ def register_listing(app: APIGatewayHttpResolver) -> None:
         rows.sort(key=lambda e: (e["timestamp"], e["id"]), reverse=sorting.startswith("-"))
         return page_of(rows, page, limit)
 
-    @app.get("/v1/events/<event_id>")
+    @app.get("/v1/events/<event_id>", **describe("events.Event", scope="events:read"))
     def get_event(event_id: str, customer_id: Annotated[str | None, Query()] = None) -> dict:
         """One read: events are keyed by organization and id. `customer_id`, when given, must be the event's."""
         org_id = require(app, "events:read").organization_id

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from functions.common.clock import utcnow
+from functions.common.schemas import lazy_models
 
 MAX_AGE = timedelta(days=35)
 MAX_AHEAD = timedelta(minutes=5)
 MAX_EVENTS_PER_REQUEST = 1000
-
 
 
 def storable_number(value: int | float) -> bool:
@@ -84,6 +84,14 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return metadata
 
 
+# A metadata value as stored and sent back: a scalar, or (under a key starting with "_") one level of them.
+MetadataScalar = str | int | float | bool
+MetadataValue = MetadataScalar | dict[str, MetadataScalar | None]
+
+# The one metadata rule, for every resource that takes metadata (events, customers, meters, products).
+Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
+
+
 class EventCreate(BaseModel):
     """One event, by `customer_id` or `external_customer_id` (exactly one)."""
 
@@ -131,6 +139,35 @@ class EventsIngest(BaseModel):
     events: list[EventCreate] = Field(max_length=MAX_EVENTS_PER_REQUEST)
 
 
-class EventsIngestResponse(BaseModel):
-    inserted: int
-    duplicates: int = 0
+
+def _response_models() -> dict[str, type]:  # built on first use: functions/common/schemas.py
+    from functions.common.schemas import Schema
+    from functions.customers.schemas import Customer
+
+    class EventsIngestResponse(Schema):
+        inserted: int = Field(description="events written by this request")
+        duplicates: int = Field(default=0, description="events whose external_id was already ingested")
+
+    class Event(Schema):
+        """Polar's Event (source `user`), plus `ingested_at` and `late` (counted in a later open period)."""
+
+        id: str
+        timestamp: datetime
+        organization_id: str
+        customer_id: str
+        customer: Customer | None
+        external_customer_id: str | None
+        external_id: str | None
+        child_count: int
+        parent_id: str | None
+        label: str
+        name: str
+        source: Literal["user"]
+        metadata: dict[str, MetadataValue]
+        ingested_at: datetime
+        late: bool
+
+    return {"EventsIngestResponse": EventsIngestResponse, "Event": Event}
+
+
+__getattr__ = lazy_models(_response_models)

@@ -13,12 +13,14 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from functions.common.http import create_app, resolve
+    from functions.common.openapi import ACCESS_TOKEN
     from functions.events.ingest_route import register_ingest
+    from functions.organizations.routes import authenticate_request
     from functions.store import dynamo
 
     logger = Logger()
     metrics = Metrics()
-    app = create_app("Meterbill ingest")
+    app = create_app("Meterbill ingest", {ACCESS_TOKEN: authenticate_request})
     register_ingest(app)
     dynamo.warm_up()
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.common.errors import ValidationFailed, field_error
 from functions.common.http import json_response
+from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customers import service as customers
 from functions.meters import service
@@ -18,14 +19,14 @@ from functions.organizations.routes import require
 
 
 def register(app: APIGatewayHttpResolver) -> None:
-    @app.post("/v1/meters")
+    @app.post("/v1/meters", **describe("meters.Meter", status=201, scope="meters:write", body=True, write=True))
     def create_meter(body: Annotated[MeterCreate, Body()]):
         org_id = require(app, "meters:write").organization_id
         if body.organization_id and body.organization_id != org_id:
             raise ValidationFailed([field_error(["body", "organization_id"], "must be the token's organization")])
         return json_response(201, meter_out(service.create(org_id, body)))
 
-    @app.get("/v1/meters")
+    @app.get("/v1/meters", **describe("meters.Meter", page=True, scope="meters:read"))
     def list_meters(
         query: Annotated[str | None, Query()] = None,
         is_archived: Annotated[bool | None, Query()] = None,
@@ -38,17 +39,17 @@ def register(app: APIGatewayHttpResolver) -> None:
             rows = [m for m in rows if m.get("archived_at")]
         return page_of([meter_out(m) for m in rows], page, limit)
 
-    @app.get("/v1/meters/<meter_id>")
+    @app.get("/v1/meters/<meter_id>", **describe("meters.Meter", scope="meters:read"))
     def get_meter(meter_id: str) -> dict:
         org_id = require(app, "meters:read").organization_id
         return meter_out(service.get(org_id, meter_id))
 
-    @app.patch("/v1/meters/<meter_id>")
+    @app.patch("/v1/meters/<meter_id>", **describe("meters.Meter", scope="meters:write", body=True, write=True))
     def update_meter(meter_id: str, body: Annotated[MeterUpdate, Body()]) -> dict:
         org_id = require(app, "meters:write").organization_id
         return meter_out(service.update(org_id, meter_id, body))
 
-    @app.get("/v1/meters/<meter_id>/quantities")
+    @app.get("/v1/meters/<meter_id>/quantities", **describe("meters.MeterQuantities", scope="meters:read"))
     def meter_quantities(
         meter_id: str,
         start_timestamp: Annotated[datetime, Query()],
