@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -16,6 +16,22 @@ from functions.customers import service as customers
 from functions.meters import service
 from functions.meters.schemas import MeterCreate, MeterUpdate, meter_out
 from functions.organizations.routes import require
+
+# A quantities read answers one bucket per interval: bounded, so that no range makes a response larger than
+# Lambda can return (6 MB) or a date the calendar cannot hold.
+MAX_BUCKETS = 10_000
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+INTERVAL_LENGTH = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1),
+                   "month": timedelta(days=28), "year": timedelta(days=365)}
+
+
+def check_quantities_range(start: datetime, end: datetime, interval: str) -> None:
+    for name, moment in (("start_timestamp", start), ("end_timestamp", end)):
+        if not EARLIEST <= moment < LATEST:
+            raise ValidationFailed([field_error(["query", name], "must be between 1970 and 9000")])
+    if (end - start) / INTERVAL_LENGTH[interval] > MAX_BUCKETS:
+        raise ValidationFailed([field_error(["query", "interval"], f"the range holds more than {MAX_BUCKETS} "
+                                            f"intervals of a {interval}: use a longer interval or a shorter range")])
 
 
 def register(app: APIGatewayHttpResolver) -> None:
@@ -63,6 +79,7 @@ def register(app: APIGatewayHttpResolver) -> None:
             raise ValidationFailed([field_error(["query", "start_timestamp"], "timestamps must carry a timezone")])
         if end_timestamp < start_timestamp:
             raise ValidationFailed([field_error(["query", "end_timestamp"], "must not be before start_timestamp")])
+        check_quantities_range(start_timestamp, end_timestamp, interval)
         ids = None
         if customer_id or external_customer_id:
             ids = [c["id"] for c in customers.selected(org_id, customer_id, external_customer_id)]
