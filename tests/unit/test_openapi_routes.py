@@ -42,3 +42,31 @@ def test_every_route_declares_the_scope_it_requires() -> None:
     for where, name, declared, required in routes:
         if required:
             assert required == [declared], (where, name, declared, required)
+
+
+def test_response_models_are_not_built_by_importing_the_routes() -> None:
+    """They describe the API (functions/common/schemas.py): no Lambda builds one at cold start."""
+    import subprocess
+    import sys
+
+    code = """
+import functions.billing.routes, functions.customers.routes, functions.meters.routes, functions.events.routes
+import functions.events.ingest_route, functions.customer_meters.routes, functions.customer_sessions.routes
+import functions.portal.routes, functions.organizations.routes
+from pydantic import BaseModel
+seen, stack = set(), [BaseModel]
+while stack:
+    for sub in stack.pop().__subclasses__():
+        if sub not in seen:
+            seen.add(sub)
+            stack.append(sub)
+print(" ".join(sorted(c.__name__ for c in seen)))
+"""
+    names = set(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                               check=True).stdout.split())
+    assert "MeterCreate" in names
+    assert not names & {"Meter", "Customer", "Event", "EventsIngestResponse", "Product", "Invoice", "Error",
+                        "ListResource", "CustomerCustomerMeter", "Organization", "CustomerSession"}
+    from functions.meters.schemas import Meter  # and on first use, they are there
+
+    assert Meter.__name__ == "Meter"
