@@ -6,12 +6,13 @@ feature. Organizations and their tokens are created by functions/organizations/s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from functions.auth.tokens import grants, token_hash
 from functions.common.errors import Forbidden, Unauthorized
-from functions.common.http import bearer_token
+from functions.common.http import PRINCIPAL, bearer_token
 from functions.store import organizations as store
 
 
@@ -33,5 +34,16 @@ def authenticate(token: str | None, scope: str) -> Principal:
     return Principal(organization_id=found.organization_id, scopes=found.scopes)
 
 
+def authenticate_request(event: Any, scopes: list[str]) -> Principal:
+    """The resolver's authenticator for organization tokens (functions/common/http.py): runs before the
+    request is validated, with the scope the route declares."""
+    return authenticate(bearer_token(event.headers or {}), scopes[0] if scopes else "")
+
+
 def require(app: APIGatewayHttpResolver, scope: str) -> Principal:
+    """The caller's principal, if its token has the scope: the one the resolver authenticated before
+    validation when it grants the scope (no second read), else authenticated now."""
+    principal = app.context.get(PRINCIPAL)
+    if isinstance(principal, Principal) and grants(principal.scopes, scope):
+        return principal
     return authenticate(bearer_token(app.current_event.headers or {}), scope)

@@ -18,6 +18,7 @@ from functions.billing.schemas import (
     TaxRateCreate,
 )
 from functions.common.http import json_response
+from functions.common.openapi import describe
 from functions.common.pagination import page_of
 
 
@@ -26,54 +27,61 @@ def subscription_out(sub: dict[str, Any]) -> dict[str, Any]:
         "pending_lines": sub.get("pending_lines") or []}
 
 
+PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+
+
 def register(app: APIGatewayHttpResolver) -> None:
-    @app.post("/v1/products")
+    @app.post("/v1/products", **describe("billing.Product", status=201, scope="products:write", body=True,
+                                             write=True))
     def create_product(body: Annotated[ProductCreate, Body()]):
         org_id = require(app, "products:write").organization_id
         return json_response(201, catalogue.create_product(org_id, body))
 
-    @app.get("/v1/products")
+    @app.get("/v1/products", **describe("billing.Product", page=True, scope="products:read"))
     def list_products(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
         org_id = require(app, "products:read").organization_id
         return page_of(catalogue.list_products(org_id), page, limit)
 
-    @app.get("/v1/products/<product_id>")
+    @app.get("/v1/products/<product_id>", **describe("billing.Product", scope="products:read"))
     def get_product(product_id: str) -> dict:
         return catalogue.get_product(require(app, "products:read").organization_id, product_id)
 
-    @app.post("/v1/discounts")
+    @app.post("/v1/discounts", **describe("billing.Discount", status=201, scope="discounts:write", body=True,
+                                              write=True))
     def create_discount(body: Annotated[DiscountCreate, Body()]):
         org_id = require(app, "discounts:write").organization_id
         return json_response(201, catalogue.create_discount(org_id, body))
 
-    @app.get("/v1/discounts")
+    @app.get("/v1/discounts", **describe("billing.Discount", page=True, scope="discounts:read"))
     def list_discounts(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10
                        ) -> dict:
         org_id = require(app, "discounts:read").organization_id
         return page_of(catalogue.list_discounts(org_id), page, limit)
 
-    @app.get("/v1/discounts/<discount_id>")
+    @app.get("/v1/discounts/<discount_id>", **describe("billing.Discount", scope="discounts:read"))
     def get_discount(discount_id: str) -> dict:
         return catalogue.get_discount(require(app, "discounts:read").organization_id, discount_id)
 
-    @app.post("/v1/tax-rates")
+    @app.post("/v1/tax-rates", **describe("billing.TaxRate", status=201, scope="products:write", body=True,
+                                              write=True))
     def create_tax_rate(body: Annotated[TaxRateCreate, Body()]):
         org_id = require(app, "products:write").organization_id
         return json_response(201, catalogue.create_tax_rate(org_id, body))
 
-    @app.get("/v1/tax-rates")
+    @app.get("/v1/tax-rates", **describe("billing.TaxRate", page=True, scope="products:read"))
     def list_tax_rates() -> dict:
         org_id = require(app, "products:read").organization_id
         rates = catalogue.list_tax_rates(org_id)
         return page_of(rates, 1, max(1, len(rates)))
 
-    @app.post("/v1/subscriptions")
+    @app.post("/v1/subscriptions", **describe("billing.Subscription", status=201, scope="subscriptions:write",
+                                                  body=True, write=True))
     def create_subscription(body: Annotated[SubscriptionCreate, Body()]):
         org_id = require(app, "subscriptions:write").organization_id
         sub = subscriptions.create_subscription(org_id, body)
         return json_response(201, subscription_out(sub))
 
-    @app.get("/v1/subscriptions")
+    @app.get("/v1/subscriptions", **describe("billing.Subscription", page=True, scope="subscriptions:read"))
     def list_subscriptions(
         customer_id: Annotated[str | None, Query()] = None,
         active: Annotated[bool | None, Query()] = None,
@@ -84,28 +92,31 @@ def register(app: APIGatewayHttpResolver) -> None:
         rows = subscriptions.list_subscriptions(org_id, customer_id, active)
         return page_of([subscription_out(s) for s in rows], page, limit)
 
-    @app.get("/v1/subscriptions/<subscription_id>")
+    @app.get("/v1/subscriptions/<subscription_id>", **describe("billing.Subscription", scope="subscriptions:read"))
     def get_subscription(subscription_id: str) -> dict:
         org_id = require(app, "subscriptions:read").organization_id
         return subscription_out(subscriptions.get_subscription(org_id, subscription_id))
 
-    @app.patch("/v1/subscriptions/<subscription_id>")
+    @app.patch("/v1/subscriptions/<subscription_id>", **describe("billing.Subscription", scope="subscriptions:write",
+                                                                   body=True, write=True))
     def update_subscription(subscription_id: str, body: Annotated[SubscriptionUpdate, Body()]) -> dict:
         org_id = require(app, "subscriptions:write").organization_id
         return subscription_out(subscriptions.update_subscription(org_id, subscription_id, body))
 
-    @app.delete("/v1/subscriptions/<subscription_id>")
+    @app.delete("/v1/subscriptions/<subscription_id>", **describe("billing.Subscription", scope="subscriptions:write",
+                                                                    write=True))
     def revoke_subscription(subscription_id: str) -> dict:
         """Cancel now: a final invoice with the usage so far (Polar's revoke)."""
         org_id = require(app, "subscriptions:write").organization_id
         return subscription_out(subscriptions.revoke(org_id, subscription_id))
 
-    @app.get("/v1/subscriptions/<subscription_id>/upcoming-invoice")
+    @app.get("/v1/subscriptions/<subscription_id>/upcoming-invoice",
+             **describe("billing.UpcomingInvoice", scope="subscriptions:read"))
     def upcoming_invoice(subscription_id: str) -> dict:
         org_id = require(app, "subscriptions:read").organization_id
         return closing.preview(org_id, subscription_id)
 
-    @app.get("/v1/invoices")
+    @app.get("/v1/invoices", **describe("billing.Invoice", page=True, scope="orders:read"))
     def list_invoices(
         customer_id: Annotated[str | None, Query()] = None,
         subscription_id: Annotated[str | None, Query()] = None,
@@ -115,12 +126,13 @@ def register(app: APIGatewayHttpResolver) -> None:
         org_id = require(app, "orders:read").organization_id
         return page_of(invoices.list_invoices(org_id, customer_id, subscription_id), page, limit)
 
-    @app.get("/v1/invoices/<invoice_id>")
+    @app.get("/v1/invoices/<invoice_id>", **describe("billing.Invoice", scope="orders:read"))
     def get_invoice(invoice_id: str) -> dict:
         org_id = require(app, "orders:read").organization_id
         return invoices.get_invoice(org_id, invoice_id)
 
-    @app.get("/v1/invoices/<invoice_id>/pdf")
+    @app.get("/v1/invoices/<invoice_id>/pdf", **describe(scope="orders:read", content=PDF,
+                                                          description="The invoice as PDF."))
     def invoice_pdf_download(invoice_id: str):
         org_id = require(app, "orders:read").organization_id
         invoice, pdf = invoices.pdf(org_id, invoice_id)
@@ -128,7 +140,8 @@ def register(app: APIGatewayHttpResolver) -> None:
         return Response(200, "application/pdf", pdf,
                         headers={"Content-Disposition": f'inline; filename="invoice-{invoice["number"]}.pdf"'})
 
-    @app.patch("/v1/invoices/<invoice_id>")
+    @app.patch("/v1/invoices/<invoice_id>", **describe("billing.Invoice", scope="orders:write", body=True,
+                                                           write=True))
     def update_invoice(invoice_id: str, body: Annotated[InvoiceStatusUpdate, Body()]) -> dict:
         org_id = require(app, "orders:write").organization_id
         return invoices.set_status(org_id, invoice_id, body.status)

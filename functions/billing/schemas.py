@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from functions.billing.money import parse_unit_amount
+from functions.common.request_types import Metadata
+from functions.common.schemas import lazy_models
 
 Currency = Annotated[str, Field(default="usd", min_length=3, max_length=3)]
 BIG = 10**15  # bound on stored integers: far beyond any bill, well inside DynamoDB's 38 digits
@@ -95,7 +97,7 @@ class ProductCreate(BaseModel):
     recurring_interval: Literal["day", "week", "month", "year"]
     recurring_interval_count: int = Field(default=1, ge=1, le=999)
     prices: list[Price] = Field(min_length=1, max_length=20)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_fixed(self) -> ProductCreate:
@@ -170,3 +172,140 @@ class TaxRateCreate(BaseModel):
 class InvoiceStatusUpdate(BaseModel):
     status: Literal["paid", "void"]
 
+
+
+def _response_models() -> dict[str, type]:  # built on first use: functions/common/schemas.py
+    from datetime import datetime
+
+    from pydantic import Field
+
+    from functions.common.metadata import MetadataValue
+    from functions.common.schemas import Schema
+
+    class ProductPrice(Schema):
+        """One price of a product: its id and kind, then the fields of that kind (see ProductCreate)."""
+
+        id: str
+        amount_type: Literal["fixed", "free", "metered_unit", "metered_tiers", "metered_package"]
+        price_currency: str
+        created_at: datetime
+        price_amount: int | None = None
+        meter_id: str | None = None
+        unit_amount: str | None = Field(default=None, description="cents per unit, as a decimal string")
+        cap_amount: int | None = None
+        tiers: Tiers | None = None
+        package_size: int | None = None
+        package_amount: int | None = None
+        credited_units: int | None = None
+        rollover: bool | None = None
+
+    class Product(Schema):
+        id: str
+        organization_id: str
+        name: str
+        description: str | None = None
+        recurring_interval: Literal["day", "week", "month", "year"]
+        recurring_interval_count: int
+        is_recurring: bool
+        is_archived: bool
+        prices: list[ProductPrice]
+        metadata: dict[str, MetadataValue]
+        created_at: datetime
+        modified_at: datetime | None = None
+
+    class Discount(Schema):
+        id: str
+        organization_id: str
+        name: str
+        type: Literal["percentage", "fixed"]
+        basis_points: int | None = None
+        amount: int | None = None
+        currency: str
+        duration: Literal["once", "forever", "repeating"]
+        duration_in_months: int | None = None
+        code: str | None = None
+        max_redemptions: int | None = None
+        redemptions_count: int
+        created_at: datetime
+        modified_at: datetime | None = None
+
+    class TaxRate(Schema):
+        id: str
+        organization_id: str
+        name: str
+        country: str
+        state: str | None = None
+        basis_points: int
+        inclusive: bool
+        created_at: datetime
+
+    class Subscription(Schema):
+        id: str
+        organization_id: str
+        customer_id: str
+        product_id: str
+        status: str = Field(examples=["active", "canceled"])
+        billing_anchor: datetime
+        cycle: int
+        started_at: datetime
+        current_period_start: datetime
+        current_period_end: datetime
+        cancel_at_period_end: bool
+        canceled_at: datetime | None = None
+        ended_at: datetime | None = None
+        discount_id: str | None = None
+        invoice_count: int
+        pending_lines: list[dict[str, Any]] = Field(description="proration carried to the next invoice")
+        created_at: datetime
+        modified_at: datetime | None = None
+
+    class InvoiceLine(Schema):
+        kind: Literal["fixed", "metered", "proration"]
+        description: str
+        amount: int = Field(description="cents")
+        quantity: str | None = Field(default=None, description="units, an exact decimal as text")
+        meter_id: str | None = None
+        price_id: str | None = None
+        period_start: datetime | None = None
+        period_end: datetime | None = None
+        consumed_units: str | None = None
+        credited_units: str | None = None
+
+    class Invoice(Schema):
+        id: str
+        number: int
+        organization_id: str
+        customer_id: str
+        subscription_id: str
+        product_id: str
+        status: Literal["draft", "open", "paid", "void"]
+        billing_reason: str
+        currency: str
+        period_start: datetime
+        period_end: datetime
+        discount_id: str | None = None
+        customer_name: str | None = None
+        customer_email: str | None = None
+        billing_address: dict[str, Any] | None = None
+        lines: list[InvoiceLine]
+        subtotal: int
+        discount_amount: int
+        tax_amount: int
+        total: int
+        tax_inclusive: bool
+        created_at: datetime
+        modified_at: datetime | None = None
+
+    class UpcomingInvoice(Invoice):
+        """What closing the current period now would bill: an invoice that has no id or number yet."""
+
+        id: None = None  # type: ignore[assignment]
+        number: None = None  # type: ignore[assignment]
+        status: Literal["draft"]  # type: ignore[assignment]
+
+    return {"ProductPrice": ProductPrice, "Product": Product, "Discount": Discount, "TaxRate": TaxRate,
+            "Subscription": Subscription, "InvoiceLine": InvoiceLine, "Invoice": Invoice,
+            "UpcomingInvoice": UpcomingInvoice}
+
+
+__getattr__ = lazy_models(_response_models)

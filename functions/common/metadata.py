@@ -73,3 +73,8 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         else:
             _check_scalar(key, value)
     return metadata
+
+
+# A metadata value as stored and sent back: a scalar, or (under a key starting with "_") one level of them.
+MetadataScalar = str | int | float | bool
+MetadataValue = MetadataScalar | dict[str, MetadataScalar | None]

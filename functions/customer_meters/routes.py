@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.auth.service import require
+from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customer_meters import service
 from functions.customers.schemas import customer_out
@@ -21,7 +22,8 @@ def customer_meter_out(row: dict[str, Any], customer: dict[str, Any]) -> dict[st
 
 
 def register(app: APIGatewayHttpResolver) -> None:
-    @app.get("/v1/customer-meters")
+    @app.get("/v1/customer-meters", **describe("customer_meters.CustomerMeter", page=True,
+                                                 scope="customer_meters:read"))
     def list_customer_meters(
         customer_id: Annotated[str | None, Query()] = None,
         external_customer_id: Annotated[str | None, Query()] = None,
@@ -35,7 +37,8 @@ def register(app: APIGatewayHttpResolver) -> None:
                 for row, customer in service.list_customer_meters(org_id, ref, meter_id)]
         return page_of(rows, page, limit)
 
-    @app.get("/v1/customer-meters/<customer_meter_id>")
+    @app.get("/v1/customer-meters/<customer_meter_id>", **describe("customer_meters.CustomerMeter",
+                                                                     scope="customer_meters:read"))
     def get_customer_meter(customer_meter_id: str) -> dict:
         org_id = require(app, "customer_meters:read").organization_id
         return customer_meter_out(*service.get_customer_meter(org_id, customer_meter_id))

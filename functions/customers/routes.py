@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.auth.service import require
 from functions.common.http import json_response
+from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customers import service
 from functions.customers.schemas import CustomerCreate, CustomerUpdate, customer_out
@@ -27,14 +28,15 @@ def customer_state(org_id: str, ref: CustomerRef) -> dict[str, Any]:
 
 
 def register(app: APIGatewayHttpResolver) -> None:
-    @app.post("/v1/customers")
+    @app.post("/v1/customers", **describe("customers.Customer", status=201, scope="customers:write", body=True,
+                                              write=True))
     def create_customer(body: Annotated[CustomerCreate, Body()]):
         org_id = require(app, "customers:write").organization_id
         fields = body.model_dump()
         customer = service.create(org_id, **fields)
         return json_response(201, customer_out(customer))
 
-    @app.get("/v1/customers")
+    @app.get("/v1/customers", **describe("customers.Customer", page=True, scope="customers:read"))
     def list_customers(
         email: Annotated[str | None, Query()] = None,
         query: Annotated[str | None, Query()] = None,
@@ -45,46 +47,51 @@ def register(app: APIGatewayHttpResolver) -> None:
         rows = service.list_customers(org_id, email, query)
         return page_of([customer_out(c) for c in rows], page, limit)
 
-    @app.get("/v1/customers/<customer_id>")
+    @app.get("/v1/customers/<customer_id>", **describe("customers.Customer", scope="customers:read"))
     def get_customer(customer_id: str) -> dict:
         org_id = require(app, "customers:read").organization_id
         return customer_out(service.get(org_id, customer_id))
 
-    @app.get("/v1/customers/external/<external_id>")
+    @app.get("/v1/customers/external/<external_id>", **describe("customers.Customer", scope="customers:read"))
     def get_customer_external(external_id: str) -> dict:
         org_id = require(app, "customers:read").organization_id
         return customer_out(service.get_by_external_id(org_id, external_id))
 
-    @app.patch("/v1/customers/<customer_id>")
+    @app.patch("/v1/customers/<customer_id>", **describe("customers.Customer", scope="customers:write", body=True,
+                                                             write=True))
     def update_customer(customer_id: str, body: Annotated[CustomerUpdate, Body()]) -> dict:
         org_id = require(app, "customers:write").organization_id
         return customer_out(service.update(org_id, CustomerRef(customer_id=customer_id),
                                            body.model_dump(exclude_unset=True)))
 
-    @app.patch("/v1/customers/external/<external_id>")
+    @app.patch("/v1/customers/external/<external_id>", **describe("customers.Customer", scope="customers:write",
+                                                                      body=True, write=True))
     def update_customer_external(external_id: str, body: Annotated[CustomerUpdate, Body()]) -> dict:
         org_id = require(app, "customers:write").organization_id
         return customer_out(service.update(org_id, CustomerRef(external_customer_id=external_id),
                                            body.model_dump(exclude_unset=True)))
 
-    @app.delete("/v1/customers/<customer_id>")
+    @app.delete("/v1/customers/<customer_id>", **describe(status=204, scope="customers:write", write=True,
+                                                              content={}, description="Deleted."))
     def delete_customer(customer_id: str):
         org_id = require(app, "customers:write").organization_id
         service.delete(org_id, CustomerRef(customer_id=customer_id))
         return Response(204, "application/json", "")
 
-    @app.delete("/v1/customers/external/<external_id>")
+    @app.delete("/v1/customers/external/<external_id>", **describe(status=204, scope="customers:write",
+                                                                       write=True, content={}, description="Deleted."))
     def delete_customer_external(external_id: str):
         org_id = require(app, "customers:write").organization_id
         service.delete(org_id, CustomerRef(external_customer_id=external_id))
         return Response(204, "application/json", "")
 
-    @app.get("/v1/customers/<customer_id>/state")
+    @app.get("/v1/customers/<customer_id>/state", **describe("customers.CustomerState", scope="customers:read"))
     def get_customer_state(customer_id: str) -> dict:
         org_id = require(app, "customers:read").organization_id
         return customer_state(org_id, CustomerRef(customer_id=customer_id))
 
-    @app.get("/v1/customers/external/<external_id>/state")
+    @app.get("/v1/customers/external/<external_id>/state", **describe("customers.CustomerState",
+                                                                          scope="customers:read"))
     def get_customer_state_external(external_id: str) -> dict:
         org_id = require(app, "customers:read").organization_id
         return customer_state(org_id, CustomerRef(external_customer_id=external_id))

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.common.metadata import check_metadata
+from functions.common.schemas import lazy_models
 
 
 class Address(BaseModel):
@@ -72,3 +73,77 @@ def customer_out(customer: dict[str, Any]) -> dict[str, Any]:
         "avatar_url": None,
         "tax_exempt": bool(customer.get("tax_exempt")),
     }
+
+
+def _response_models() -> dict[str, type]:  # built on first use: functions/common/schemas.py
+    from datetime import datetime
+    from typing import Literal
+
+    from pydantic import Field
+
+    from functions.common.metadata import MetadataValue
+    from functions.common.schemas import Schema
+
+    class CustomerAddress(Schema):
+        line1: str | None = None
+        line2: str | None = None
+        postal_code: str | None = None
+        city: str | None = None
+        state: str | None = None
+        country: str
+
+    class Customer(Schema):
+        """Polar's CustomerIndividual (what customer_out writes), plus `tax_exempt`."""
+
+        id: str
+        created_at: datetime
+        modified_at: datetime | None
+        metadata: dict[str, MetadataValue]
+        external_id: str | None
+        email: str
+        email_verified: bool
+        type: Literal["individual"]
+        name: str | None
+        billing_name: str | None
+        billing_address: CustomerAddress | None
+        tax_id: list[str | None] | None
+        locale: str | None
+        organization_id: str
+        default_payment_method_id: str | None
+        deleted_at: datetime | None
+        first_user_event_at: datetime | None
+        avatar_url: str | None
+        tax_exempt: bool
+
+    class CustomerStateMeter(Schema):
+        id: str
+        created_at: datetime
+        modified_at: datetime | None
+        meter_id: str
+        consumed_units: float
+        credited_units: int
+        balance: float
+
+    class CrossedThreshold(Schema):
+        """Beyond Polar: a usage threshold the customer crossed in the current period."""
+
+        meter_id: str
+        threshold_id: str
+        threshold: dict[str, Any]
+        period_start: datetime
+        crossed_at: datetime
+        consumed_units: str = Field(description="exact decimal, as text")
+
+    class CustomerState(Customer):
+        """Polar's CustomerState: the customer with its active meters, plus `crossed_thresholds`."""
+
+        active_subscriptions: list[dict[str, Any]]
+        granted_benefits: list[dict[str, Any]]
+        active_meters: list[CustomerStateMeter]
+        crossed_thresholds: list[CrossedThreshold]
+
+    return {"Customer": Customer, "CustomerAddress": CustomerAddress, "CustomerState": CustomerState,
+            "CustomerStateMeter": CustomerStateMeter, "CrossedThreshold": CrossedThreshold}
+
+
+__getattr__ = lazy_models(_response_models)

@@ -10,12 +10,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from functions.auth.service import require
+from functions.common.openapi import describe
 from functions.events import service
 from functions.events.schemas import EventsIngest
 
 
 def register_ingest(app: APIGatewayHttpResolver) -> None:
-    @app.post("/v1/events/ingest")
+    @app.post("/v1/events/ingest", **describe("events.EventsIngestResponse", scope="events:write", body=True,
+                                                  write=True))
     def ingest_events(body: Annotated[EventsIngest, Body()]) -> dict:
         principal = require(app, "events:write")
         result = service.ingest(principal.organization_id, body.events)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.auth.service import require
 from functions.common.clock import iso
+from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customers.schemas import customer_out
 from functions.events import listing
@@ -38,7 +39,7 @@ def event_out(org_id: str, event: EventRecord, customer: dict[str, Any] | None) 
 
 
 def register_listing(app: APIGatewayHttpResolver) -> None:
-    @app.get("/v1/events")
+    @app.get("/v1/events", **describe("events.Event", page=True, scope="events:read"))
     def list_events(
         customer_id: Annotated[str | None, Query()] = None,
         external_customer_id: Annotated[str | None, Query()] = None,
@@ -57,7 +58,7 @@ def register_listing(app: APIGatewayHttpResolver) -> None:
                                     start, end, newest_first=sorting.startswith("-"))
         return page_of([event_out(org_id, event, customer) for event, customer in found], page, limit)
 
-    @app.get("/v1/events/<event_id>")
+    @app.get("/v1/events/<event_id>", **describe("events.Event", scope="events:read"))
     def get_event(event_id: str, customer_id: Annotated[str | None, Query()] = None) -> dict:
         """One read: events are keyed by organization and id. `customer_id`, when given, must be the event's."""
         org_id = require(app, "events:read").organization_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -13,14 +13,19 @@ from functions.common.metadata import (  # noqa: F401 (the metadata rules, also 
     METERED_INTEGER_DIGITS,
     METERED_LIMIT,
     METERED_RULE,
+    MetadataValue,
     check_metadata,
     metered_number,
     storable_number,
 )
+from functions.common.request_types import Metadata  # noqa: F401 (also imported from here)
+from functions.common.schemas import lazy_models
 
 MAX_AGE = timedelta(days=35)
 MAX_AHEAD = timedelta(minutes=5)
 MAX_EVENTS_PER_REQUEST = 1000
+
+
 
 
 class EventCreate(BaseModel):
@@ -70,6 +75,35 @@ class EventsIngest(BaseModel):
     events: list[EventCreate] = Field(max_length=MAX_EVENTS_PER_REQUEST)
 
 
-class EventsIngestResponse(BaseModel):
-    inserted: int
-    duplicates: int = 0
+
+def _response_models() -> dict[str, type]:  # built on first use: functions/common/schemas.py
+    from functions.common.schemas import Schema
+    from functions.customers.schemas import Customer
+
+    class EventsIngestResponse(Schema):
+        inserted: int = Field(description="events written by this request")
+        duplicates: int = Field(default=0, description="events whose external_id was already ingested")
+
+    class Event(Schema):
+        """Polar's Event (source `user`), plus `ingested_at` and `late` (counted in a later open period)."""
+
+        id: str
+        timestamp: datetime
+        organization_id: str
+        customer_id: str
+        customer: Customer | None
+        external_customer_id: str | None
+        external_id: str | None
+        child_count: int
+        parent_id: str | None
+        label: str
+        name: str
+        source: Literal["user"]
+        metadata: dict[str, MetadataValue]
+        ingested_at: datetime
+        late: bool
+
+    return {"EventsIngestResponse": EventsIngestResponse, "Event": Event}
+
+
+__getattr__ = lazy_models(_response_models)

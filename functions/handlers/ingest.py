@@ -12,7 +12,9 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from functions.auth.service import authenticate_request
     from functions.common.http import create_app, resolve
+    from functions.common.openapi import ACCESS_TOKEN
     from functions.common.settings import configure
     from functions.events.ingest_route import register_ingest
     from functions.handlers.environments import IngestEnvironment
@@ -20,7 +22,7 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 
     logger = Logger()
     metrics = Metrics()
-    app = create_app("Meterbill ingest")
+    app = create_app("Meterbill ingest", {ACCESS_TOKEN: authenticate_request})
     register_ingest(app)
     configure(IngestEnvironment)  # a variable missing from the environment fails the cold start here
     dynamo.warm_up()

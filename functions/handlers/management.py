@@ -5,6 +5,7 @@ from __future__ import annotations
 from functions.common.runtime import init_phase
 
 with init_phase():  # imports and setup: the collector off, the result frozen (functions/common/runtime.py)
+    import json
     from functools import cache
     from typing import Any
 
@@ -14,8 +15,10 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from functions.auth.service import authenticate_request
     from functions.billing import routes as billing_routes
     from functions.common.http import create_app, resolve
+    from functions.common.openapi import ACCESS_TOKEN, build_document
     from functions.common.settings import configure
     from functions.customer_meters import routes as customer_meter_routes
     from functions.customer_sessions import routes as customer_session_routes
@@ -29,7 +32,7 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 
     logger = Logger()
     metrics = Metrics()
-    app = create_app("Meterbill API")
+    app = create_app("Meterbill API", {ACCESS_TOKEN: authenticate_request})
     ROUTE_GROUPS = (
         organization_routes.register,
         customer_routes.register,
@@ -52,12 +55,15 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 
 @cache
 def api_document() -> str:
-    """One document for the whole API: these routes plus the ingest Lambda's, registered on a resolver that
-    only describes them (the ingest route is served by its own Lambda)."""
+    """One document for the whole API: these routes plus the ingest and portal Lambdas' (served by their own
+    Lambdas), registered on a resolver that only describes them. Built on the first request for it, so the
+    portal's routes and the response models stay out of this Lambda's cold start."""
+    from functions.portal import routes as portal_routes
+
     described = create_app("Meterbill API")
-    for register in ROUTE_GROUPS + (register_ingest,):
+    for register in ROUTE_GROUPS + (register_ingest, portal_routes.register):
         register(described)
-    return described.get_openapi_json_schema()
+    return json.dumps(build_document(described), separators=(",", ":"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

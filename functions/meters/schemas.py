@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from functions.common.ids import new_id
 from functions.common.metadata import check_metadata, storable_number
+from functions.common.request_types import Metadata
+from functions.common.schemas import lazy_models
 
 Operator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "like", "not_like"]
 
@@ -35,6 +37,31 @@ class Filter(BaseModel):
 
     conjunction: Literal["and", "or"] = "and"
     clauses: list[FilterClause | Filter] = Field(default_factory=list)
+
+
+# A filter is stored as nested maps and matched against every ingested event: bounded in depth (DynamoDB
+# nests at most 32 levels, two per filter level) and in clauses (size and matching cost).
+MAX_FILTER_DEPTH = 10
+MAX_FILTER_CLAUSES = 100
+
+
+def _bounded_filter(value: Any) -> Any:
+    """Checked on the raw input, before pydantic recurses into it: a filter nested 10,000 deep is one 422."""
+    pending, clauses = [(value, 1)], 0
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_FILTER_DEPTH:
+            raise ValueError(f"a filter nests at most {MAX_FILTER_DEPTH} levels")
+        inner = node.get("clauses") if isinstance(node, dict) else None
+        if isinstance(inner, list):
+            clauses += len(inner)
+            if clauses > MAX_FILTER_CLAUSES:
+                raise ValueError(f"a filter has at most {MAX_FILTER_CLAUSES} clauses in all")
+            pending.extend((child, depth + 1) for child in inner if isinstance(child, dict) and "clauses" in child)
+    return value
+
+
+BoundedFilter = Annotated[Filter, BeforeValidator(_bounded_filter)]
 
 
 class CountAggregation(BaseModel):
@@ -74,7 +101,7 @@ class MeterCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=256)
-    filter: Filter
+    filter: BoundedFilter
     aggregation: Aggregation = Field(discriminator=None)
     unit: Literal["scalar", "token", "custom"] = "scalar"
     custom_label: str | None = None
@@ -98,7 +125,7 @@ class MeterUpdate(BaseModel):
     unit: Literal["scalar", "token", "custom"] | None = None
     custom_label: str | None = None
     custom_multiplier: int | None = Field(default=None, ge=1, le=10**15)
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     is_archived: bool | None = None
     thresholds: list[Threshold] | None = Field(default=None, max_length=20)
 
@@ -119,3 +146,40 @@ def meter_out(meter: dict[str, Any]) -> dict[str, Any]:
         "archived_at": meter.get("archived_at"),
         "thresholds": meter.get("thresholds") or [],
     }
+
+
+def _response_models() -> dict[str, type]:  # built on first use: functions/common/schemas.py
+    from datetime import datetime
+
+    from functions.common.metadata import MetadataValue
+    from functions.common.schemas import Schema
+
+    class Meter(Schema):
+        """Polar's Meter, plus `unit`, `custom_label`, `custom_multiplier` and `thresholds`."""
+
+        id: str
+        created_at: datetime
+        modified_at: datetime | None
+        metadata: dict[str, MetadataValue]
+        name: str
+        unit: Literal["scalar", "token", "custom"]
+        custom_label: str | None
+        custom_multiplier: int | None
+        filter: Filter
+        aggregation: Aggregation
+        organization_id: str
+        archived_at: datetime | None
+        thresholds: list[Threshold]
+
+    class MeterQuantity(Schema):
+        timestamp: datetime
+        quantity: float
+
+    class MeterQuantities(Schema):
+        quantities: list[MeterQuantity]
+        total: float
+
+    return {"Meter": Meter, "MeterQuantity": MeterQuantity, "MeterQuantities": MeterQuantities}
+
+
+__getattr__ = lazy_models(_response_models)

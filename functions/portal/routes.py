@@ -13,6 +13,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from functions.billing.render import invoice_pdf
 from functions.common.errors import Unauthorized
 from functions.common.http import bearer_token
+from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customer_sessions.service import LIFETIME, CustomerPrincipal, authenticate
 from functions.portal import pages, service
@@ -65,22 +66,23 @@ def register(app: APIGatewayHttpResolver) -> None:
         return Response(200, "application/pdf", invoice_pdf(found),
                         headers={"Content-Disposition": f'inline; filename="invoice-{found["number"]}.pdf"'})
 
-    @app.get("/v1/customer-portal/meters")
+    @app.get("/v1/customer-portal/meters", **describe("portal.CustomerCustomerMeter", page=True, customer=True))
     def portal_meters() -> dict:
         rows = service.meters(customer(app))
         return page_of(rows, 1, max(1, len(rows)))
 
-    @app.get("/v1/customer-portal/subscriptions")
+    @app.get("/v1/customer-portal/subscriptions", **describe("portal.CustomerSubscription", page=True,
+                                                                customer=True))
     def portal_subscriptions() -> dict:
         rows = service.subscriptions(customer(app))
         return page_of(rows, 1, max(1, len(rows)))
 
-    @app.get("/v1/customer-portal/invoices")
+    @app.get("/v1/customer-portal/invoices", **describe("portal.CustomerInvoice", page=True, customer=True))
     def portal_invoices() -> dict:
         rows = service.invoices(customer(app))
         return page_of(rows, 1, max(1, len(rows)))
 
-    @app.get("/v1/customer-portal/orders")
+    @app.get("/v1/customer-portal/orders", **describe("portal.CustomerInvoice", page=True, customer=True))
     def portal_orders() -> dict:
         """Polar's name for the customer's bills."""
         return portal_invoices()
