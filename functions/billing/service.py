@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from functions.customers import service as customers
 from functions.meters.periods import Period, cycle
 from functions.store import billing as store
 from functions.store import meters as meter_store
+from functions.store import organizations as organization_store
 from functions.store import usage
 from functions.store.billing import ClosingAggregate, InvoiceWrite
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # the request models, validated by the management routes: the
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
+PAYMENT_TERMS_DAYS = 14  # when the organization sets none: due two weeks after issue (docs/portal.md)
 
 
 def invoice_id(subscription_id: str, reason: str, marker: str) -> str:
@@ -123,6 +125,7 @@ class InvoiceContext:
     customer: dict[str, Any]
     discount: dict[str, Any] | None
     tax_rates: list[dict[str, Any]]
+    seller: dict[str, Any] | None = None  # the organization's details printed on the invoice (issue #15)
 
     @classmethod
     def load(cls, org_id: str, subscription: dict[str, Any], product: dict[str, Any] | None = None,
@@ -139,21 +142,28 @@ class InvoiceContext:
         rates = cache.get(f"tax:{org_id}")
         if rates is None:
             rates = cache[f"tax:{org_id}"] = store.list_tax_rates(org_id)
+        if f"seller:{org_id}" not in cache:
+            cache[f"seller:{org_id}"] = seller_of(org_id)
         return cls(org_id, subscription, product, customers.get(org_id, subscription["customer_id"]), discount,
-                   rates)
+                   rates, cache[f"seller:{org_id}"])
+
+    def tax_rate(self) -> dict[str, Any] | None:
+        return find_tax_rate(self.tax_rates, self.customer.get("billing_address"),
+                             bool(self.customer.get("tax_exempt")))
 
     def totals(self, lines: list[Line], issued_at: datetime) -> InvoiceAmounts:
         sub = self.subscription
         applies = discount_applies(self.discount, parse_iso(sub["started_at"]), int(sub.get("invoice_count", 0)),
                                    issued_at)
-        rate = find_tax_rate(self.tax_rates, self.customer.get("billing_address"),
-                             bool(self.customer.get("tax_exempt")))
-        return total_invoice(lines, self.discount if applies else None, rate)
+        return total_invoice(lines, self.discount if applies else None, self.tax_rate())
 
     def invoice(self, reason: str, marker: str, amounts: InvoiceAmounts, period: Period, number: int
                 ) -> dict[str, Any]:
         sub = self.subscription
         currency = next((p.get("price_currency") for p in self.product["prices"]), "usd")
+        rate = self.tax_rate() if amounts.tax_amount else None
+        issued = utcnow()
+        terms = int((self.seller or {}).get("payment_terms_days", PAYMENT_TERMS_DAYS))
         return {
             "id": invoice_id(sub["id"], reason, marker), "number": number, "organization_id": self.org_id,
             "customer_id": sub["customer_id"], "subscription_id": sub["id"], "product_id": self.product["id"],
@@ -162,8 +172,26 @@ class InvoiceContext:
             "discount_id": sub.get("discount_id") if amounts.discount_amount else None,
             "customer_name": self.customer.get("name"), "customer_email": self.customer.get("email"),
             "billing_address": self.customer.get("billing_address"),
-            **amounts.as_dict(), "created_at": iso(utcnow()), "modified_at": None,
+            **amounts.as_dict(), "created_at": iso(issued), "modified_at": None,
+            # Added for the portal (issue #15); issue #13 reworks billing: the seller as it was when issued,
+            # the rate behind tax_amount, and the due date from the organization's payment terms.
+            "seller": self.seller,
+            "tax_rate": {k: rate.get(k) for k in ("id", "name", "basis_points", "inclusive", "country", "state")}
+            if rate else None,
+            "due_at": iso(issued + timedelta(days=terms)),
         }
+
+
+def seller_of(org_id: str) -> dict[str, Any] | None:
+    """The organization's name, seller details, support email and payment terms (one read), for invoices."""
+    org = organization_store.get(org_id)
+    if org is None:
+        return None
+    seller = {"name": org.name, **(org.seller or {}), "payment_terms_days": org.payment_terms_days
+              if org.payment_terms_days is not None else PAYMENT_TERMS_DAYS}
+    if (org.branding or {}).get("support_email"):
+        seller["email"] = org.branding["support_email"]  # type: ignore[index]
+    return seller
 
 
 def _period(sub: dict[str, Any], product: dict[str, Any], n: int) -> Period:
@@ -212,7 +240,7 @@ def create_subscription(org_id: str, body: SubscriptionCreate) -> dict[str, Any]
         "discount_id": discount["id"] if discount else None, "invoice_count": 0, "pending_lines": [],
         "rollover": {}, "created_at": iso(now), "modified_at": None,
     }
-    context = InvoiceContext(org_id, sub, product, customer, discount, store.list_tax_rates(org_id))
+    context = InvoiceContext(org_id, sub, product, customer, discount, store.list_tax_rates(org_id), seller_of(org_id))
     lines = fixed_lines(product["prices"], (sub["current_period_start"], sub["current_period_end"]), product["name"])
     billed = any(line.amount for line in lines)
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=None,
@@ -410,5 +438,7 @@ def preview(org_id: str, subscription_id: str) -> dict[str, Any]:
     closing = Period(parse_iso(sub["current_period_start"]), parse_iso(sub["current_period_end"]))
     lines, _, _, _ = plan_close(context, closing, bool(sub.get("cancel_at_period_end")))
     invoice = context.invoice("upcoming", "preview", context.totals(lines, closing.end), closing, 0)
-    invoice.update(id=None, number=None, status="draft")
+    terms = int((context.seller or {}).get("payment_terms_days", PAYMENT_TERMS_DAYS))
+    invoice.update(id=None, number=None, status="draft", issues_at=iso(closing.end),
+                   due_at=iso(closing.end + timedelta(days=terms)))
     return invoice

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from functions.common.errors import NotFound
 from functions.common.http import bearer_token
-from functions.organizations.service import Principal, authenticate
+from functions.organizations.schemas import OrganizationUpdate, organization_out
+from functions.organizations.service import Principal, authenticate, update_profile
 from functions.store import organizations as store
 
 
@@ -21,4 +25,11 @@ def register(app: APIGatewayHttpResolver) -> None:
         org = store.get(organization_id) if organization_id == principal.organization_id else None
         if org is None:
             raise NotFound("organization not found")
-        return {"id": org.id, "name": org.name, "created_at": org.created_at, "modified_at": None}
+        return organization_out(org)
+
+    @app.patch("/v1/organizations/<organization_id>")
+    def update_organization(organization_id: str, body: Annotated[OrganizationUpdate, Body()]) -> dict:
+        principal = require(app, "organizations:write")
+        if organization_id != principal.organization_id or store.get(organization_id) is None:
+            raise NotFound("organization not found")
+        return organization_out(update_profile(organization_id, body.model_dump(exclude_unset=True)))

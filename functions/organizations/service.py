@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from functions.common.clock import iso, utcnow
-from functions.common.errors import Forbidden, Unauthorized
+from functions.common.errors import Forbidden, NotFound, Unauthorized
 from functions.common.ids import new_id
 from functions.organizations.tokens import ALL_SCOPES, grants, new_token, token_hash
 from functions.store import organizations as store
@@ -34,6 +35,25 @@ def create_token(organization_id: str, scopes: tuple[str, ...]) -> str:
     token = new_token()
     store.add_token(organization_id, token_hash(token), scopes)
     return token
+
+
+def update_profile(organization_id: str, changes: dict[str, Any]) -> store.Organization:
+    """Name, branding, seller details, payment terms: the fields given. Branding and seller merge into what is
+    stored, key by key (None clears a key); None clears the payment terms; the name cannot be cleared."""
+    org = store.get(organization_id)
+    if org is None:
+        raise NotFound("organization not found")
+    if changes.get("name") is None:
+        changes.pop("name", None)
+    for group in ("branding", "seller"):
+        if group in changes:
+            merged = {**(getattr(org, group) or {}), **(changes[group] or {})}
+            changes[group] = {k: v for k, v in merged.items() if v is not None} or None
+    if changes:
+        store.update_profile(organization_id, changes, iso(utcnow()))
+    updated = store.get(organization_id)
+    assert updated is not None
+    return updated
 
 
 def authenticate(token: str | None, scope: str) -> Principal:

@@ -1,0 +1,62 @@
+"""The organization's profile: Polar's `name`, plus (beyond Polar) the branding the customer portal shows and
+the seller's details printed on invoices."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+class Branding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    logo_url: str | None = Field(default=None, max_length=2048, pattern=r"^https://\S+$")
+    accent_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+    support_email: str | None = Field(default=None, max_length=254)
+
+    @field_validator("support_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value
+
+
+class SellerAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line1: str | None = Field(default=None, max_length=256)
+    line2: str | None = Field(default=None, max_length=256)
+    postal_code: str | None = Field(default=None, max_length=32)
+    city: str | None = Field(default=None, max_length=128)
+    state: str | None = Field(default=None, max_length=64)
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+
+
+class Seller(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    legal_name: str | None = Field(default=None, max_length=256)
+    address: SellerAddress | None = None
+    tax_id: str | None = Field(default=None, max_length=64)
+
+
+class OrganizationUpdate(BaseModel):
+    """Only the fields sent change; `null` clears an optional one."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    branding: Branding | None = None
+    seller: Seller | None = None
+    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
+
+
+def organization_out(org: Any) -> dict[str, Any]:
+    return {"id": org.id, "name": org.name, "created_at": org.created_at, "modified_at": org.modified_at,
+            "branding": org.branding or {}, "seller": org.seller or {},
+            "payment_terms_days": org.payment_terms_days}
