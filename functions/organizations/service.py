@@ -39,7 +39,7 @@ def create_token(organization_id: str, scopes: tuple[str, ...]) -> str:
 
 def update_profile(organization_id: str, changes: dict[str, Any]) -> store.Organization:
     """Name, branding, seller details, payment terms: the fields given. Branding and seller merge into what is
-    stored, key by key (None clears a key); None clears the payment terms; the name cannot be cleared."""
+    stored, key by key (None clears a key, a null group clears it all); None clears the payment terms; the name cannot be cleared."""
     org = store.get(organization_id)
     if org is None:
         raise NotFound("organization not found")
@@ -47,7 +47,9 @@ def update_profile(organization_id: str, changes: dict[str, Any]) -> store.Organ
         changes.pop("name", None)
     for group in ("branding", "seller"):
         if group in changes:
-            merged = {**(getattr(org, group) or {}), **(changes[group] or {})}
+            if changes[group] is None:  # null clears the whole group
+                continue
+            merged = {**(getattr(org, group) or {}), **changes[group]}
             changes[group] = {k: v for k, v in merged.items() if v is not None} or None
     if changes:
         store.update_profile(organization_id, changes, iso(utcnow()))
