@@ -39,7 +39,8 @@ def create_token(organization_id: str, scopes: tuple[str, ...]) -> str:
 
 def update_profile(organization_id: str, changes: dict[str, Any]) -> store.Organization:
     """Name, branding, seller details, payment terms: the fields given. Branding and seller merge into what is
-    stored, key by key (None clears a key, a null group clears it all); None clears the payment terms; the name cannot be cleared."""
+    stored, key by key (None clears a key, a null group clears it all); None clears the payment terms; the name
+    cannot be cleared."""
     org = store.get(organization_id)
     if org is None:
         raise NotFound("organization not found")

@@ -66,6 +66,8 @@ footer { max-width: 60rem; margin: 0 auto; padding: 0 1rem 2rem; color: #57606a;
   .hide-small { display: none; }
   main { padding: .75rem .5rem 2rem; }
   section { padding: .75rem; }
+  table { font-size: .875rem; }
+  th, td { padding: .4rem .2rem; }
 }
 """
 
@@ -131,11 +133,13 @@ def chart(row: dict[str, Any], unit: Unit, locale: Locale) -> str:
     name = escape(row["meter"]["name"])
     peak = max(range(len(values)), key=lambda i: values[i])
     total = sum(values, Decimal(0))
-    caption = (f"Daily usage this period: {number(total, locale)} {unit.of(total)} over {len(days)} "
-               f"day{'s' if len(days) != 1 else ''}, most on {day(days[peak]['timestamp'])} "
-               f"({number(values[peak], locale)}).")
+    as_of = row.get("as_of") or days[-1]["timestamp"]
+    elapsed = sum(1 for d in days if d["timestamp"] <= as_of)
+    caption = (f"Daily usage this period: {number(total, locale)} {unit.of(total)} in the first {elapsed} of "
+               f"{len(days)} days" + (f", most on {day(days[peak]['timestamp'])} ({number(values[peak], locale)})."
+                                      if total else "."))
     rows = "".join(f"<tr><td>{_time(d['timestamp'])}</td><td class=\"num\">{number(v, locale)}</td></tr>"
-                   for d, v in zip(days, values, strict=True))
+                   for d, v in zip(days, values, strict=True) if d["timestamp"] <= as_of)
     table_id = f"days-{escape(row['meter_id'])}"
     return f"""
   <figure class="chart">
@@ -209,7 +213,7 @@ def _line_row(line: dict[str, Any], prices: dict[str, dict[str, Any]], meters: d
         qty = number(quantity, locale) if line.get("quantity") else ""
     details = line_detail(line, price, unit, currency, locale)
     detail = ('<ul class="detail">' + "".join(f"<li>{escape(d)}</li>" for d in details) + "</ul>") if details else ""
-    return (f"<tr><td>{escape(line['description'])}{detail}</td><td class=\"num\">{qty}</td>"
+    return (f"<tr><td>{escape(line['description'])}{detail}</td><td class=\"num hide-small\">{qty}</td>"
             f"<td class=\"num hide-small\">{unit_price}</td>"
             f"<td class=\"num\">{money(int(line['amount']), currency, locale)}</td></tr>")
 
@@ -223,16 +227,19 @@ def tax_label(invoice: dict[str, Any], locale: Locale) -> str:
     return f"Tax ({name}{percent(int(rate['basis_points']), locale)}, {how})"
 
 
+GAP = '<td class="hide-small"></td><td class="hide-small"></td>'  # under Quantity and Unit price
+
+
 def invoice_totals(invoice: dict[str, Any], locale: Locale, total_field: str) -> str:
     currency = invoice["currency"]
-    rows = [f'<tr><th scope="row" colspan="3">Subtotal</th><td class="num">'
+    rows = [f'<tr><th scope="row">Subtotal</th>{GAP}<td class="num">'
             f'{money(int(invoice["subtotal"]), currency, locale)}</td></tr>']
     if invoice.get("discount_amount"):
-        rows.append(f'<tr><th scope="row" colspan="3">Discount</th><td class="num">'
+        rows.append(f'<tr><th scope="row">Discount</th>{GAP}<td class="num">'
                     f'{money(-int(invoice["discount_amount"]), currency, locale)}</td></tr>')
-    rows.append(f'<tr><th scope="row" colspan="3">{escape(tax_label(invoice, locale))}</th><td class="num" '
+    rows.append(f'<tr><th scope="row">{escape(tax_label(invoice, locale))}</th>{GAP}<td class="num" '
                 f'data-field="tax">{money(int(invoice["tax_amount"]), currency, locale)}</td></tr>')
-    rows.append(f'<tr class="total"><th scope="row" colspan="3">Total</th><td class="num" data-field="{total_field}">'
+    rows.append(f'<tr class="total"><th scope="row">Total</th>{GAP}<td class="num" data-field="{total_field}">'
                 f'{money(int(invoice["total"]), currency, locale)}</td></tr>')
     return "<tfoot>" + "".join(rows) + "</tfoot>"
 
@@ -253,8 +260,9 @@ def upcoming_section(data: dict[str, Any], locale: Locale) -> str:
   The invoice will be issued on <span data-field="issue-date">{_time(upcoming.get('issues_at'))}</span> and is due
   on <span data-field="due-date">{_time(upcoming.get('due_at'))}</span>.{ending}</p>
 <p class="muted small">Usage so far; the amounts grow with usage until the period closes.</p>
-<div class="scroll"><table aria-label="Upcoming invoice">
-<thead><tr><th scope="col">Item</th><th scope="col" class="num">Quantity</th>
+<div class="scroll" tabindex="0" role="region" aria-label="Upcoming invoice table">
+<table aria-label="Upcoming invoice">
+<thead><tr><th scope="col">Item</th><th scope="col" class="num hide-small">Quantity</th>
   <th scope="col" class="num hide-small">Unit price</th><th scope="col" class="num">Amount</th></tr></thead>
 <tbody>{lines}</tbody>{invoice_totals(upcoming, locale, "upcoming-total")}</table></div>"""
 
@@ -280,9 +288,10 @@ def invoice_rows(invoices: list[dict[str, Any]], locale: Locale = DEFAULT) -> st
         f"<td><a href=\"/portal/invoices/{escape(inv['id'])}/pdf\" aria-label=\"PDF of invoice {inv['number']}\">"
         f"PDF</a></td></tr>"
         for inv in invoices)
-    return ('<div class="scroll"><table aria-label="Past invoices"><thead><tr><th scope="col">Number</th>'
+    return ('<div class="scroll" tabindex="0" role="region" aria-label="Past invoices table">'
+            '<table aria-label="Past invoices"><thead><tr><th scope="col">Number</th>'
             '<th scope="col" class="hide-small">Issued</th><th scope="col">Due</th><th scope="col">Status</th>'
-            '<th scope="col" class="num">Total</th><th scope="col">Download</th>'
+            '<th scope="col" class="num">Total</th><th scope="col">File</th>'
             f"</tr></thead><tbody>{rows}</tbody></table></div>")
 
 

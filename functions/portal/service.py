@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.billing import service as billing
@@ -75,9 +75,10 @@ def meter_cards(who: CustomerPrincipal, customer: dict[str, Any], product: dict[
         row["price"] = prices.get(row["meter_id"])
         period_start, period_end = parse_iso(row["period_start"]), parse_iso(row["period_end"])
         in_period = [e for e in events if row["period_start"] <= e["timestamp"] < row["period_end"]]
-        last_day = min(now, period_end)
-        row["daily"] = bucketed(meter, in_period, period_start, last_day, "day")["quantities"] if (
-            last_day >= period_start) else []
+        # The whole period, day by day (days to come are empty), so the chart shows how far the period is.
+        row["daily"] = bucketed(meter, in_period, period_start, period_end - timedelta(microseconds=1),
+                                "day")["quantities"]
+        row["as_of"] = iso(now)
     return sorted(rows, key=lambda r: r["meter"]["name"].lower())
 
 
