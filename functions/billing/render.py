@@ -64,8 +64,10 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
         *([Paragraph(f"From: {escape(seller_text)}", styles["Normal"])] if seller_text else []),
         Paragraph(f"Status: {invoice['status']} &middot; Issued {invoice['created_at'][:10]}{due}",
                   styles["Normal"]),
-        Paragraph(f"Billed to: {invoice.get('customer_name') or ''} {invoice.get('customer_email') or ''} "
-                  f"{address.get('city') or ''} {address.get('country') or ''}", styles["Normal"]),
+        Paragraph(escape(f"Billed to: {invoice.get('customer_name') or ''} {invoice.get('customer_email') or ''} "
+                         f"{address.get('line1') or ''} {address.get('city') or ''} {address.get('country') or ''}"
+                         + (f" Tax ID {invoice['customer_tax_id']}" if invoice.get("customer_tax_id") else "")),
+                  styles["Normal"]),
         Paragraph(f"Period: {invoice['period_start'][:10]} to {invoice['period_end'][:10]}", styles["Normal"]),
         Spacer(1, 12),
         table,

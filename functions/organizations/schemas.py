@@ -54,9 +54,11 @@ class OrganizationUpdate(BaseModel):
     branding: Branding | None = None
     seller: Seller | None = None
     payment_terms_days: int | None = Field(default=None, ge=0, le=365)
+    # The products a customer may switch to in the portal ("offered to customers"), in the order shown.
+    portal_products: list[str] | None = Field(default=None, max_length=20)
 
 
 def organization_out(org: Any) -> dict[str, Any]:
     return {"id": org.id, "name": org.name, "created_at": org.created_at, "modified_at": org.modified_at,
             "branding": org.branding or {}, "seller": org.seller or {},
-            "payment_terms_days": org.payment_terms_days}
+            "payment_terms_days": org.payment_terms_days, "portal_products": org.portal_products or []}

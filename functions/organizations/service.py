@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.common.clock import iso, utcnow
-from functions.common.errors import Forbidden, NotFound, Unauthorized
+from functions.common.errors import Forbidden, NotFound, Unauthorized, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.organizations.tokens import ALL_SCOPES, grants, new_token, token_hash
+from functions.store import billing as billing_store
 from functions.store import organizations as store
 
 
@@ -52,6 +53,10 @@ def update_profile(organization_id: str, changes: dict[str, Any]) -> store.Organ
                 continue
             merged = {**(getattr(org, group) or {}), **changes[group]}
             changes[group] = {k: v for k, v in merged.items() if v is not None} or None
+    unknown = [i for i, product_id in enumerate(changes.get("portal_products") or [])
+               if billing_store.get_product(organization_id, product_id) is None]
+    if unknown:
+        raise ValidationFailed([field_error(["body", "portal_products", i], "product not found") for i in unknown])
     if changes:
         store.update_profile(organization_id, changes, iso(utcnow()))
     updated = store.get(organization_id)

@@ -300,7 +300,8 @@ def invoice_rows(invoices: list[dict[str, Any]], locale: Locale = DEFAULT) -> st
 def _head(title: str, accent: str) -> str:
     return (f'<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="referrer" content="no-referrer"><title>{escape(title)}</title>'
-            f"<style>:root {{ --accent: {accent}; --on-accent: {on_accent(accent)}; }}{STYLE}</style></head>")
+            f"<style>:root {{ --accent: {accent}; --on-accent: {on_accent(accent)}; }}{STYLE}{FORM_STYLE}"
+            "</style></head>")
 
 
 def _header(org: dict[str, Any], return_url: str | None) -> str:
@@ -332,6 +333,14 @@ def _footer(org: dict[str, Any]) -> str:
     return f'<footer data-field="seller"><p>{" ".join(parts)}</p></footer>' if parts else ""
 
 
+def _manage(data: dict[str, Any], locale: Locale) -> str:
+    done = DONE.get(data.get("done") or "")
+    notice = f'<p class="notice" role="status">{escape(done)}</p>' if done else ""
+    return f"""<section id="manage" aria-labelledby="manage-title"><h2 id="manage-title">Your plan and details</h2>
+    {notice}{manage_section(data, locale)}
+    <h3>Billing details</h3>{billing_form(data["customer"])}</section>"""
+
+
 def portal_page(data: dict[str, Any], locale: Locale = DEFAULT) -> str:
     org = data["organization"]
     customer = data["customer"]
@@ -350,6 +359,7 @@ def portal_page(data: dict[str, Any], locale: Locale = DEFAULT) -> str:
     <div id="meters-live">{meters_fragment(data["meters"], locale)}</div></section>
   <section aria-labelledby="upcoming-title"><h2 id="upcoming-title">Upcoming invoice</h2>
     {upcoming_section(data, locale)}</section>
+  {_manage(data, locale)}
   <section aria-labelledby="invoices-title"><h2 id="invoices-title">Invoices</h2>
     {balance_section(data, locale)}
     {invoice_rows(data["invoices"], locale)}</section>
@@ -359,7 +369,132 @@ def portal_page(data: dict[str, Any], locale: Locale = DEFAULT) -> str:
 </body></html>"""
 
 
-def message_page(title: str, text: str) -> str:
+def message_page(title: str, text: str, back: bool = False) -> str:
+    link = '<p><a href="/portal">Back to the portal</a></p>' if back else ""
     return (f'<!doctype html><html lang="en">{_head(title, DEFAULT_ACCENT)}<body><main id="content">'
-            f"<h1>{escape(title)}</h1><p>{escape(text)}</p></main></body></html>")
+            f"<h1>{escape(title)}</h1><p>{escape(text)}</p>{link}</main></body></html>")
+
+
+# Self-service --------------------------------------------------------------------------------------------------
+
+DONE = {"plan": "Your plan has been changed.", "canceled": "Your subscription will end at the end of this period.",
+        "resumed": "Your subscription will renew as usual.", "details": "Your billing details have been saved."}
+FORM_STYLE = """
+form.inline { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; margin: .5rem 0; }
+label { display: block; font-size: .9rem; font-weight: 600; margin-bottom: .2rem; }
+input, select { font: inherit; padding: .4rem .5rem; border: 1px solid #8c959f; border-radius: .35rem;
+  max-width: 100%; box-sizing: border-box; }
+.fields { display: grid; gap: .6rem; grid-template-columns: repeat(auto-fit, minmax(min(100%, 14rem), 1fr)); }
+.fields input { width: 100%; }
+button { font: inherit; padding: .45rem .9rem; border-radius: .35rem; border: 1px solid var(--accent);
+  background: var(--accent); color: var(--on-accent); cursor: pointer; }
+button.secondary { background: #fff; color: #1f2328; border-color: #8c959f; }
+button:focus-visible, input:focus-visible, select:focus-visible { outline: 3px solid #0969da; outline-offset: 2px; }
+.notice { background: #dafbe1; border: 1px solid #4ac26b; border-radius: .35rem; padding: .5rem .75rem; }
+"""
+
+
+def manage_section(data: dict[str, Any], locale: Locale) -> str:
+    sub = data.get("subscription")
+    if not sub:
+        return ""
+    sub_id = escape(sub["id"])
+    parts = []
+    offered = data.get("offered") or []
+    if offered:
+        options = "".join(f'<option value="{escape(p["id"])}">{escape(p["name"])}</option>' for p in offered)
+        parts.append(f"""
+<form class="inline" method="get" action="/portal/subscription/change">
+  <input type="hidden" name="subscription_id" value="{sub_id}">
+  <div><label for="product">Switch to another plan</label>
+  <select id="product" name="product_id">{options}</select></div>
+  <button type="submit">Preview the change</button>
+</form>""")
+    if sub.get("cancel_at_period_end"):
+        parts.append(f"""
+<p data-field="cancel-state">Your subscription ends on {_time(sub['current_period_end'])} and will not renew.</p>
+<form class="inline" method="post" action="/portal/subscription/cancel">
+  <input type="hidden" name="subscription_id" value="{sub_id}">
+  <input type="hidden" name="cancel_at_period_end" value="false">
+  <button type="submit">Keep my subscription</button>
+</form>""")
+    else:
+        reasons = "".join(f'<option value="{r}">{r.replace("_", " ").capitalize()}</option>' for r in (
+            "too_expensive", "missing_features", "switched_service", "unused", "customer_service", "low_quality",
+            "other"))
+        parts.append(f"""
+<p data-field="cancel-state">Your subscription renews on {_time(sub['current_period_end'])}.</p>
+<form class="inline" method="post" action="/portal/subscription/cancel">
+  <input type="hidden" name="subscription_id" value="{sub_id}">
+  <input type="hidden" name="cancel_at_period_end" value="true">
+  <div><label for="reason">Reason (optional)</label>
+  <select id="reason" name="cancellation_reason"><option value="">Prefer not to say</option>{reasons}</select></div>
+  <button type="submit" class="secondary">Cancel at the end of the period</button>
+</form>""")
+    return "".join(parts)
+
+
+def billing_form(customer: dict[str, Any]) -> str:
+    address = customer.get("billing_address") or {}
+
+    def field(name: str, label: str, value: Any, autocomplete: str, required: bool = False) -> str:
+        return (f'<div><label for="bd-{name}">{label}</label><input id="bd-{name}" name="{name}" '
+                f'value="{escape(str(value or ""))}" autocomplete="{autocomplete}"'
+                f'{" required" if required else ""}></div>')
+    return f"""
+<form method="post" action="/portal/billing-details" aria-label="Billing details">
+  <div class="fields">
+    {field("billing_name", "Billing name", customer.get("billing_name") or customer.get("name"), "name")}
+    {field("tax_id", "Tax ID", customer.get("tax_id"), "off")}
+    {field("line1", "Address", address.get("line1"), "address-line1")}
+    {field("line2", "Address line 2", address.get("line2"), "address-line2")}
+    {field("postal_code", "Postal code", address.get("postal_code"), "postal-code")}
+    {field("city", "City", address.get("city"), "address-level2")}
+    {field("state", "State or region", address.get("state"), "address-level1")}
+    {field("country", "Country (two letters)", address.get("country"), "country", True)}
+  </div>
+  <p><button type="submit">Save billing details</button></p>
+</form>"""
+
+
+def change_preview_page(preview: dict[str, Any], locale: Locale = DEFAULT) -> str:
+    amount, currency = int(preview["proration_amount"]), preview["currency"]
+    if amount > 0:
+        effect = f"{money(amount, currency, locale)} for the rest of this period will be added to your next invoice."
+    elif amount < 0:
+        effect = (f"{money(-amount, currency, locale)} for the rest of this period will be taken off your next "
+                  f"invoice.")
+    else:
+        effect = "Nothing changes on your bill for the rest of this period."
+    prices = "".join(f"<li>{escape(_price_line(p, locale))}</li>" for p in preview["product"]["prices"])
+    return f"""<!doctype html>
+<html lang="en">
+{_head("Change plan", DEFAULT_ACCENT)}
+<body><main id="content">
+<h1>Change plan</h1>
+<p>From <strong>{escape(preview['current_product']['name'])}</strong> to
+  <strong data-field="new-product">{escape(preview['product']['name'])}</strong>, from now on.</p>
+<ul>{prices}</ul>
+<p data-field="proration">{escape(effect)}</p>
+<p class="muted small">Usage this period is billed at the end of the period on the new plan's prices.</p>
+<form method="post" action="/portal/subscription/change" class="inline">
+  <input type="hidden" name="subscription_id" value="{escape(preview['subscription_id'])}">
+  <input type="hidden" name="product_id" value="{escape(preview['product']['id'])}">
+  <button type="submit">Confirm the change</button>
+  <a href="/portal#manage">Keep the current plan</a>
+</form>
+</main></body></html>"""
+
+
+def _price_line(price: dict[str, Any], locale: Locale) -> str:
+    currency = price.get("price_currency") or "usd"
+    if price["amount_type"] == "fixed":
+        return f"{money(int(price['price_amount']), currency, locale)} per period"
+    if price["amount_type"] == "free":
+        return "Free"
+    unit = unit_of({"unit": "scalar"})
+    included = int(price.get("credited_units") or 0)
+    name = price.get("meter_name") or "usage"
+    text = f"{name}: {price_words(price, unit, locale)}"
+    return text + (f", {number(included, locale)} included" if included else "")
 

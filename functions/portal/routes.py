@@ -62,7 +62,9 @@ def register(app: APIGatewayHttpResolver) -> None:
             who = customer(app)
         except Unauthorized:
             return html(401, pages.message_page("Signed out", "Open the portal from a fresh link."))
-        return html(200, pages.portal_page(service.overview(who), locale(app)))
+        data = service.overview(who)
+        data["done"] = (app.current_event.query_string_parameters or {}).get("done")
+        return html(200, pages.portal_page(data, locale(app)))
 
     @app.get("/portal/fragments/meters", include_in_schema=False)
     def portal_meters_fragment():

@@ -1,4 +1,5 @@
-"""What a customer sees in the portal, assembled from the same services the API uses. Read only."""
+"""What a customer sees in the portal, assembled from the same services the API uses (reads only; the
+changes a customer may make are in selfservice.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from functions.customer_meters.service import customer_meters
 from functions.customer_sessions.service import CustomerPrincipal
 from functions.customers import service as customers
 from functions.meters.service import bucketed
+from functions.portal import selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
@@ -126,6 +128,7 @@ def overview(who: CustomerPrincipal) -> dict[str, Any]:
                     "currency": (outstanding[0]["currency"] if outstanding else (upcoming or {}).get("currency"))
                     or "usd"},
         "meter_names": {k: _meter_out(v) for k, v in all_meters.items()}, "return_url": who.return_url,
+        "offered": selfservice.offered_products(who, active) if active else [],
     }
 
 

@@ -18,10 +18,11 @@ class Organization:
     branding: dict | None = None  # logo_url, accent_color, support_email
     seller: dict | None = None  # legal_name, address, tax_id: printed on invoices
     payment_terms_days: int | None = None  # an invoice is due this many days after it is issued
+    portal_products: list | None = None  # products a customer may switch to in the portal
     modified_at: str | None = None
 
 
-PROFILE_FIELDS = ("name", "branding", "seller", "payment_terms_days")
+PROFILE_FIELDS = ("name", "branding", "seller", "payment_terms_days", "portal_products")
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def get(org_id: str) -> Organization | None:
     data = from_item(item)
     return Organization(id=data["id"], name=data["name"], created_at=data["created_at"],
                         branding=data.get("branding"), seller=data.get("seller"),
-                        payment_terms_days=data.get("payment_terms_days"), modified_at=data.get("modified_at"))
+                        payment_terms_days=data.get("payment_terms_days"), portal_products=data.get("portal_products"),
+                        modified_at=data.get("modified_at"))
 
 
 def update_profile(org_id: str, changes: dict, modified_at: str) -> None:

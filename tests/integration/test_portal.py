@@ -217,3 +217,111 @@ def utc(value: str):
     from functions.common.clock import parse_iso
 
     return parse_iso(value)
+
+
+def self_service_setup(org) -> dict:
+    """Basic (10.00) on a customer; Pro (30.00, monthly) and Yearly offered in the portal; Hidden not offered."""
+    def product(name: str, amount: int, interval: str = "month") -> str:
+        response = org.http.post("/v1/products/", json={"name": name, "recurring_interval": interval,
+                                                        "prices": [{"amount_type": "fixed", "price_amount": amount}]})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+    ids = {name: product(name, amount, interval) for name, amount, interval in (
+        ("Basic", 1000, "month"), ("Pro", 3000, "month"), ("Yearly", 30000, "year"), ("Hidden", 500, "month"))}
+    bad = org.http.patch(f"/v1/organizations/{org.id}", json={"portal_products": [ids["Pro"], "nope"]})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "portal_products", 1]
+    assert org.http.patch(f"/v1/organizations/{org.id}", json={"portal_products": [ids["Pro"], ids["Yearly"]]}
+                          ).status_code == 200
+    for who in ("alice", "bob"):
+        org.http.post("/v1/customers/", json={"email": f"{who}@example.com", "external_id": who})
+        assert org.http.post("/v1/subscriptions/", json={"external_customer_id": who, "product_id": ids["Basic"]}
+                             ).status_code == 201
+    subs = {s["customer_id"]: s["id"] for s in org.http.get("/v1/subscriptions/").json()["items"]}
+    alice, bob = session(org, "alice"), session(org, "bob")
+    return {"ids": ids, "alice": alice, "bob": bob, "alice_sub": subs[alice["customer_id"]],
+            "bob_sub": subs[bob["customer_id"]]}
+
+
+def test_self_service_change_cancel_details_each_audited(org, other_org, api_url) -> None:
+    setup = self_service_setup(org)
+    ids, sub = setup["ids"], setup["alice_sub"]
+    alice = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {setup['alice']['token']}"})
+    base = f"/v1/customer-portal/subscriptions/{sub}"
+
+    offered = alice.get(f"{base}/products").json()["items"]
+    assert [p["name"] for p in offered] == ["Pro"]  # Yearly recurs differently; Hidden is not offered
+    preview = alice.get(f"{base}/change-preview", params={"product_id": ids["Pro"]})
+    assert preview.status_code == 200, preview.text
+    assert 1990 <= preview.json()["proration_amount"] <= 2000 and preview.json()["proration_behavior"] == "prorate"
+    assert alice.get(f"{base}/change-preview", params={"product_id": ids["Hidden"]}).status_code == 422
+    assert alice.patch(base, json={"product_id": ids["Hidden"]}).status_code == 422
+    changed = alice.patch(base, json={"product_id": ids["Pro"]})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["product_id"] == ids["Pro"]
+    upcoming = org.http.get(f"/v1/subscriptions/{sub}/upcoming-invoice").json()
+    assert any(line["kind"] == "proration" and 1990 <= line["amount"] <= 2000 for line in upcoming["lines"])
+
+    # Another customer's subscription: 404, unchanged.
+    for call in (lambda: alice.get(f"/v1/customer-portal/subscriptions/{setup['bob_sub']}"),
+                 lambda: alice.patch(f"/v1/customer-portal/subscriptions/{setup['bob_sub']}",
+                                     json={"cancel_at_period_end": True}),
+                 lambda: alice.delete(f"/v1/customer-portal/subscriptions/{setup['bob_sub']}")):
+        response = call()
+        assert response.status_code == 404 and "bob" not in response.text
+    assert org.http.get(f"/v1/subscriptions/{setup['bob_sub']}").json()["cancel_at_period_end"] is False
+
+    assert alice.patch(base, json={"cancel_at_period_end": True, "cancellation_reason": "unused"}
+                       ).json()["cancel_at_period_end"] is True
+    assert alice.delete(base).json()["cancel_at_period_end"] is True  # already scheduled: no second entry
+    assert alice.patch(base, json={"cancel_at_period_end": False}).json()["cancel_at_period_end"] is False
+    assert alice.patch(base, json={"cancellation_reason": "x"}).status_code == 422
+
+    me = alice.patch("/v1/customer-portal/customers/me", json={
+        "billing_name": "Alice Ltd", "tax_id": "DE123456789",
+        "billing_address": {"line1": "Hauptstr. 1", "city": "Berlin", "country": "de"}})
+    assert me.status_code == 200, me.text
+    assert me.json()["billing_name"] == "Alice Ltd" and me.json()["billing_address"]["country"] == "DE"
+    assert alice.get("/v1/customer-portal/customers/me").json()["tax_id"] == "DE123456789"
+    bad = alice.patch("/v1/customer-portal/customers/me", json={"billing_address": {"country": "Germany"}})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "billing_address", "country"]
+
+    log = org.http.get("/v1/audit-log", params={"customer_id": setup["alice"]["customer_id"], "limit": 100})
+    assert log.status_code == 200, log.text
+    entries = log.json()["items"]
+    assert [e["action"] for e in entries] == ["customer.billing_details_updated", "subscription.cancel_undone",
+                                              "subscription.cancel_scheduled", "subscription.product_changed"]
+    assert entries[3]["changes"]["product_id"] == {"from": ids["Basic"], "to": ids["Pro"]}
+    assert entries[2]["changes"]["cancellation_reason"] == "unused"
+    assert all(e["actor"] == {"type": "customer", "customer_id": setup["alice"]["customer_id"],
+                              "via": "customer_portal"} and e["created_at"] for e in entries)
+    assert other_org.http.get("/v1/audit-log").json()["items"] == []
+
+
+def test_self_service_forms_work_without_javascript_and_only_from_the_portal(org, api_url) -> None:
+    setup = self_service_setup(org)
+    with httpx.Client(base_url=api_url) as browser:
+        browser.get(setup["alice"]["customer_portal_url"].replace(api_url, ""))  # sets the cookie
+        page = browser.get("/portal").text
+        assert 'action="/portal/subscription/change"' in page and f'value="{setup["ids"]["Pro"]}"' in page
+        preview = browser.get("/portal/subscription/change", params={"subscription_id": setup["alice_sub"],
+                                                                     "product_id": setup["ids"]["Pro"]})
+        assert preview.status_code == 200 and "will be added to your next invoice" in preview.text
+        form = {"billing_name": "Alice GmbH", "line1": "", "city": "Berlin", "country": "DE", "tax_id": ""}
+        foreign = browser.post("/portal/billing-details", data=form, headers={"Origin": "https://evil.example"})
+        assert foreign.status_code == 403
+        saved = browser.post("/portal/billing-details", data=form, headers={"Origin": api_url})
+        assert saved.status_code == 303 and saved.headers["location"].startswith("/portal?done=details")
+        assert "Your billing details have been saved." in browser.get(saved.headers["location"]).text
+        confirmed = browser.post("/portal/subscription/change", data={"subscription_id": setup["alice_sub"],
+                                                                      "product_id": setup["ids"]["Pro"]})
+        assert confirmed.status_code == 303
+        canceled = browser.post("/portal/subscription/cancel", data={"subscription_id": setup["alice_sub"],
+                                                                     "cancel_at_period_end": "true"})
+        assert canceled.status_code == 303 and "Keep my subscription" in browser.get("/portal").text
+        other = browser.post("/portal/subscription/cancel", data={"subscription_id": setup["bob_sub"],
+                                                                  "cancel_at_period_end": "true"})
+        assert other.status_code == 404 and "Nothing was changed" in other.text
+    alice = org.http.get(f"/v1/customers/{setup['alice']['customer_id']}").json()
+    assert alice["billing_address"] == {"city": "Berlin", "country": "DE"}
+    sub = org.http.get(f"/v1/subscriptions/{setup['alice_sub']}").json()
+    assert sub["product_id"] == setup["ids"]["Pro"] and sub["cancel_at_period_end"] is True
