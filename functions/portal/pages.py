@@ -299,7 +299,7 @@ def invoice_rows(invoices: list[dict[str, Any]], locale: Locale = DEFAULT) -> st
 
 def _head(title: str, accent: str) -> str:
     return (f'<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<meta name="referrer" content="no-referrer"><title>{escape(title)}</title>'
+            f'<meta name="referrer" content="same-origin"><title>{escape(title)}</title>'
             f"<style>:root {{ --accent: {accent}; --on-accent: {on_accent(accent)}; }}{STYLE}{FORM_STYLE}"
             "</style></head>")
 
@@ -460,10 +460,11 @@ def billing_form(customer: dict[str, Any]) -> str:
 def change_preview_page(preview: dict[str, Any], locale: Locale = DEFAULT) -> str:
     amount, currency = int(preview["proration_amount"]), preview["currency"]
     if amount > 0:
-        effect = f"{money(amount, currency, locale)} for the rest of this period will be added to your next invoice."
+        effect = (f"{money(amount, currency, locale)} for the rest of this period will be added to your next "
+                  f"invoice (before tax).")
     elif amount < 0:
         effect = (f"{money(-amount, currency, locale)} for the rest of this period will be taken off your next "
-                  f"invoice.")
+                  f"invoice (before tax).")
     else:
         effect = "Nothing changes on your bill for the rest of this period."
     prices = "".join(f"<li>{escape(_price_line(p, locale))}</li>" for p in preview["product"]["prices"])

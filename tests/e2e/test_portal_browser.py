@@ -239,3 +239,57 @@ def test_another_customers_ids_get_404_and_leak_nothing(org, other_org, api_url,
     response = httpx.get(f"{api_url}/portal/invoices/{bob_invoice['id']}/pdf",
                          headers={"Authorization": f"Bearer {eve['token']}"})
     assert response.status_code == 404
+
+
+def test_self_service_change_plan_cancel_undo_and_billing_details(org, api_url, browser) -> None:
+    portal_customer(org)
+    growth_meter = org.http.get("/v1/meters/").json()["items"][0]["id"]
+    scale = org.http.post("/v1/products/", json={"name": "Scale", "recurring_interval": "month", "prices": [
+        {"amount_type": "fixed", "price_amount": 9900},
+        {"amount_type": "metered_unit", "meter_id": growth_meter, "unit_amount": "1", "credited_units": 1000}]}
+                          ).json()
+    assert org.http.patch(f"/v1/organizations/{org.id}", json={"portal_products": [scale["id"]]}).status_code == 200
+    ingest(org, "ada", "p", 3)
+    created = portal_link(org, "ada")
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(created["customer_portal_url"])
+
+    # Change plan: preview first, then confirm.
+    page.get_by_label("Switch to another plan").select_option(label="Scale")
+    page.get_by_role("button", name="Preview the change").click()
+    expect(page.get_by_role("heading", name="Change plan")).to_be_visible()
+    expect(page.locator("[data-field=new-product]")).to_have_text("Scale")
+    expect(page.locator("[data-field=proration]")).to_contain_text("will be added to your next invoice")
+    assert_accessible(page)
+    shoot(page, "portal-change-preview")
+    page.get_by_role("button", name="Confirm the change").click()
+    expect(page.get_by_role("status")).to_have_text("Your plan has been changed.")
+    expect(page.locator("#upcoming-title + p strong")).to_have_text("Scale")
+    expect(page.get_by_text("Growth -> Scale for the rest of the period")).to_be_visible()
+
+    # Cancel at the period end, then undo.
+    page.get_by_label("Reason (optional)").select_option("unused")
+    page.get_by_role("button", name="Cancel at the end of the period").click()
+    expect(page.get_by_role("status")).to_have_text("Your subscription will end at the end of this period.")
+    expect(page.locator("[data-field=cancel-state]")).to_contain_text("will not renew")
+    shoot(page, "portal-canceled")
+    page.get_by_role("button", name="Keep my subscription").click()
+    expect(page.get_by_role("status")).to_have_text("Your subscription will renew as usual.")
+
+    # Billing details, from the keyboard.
+    page.get_by_label("Billing name").fill("Lovelace Analytical Engines Ltd")
+    page.get_by_label("Tax ID").fill("GB999999973")
+    page.get_by_label("City").fill("London")
+    page.get_by_label("Country (two letters)").fill("gb")
+    page.get_by_label("Country (two letters)").press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Your billing details have been saved.")
+    expect(page.get_by_label("Billing name")).to_have_value("Lovelace Analytical Engines Ltd")
+    page.set_viewport_size(MOBILE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
+    assert_accessible(page)
+    shoot(page, "portal-details-saved")
+
+    entries = org.http.get("/v1/audit-log", params={"limit": 100}).json()["items"]
+    assert [e["action"] for e in entries] == ["customer.billing_details_updated", "subscription.cancel_undone",
+                                              "subscription.cancel_scheduled", "subscription.product_changed"]
+    assert {e["customer_id"] for e in entries} == {created["customer_id"]}
