@@ -43,7 +43,11 @@ INGEST_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Q
                         "dynamodb:UpdateItem")
 MANAGEMENT_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
                             "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
-PORTAL_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+# The portal reads, and writes only what a customer's self-service changes: a subscription change in one
+# transaction (Put of the subscription, Update of the customer's billing state), the billing details (Update),
+# the audit entry (Put). No Delete, no batch writes, no index, no S3, no bus: a customer's plan change is
+# prorated onto the next invoice, so the portal never issues (and publishes) an invoice.
+PORTAL_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
 INVOICE_OBJECTS = "invoices/*"  # functions/billing/close.py: invoices/{organization}/{invoice}.pdf|json
 
 
@@ -74,7 +78,7 @@ class Api(Construct):
         management.grant_table(storage.table, MANAGEMENT_TABLE_ACTIONS)
         management.grant_objects(storage.invoice_bucket, ("s3:PutObject", "s3:GetObject"), INVOICE_OBJECTS)
         storage.bus.grant_put_events_to(management.role)
-        # The portal only reads; it renders an invoice's PDF itself and never touches S3 or the bus.
+        # The portal renders an invoice's PDF itself and never touches S3 or the bus.
         portal.grant_table(storage.table, PORTAL_TABLE_ACTIONS)
 
         integration = {

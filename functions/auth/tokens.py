@@ -10,6 +10,7 @@ TOKEN_PREFIX = "mb_oat_"
 # Polar's scope names for the resources Meterbill serves.
 ALL_SCOPES: tuple[str, ...] = (
     "organizations:read",
+    "organizations:write",
     "events:read",
     "events:write",
     "meters:read",

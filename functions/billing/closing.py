@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,11 +26,13 @@ from functions.meters.periods import Period, cycle
 from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
+from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import ClosingAggregate, InvoiceWrite, WriteOutcome
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
+PAYMENT_TERMS_DAYS = 14  # when the organization sets none: due two weeks after issue (docs/portal.md)
 
 Clock = Callable[[], datetime]
 
@@ -80,6 +82,7 @@ class RunCache:
     tax_rates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     meters: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)  # organization -> last invoice number written
+    sellers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,6 +94,7 @@ class InvoiceContext:
     discount: dict[str, Any] | None
     tax_rates: list[dict[str, Any]]
     clock: Clock = utcnow
+    seller: dict[str, Any] | None = None  # the organization's details printed on the invoice
 
     @classmethod
     def load(cls, org_id: str, subscription: dict[str, Any], product: dict[str, Any] | None = None,
@@ -111,15 +115,24 @@ class InvoiceContext:
         customer = customer_store.get(org_id, subscription["customer_id"])
         if customer is None:
             raise NotFound("customer not found")
-        return cls(org_id, subscription, product, customer, discount, cache.tax_rates[org_id], clock)
+        if org_id not in cache.sellers:
+            cache.sellers[org_id] = seller_of(org_id)
+        return cls(org_id, subscription, product, customer, discount, cache.tax_rates[org_id], clock,
+                   cache.sellers[org_id])
+
+    def tax_rate(self) -> dict[str, Any] | None:
+        return find_tax_rate(self.tax_rates, self.customer.get("billing_address"),
+                             bool(self.customer.get("tax_exempt")))
+
+    @property
+    def payment_terms_days(self) -> int:
+        return int((self.seller or {}).get("payment_terms_days", PAYMENT_TERMS_DAYS))
 
     def totals(self, lines: list[Line], issued_at: datetime) -> InvoiceAmounts:
         sub = self.subscription
         applies = discount_applies(self.discount, parse_iso(sub["started_at"]), int(sub.get("invoice_count", 0)),
                                    issued_at)
-        rate = find_tax_rate(self.tax_rates, self.customer.get("billing_address"),
-                             bool(self.customer.get("tax_exempt")))
-        return total_invoice(lines, self.discount if applies else None, rate, self.currency)
+        return total_invoice(lines, self.discount if applies else None, self.tax_rate(), self.currency)
 
     @property
     def currency(self) -> str:
@@ -128,17 +141,36 @@ class InvoiceContext:
     def invoice(self, reason: str, marker: str, amounts: InvoiceAmounts, period: Period, number: int
                 ) -> dict[str, Any]:
         sub = self.subscription
-        currency = self.currency
+        rate = self.tax_rate() if amounts.tax_amount else None
+        issued = self.clock()
         return {
             "id": invoice_id(sub["id"], reason, marker), "number": number, "organization_id": self.org_id,
             "customer_id": sub["customer_id"], "subscription_id": sub["id"], "product_id": self.product["id"],
-            "status": "open", "billing_reason": reason, "currency": currency,
+            "status": "open", "billing_reason": reason, "currency": self.currency,
             "period_start": iso(period.start), "period_end": iso(period.end),
             "discount_id": sub.get("discount_id") if amounts.discount_amount else None,
-            "customer_name": self.customer.get("name"), "customer_email": self.customer.get("email"),
+            "customer_name": self.customer.get("billing_name") or self.customer.get("name"),
+            "customer_email": self.customer.get("email"), "customer_tax_id": self.customer.get("tax_id"),
             "billing_address": self.customer.get("billing_address"),
-            **amounts.as_dict(), "created_at": iso(self.clock()), "modified_at": None,
+            **amounts.as_dict(), "created_at": iso(issued), "modified_at": None,
+            # The seller as it was when issued, the rate behind tax_amount, the due date from the payment terms.
+            "seller": self.seller,
+            "tax_rate": {k: rate.get(k) for k in ("id", "name", "basis_points", "inclusive", "country", "state")}
+            if rate else None,
+            "due_at": iso(issued + timedelta(days=self.payment_terms_days)),
         }
+
+
+def seller_of(org_id: str) -> dict[str, Any] | None:
+    """The organization's name, seller details, support email and payment terms (one read), for invoices."""
+    org = organization_store.get(org_id)
+    if org is None:
+        return None
+    seller = {"name": org.name, **(org.seller or {}), "payment_terms_days": org.payment_terms_days
+              if org.payment_terms_days is not None else PAYMENT_TERMS_DAYS}
+    if (org.branding or {}).get("support_email"):
+        seller["email"] = org.branding["support_email"]  # type: ignore[index]
+    return seller
 
 
 def period_of(sub: dict[str, Any], product: dict[str, Any], n: int) -> Period:
@@ -301,5 +333,6 @@ def preview(org_id: str, subscription_id: str) -> dict[str, Any]:
     aggregates, meters = _usage(context, closing, RunCache())
     plan = plan_close(context, closing, bool(sub.get("cancel_at_period_end")), aggregates, meters)
     invoice = context.invoice("upcoming", "preview", context.totals(plan.lines, closing.end), closing, 0)
-    invoice.update(id=None, number=None, status="draft")
+    invoice.update(id=None, number=None, status="draft", issues_at=iso(closing.end),
+                   due_at=iso(closing.end + timedelta(days=context.payment_terms_days)))
     return invoice

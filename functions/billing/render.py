@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from html import escape
 from typing import Any
 
 
@@ -36,7 +37,9 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
     rows.append(["Subtotal", "", money(invoice["subtotal"], currency)])
     if invoice["discount_amount"]:
         rows.append(["Discount", "", money(-invoice["discount_amount"], currency)])
-    tax_label = "Tax (included)" if invoice.get("tax_inclusive") else "Tax"
+    rate = invoice.get("tax_rate") or {}
+    rate_text = f" {rate.get('name') or ''} {int(rate['basis_points']) / 100:g}%" if rate.get("basis_points") else ""
+    tax_label = f"Tax{rate_text} (included)" if invoice.get("tax_inclusive") else f"Tax{rate_text}"
     rows.append([tax_label, "", money(invoice["tax_amount"], currency)])
     rows.append(["Total", "", money(invoice["total"], currency)])
     table = Table(rows, colWidths=[300, 80, 110])
@@ -49,11 +52,22 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
     address = invoice.get("billing_address") or {}
+    seller = invoice.get("seller") or {}
+    seller_address = seller.get("address") or {}
+    seller_text = " ".join(str(part) for part in (
+        seller.get("legal_name") or seller.get("name"), seller_address.get("line1"), seller_address.get("line2"),
+        seller_address.get("postal_code"), seller_address.get("city"), seller_address.get("country"),
+        f"Tax ID {seller['tax_id']}" if seller.get("tax_id") else None, seller.get("email")) if part)
+    due = f" &middot; Due {invoice['due_at'][:10]}" if invoice.get("due_at") else ""
     story = [
         Paragraph(f"Invoice {invoice['number']}", styles["Title"]),
-        Paragraph(f"Status: {invoice['status']} &middot; Issued {invoice['created_at'][:10]}", styles["Normal"]),
-        Paragraph(f"Billed to: {invoice.get('customer_name') or ''} {invoice.get('customer_email') or ''} "
-                  f"{address.get('city') or ''} {address.get('country') or ''}", styles["Normal"]),
+        *([Paragraph(f"From: {escape(seller_text)}", styles["Normal"])] if seller_text else []),
+        Paragraph(f"Status: {invoice['status']} &middot; Issued {invoice['created_at'][:10]}{due}",
+                  styles["Normal"]),
+        Paragraph(escape(f"Billed to: {invoice.get('customer_name') or ''} {invoice.get('customer_email') or ''} "
+                         f"{address.get('line1') or ''} {address.get('city') or ''} {address.get('country') or ''}"
+                         + (f" Tax ID {invoice['customer_tax_id']}" if invoice.get("customer_tax_id") else "")),
+                  styles["Normal"]),
         Paragraph(f"Period: {invoice['period_start'][:10]} to {invoice['period_end'][:10]}", styles["Normal"]),
         Spacer(1, 12),
         table,

@@ -16,6 +16,7 @@ from functions.billing.closing import (
     close_subscription,
     commit,
     get_subscription,
+    seller_of,
 )
 from functions.billing.invoice import Line, fixed_lines
 from functions.common.clock import iso, parse_iso, utcnow
@@ -66,7 +67,8 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
         "discount_id": discount["id"] if discount else None, "invoice_count": 0, "pending_lines": [],
         "rollover": {}, "created_at": iso(now), "modified_at": None,
     }
-    context = InvoiceContext(org_id, sub, product, customer, discount, store.list_tax_rates(org_id), clock)
+    context = InvoiceContext(org_id, sub, product, customer, discount, store.list_tax_rates(org_id), clock,
+                             seller_of(org_id))
     lines = fixed_lines(product["prices"], (sub["current_period_start"], sub["current_period_end"]), product["name"])
     billed = any(line.amount for line in lines)
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=None,

@@ -1,4 +1,4 @@
-"""Portal Lambda: the customer portal (HTML) and Polar's /v1/customer-portal JSON API. Read only."""
+"""Portal Lambda: the customer portal (HTML) and Polar's /v1/customer-portal JSON API, self-service included."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     from functions.common.settings import configure
     from functions.handlers.environments import PortalEnvironment
     from functions.portal import routes as portal_routes
+    from functions.portal import selfservice_routes
     from functions.store import dynamo
 
     logger = Logger()
     metrics = Metrics()
     app = create_app("Meterbill customer portal")
     portal_routes.register(app)
+    selfservice_routes.register(app)
     configure(PortalEnvironment)  # a variable missing from the environment fails the cold start here
     dynamo.warm_up()
 
@@ -30,4 +32,4 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    return resolve(app, event, context)
+    return resolve(app, selfservice_routes.form_as_json(event), context)

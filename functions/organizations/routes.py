@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.auth.service import require
 from functions.common.openapi import describe
+from functions.common.pagination import page_of
 from functions.organizations import service
+from functions.organizations.schemas import OrganizationUpdate, organization_out
 
 
 def register(app: APIGatewayHttpResolver) -> None:
@@ -14,4 +19,18 @@ def register(app: APIGatewayHttpResolver) -> None:
                                                                 scope="organizations:read"))
     def get_organization(organization_id: str) -> dict:
         principal = require(app, "organizations:read")
-        return service.get_organization(organization_id, principal.organization_id)
+        return organization_out(service.get_organization(organization_id, principal.organization_id))
+
+    @app.get("/v1/audit-log", **describe("organizations.AuditEntry", page=True, scope="customers:read"))
+    def audit_log(customer_id: Annotated[str | None, Query()] = None,
+                  page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
+        """Beyond Polar: what customers changed in the portal (who, when, what), newest first."""
+        org_id = require(app, "customers:read").organization_id
+        return page_of(service.audit_log(org_id, customer_id), page, limit)
+
+    @app.patch("/v1/organizations/<organization_id>", **describe("organizations.Organization",
+                                                                  scope="organizations:write", body=True, write=True))
+    def update_organization(organization_id: str, body: Annotated[OrganizationUpdate, Body()]) -> dict:
+        principal = require(app, "organizations:write")
+        return organization_out(service.update_profile(organization_id, principal.organization_id,
+                                                       body.model_dump(exclude_unset=True)))

@@ -17,6 +17,7 @@ from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customer_sessions.service import LIFETIME, CustomerPrincipal, authenticate
 from functions.portal import pages, service
+from functions.portal.locale import Locale, negotiate
 
 COOKIE = "mb_portal_session"
 
@@ -32,6 +33,11 @@ def _cookie_token(app: APIGatewayHttpResolver) -> str | None:
 def customer(app: APIGatewayHttpResolver) -> CustomerPrincipal:
     headers = app.current_event.headers or {}
     return authenticate(bearer_token(headers) or _cookie_token(app))
+
+
+def locale(app: APIGatewayHttpResolver) -> Locale:
+    headers = app.current_event.headers or {}
+    return negotiate(headers.get("accept-language") or headers.get("Accept-Language"))
 
 
 def html(status: int, body: str, cookies: list[Cookie] | None = None, headers: dict | None = None) -> Response:
@@ -57,7 +63,18 @@ def register(app: APIGatewayHttpResolver) -> None:
             who = customer(app)
         except Unauthorized:
             return html(401, pages.message_page("Signed out", "Open the portal from a fresh link."))
-        return html(200, pages.portal_page(service.overview(who)))
+        data = service.overview(who)
+        data["done"] = (app.current_event.query_string_parameters or {}).get("done")
+        return html(200, pages.portal_page(data, locale(app)))
+
+    @app.get("/portal/fragments/meters", include_in_schema=False)
+    def portal_meters_fragment():
+        """The meters section alone, for the page's refresh script (same renderer, same numbers)."""
+        try:
+            who = customer(app)
+        except Unauthorized:
+            return html(401, "")
+        return html(200, pages.meters_fragment(service.live_meters(who)["meters"], locale(app)))
 
     @app.get("/portal/invoices/<invoice_id>/pdf", include_in_schema=False)
     def portal_invoice_pdf(invoice_id: str):

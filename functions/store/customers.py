@@ -177,6 +177,23 @@ def replace(org_id: str, before: dict[str, Any], after: dict[str, Any]) -> None:
     _transact_unique(actions, fields)
 
 
+def set_billing_details(org_id: str, customer_id: str, details: dict[str, Any], modified_at: str) -> None:
+    """Billing name, address and tax id, set in place (the customer portal's edit; None removes one)."""
+    sets, removes, values = ["modified_at = :at"], [], {":at": {"S": modified_at}}
+    names = {"#pk": "PK", "#deleted": "deleted_at"}
+    for index, (field, value) in enumerate(sorted(details.items())):
+        names[f"#f{index}"] = field
+        if value is None:
+            removes.append(f"#f{index}")
+        else:
+            sets.append(f"#f{index} = :v{index}")
+            values[f":v{index}"] = to_item({"v": value})["v"]
+    dynamo.call("update_item", TableName=dynamo.table_name(), Key=key(org_pk(org_id), customer_sk(customer_id)),
+                UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+                ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(#deleted)",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+
+
 def soft_delete(org_id: str, customer: dict[str, Any]) -> None:
     """The customer is kept (its events and invoices refer to it) but its external id and email are freed."""
     table = dynamo.table_name()

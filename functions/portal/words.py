@@ -1,0 +1,165 @@
+"""What a meter, a price and an invoice line mean, in words a customer reads. Pure.
+
+"14,780 tokens used: 4,780 over the 10,000 included, billed at 0.02 USD per 1,000 tokens." Every number goes
+through functions/portal/locale.py; per-unit prices stay Decimal cents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from functions.billing.money import parse_unit_amount, to_cents
+from functions.portal.locale import DEFAULT, Locale, money, number, unit_money
+
+
+@dataclass(frozen=True)
+class Unit:
+    one: str
+    many: str
+
+    def of(self, quantity: Decimal | int | float) -> str:
+        return self.one if Decimal(str(quantity)) == 1 else self.many
+
+
+def unit_of(meter: dict[str, Any]) -> Unit:
+    kind = meter.get("unit") or "scalar"
+    if kind == "token":
+        return Unit("token", "tokens")
+    if kind == "custom" and meter.get("custom_label"):
+        label = str(meter["custom_label"])
+        return Unit(label, label)
+    return Unit("unit", "units")
+
+
+def _per(cents: Decimal, unit: Unit, currency: str, locale: Locale) -> str:
+    """A per-unit price scaled to a readable block: 0.002 cents a token reads "0.02 USD per 1,000 tokens"."""
+    block = 1
+    while cents * block < 1 and block < 10**12 and cents > 0:
+        block *= 10
+    if block == 1:
+        return f"{unit_money(cents, currency, locale)} per {unit.one}"
+    return f"{unit_money(cents * block, currency, locale)} per {number(block, locale)} {unit.many}"
+
+
+def price_words(price: dict[str, Any] | None, unit: Unit, locale: Locale = DEFAULT) -> str:
+    """The price of a metered price in one phrase ("0.02 USD per 1,000 tokens"), or "" for none."""
+    if not price:
+        return ""
+    currency = price.get("price_currency") or "usd"
+    kind = price["amount_type"]
+    if kind == "metered_unit":
+        text = _per(parse_unit_amount(price["unit_amount"]), unit, currency, locale)
+    elif kind == "metered_package":
+        size = int(price["package_size"])
+        text = (f"{money(int(price['package_amount']), currency, locale)} per started package of "
+                f"{number(size, locale)} {unit.of(size)}")
+    elif kind == "metered_tiers":
+        parts = [f"{tier['range']} at {_per(tier['cents'], unit, currency, locale)}"
+                 for tier in tier_table(price, locale)]
+        label = "graduated tiers" if price["tiers"]["type"] == "graduated" else "volume tiers (every unit at " \
+            "the rate of the tier the total reaches)"
+        text = f"{label}: " + "; ".join(parts)
+    else:
+        return ""
+    if price.get("cap_amount") is not None:
+        text += f", at most {money(int(price['cap_amount']), currency, locale)} per period"
+    return text
+
+
+def tier_table(price: dict[str, Any], locale: Locale = DEFAULT) -> list[dict[str, Any]]:
+    """The tiers of a tiered price: the range of units each covers (bounds are inclusive) and its rate."""
+    out, lower = [], 0
+    for tier in price["tiers"]["tiers"]:
+        bound = tier.get("bound")
+        first = number(lower + 1, locale)
+        text = f"{first} and above" if bound is None else f"{first} to {number(int(bound), locale)}"
+        out.append({"range": text, "cents": parse_unit_amount(tier["unit_amount"]), "bound": bound})
+        if bound is not None:
+            lower = int(bound)
+    return out
+
+
+def tier_breakdown(price: dict[str, Any], units: Decimal) -> list[dict[str, Any]]:
+    """How `units` billable units fall into a tiered price's tiers: units, rate (cents) and exact amount per
+    tier used. Graduated: each tier its share; volume: every unit in the tier the total reaches. The line's
+    amount is their sum rounded once (functions/billing/pricing.py), so the rows are shown unrounded."""
+    rows: list[dict[str, Any]] = []
+    tiers = price["tiers"]["tiers"]
+    if price["tiers"]["type"] == "volume":
+        for index, tier in enumerate(tiers):
+            bound = tier.get("bound")
+            if bound is None or units <= Decimal(bound):
+                rate = parse_unit_amount(tier["unit_amount"])
+                return [{"tier": index, "units": units, "cents": rate, "exact": units * rate}]
+        return rows
+    lower = Decimal(0)
+    for index, tier in enumerate(tiers):
+        bound = tier.get("bound")
+        upper = units if bound is None else min(units, Decimal(bound))
+        if upper > lower:
+            rate = parse_unit_amount(tier["unit_amount"])
+            rows.append({"tier": index, "units": upper - lower, "cents": rate, "exact": (upper - lower) * rate})
+        if bound is None or units <= Decimal(bound):
+            break
+        lower = Decimal(bound)
+    return rows
+
+
+def line_detail(line: dict[str, Any], price: dict[str, Any] | None, unit: Unit, currency: str,
+                locale: Locale = DEFAULT) -> list[str]:
+    """The sentences under an invoice line: usage against credits, then how the amount is made."""
+    out: list[str] = []
+    if line.get("kind") != "metered":
+        return out
+    consumed = Decimal(line.get("consumed_units") or 0)
+    credited = Decimal(line.get("credited_units") or 0)
+    billable = Decimal(line.get("quantity") or 0)
+    if credited:
+        applied = min(consumed, credited)
+        out.append(f"{number(consumed, locale)} {unit.of(consumed)} used, {number(applied, locale)} covered by "
+                   f"the {number(credited, locale)} included; {number(billable, locale)} billable.")
+    else:
+        out.append(f"{number(consumed, locale)} {unit.of(consumed)} used, all billable.")
+    if not price:
+        return out
+    kind = price["amount_type"]
+    if kind == "metered_unit":
+        out.append(f"{number(billable, locale)} \u00d7 {price_words(price, unit, locale).split(', at most')[0]}.")
+    elif kind == "metered_package":
+        size = int(price["package_size"])
+        packages = -(-billable // size) if billable else Decimal(0)
+        out.append(f"{number(packages, locale)} started packages of {number(size, locale)} \u00d7 "
+                   f"{money(int(price['package_amount']), currency, locale)}.")
+    elif kind == "metered_tiers":
+        tiers = tier_table(price, locale)
+        for row in tier_breakdown(price, billable):
+            tier = tiers[row["tier"]]
+            out.append(f"Tier {tier['range']}: {number(row['units'], locale)} \u00d7 "
+                       f"{unit_money(row['cents'], currency, locale)} = "
+                       f"{money(to_cents(row['exact']), currency, locale)}.")
+    if price.get("cap_amount") is not None:
+        out.append(f"Capped at {money(int(price['cap_amount']), currency, locale)} per period.")
+    return out
+
+
+def meter_sentence(row: dict[str, Any], unit: Unit, price: dict[str, Any] | None, locale: Locale = DEFAULT) -> str:
+    """The meter's state in one sentence: used, included, left or over, and what the excess costs."""
+    consumed = Decimal(str(row["consumed_units"]))
+    credited = Decimal(str(row["credited_units"]))
+    used = f"{number(consumed, locale)} {unit.of(consumed)} used"
+    billed = price_words(price, unit, locale)
+    if credited > 0 and consumed <= credited:
+        left = credited - consumed
+        text = (f"{used} of the {number(credited, locale)} included: {number(left, locale)} {unit.of(left)} "
+                f"left.")
+        if billed:
+            text += f" Beyond that, billed at {billed}."
+        return text
+    if credited > 0:
+        over = consumed - credited
+        text = f"{used}: {number(over, locale)} {unit.of(over)} over the {number(credited, locale)} included"
+    else:
+        text = used
+    return text + (f", billed at {billed}." if billed else ", not billed.")
