@@ -101,7 +101,8 @@ def register(app: APIGatewayHttpResolver) -> None:
                                                                    body=True, write=True))
     def update_subscription(subscription_id: str, body: Annotated[SubscriptionUpdate, Body()]) -> dict:
         org_id = require(app, "subscriptions:write").organization_id
-        return subscription_out(subscriptions.update_subscription(org_id, subscription_id, body))
+        return subscription_out(subscriptions.update_subscription(org_id, subscription_id, body,
+                                                                       publish=invoices.publish))
 
     @app.delete("/v1/subscriptions/<subscription_id>", **describe("billing.Subscription", scope="subscriptions:write",
                                                                     write=True))

@@ -104,8 +104,10 @@ def list_subscriptions(org_id: str, customer_id: str | None = None, active: bool
     return rows
 
 
-def update_subscription(org_id: str, subscription_id: str, body: SubscriptionUpdate, *, clock: Clock = utcnow,
-                        publish: Publisher = invoices.publish) -> dict[str, Any]:
+def update_subscription(org_id: str, subscription_id: str, body: SubscriptionUpdate, *, publish: Publisher,
+                        clock: Clock = utcnow) -> dict[str, Any]:
+    """`publish` has no default: the caller says what becomes of an invoice the change writes (the management
+    API publishes it; the portal, whose role may not, leaves it to the close's repair)."""
     sub = get_subscription(org_id, subscription_id)
     if sub["status"] != "active":
         raise ValidationFailed([field_error(["body"], "the subscription has ended")])
@@ -128,8 +130,8 @@ def _fixed_amount(product: dict[str, Any]) -> int:
     return sum(int(p.get("price_amount") or 0) for p in product["prices"] if p["amount_type"] == "fixed")
 
 
-def change_product(org_id: str, sub: dict[str, Any], new: dict[str, Any], behavior: str, *, clock: Clock = utcnow,
-                   publish: Publisher = invoices.publish) -> dict[str, Any]:
+def change_product(org_id: str, sub: dict[str, Any], new: dict[str, Any], behavior: str, *, publish: Publisher,
+                   clock: Clock = utcnow) -> dict[str, Any]:
     """Same cycle, new prices. The fixed-price difference for the rest of the cycle is charged now
     (`invoice`) or carried to the next invoice (`prorate`). Metered usage of the cycle is billed at its close
     on the prices in force then (the new product's)."""

@@ -96,6 +96,11 @@ def change_preview(who: CustomerPrincipal, subscription_id: str, product_id: str
             "period_end": sub["current_period_end"]}
 
 
+def _left_to_the_close(invoice: dict[str, Any] | None) -> None:
+    """The portal writes no invoice (a plan change is prorated onto the next one): it has no right to publish.
+    Were one written, it stays on the unpublished index and the next close run publishes it (publish_pending)."""
+
+
 def change_product(who: CustomerPrincipal, subscription_id: str, product_id: str) -> dict[str, Any]:
     sub = owned_subscription(who, subscription_id)
     if sub["status"] != "active":
@@ -103,7 +108,8 @@ def change_product(who: CustomerPrincipal, subscription_id: str, product_id: str
     _target(who, sub, product_id)
     before = sub["product_id"]
     updated = subscriptions.update_subscription(who.organization_id, subscription_id,
-                                          cast(Any, Change(product_id=product_id)))
+                                                cast(Any, Change(product_id=product_id)),
+                                                publish=_left_to_the_close)
     record(who, "subscription.product_changed", subscription_id,
            {"product_id": {"from": before, "to": product_id}, "proration_behavior": PRORATION})
     return updated
@@ -116,7 +122,8 @@ def set_cancel_at_period_end(who: CustomerPrincipal, subscription_id: str, cance
         raise ValidationFailed([field_error(["path", "id"], "the subscription has ended")])
     before = bool(sub.get("cancel_at_period_end"))
     updated = subscriptions.update_subscription(who.organization_id, subscription_id,
-                                          cast(Any, Change(cancel_at_period_end=cancel)))
+                                                cast(Any, Change(cancel_at_period_end=cancel)),
+                                                publish=_left_to_the_close)
     if before != cancel:
         record(who, "subscription.cancel_scheduled" if cancel else "subscription.cancel_undone", subscription_id,
                {"cancel_at_period_end": {"from": before, "to": cancel},

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from functions.common.clock import iso, utcnow
 from functions.auth.tokens import token_hash
+from functions.common.clock import iso, utcnow
 from functions.store import customer_sessions
 from tests.integration.conftest import create_meter
 
