@@ -164,8 +164,8 @@ def test_keyboard_reaches_every_control_with_a_visible_focus(org, api_url, brows
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "content"
-    reached = []
-    for _ in range(12):
+    reached: list = []
+    while len(reached) < 60 and (not reached or reached[-1][0] != "BODY"):  # to the end of the page
         page.keyboard.press("Tab")
         reached.append(page.evaluate("""() => { const e = document.activeElement;
             const style = getComputedStyle(e);

@@ -27,9 +27,9 @@ def test_a_call_the_role_is_not_granted_is_refused_as_aws_refuses_it(local_stack
     portal = as_role(local_stack, "portal", "dynamodb")
     portal.get_item(TableName=table, Key={"PK": {"S": "nothing"}, "SK": {"S": "here"}})  # granted: answered
     with pytest.raises(ClientError) as refused:
-        portal.put_item(TableName=table, Item={"PK": {"S": "x"}, "SK": {"S": "y"}})
+        portal.delete_item(TableName=table, Key={"PK": {"S": "x"}, "SK": {"S": "y"}})  # not granted
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
-    assert "dynamodb:PutItem" in refused.value.response["Error"]["Message"]
+    assert "dynamodb:DeleteItem" in refused.value.response["Error"]["Message"]
     ingest_s3 = as_role(local_stack, "ingest", "s3")
     with pytest.raises(ClientError) as denied:
         ingest_s3.put_object(Bucket=bucket, Key="nope", Body=b"x")
