@@ -59,9 +59,10 @@ def api_document() -> str:
     Lambdas), registered on a resolver that only describes them. Built on the first request for it, so the
     portal's routes and the response models stay out of this Lambda's cold start."""
     from functions.portal import routes as portal_routes
+    from functions.portal import selfservice_routes
 
     described = create_app("Meterbill API")
-    for register in ROUTE_GROUPS + (register_ingest, portal_routes.register):
+    for register in ROUTE_GROUPS + (register_ingest, portal_routes.register, selfservice_routes.register):
         register(described)
     return json.dumps(build_document(described), separators=(",", ":"))
 

@@ -70,7 +70,67 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         created_at: datetime
         billing_address: dict[str, Any] | None = None
 
-    return {"CustomerCustomerMeterMeter": CustomerCustomerMeterMeter, "CustomerCustomerMeter": CustomerCustomerMeter,
+    class CustomerSubscriptionDetail(Schema):
+        """One of the customer's subscriptions, as the self-service routes answer it."""
+
+        id: str
+        customer_id: str
+        product_id: str
+        status: str
+        current_period_start: datetime
+        current_period_end: datetime
+        cancel_at_period_end: bool
+        canceled_at: datetime | None = None
+        ended_at: datetime | None = None
+        started_at: datetime
+        created_at: datetime
+        modified_at: datetime | None = None
+
+    class ProductRef(Schema):
+        id: str
+        name: str
+
+    class CustomerProduct(Schema):
+        """A product the subscription may switch to (the organization's portal products, same interval)."""
+
+        id: str
+        name: str
+        recurring_interval: str
+        recurring_interval_count: int
+        prices: list[dict[str, Any]]
+
+    class CustomerSubscriptionChangePreview(Schema):
+        """Beyond Polar: what a product change would add to (or take off) the next invoice; nothing written."""
+
+        subscription_id: str
+        current_product: ProductRef
+        product: CustomerProduct | ProductRef | dict[str, Any]
+        proration_behavior: str
+        proration_amount: int
+        currency: str
+        as_of: datetime
+        period_end: datetime
+
+    class CustomerPortalCustomer(Schema):
+        """Polar's CustomerPortalCustomer, as far as Meterbill keeps the fields."""
+
+        id: str
+        created_at: datetime
+        modified_at: datetime | None
+        email: str
+        email_verified: bool
+        name: str | None
+        billing_name: str | None
+        billing_address: dict[str, Any] | None
+        tax_id: Any
+        oauth_accounts: dict[str, Any]
+        default_payment_method_id: str | None
+        type: str
+
+    return {"CustomerSubscriptionDetail": CustomerSubscriptionDetail, "CustomerProduct": CustomerProduct,
+            "CustomerSubscriptionChangePreview": CustomerSubscriptionChangePreview,
+            "CustomerPortalCustomer": CustomerPortalCustomer, "ProductRef": ProductRef,
+            "CustomerCustomerMeterMeter": CustomerCustomerMeterMeter, "CustomerCustomerMeter": CustomerCustomerMeter,
             "CustomerSubscription": CustomerSubscription, "CustomerInvoiceLine": CustomerInvoiceLine,
             "CustomerInvoice": CustomerInvoice}
 

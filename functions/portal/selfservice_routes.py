@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from functions.common.errors import Forbidden, MeterbillError, ValidationFailed, field_error
 from functions.common.http import public_base_url
+from functions.common.openapi import describe
 from functions.portal import pages, selfservice
 from functions.portal.routes import customer, html, locale
 
@@ -124,44 +125,50 @@ def _redirect(done: str) -> Response:
 
 def register(app: APIGatewayHttpResolver) -> None:
     # Polar's customer-portal API ------------------------------------------------------------------------------
-    @app.get("/v1/customer-portal/subscriptions/<subscription_id>")
+    @app.get("/v1/customer-portal/subscriptions/<subscription_id>", **describe("portal.CustomerSubscriptionDetail",
+                                                                            customer=True))
     def portal_subscription(subscription_id: str) -> dict:
         sub = selfservice.owned_subscription(customer(app), subscription_id)
         sub.pop("pending_lines", None)
         return sub
 
-    @app.patch("/v1/customer-portal/subscriptions/<subscription_id>")
+    @app.patch("/v1/customer-portal/subscriptions/<subscription_id>",
+               **describe("portal.CustomerSubscriptionDetail", customer=True, body=True, write=True))
     def portal_update_subscription(subscription_id: str) -> dict:
         sub = _subscription_change(customer(app), subscription_id, _body(app))
         sub.pop("pending_lines", None)
         return sub
 
-    @app.delete("/v1/customer-portal/subscriptions/<subscription_id>")
+    @app.delete("/v1/customer-portal/subscriptions/<subscription_id>",
+                **describe("portal.CustomerSubscriptionDetail", customer=True, write=True))
     def portal_cancel_subscription(subscription_id: str) -> dict:
         """Polar's cancel: at the end of the period (undone with PATCH cancel_at_period_end=false)."""
         sub = selfservice.set_cancel_at_period_end(customer(app), subscription_id, True)
         sub.pop("pending_lines", None)
         return sub
 
-    @app.get("/v1/customer-portal/subscriptions/<subscription_id>/change-preview")
+    @app.get("/v1/customer-portal/subscriptions/<subscription_id>/change-preview",
+             **describe("portal.CustomerSubscriptionChangePreview", customer=True))
     def portal_change_preview(subscription_id: str) -> dict:
         """Beyond Polar: what a product change would cost now, before confirming it."""
         product_id = (app.current_event.query_string_parameters or {}).get("product_id") or ""
         return selfservice.change_preview(customer(app), subscription_id, product_id)
 
-    @app.get("/v1/customer-portal/subscriptions/<subscription_id>/products")
+    @app.get("/v1/customer-portal/subscriptions/<subscription_id>/products",
+             **describe("portal.CustomerProduct", page=True, customer=True))
     def portal_offered_products(subscription_id: str) -> dict:
         """Beyond Polar: the products this subscription may switch to."""
         who = customer(app)
         items = selfservice.offered_products(who, selfservice.owned_subscription(who, subscription_id))
         return {"items": items, "pagination": {"total_count": len(items), "max_page": 1}}
 
-    @app.get("/v1/customer-portal/customers/me")
+    @app.get("/v1/customer-portal/customers/me", **describe("portal.CustomerPortalCustomer", customer=True))
     def portal_me() -> dict:
         who = customer(app)
         return selfservice.portal_customer(selfservice.customers.get(who.organization_id, who.customer_id))
 
-    @app.patch("/v1/customer-portal/customers/me")
+    @app.patch("/v1/customer-portal/customers/me", **describe("portal.CustomerPortalCustomer", customer=True,
+                                                                     body=True, write=True))
     def portal_update_me() -> dict:
         who = customer(app)
         return selfservice.portal_customer(selfservice.update_billing_details(who, billing_changes(_body(app))))

@@ -162,8 +162,16 @@ def test_a_run_killed_mid_file_is_resumed_by_lambdas_retry(org, local_stack, edg
                 local_stack.runtime.pools[bulk].kill_running()  # SIGKILL: no handler code runs after this
 
     edge_hooks.append(kill_after_second_batch)
-    with bulk_timeout(local_stack, 20):  # the dead run's lease ends with its deadline; the retry waits it out
-        result = upload(local_stack, f"incoming/{org.id}/killed.ndjson", encode("ndjson", events(3000, "killed")))
+    # The retry comes 6 s after the kill (Lambda's first delay is a minute): a lease outlives its run by 2 s, so a
+    # retry sooner than that would find the dead run's lease past its own deadline and leave (busy), which AWS's
+    # delays never allow; the suite's usual scale (1.2 s) compresses the timeline below that margin.
+    before, local_stack.runtime.retry_delay_scale = local_stack.runtime.retry_delay_scale, 0.1
+    try:
+        with bulk_timeout(local_stack, 20):  # the dead run's lease ends with its deadline; the retry waits it out
+            result = upload(local_stack, f"incoming/{org.id}/killed.ndjson",
+                            encode("ndjson", events(3000, "killed")))
+    finally:
+        local_stack.runtime.retry_delay_scale = before
     assert seen["n"] >= 3
     assert (result["status"], result["inserted"] + result["duplicates"]) == ("done", 3000), result
     assert meter_value(org.http, "killed", meter_id) == sum(range(1, 3001))
