@@ -63,7 +63,7 @@ def seed(api_url: str, token: str) -> str:
 
 
 def run(api_url: str, token: str, customer_token: str, max_examples: int, *, workers: int = 2, seed_value: int = 7,
-        phases: str = PHASES, checks: str = CHECKS, timeout: float = 3600) -> FuzzResult:
+        phases: str = PHASES, checks: str = CHECKS, timeout: float = 3600, only: str | None = None) -> FuzzResult:
     st = str(Path(sys.executable).parent / "st")
     with tempfile.TemporaryDirectory() as work:
         config = Path(work) / "schemathesis.toml"
@@ -73,7 +73,8 @@ def run(api_url: str, token: str, customer_token: str, max_examples: int, *, wor
         done = subprocess.run(
             [st, "--config-file", str(config), "run", f"{api_url}/openapi.json", "--phases", phases,
              "--checks", checks, "--max-examples", str(max_examples), "--workers", str(workers),
-             "--seed", str(seed_value), "--no-color", "--request-timeout", "60"],
+             "--seed", str(seed_value), "--no-color", "--request-timeout", "60",
+             *(["--include-path-regex", only] if only else [])],
             capture_output=True, text=True, timeout=timeout, env=env, cwd=work,
         )
         seconds = time.monotonic() - started
@@ -93,11 +94,12 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--token")
     parser.add_argument("--customer-token")
+    parser.add_argument("--only", help="a regular expression: only the paths it matches")
     parser.add_argument("--out", type=Path, help="write the result as JSON")
     args = parser.parse_args()
     if args.url:
         result = run(args.url, args.token, args.customer_token or seed(args.url, args.token), args.max_examples,
-                     workers=args.workers, seed_value=args.seed)
+                     workers=args.workers, seed_value=args.seed, only=args.only)
     else:
         from local_stack.stack import LocalStack, Options
 
@@ -107,7 +109,7 @@ def main() -> None:
 
             org = create_organization("fuzz")
             result = run(stack.api_url, org.token, seed(stack.api_url, org.token), args.max_examples,
-                         workers=args.workers, seed_value=args.seed)
+                         workers=args.workers, seed_value=args.seed, only=args.only)
         finally:
             stack.stop()
     print(result.summary)

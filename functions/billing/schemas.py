@@ -43,7 +43,7 @@ UnitAmount = Annotated[str, BeforeValidator(_unit_amount)]
 class MeteredPrice(MeterCredits):
     """What every metered price has: its meter, an optional cap (cents per cycle) and a currency."""
 
-    meter_id: str
+    meter_id: str = Field(min_length=1, max_length=128)
     cap_amount: int | None = Field(default=None, ge=0, le=BIG)
     price_currency: Currency = "usd"
 
