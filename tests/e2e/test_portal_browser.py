@@ -4,6 +4,7 @@ Screenshots of each page at desktop width and at 360 px go to test-artifacts/ (i
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -191,7 +192,8 @@ def test_an_expired_session_shows_nothing(org, api_url, browser) -> None:
     expect(page.locator("[data-meter-id]")).to_have_count(1)
     stored = customer_sessions.find(token_hash(created["token"]))
     assert stored is not None
-    customer_sessions.put(token_hash(created["token"]), {**stored, "expires": iso(utcnow() - timedelta(seconds=1))}, 0)
+    expired = dataclasses.replace(stored, expires=iso(utcnow() - timedelta(seconds=1)))
+    customer_sessions.put(token_hash(created["token"]), expired, 0)
 
     response = page.reload()
     assert response is not None and response.status == 401

@@ -72,9 +72,10 @@ def test_cycle_close_bills_usage_in_arrears_and_fixed_in_advance(org, plan, tmp_
     preview = org.http.get(f"/v1/subscriptions/{sub['id']}/upcoming-invoice").json()
 
     end = parse_iso(sub["current_period_end"])
-    assert close_cycles(end)["closed"] == 0  # still within the grace period
-    result = close_cycles(end + timedelta(hours=2))
-    assert result["closed"] == 1 and result["failed"] == 0
+    # The stack is shared with other tests' subscriptions: counts are checked on this subscription's invoices.
+    close_cycles(end)
+    assert len(invoices(org, sub["id"])) == 1  # still within the grace period
+    assert close_cycles(end + timedelta(hours=2))["failed"] == 0
     cycle = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"][0]
     metered = [line for line in cycle["lines"] if line["kind"] == "metered"][0]
     # 1,000 x 2c + 100 x 1c = 2,100c usage, + 2,000c next month's fee, + 19% VAT.
@@ -86,7 +87,7 @@ def test_cycle_close_bills_usage_in_arrears_and_fixed_in_advance(org, plan, tmp_
     renewed = org.http.get(f"/v1/subscriptions/{sub['id']}").json()
     assert renewed["current_period_start"] == sub["current_period_end"]
     # A second run writes nothing new.
-    assert close_cycles(end + timedelta(hours=3))["closed"] == 0
+    assert close_cycles(end + timedelta(hours=3))["failed"] == 0
     assert len(invoices(org, sub["id"])) == 2
     audit_is_clean(org.id, tmp_path)
 
