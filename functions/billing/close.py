@@ -43,7 +43,8 @@ def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | N
         try:
             # A long-overdue subscription closes one period per pass until it is current.
             for _ in range(120):
-                result = close_subscription(org_id, subscription_id, cutoff, cache)
+                # Issued as of the run's time: `close-cycles --as-of T` writes invoices dated T, not today.
+                result = close_subscription(org_id, subscription_id, cutoff, cache, clock=lambda: as_of)
                 if not result.written:
                     skipped += 1
                     break

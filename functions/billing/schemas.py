@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from functions.billing.money import parse_unit_amount
 from functions.common.request_types import Metadata
@@ -134,6 +134,12 @@ class SubscriptionUpdate(BaseModel):
     proration_behavior: Literal["invoice", "prorate"] = "prorate"
     cancel_at_period_end: bool | None = None
 
+    @model_validator(mode="after")
+    def _one_change(self) -> SubscriptionUpdate:
+        if self.product_id is not None and self.cancel_at_period_end is not None:
+            raise ValueError("send product_id or cancel_at_period_end, not both (one change at a time, as Polar)")
+        return self
+
 
 class DiscountCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -167,6 +173,11 @@ class TaxRateCreate(BaseModel):
     state: str | None = Field(default=None, max_length=16)
     basis_points: int = Field(ge=0, le=10_000)
     inclusive: bool = False
+
+    @field_validator("country", "state")
+    @classmethod
+    def _codes_upper_case(cls, value: str | None) -> str | None:
+        return value.strip().upper() if value else value  # "ny" and "NY" are one state
 
 
 class InvoiceStatusUpdate(BaseModel):

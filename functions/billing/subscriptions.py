@@ -57,6 +57,11 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
         discount = store.get_discount(org_id, body.discount_id)
         if discount is None:
             raise ValidationFailed([field_error(["body", "discount_id"], "discount not found")])
+    currency = next((p.get("price_currency") for p in product["prices"]), "usd")
+    if discount and discount["type"] == "fixed" and discount.get("currency", "usd").lower() != currency.lower():
+        field = "discount_code" if body.discount_code else "discount_id"
+        raise ValidationFailed([field_error(["body", field], f"the discount is an amount in "
+                                            f"{discount.get('currency', 'usd')}; this product bills in {currency}")])
     now = clock()
     period = cycle(now, product["recurring_interval"], int(product["recurring_interval_count"]), 0)
     sub = {

@@ -81,6 +81,7 @@ def test_cycle_close_bills_usage_in_arrears_and_fixed_in_advance(org, plan, tmp_
     # 1,000 x 2c + 100 x 1c = 2,100c usage, + 2,000c next month's fee, + 19% VAT.
     assert metered["amount"] == 2100 and metered["quantity"] == "1100"
     assert (cycle["subtotal"], cycle["tax_amount"], cycle["total"]) == (4100, 779, 4879)
+    assert parse_iso(cycle["created_at"]) == end + timedelta(hours=2)  # issued as of the run, not the wall clock
     assert cycle["number"] == first[0]["number"] + 1
     assert {k: preview[k] for k in ("subtotal", "tax_amount", "total")} == {
         k: cycle[k] for k in ("subtotal", "tax_amount", "total")}  # the preview used the same code
@@ -90,6 +91,25 @@ def test_cycle_close_bills_usage_in_arrears_and_fixed_in_advance(org, plan, tmp_
     assert close_cycles(end + timedelta(hours=3))["failed"] == 0
     assert len(invoices(org, sub["id"])) == 2
     audit_is_clean(org.id, tmp_path)
+
+
+def test_requests_billing_refuses_name_their_field(org, plan) -> None:
+    sub = subscribe(org, "one-change", plan["product"]["id"])
+    both = org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"product_id": plan["product"]["id"],
+                                                                  "cancel_at_period_end": True})
+    assert both.status_code == 422 and "not both" in both.text, both.text
+    assert org.http.get(f"/v1/subscriptions/{sub['id']}").json()["cancel_at_period_end"] is False  # nothing written
+
+    euros = org.http.post("/v1/discounts/", json={"name": "10 EUR", "type": "fixed", "amount": 1000,
+                                                  "currency": "eur", "duration": "once"}).json()
+    org.http.post("/v1/customers/", json={"email": "eu@example.com", "external_id": "eu-buyer"})
+    refused = org.http.post("/v1/subscriptions/", json={"external_customer_id": "eu-buyer",
+                                                        "product_id": plan["product"]["id"], "discount_id": euros["id"]})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "discount_id"] and "eur" in refused.text
+
+    rate = org.http.post("/v1/tax-rates/", json={"name": "NY", "country": "us", "state": "ny", "basis_points": 887})
+    assert (rate.json()["country"], rate.json()["state"]) == ("US", "NY")
 
 
 def test_late_events_after_close_are_billed_once_on_the_next_invoice(org, plan) -> None:
