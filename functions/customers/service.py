@@ -112,7 +112,17 @@ def update(org_id: str, ref: CustomerRef, changes: dict[str, Any]) -> dict[str, 
 
 
 def delete(org_id: str, ref: CustomerRef) -> None:
+    """As Polar: the customer's active subscription is cancelled now (its final invoice bills the usage so far),
+    then the customer is deleted. A crash in between leaves a customer without a subscription, and the retried
+    DELETE finishes; a subscription is never left behind for the close to trip over."""
+    # Imported here: the ingest Lambda resolves customers through this module and never deletes one.
+    from functions.billing import invoices, subscriptions
+
     customer = resolve(org_id, ref)
+    subscription_id = (customer.get("billing") or {}).get("subscription_id")
+    if subscription_id:
+        subscriptions.revoke(org_id, subscription_id, publish=invoices.publish)
+        customer = resolve(org_id, ref)  # the revoke changed the customer's billing state
     customer["deleted_at"] = iso(utcnow())
     store.soft_delete(org_id, customer)
 

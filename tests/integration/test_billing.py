@@ -103,13 +103,29 @@ def test_requests_billing_refuses_name_their_field(org, plan) -> None:
     euros = org.http.post("/v1/discounts/", json={"name": "10 EUR", "type": "fixed", "amount": 1000,
                                                   "currency": "eur", "duration": "once"}).json()
     org.http.post("/v1/customers/", json={"email": "eu@example.com", "external_id": "eu-buyer"})
-    refused = org.http.post("/v1/subscriptions/", json={"external_customer_id": "eu-buyer",
-                                                        "product_id": plan["product"]["id"], "discount_id": euros["id"]})
+    refused = org.http.post("/v1/subscriptions/", json={"external_customer_id": "eu-buyer", "discount_id": euros["id"],
+                                                        "product_id": plan["product"]["id"]})
     assert refused.status_code == 422, refused.text
     assert refused.json()["detail"][0]["loc"] == ["body", "discount_id"] and "eur" in refused.text
 
     rate = org.http.post("/v1/tax-rates/", json={"name": "NY", "country": "us", "state": "ny", "basis_points": 887})
     assert (rate.json()["country"], rate.json()["state"]) == ("US", "NY")
+
+
+def test_deleting_a_customer_cancels_its_subscription_with_a_final_invoice(org, plan) -> None:
+    sub = subscribe(org, "leaving", plan["product"]["id"])
+    ingest(org, "leaving", [300], "gone")
+    customer_id = sub["customer_id"]
+    assert org.http.delete(f"/v1/customers/{customer_id}").status_code == 204
+    ended = org.http.get(f"/v1/subscriptions/{sub['id']}").json()
+    assert ended["status"] == "canceled" and ended["ended_at"]
+    final = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cancel"]
+    assert len(final) == 1
+    assert [line["consumed_units"] for line in final[0]["lines"] if line["kind"] == "metered"] == ["300"]
+    # The close has nothing left to trip over, however far ahead it runs.
+    assert close_cycles(parse_iso(sub["current_period_end"]) + timedelta(days=40))["failed"] == 0
+    assert len(invoices(org, sub["id"])) == 2
+    assert org.http.delete(f"/v1/customers/{customer_id}").status_code == 404
 
 
 def test_late_events_after_close_are_billed_once_on_the_next_invoice(org, plan) -> None:
