@@ -20,7 +20,7 @@ from functions.billing.closing import (
 )
 from functions.billing.invoice import Line, fixed_lines
 from functions.common.clock import iso, parse_iso, utcnow
-from functions.common.errors import Conflict, Exhausted, ValidationFailed, field_error
+from functions.common.errors import Conflict, Exhausted, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.meters.periods import Period, cycle
 from functions.store import billing as store
@@ -43,11 +43,14 @@ def _publish_written(invoice: dict[str, Any] | None, publish: Publisher) -> None
 
 def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock = utcnow,
                         publish: Publisher = invoices.publish) -> dict[str, Any]:
-    customer = customer_store.resolve(org_id, CustomerRef(body.customer_id, body.external_customer_id))
+    customer = customer_store.find(org_id, CustomerRef(body.customer_id, body.external_customer_id))
+    if customer is None:  # an id in the body: a 422 naming it (Polar's answer), not a 404 of the route
+        name = "customer_id" if body.customer_id else "external_customer_id"
+        raise ValidationFailed([field_error(["body", name], "customer not found")])
     if customer.get("billing"):
         raise ValidationFailed([field_error(["body", "customer_id"], "the customer already has an active "
                                             "subscription")])
-    product = catalogue.get_product(org_id, body.product_id)
+    product = _body_product(org_id, body.product_id)
     discount = None
     if body.discount_code:
         discount = store.discount_by_code(org_id, body.discount_code)
@@ -97,6 +100,13 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
     return sub
 
 
+def _body_product(org_id: str, product_id: str) -> dict[str, Any]:
+    try:
+        return catalogue.get_product(org_id, product_id)
+    except NotFound as exc:
+        raise ValidationFailed([field_error(["body", "product_id"], "product not found")]) from exc
+
+
 def list_subscriptions(org_id: str, customer_id: str | None = None, active: bool | None = None
                        ) -> list[dict[str, Any]]:
     """Newest first."""
@@ -117,7 +127,7 @@ def update_subscription(org_id: str, subscription_id: str, body: SubscriptionUpd
     if sub["status"] != "active":
         raise ValidationFailed([field_error(["body"], "the subscription has ended")])
     if body.product_id and body.product_id != sub["product_id"]:
-        return change_product(org_id, sub, catalogue.get_product(org_id, body.product_id), body.proration_behavior,
+        return change_product(org_id, sub, _body_product(org_id, body.product_id), body.proration_behavior,
                               clock=clock, publish=publish)
     if body.cancel_at_period_end is not None:
         guard = sub["current_period_start"]

@@ -108,6 +108,14 @@ def test_requests_billing_refuses_name_their_field(org, plan) -> None:
     assert refused.status_code == 422, refused.text
     assert refused.json()["detail"][0]["loc"] == ["body", "discount_id"] and "eur" in refused.text
 
+    product_id = plan["product"]["id"]
+    for body, field in (({"external_customer_id": "eu-buyer", "product_id": "no-such-product"}, "product_id"),
+                        ({"external_customer_id": "nobody", "product_id": product_id}, "external_customer_id")):
+        unknown = org.http.post("/v1/subscriptions/", json=body)
+        assert (unknown.status_code, unknown.json()["detail"][0]["loc"]) == (422, ["body", field]), unknown.text
+    moved = org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"product_id": "no-such-product"})
+    assert (moved.status_code, moved.json()["detail"][0]["loc"]) == (422, ["body", "product_id"]), moved.text
+
     rate = org.http.post("/v1/tax-rates/", json={"name": "NY", "country": "us", "state": "ny", "basis_points": 887})
     assert (rate.json()["country"], rate.json()["state"]) == ("US", "NY")
 
