@@ -12,7 +12,7 @@ from functions.store import meters as meter_store
 
 if TYPE_CHECKING:  # the request models, validated by the management routes: the portal and the cycle close,
     # which import the billing services, need none of them, and building them costs their cold start 15-20 ms
-    from functions.billing.schemas import DiscountCreate, ProductCreate, TaxRateCreate
+    from functions.billing.schemas import DiscountCreate, ProductCreate, ProductUpdate, TaxRateCreate
 
 
 def create_product(org_id: str, body: ProductCreate) -> dict[str, Any]:
@@ -48,9 +48,22 @@ def get_product(org_id: str, product_id: str) -> dict[str, Any]:
     return product
 
 
-def list_products(org_id: str) -> list[dict[str, Any]]:
-    """Oldest first."""
-    return sorted(store.list_products(org_id), key=lambda p: p["created_at"])
+def list_products(org_id: str, is_archived: bool | None = None) -> list[dict[str, Any]]:
+    """Oldest first; `is_archived` filters as Polar's list does (None: both)."""
+    rows = [p for p in store.list_products(org_id) if is_archived is None or bool(p.get("is_archived")) == is_archived]
+    return sorted(rows, key=lambda p: p["created_at"])
+
+
+def update_product(org_id: str, product_id: str, body: ProductUpdate) -> dict[str, Any]:
+    product = get_product(org_id, product_id)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("name") is None:
+        changes.pop("name", None)  # a name can't be cleared
+    if changes.get("metadata") is None:
+        changes.pop("metadata", None)
+    product.update(changes, modified_at=iso(utcnow()))
+    store.put_product(org_id, product)
+    return product
 
 
 def create_discount(org_id: str, body: DiscountCreate) -> dict[str, Any]:
@@ -71,6 +84,13 @@ def get_discount(org_id: str, discount_id: str) -> dict[str, Any]:
     return discount
 
 
+def archive_discount(org_id: str, discount_id: str) -> None:
+    """Polar's DELETE: no new subscription may redeem it; those that did keep it."""
+    discount = get_discount(org_id, discount_id)
+    if not discount.get("archived_at"):
+        store.put_discount(org_id, {**discount, "archived_at": iso(utcnow()), "modified_at": iso(utcnow())})
+
+
 def list_discounts(org_id: str) -> list[dict[str, Any]]:
     """Oldest first."""
     return sorted(store.list_discounts(org_id), key=lambda d: d["created_at"])
@@ -85,3 +105,12 @@ def create_tax_rate(org_id: str, body: TaxRateCreate) -> dict[str, Any]:
 
 def list_tax_rates(org_id: str) -> list[dict[str, Any]]:
     return store.list_tax_rates(org_id)
+
+
+def archive_tax_rate(org_id: str, tax_rate_id: str) -> None:
+    """No longer applied to invoices written from now on (find_tax_rate skips it); issued ones keep their tax."""
+    rate = next((r for r in store.list_tax_rates(org_id) if r["id"] == tax_rate_id), None)
+    if rate is None:
+        raise NotFound("tax rate not found")
+    if not rate.get("archived_at"):
+        store.put_tax_rate(org_id, {**rate, "archived_at": iso(utcnow())})

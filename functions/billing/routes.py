@@ -13,6 +13,7 @@ from functions.billing.schemas import (
     DiscountCreate,
     InvoiceStatusUpdate,
     ProductCreate,
+    ProductUpdate,
     SubscriptionCreate,
     SubscriptionUpdate,
     TaxRateCreate,
@@ -38,9 +39,16 @@ def register(app: APIGatewayHttpResolver) -> None:
         return json_response(201, catalogue.create_product(org_id, body))
 
     @app.get("/v1/products", **describe("billing.Product", page=True, scope="products:read"))
-    def list_products(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
+    def list_products(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10,
+                      is_archived: Annotated[bool | None, Query()] = None) -> dict:
         org_id = require(app, "products:read").organization_id
-        return page_of(catalogue.list_products(org_id), page, limit)
+        return page_of(catalogue.list_products(org_id, is_archived), page, limit)
+
+    @app.patch("/v1/products/<product_id>", **describe("billing.Product", scope="products:write", body=True,
+                                                        write=True))
+    def update_product(product_id: str, body: Annotated[ProductUpdate, Body()]) -> dict:
+        org_id = require(app, "products:write").organization_id
+        return catalogue.update_product(org_id, product_id, body)
 
     @app.get("/v1/products/<product_id>", **describe("billing.Product", scope="products:read"))
     def get_product(product_id: str) -> dict:
@@ -62,11 +70,23 @@ def register(app: APIGatewayHttpResolver) -> None:
     def get_discount(discount_id: str) -> dict:
         return catalogue.get_discount(require(app, "discounts:read").organization_id, discount_id)
 
+    @app.delete("/v1/discounts/<discount_id>", **describe(status=204, content={}, scope="discounts:write",
+                                                           write=True))
+    def delete_discount(discount_id: str):
+        catalogue.archive_discount(require(app, "discounts:write").organization_id, discount_id)
+        return Response(204, "application/json", "")
+
     @app.post("/v1/tax-rates", **describe("billing.TaxRate", status=201, scope="products:write", body=True,
                                               write=True))
     def create_tax_rate(body: Annotated[TaxRateCreate, Body()]):
         org_id = require(app, "products:write").organization_id
         return json_response(201, catalogue.create_tax_rate(org_id, body))
+
+    @app.delete("/v1/tax-rates/<tax_rate_id>", **describe(status=204, content={}, scope="products:write",
+                                                           write=True))
+    def delete_tax_rate(tax_rate_id: str):
+        catalogue.archive_tax_rate(require(app, "products:write").organization_id, tax_rate_id)
+        return Response(204, "application/json", "")
 
     @app.get("/v1/tax-rates", **describe("billing.TaxRate", page=True, scope="products:read"))
     def list_tax_rates() -> dict:

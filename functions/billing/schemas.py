@@ -125,6 +125,18 @@ class SubscriptionCreate(BaseModel):
         return self
 
 
+class ProductUpdate(BaseModel):
+    """Polar's ProductUpdate, without price changes (a new product is the way to new prices): only the fields
+    sent change; `is_archived` takes a product off sale, its subscriptions go on."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    description: str | None = None
+    metadata: Metadata | None = None
+    is_archived: bool | None = None
+
+
 class SubscriptionUpdate(BaseModel):
     """One change at a time, as in Polar: a product change, or a cancellation (or its undoing)."""
 
@@ -237,6 +249,7 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         code: str | None = None
         max_redemptions: int | None = None
         redemptions_count: int
+        archived_at: datetime | None = Field(default=None, description="set by DELETE: no new redemptions")
         created_at: datetime
         modified_at: datetime | None = None
 
@@ -249,6 +262,7 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         basis_points: int
         inclusive: bool
         created_at: datetime
+        archived_at: datetime | None = Field(default=None, description="set by DELETE: no longer applied")
 
     class Subscription(Schema):
         id: str

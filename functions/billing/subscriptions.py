@@ -60,6 +60,9 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
         discount = store.get_discount(org_id, body.discount_id)
         if discount is None:
             raise ValidationFailed([field_error(["body", "discount_id"], "discount not found")])
+    if discount and discount.get("archived_at"):
+        field = "discount_code" if body.discount_code else "discount_id"
+        raise ValidationFailed([field_error(["body", field], "the discount is archived")])
     currency = next((p.get("price_currency") for p in product["prices"]), "usd")
     if discount and discount["type"] == "fixed" and discount.get("currency", "usd").lower() != currency.lower():
         field = "discount_code" if body.discount_code else "discount_id"
@@ -102,9 +105,12 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
 
 def _body_product(org_id: str, product_id: str) -> dict[str, Any]:
     try:
-        return catalogue.get_product(org_id, product_id)
+        product = catalogue.get_product(org_id, product_id)
     except NotFound as exc:
         raise ValidationFailed([field_error(["body", "product_id"], "product not found")]) from exc
+    if product.get("is_archived"):  # off sale: nobody new subscribes or switches to it
+        raise ValidationFailed([field_error(["body", "product_id"], "the product is archived")])
+    return product
 
 
 def list_subscriptions(org_id: str, customer_id: str | None = None, active: bool | None = None

@@ -83,6 +83,11 @@ def create_discount(org_id: str, discount: dict[str, Any]) -> None:
         raise AlreadyExists("discount", ["code"])
 
 
+def put_discount(org_id: str, discount: dict[str, Any]) -> None:
+    """A discount that exists (its code pointer unchanged)."""
+    dynamo.call("put_item", **_put(org_id, discount_sk(discount["id"]), discount)["Put"])
+
+
 def get_discount(org_id: str, discount_id: str) -> dict[str, Any] | None:
     return _get(org_id, discount_sk(discount_id))
 

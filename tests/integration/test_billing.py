@@ -120,6 +120,39 @@ def test_requests_billing_refuses_name_their_field(org, plan) -> None:
     assert (rate.json()["country"], rate.json()["state"]) == ("US", "NY")
 
 
+def test_products_discounts_and_tax_rates_are_archived_not_lost(org, plan) -> None:
+    product_id = plan["product"]["id"]
+    rate = org.http.post("/v1/tax-rates/", json={"name": "DE VAT", "country": "DE", "basis_points": 1900}).json()
+    half = org.http.post("/v1/discounts/", json={"name": "half", "type": "percentage", "basis_points": 5000,
+                                                 "duration": "forever"}).json()
+    kept = subscribe(org, "kept-on", product_id, discount_id=half["id"])
+    assert invoices(org, kept["id"])[0]["tax_amount"] == 190  # 1,000c after the discount, 19% of it
+
+    assert org.http.delete(f"/v1/discounts/{half['id']}").status_code == 204
+    assert org.http.get(f"/v1/discounts/{half['id']}").json()["archived_at"]
+    assert org.http.delete(f"/v1/tax-rates/{rate['id']}").status_code == 204
+    archived = org.http.patch(f"/v1/products/{product_id}", json={"is_archived": True, "name": "Pro (old)"})
+    assert archived.status_code == 200 and archived.json()["is_archived"] and archived.json()["name"] == "Pro (old)"
+    listed = org.http.get("/v1/products/", params={"is_archived": "false", "limit": 100}).json()["items"]
+    assert product_id not in {p["id"] for p in listed}
+
+    org.http.post("/v1/customers/", json={"email": "late@example.com", "external_id": "too-late",
+                                          "billing_address": {"country": "DE"}})
+    refused = org.http.post("/v1/subscriptions/", json={"external_customer_id": "too-late", "product_id": product_id})
+    assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (422, ["body", "product_id"])
+    other = org.http.post("/v1/products/", json={"name": "Other", "recurring_interval": "month",
+                                                 "prices": [{"amount_type": "fixed", "price_amount": 1000}]}).json()
+    refused = org.http.post("/v1/subscriptions/", json={"external_customer_id": "too-late", "product_id": other["id"],
+                                                        "discount_id": half["id"]})
+    assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (422, ["body", "discount_id"])
+    fresh = org.http.post("/v1/subscriptions/", json={"external_customer_id": "too-late", "product_id": other["id"]})
+    assert invoices(org, fresh.json()["id"])[0]["tax_amount"] == 0  # the archived rate no longer applies
+
+    close_cycles(parse_iso(kept["current_period_end"]) + timedelta(hours=2))
+    renewal = [i for i in invoices(org, kept["id"]) if i["billing_reason"] == "subscription_cycle"]
+    assert len(renewal) == 1 and renewal[0]["discount_amount"] > 0  # the subscription keeps its discount
+
+
 def test_deleting_a_customer_cancels_its_subscription_with_a_final_invoice(org, plan) -> None:
     sub = subscribe(org, "leaving", plan["product"]["id"])
     ingest(org, "leaving", [300], "gone")
