@@ -51,6 +51,13 @@ class CustomerUpdate(BaseModel):
         return None if value is None else check_metadata(value)
 
 
+def polar_tax_id(stored: Any) -> list[str | None] | None:
+    """Polar's `[value, type]` pair; a tax id entered as text (the portal's form) has no known type."""
+    if not stored:
+        return None
+    return list(stored) if isinstance(stored, list | tuple) else [str(stored), None]
+
+
 def customer_out(customer: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": customer["id"],
@@ -62,9 +69,9 @@ def customer_out(customer: dict[str, Any]) -> dict[str, Any]:
         "email_verified": False,
         "type": "individual",
         "name": customer.get("name"),
-        "billing_name": customer.get("name"),
+        "billing_name": customer.get("billing_name") or customer.get("name"),
         "billing_address": customer.get("billing_address"),
-        "tax_id": None,
+        "tax_id": polar_tax_id(customer.get("tax_id")),
         "locale": None,
         "organization_id": customer["organization_id"],
         "default_payment_method_id": None,

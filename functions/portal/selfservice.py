@@ -16,6 +16,7 @@ from functions.common.errors import NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.customer_sessions.service import CustomerPrincipal
 from functions.customers import service as customers
+from functions.customers.schemas import polar_tax_id
 from functions.store import activity
 from functions.store import billing as billing_store
 from functions.store import customers as customer_store
@@ -150,5 +151,5 @@ def portal_customer(customer: dict[str, Any]) -> dict[str, Any]:
     return {"id": customer["id"], "created_at": customer["created_at"], "modified_at": customer.get("modified_at"),
             "email": customer.get("email") or "", "email_verified": False, "name": customer.get("name"),
             "billing_name": customer.get("billing_name") or customer.get("name"),
-            "billing_address": customer.get("billing_address"), "tax_id": customer.get("tax_id"),
+            "billing_address": customer.get("billing_address"), "tax_id": polar_tax_id(customer.get("tax_id")),
             "oauth_accounts": {}, "default_payment_method_id": None, "type": "individual"}
