@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from functions.common.errors import NotFound
+from functions.common.listing import SortKeys, sort_rows
 from functions.meters.aggregation import value_of
 from functions.meters.service import as_number
 from functions.store import customers as customer_store
@@ -80,16 +81,32 @@ def customer_meters(org_id: str, customer: dict[str, Any], meters: dict[str, dic
     return rows
 
 
-def list_customer_meters(org_id: str, ref: CustomerRef | None, meter_id: str | None = None
-                         ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(row, customer) of every active meter of the customers a filter names (None: every customer)."""
+SORT_KEYS = ("created_at", "modified_at", "customer_id", "customer_name", "meter_id", "meter_name",
+             "consumed_units", "credited_units", "balance")
+
+
+def _sort_value(pair: tuple[dict[str, Any], dict[str, Any]], key: str) -> Any:
+    row, customer = pair
+    if key == "customer_name":
+        return customer.get("name")
+    if key == "meter_name":
+        return row["_meter"].get("name")
+    if key == "modified_at":
+        return row.get("modified_at") or row.get("created_at")
+    return row.get(key)
+
+
+def list_customer_meters(org_id: str, ref: CustomerRef | None, meter_id: str | None = None,
+                         sorting: SortKeys | None = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(row, customer) of every active meter of the customers a filter names (None: every customer), in the
+    customers' order unless `sorting` (Polar's CustomerMeterSortProperty keys) says otherwise."""
     meters = {m["id"]: m for m in meter_store.list_all(org_id)}
     rows = []
     for customer in customer_store.select(org_id, ref):
         for row in customer_meters(org_id, customer, meters):
             if meter_id is None or row["meter_id"] == meter_id:
                 rows.append((row, customer))
-    return rows
+    return sort_rows(rows, sorting or [], _sort_value)
 
 
 def get_customer_meter(org_id: str, customer_meter_id: str) -> tuple[dict[str, Any], dict[str, Any]]:

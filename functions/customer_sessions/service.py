@@ -8,7 +8,7 @@ from typing import Any
 
 from functions.auth.tokens import new_token, token_hash
 from functions.common.clock import iso, parse_iso, utcnow
-from functions.common.errors import NotFound, Unauthorized
+from functions.common.errors import NotFound, Unauthorized, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.store import customer_sessions as store
 from functions.store import customers as customer_store
@@ -28,8 +28,12 @@ class CustomerPrincipal:
 
 def create(org_id: str, ref: CustomerRef, return_url: str | None, portal_base: str
            ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A session for the customer a reference names: (the session as the API returns it, the customer)."""
-    customer = customer_store.resolve(org_id, ref)
+    """A session for the customer a reference names: (the session as the API returns it, the customer). An
+    unknown customer is a 422 on the body field that named it, as Polar answers."""
+    customer = customer_store.find(org_id, ref)
+    if customer is None:
+        field = "customer_id" if ref.customer_id is not None else "external_customer_id"
+        raise ValidationFailed([field_error(["body", field], "Customer does not exist.")])
     token = new_token(SESSION_PREFIX)
     now = utcnow()
     expires = now + LIFETIME

@@ -8,7 +8,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.auth.service import require
+from functions.common.errors import ValidationFailed, field_error
 from functions.common.http import json_response
+from functions.common.listing import metadata_filter, parse_sorting
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customers import service
@@ -42,10 +44,25 @@ def register(app: APIGatewayHttpResolver) -> None:
         query: Annotated[str | None, Query()] = None,
         page: Annotated[int, Query(ge=1)] = 1,
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        sorting: Annotated[list[str] | None, Query(description="created_at, email, name; `-` descends; several "
+                                                  "comma-separated or repeated. Default: -created_at")] = None,
     ) -> dict:
+        """Also filters on `metadata[key]=value` (repeat a key for any of several values)."""
         org_id = require(app, "customers:read").organization_id
-        rows = service.list_customers(org_id, email, query)
+        rows = service.list_customers(org_id, email, query,
+                                      sorting=parse_sorting(sorting, service.SORT_KEYS, "-created_at"),
+                                      metadata=metadata_filter(app.current_event.raw_query_string))
         return page_of([customer_out(c) for c in rows], page, limit)
+
+    @app.get("/v1/customers/export", **describe(scope="customers:read", description="The customers as CSV.",
+                                                    content={"text/csv": {"schema": {"type": "string"}}}))
+    def export_customers(organization_id: Annotated[list[str] | None, Query()] = None):
+        """Polar's customers export: every customer of the organization, oldest first, as CSV."""
+        org_id = require(app, "customers:read").organization_id
+        if organization_id is not None and org_id not in ",".join(organization_id).split(","):
+            raise ValidationFailed([field_error(["query", "organization_id"], "must be the token's organization")])
+        return Response(200, "text/csv", service.export_csv(org_id),
+                        headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
     @app.get("/v1/customers/<customer_id>", **describe("customers.Customer", scope="customers:read"))
     def get_customer(customer_id: str) -> dict:

@@ -3,11 +3,16 @@ customer state (the customer with its active meters and the thresholds crossed t
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from decimal import Decimal
 from typing import Any
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
+from functions.common.listing import SortKeys, metadata_matches, sort_rows
 from functions.store import customers as store
 from functions.store import meters as meter_store
 from functions.store import thresholds as threshold_store
@@ -67,8 +72,48 @@ def resolve(org_id: str, ref: CustomerRef) -> dict[str, Any]:
     return store.resolve(org_id, ref)
 
 
-def list_customers(org_id: str, email: str | None = None, query: str | None = None) -> list[dict[str, Any]]:
-    """Newest first; `email` matches exactly (any case), `query` is a substring of email, name or external id."""
+SORT_KEYS = ("created_at", "email", "name")
+EXPORT_COLUMNS = ("id", "external_id", "created_at", "email", "name", "billing_address_line1",
+                  "billing_address_line2", "billing_address_postal_code", "billing_address_city",
+                  "billing_address_state", "billing_address_country", "tax_exempt", "metadata")
+
+
+def list_customers(org_id: str, email: str | None = None, query: str | None = None, *,
+                   sorting: SortKeys | None = None, metadata: dict[str, list[str]] | None = None
+                   ) -> list[dict[str, Any]]:
+    """Newest first unless `sorting` says otherwise (created_at, email, name); `email` matches exactly (any
+    case), `query` is a substring of email, name or external id; `metadata` keeps the customers whose metadata
+    has, for every key, one of its values."""
+    rows = _filtered(org_id, email, query)
+    if metadata:
+        rows = [c for c in rows if metadata_matches(c.get("metadata"), metadata)]
+    if sorting:
+        rows = sort_rows(rows, sorting, lambda c, key: c.get(key) or None)
+    return rows
+
+
+def export_csv(org_id: str) -> str:
+    """Every customer, oldest first, one CSV row each (EXPORT_COLUMNS; metadata as JSON)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for c in sorted(store.list_all(org_id), key=lambda c: (c["created_at"], c["id"])):
+        address = c.get("billing_address") or {}
+        writer.writerow([c["id"], c.get("external_id") or "", c["created_at"], c.get("email") or "",
+                         c.get("name") or "", *(address.get(k) or "" for k in ("line1", "line2", "postal_code",
+                                                                             "city", "state", "country")),
+                         "true" if c.get("tax_exempt") else "false",
+                         json.dumps(c.get("metadata") or {}, default=_number, sort_keys=True)])
+    return out.getvalue()
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(type(value).__name__)
+
+
+def _filtered(org_id: str, email: str | None, query: str | None) -> list[dict[str, Any]]:
     rows = store.list_all(org_id)
     if email:
         rows = [c for c in rows if (c.get("email") or "").lower() == email.lower()]

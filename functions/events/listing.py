@@ -7,6 +7,7 @@ from typing import Any
 
 from functions.common.clock import parse_iso
 from functions.common.errors import NotFound
+from functions.common.listing import SortKeys, sort_rows
 from functions.meters import service as meters
 from functions.meters.filter import matches
 from functions.store import customers as customer_store
@@ -36,6 +37,32 @@ def list_events(org_id: str, customers: CustomerRef | None = None, name: str | N
         rows.append((event, by_id[event.customer_id]))
     rows.sort(key=lambda row: (row[0].timestamp, row[0].id), reverse=newest_first)
     return rows
+
+
+NAME_SORT_KEYS = ("name", "occurrences", "first_seen", "last_seen")
+
+
+def event_names(org_id: str, customers: CustomerRef | None = None, source: list[str] | None = None,
+                query: str | None = None, sorting: SortKeys | None = None) -> list[dict[str, Any]]:
+    """Polar's event names: each name of the customers' events with its count and first and last timestamps.
+    Every event Meterbill holds is a `user` event (ingested), so `source` ["system"] selects none."""
+    if source and "user" not in source:
+        return []
+    by_id = {c["id"] for c in customer_store.select(org_id, customers)}
+    names: dict[str, dict[str, Any]] = {}
+    for event in store.events_of(org_id, by_id, None, None):
+        if query and query.lower() not in event.name.lower():
+            continue
+        row = names.get(event.name)
+        if row is None:
+            names[event.name] = {"name": event.name, "label": event.name, "source": "user", "occurrences": 1,
+                                 "first_seen": event.timestamp, "last_seen": event.timestamp}
+            continue
+        row["occurrences"] += 1
+        row["first_seen"] = min(row["first_seen"], event.timestamp)
+        row["last_seen"] = max(row["last_seen"], event.timestamp)
+    rows = sorted(names.values(), key=lambda r: r["name"])
+    return sort_rows(rows, sorting or [("last_seen", True)], lambda r, key: r[key])
 
 
 def get_event(org_id: str, event_id: str, customer_id: str | None = None

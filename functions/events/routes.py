@@ -10,6 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.auth.service import require
 from functions.common.clock import iso
+from functions.common.errors import ValidationFailed, field_error
+from functions.common.listing import parse_sorting
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customers.schemas import customer_out
@@ -57,6 +59,33 @@ def register_listing(app: APIGatewayHttpResolver) -> None:
         found = listing.list_events(org_id, CustomerRef.optional(customer_id, external_customer_id), name, meter_id,
                                     start, end, newest_first=sorting.startswith("-"))
         return page_of([event_out(org_id, event, customer) for event, customer in found], page, limit)
+
+    @app.get("/v1/events/names", **describe("events.EventName", page=True, scope="events:read"))
+    def list_event_names(
+        organization_id: Annotated[list[str] | None, Query()] = None,
+        customer_id: Annotated[str | None, Query()] = None,
+        external_customer_id: Annotated[str | None, Query()] = None,
+        source: Annotated[list[str] | None, Query(description="user or system (Meterbill holds user events only); "
+                                                 "several comma-separated or repeated")] = None,
+        query: Annotated[str | None, Query()] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        sorting: Annotated[list[str] | None, Query(description="name, occurrences, first_seen, last_seen; `-` "
+                                                         "descends; several applied in order. Default: -last_seen")
+                           ] = None,
+    ) -> dict:
+        """Polar's event names: each name with its occurrences and first and last timestamps."""
+        org_id = require(app, "events:read").organization_id
+        if organization_id is not None and org_id not in ",".join(organization_id).split(","):
+            return page_of([], page, limit)
+        sources = ",".join(source).split(",") if source else None
+        for one in sources or []:
+            if one not in ("user", "system"):
+                raise ValidationFailed([field_error(["query", "source"], "one of user, system", "enum")])
+        keys = parse_sorting(sorting, listing.NAME_SORT_KEYS, "-last_seen")
+        rows = listing.event_names(org_id, CustomerRef.optional(customer_id, external_customer_id), sources, query,
+                                   keys)
+        return page_of(rows, page, limit)
 
     @app.get("/v1/events/<event_id>", **describe("events.Event", scope="events:read"))
     def get_event(event_id: str, customer_id: Annotated[str | None, Query()] = None) -> dict:

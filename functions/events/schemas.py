@@ -103,7 +103,17 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         ingested_at: datetime
         late: bool
 
-    return {"EventsIngestResponse": EventsIngestResponse, "Event": Event}
+    class EventName(Schema):
+        """Polar's EventName."""
+
+        name: str
+        label: str
+        source: Literal["user", "system"]
+        occurrences: int
+        first_seen: datetime
+        last_seen: datetime
+
+    return {"EventsIngestResponse": EventsIngestResponse, "Event": Event, "EventName": EventName}
 
 
 __getattr__ = lazy_models(_response_models)

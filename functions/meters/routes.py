@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from functions.auth.service import require
 from functions.common.errors import ValidationFailed, field_error
 from functions.common.http import json_response
+from functions.common.listing import metadata_filter, parse_sorting
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.meters import service
@@ -48,9 +49,14 @@ def register(app: APIGatewayHttpResolver) -> None:
         is_archived: Annotated[bool | None, Query()] = None,
         page: Annotated[int, Query(ge=1)] = 1,
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        sorting: Annotated[list[str] | None, Query(description="created_at, name; `-` descends; several applied in "
+                                                         "order. Default: created_at")] = None,
     ) -> dict:
+        """Also filters on `metadata[key]=value` (repeat a key for any of several values)."""
         org_id = require(app, "meters:read").organization_id
-        rows = service.list_meters(org_id, include_archived=bool(is_archived), query=query)
+        rows = service.list_meters(org_id, include_archived=bool(is_archived), query=query,
+                                   sorting=parse_sorting(sorting, service.SORT_KEYS, "created_at"),
+                                   metadata=metadata_filter(app.current_event.raw_query_string))
         if is_archived:
             rows = [m for m in rows if m.get("archived_at")]
         return page_of([meter_out(m) for m in rows], page, limit)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound
 from functions.common.ids import new_id
+from functions.common.listing import SortKeys, metadata_matches, sort_rows
 from functions.meters.aggregation import Partial, exact_subtract, value_of
 from functions.meters.matching import CompiledMeter, compile_meters, contributions
 from functions.meters.periods import Period, customer_period
@@ -56,13 +57,23 @@ def get(org_id: str, meter_id: str) -> dict[str, Any]:
     return meter
 
 
-def list_meters(org_id: str, *, include_archived: bool = False, query: str | None = None) -> list[dict[str, Any]]:
+SORT_KEYS = ("created_at", "name")
+
+
+def list_meters(org_id: str, *, include_archived: bool = False, query: str | None = None,
+                sorting: SortKeys | None = None, metadata: dict[str, list[str]] | None = None
+                ) -> list[dict[str, Any]]:
+    """Oldest first unless `sorting` says otherwise (Polar's keys: created_at, name); `metadata` keeps the meters
+    whose metadata has, for every key, one of its values."""
     meters = store.list_all(org_id)
     if not include_archived:
         meters = [m for m in meters if not m.get("archived_at")]
     if query:
         meters = [m for m in meters if query.lower() in m["name"].lower()]
-    return sorted(meters, key=lambda m: m["created_at"])
+    if metadata:
+        meters = [m for m in meters if metadata_matches(m.get("metadata"), metadata)]
+    meters = sorted(meters, key=lambda m: (m["created_at"], m["id"]))
+    return sort_rows(meters, sorting or [], lambda m, key: m.get(key))
 
 
 def update(org_id: str, meter_id: str, body: MeterUpdate) -> dict[str, Any]:

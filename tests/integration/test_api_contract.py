@@ -48,6 +48,8 @@ def test_every_success_has_a_real_schema_and_every_error_its_model(document: dic
             assert not content
         elif path.endswith("/pdf"):
             assert "application/pdf" in content
+        elif path.endswith("/export"):
+            assert "text/csv" in content
         else:
             ref = content["application/json"]["schema"]["$ref"]
             assert ref.rsplit("/", 1)[1] in schemas, (method, path)

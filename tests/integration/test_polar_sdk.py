@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import uuid
 
+import pytest
 from polar.v2026_10.client import Polar
+from polar.v2026_10.errors import HTTPValidationError
 
 
 def test_polar_sdk_ingests_creates_a_meter_and_reads_customer_meters(org, api_url) -> None:
@@ -35,3 +40,89 @@ def test_polar_sdk_ingests_creates_a_meter_and_reads_customer_meters(org, api_ur
         listed = polar.events.list(customer_id=customer.id, limit=10)
         assert len(listed.items) == 4
         assert polar.events.get(listed.items[0].id).id == listed.items[0].id
+
+
+def test_polar_sdk_event_names_and_customers_export(org, api_url) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        polar.customers.create(email="names@example.com", external_id="names-user", name="Names, Inc.",
+                               metadata={"plan": "pro"})
+        stamps = ["2026-11-20T10:00:00Z", "2026-11-21T10:00:00Z", "2026-11-22T10:00:00Z"]
+        polar.events.ingest(events=[
+            {"name": "api.call", "external_customer_id": "names-user", "timestamp": stamps[0]},
+            {"name": "api.call", "external_customer_id": "names-user", "timestamp": stamps[2]},
+            {"name": "upload", "external_customer_id": "names-user", "timestamp": stamps[1]},
+        ])
+        names = polar.events.list_names(external_customer_id="names-user")  # default sorting: -last_seen
+        assert [(n.name, n.occurrences, n.source) for n in names.items] == [("api.call", 2, "user"),
+                                                                            ("upload", 1, "user")]
+        assert names.items[0].first_seen.startswith("2026-11-20") and names.items[0].last_seen.startswith("2026-11-22")
+        assert [n.name for n in polar.events.list_names(sorting=["-occurrences", "name"],
+                                                        external_customer_id="names-user").items] == ["api.call",
+                                                                                                      "upload"]
+        assert [n.name for n in polar.events.list_names(query="upl").items] == ["upload"]
+        assert polar.events.list_names(source="system").items == []
+
+        exported = polar.customers.export()
+        rows = list(csv.DictReader(io.StringIO(exported)))
+        row = next(r for r in rows if r["external_id"] == "names-user")
+        assert row["email"] == "names@example.com" and row["name"] == "Names, Inc."
+        assert json.loads(row["metadata"]) == {"plan": "pro"}
+
+
+def test_polar_sdk_customer_session_for_an_unknown_customer_is_a_422(org, api_url) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        with pytest.raises(HTTPValidationError) as raised:
+            polar.customer_sessions.create(external_customer_id="nobody-here")
+        assert raised.value.status_code == 422
+        assert [list(d.loc) for d in raised.value.error.detail] == [["body", "external_customer_id"]]
+        with pytest.raises(HTTPValidationError) as raised:
+            polar.customer_sessions.create(customer_id="00000000-0000-0000-0000-000000000000")
+        assert [list(d.loc) for d in raised.value.error.detail] == [["body", "customer_id"]]
+
+
+def test_polar_sdk_list_sorting_and_metadata_filters(org, api_url) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        made = {}
+        for name, plan in (("Carol", "pro"), ("alice", "free"), ("Bob", "pro")):
+            made[name] = polar.customers.create(email=f"{name.lower()}@sort.example", external_id=f"sort-{name}",
+                                                name=name, metadata={"plan": plan, "seats": 3})
+        by_name = polar.customers.list(sorting=["name"], query="sort.example")
+        assert [c.name for c in by_name.items] == ["alice", "Bob", "Carol"]
+        assert [c.name for c in polar.customers.list(sorting=["-name"], query="sort.example").items] == [
+            "Carol", "Bob", "alice"]
+        assert [c.name for c in polar.customers.list(sorting=["created_at"], query="sort.example").items] == [
+            "Carol", "alice", "Bob"]
+        assert [c.name for c in polar.customers.list().items][:3] == ["Bob", "alice", "Carol"]  # -created_at
+        pro = polar.customers.list(metadata={"plan": "pro"}, sorting=["name"])
+        assert [c.name for c in pro.items] == ["Bob", "Carol"]
+        assert [c.name for c in polar.customers.list(metadata={"plan": ["pro", "free"], "seats": "3"},
+                                                     sorting=["name"]).items] == ["alice", "Bob", "Carol"]
+        assert polar.customers.list(metadata={"plan": "team"}).items == []
+
+        meters = {}
+        for name, team in (("b-meter", "x"), ("a-meter", "y"), ("c-meter", "x")):
+            meters[name] = polar.meters.create(
+                name=name, metadata={"team": team},
+                filter={"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": name}]},
+                aggregation={"func": "count"})
+        assert [m.name for m in polar.meters.list().items] == ["a-meter", "b-meter", "c-meter"]  # name
+        assert [m.name for m in polar.meters.list(sorting=["-name"]).items] == ["c-meter", "b-meter", "a-meter"]
+        assert [m.name for m in polar.meters.list(sorting=["-created_at"]).items] == ["c-meter", "a-meter",
+                                                                                      "b-meter"]
+        assert [m.name for m in polar.meters.list(metadata={"team": "x"}).items] == ["b-meter", "c-meter"]
+
+        polar.events.ingest(events=[{"name": "a-meter", "external_customer_id": "sort-Carol"},
+                                    {"name": "a-meter", "external_customer_id": "sort-Carol"},
+                                    {"name": "b-meter", "external_customer_id": "sort-alice"}])
+        listed = polar.customer_meters.list(sorting=["-consumed_units"])
+        assert [(cm.customer.name, cm.meter.name, cm.consumed_units) for cm in listed.items] == [
+            ("Carol", "a-meter", 2), ("alice", "b-meter", 1)]
+        assert [cm.meter.name for cm in polar.customer_meters.list(sorting=["meter_name"]).items] == [
+            "a-meter", "b-meter"]
+
+
+def test_unsupported_sorting_is_a_422_naming_it(org) -> None:
+    for path in ("/v1/meters/", "/v1/customers/", "/v1/customer-meters/", "/v1/events/names"):
+        response = org.http.get(path, params={"sorting": "colour"})
+        assert response.status_code == 422, path
+        assert response.json()["detail"][0]["loc"] == ["query", "sorting"], path
