@@ -243,6 +243,7 @@ class LambdaRuntime:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         self._heap: list[tuple[float, int, str]] = []
         self._pending: dict[str, AsyncInvocation] = {}
+        self._in_flight = 0  # popped by a worker and not finished (between the queue and an environment)
         self._order = itertools.count()
         self._queue_condition = threading.Condition()
         self._stopping = threading.Event()
@@ -313,6 +314,7 @@ class LambdaRuntime:
                     wait = due - time.time()
                     if wait <= 0:
                         heapq.heappop(self._heap)
+                        self._in_flight += 1  # taken off the queue, not yet in an environment: not idle
                         return self._pending.pop(invocation_id)
                     self._queue_condition.wait(min(wait, 1.0))
                 else:
@@ -327,6 +329,9 @@ class LambdaRuntime:
                 print(f"[lambda-runtime] {invocation.function}: {type(exc).__name__}: {exc}", file=sys.stderr)
                 invocation.not_before = time.time() + 1
                 self._schedule(invocation)
+            finally:
+                with self._queue_condition:
+                    self._in_flight -= 1
 
     def _run_async(self, invocation: AsyncInvocation) -> None:
         spec = self.pools[invocation.function].spec
@@ -391,7 +396,7 @@ class LambdaRuntime:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._queue_condition:
-                queued = bool(self._pending)
+                queued = bool(self._pending) or self._in_flight > 0
             running = any(pool.busy for pool in self.pools.values())
             if not queued and not running:
                 return True
