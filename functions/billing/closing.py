@@ -49,13 +49,26 @@ def get_subscription(org_id: str, subscription_id: str) -> dict[str, Any]:
     return sub
 
 
-def credits_of(product: dict[str, Any], rollover: dict[str, str]) -> dict[str, str]:
+def credits_of(product: dict[str, Any], rollover: dict[str, str], used: dict[str, str] | None = None
+               ) -> dict[str, str]:
+    """The units credited per meter in the open usage segment: the product's grant plus the rollover, less what
+    earlier segments of the same cycle already used (a product change grants no second allowance)."""
+    used = used or {}
     credits: dict[str, str] = {}
     for price in product["prices"]:
         if price["amount_type"] in METERED and (price.get("credited_units") or rollover.get(price["meter_id"])):
             total = Decimal(price.get("credited_units") or 0) + Decimal(rollover.get(price["meter_id"], "0"))
-            credits[price["meter_id"]] = str(total)
+            credits[price["meter_id"]] = str(max(Decimal(0), total - Decimal(used.get(price["meter_id"], "0"))))
     return credits
+
+
+def usage_start(subscription: dict[str, Any]) -> str:
+    """Where the open usage segment starts: the cycle's start, or the last product change in it."""
+    return subscription.get("usage_start") or subscription["current_period_start"]  # type: ignore[no-any-return]
+
+
+def segment_credits(subscription: dict[str, Any], product: dict[str, Any]) -> dict[str, str]:
+    return credits_of(product, subscription.get("rollover") or {}, subscription.get("credits_used"))
 
 
 def billing_state(subscription: dict[str, Any], product: dict[str, Any]) -> dict[str, Any]:
@@ -66,9 +79,9 @@ def billing_state(subscription: dict[str, Any], product: dict[str, Any]) -> dict
         "interval": product["recurring_interval"],
         "interval_count": product["recurring_interval_count"],
         "cycle": subscription["cycle"],
-        "period_start": subscription["current_period_start"],
+        "period_start": usage_start(subscription),
         "period_end": subscription["current_period_end"],
-        "credits": credits_of(product, subscription.get("rollover") or {}),
+        "credits": segment_credits(subscription, product),
     }
 
 
@@ -227,26 +240,46 @@ class ClosePlan:
     following: Period | None  # the next cycle; None when the subscription ends with this close
 
 
-def plan_close(context: InvoiceContext, closing: Period, ending: bool, aggregates: Mapping[str, StoredAggregate],
-               meters: Mapping[str, dict[str, Any]], final_at: datetime | None = None) -> ClosePlan:
-    """Lines of the invoice that closes `closing`: metered usage (arrears), pending prorations, and unless the
-    subscription ends, the next cycle's fixed fee (advance). Also the new rollover and what to close. Pure:
-    `aggregates` are the closing period's, by meter id."""
-    sub, product = context.subscription, context.product
+@dataclass
+class SegmentUsage:
+    """One usage segment of a product's metered prices: its lines at those prices and the aggregates it closes."""
+
+    lines: list[Line]
+    consumed: dict[str, Decimal]
+    credits: dict[str, Decimal]
+    to_close: list[ClosingAggregate]
+
+
+def segment_usage(sub: dict[str, Any], product: dict[str, Any], aggregates: Mapping[str, StoredAggregate],
+                  meters: Mapping[str, dict[str, Any]], cycle_end: datetime, until: datetime) -> SegmentUsage:
+    """The open usage segment (from `usage_start(sub)` to `until`) billed at `product`'s metered prices. Pure:
+    `aggregates` are the segment's, by meter id. Each segment aggregates its own events (a max, unique, last or
+    avg is the segment's own, docs/billing.md)."""
     consumed: dict[str, Decimal] = {}
     closing_list: list[ClosingAggregate] = []
+    start = usage_start(sub)
     for price in product["prices"]:
         if price["amount_type"] not in METERED or price["meter_id"] in consumed:
             continue
         meter_id = price["meter_id"]
         agg = aggregates.get(meter_id)
         consumed[meter_id] = meter_consumed(meters[meter_id], agg) if agg and meter_id in meters else Decimal(0)
-        closing_list.append(ClosingAggregate(sub["customer_id"], meter_id, iso(closing.start), iso(closing.end),
+        closing_list.append(ClosingAggregate(sub["customer_id"], meter_id, start, iso(cycle_end),
                                              agg.version if agg else None))
-    credits = {m: Decimal(v) for m, v in credits_of(product, sub.get("rollover") or {}).items()}
-    period_text = (iso(closing.start), iso(final_at or closing.end))
-    lines = usage_lines(product["prices"], consumed, credits, period_text)
-    lines += [Line(**p) for p in sub.get("pending_lines") or []]
+    credits = {m: Decimal(v) for m, v in segment_credits(sub, product).items()}
+    lines = usage_lines(product["prices"], consumed, credits, (start, iso(until)))
+    return SegmentUsage(lines, consumed, credits, closing_list)
+
+
+def plan_close(context: InvoiceContext, closing: Period, ending: bool, aggregates: Mapping[str, StoredAggregate],
+               meters: Mapping[str, dict[str, Any]], final_at: datetime | None = None) -> ClosePlan:
+    """Lines of the invoice that closes `closing`: metered usage of the last segment (arrears), pending lines
+    (prorations, earlier segments' usage), and unless the subscription ends, the next cycle's fixed fee
+    (advance). Also the new rollover and what to close. Pure: `aggregates` are the open segment's, by meter id."""
+    sub, product = context.subscription, context.product
+    usage = segment_usage(sub, product, aggregates, meters, closing.end, final_at or closing.end)
+    consumed, credits, closing_list = usage.consumed, usage.credits, usage.to_close
+    lines = usage.lines + [Line(**p) for p in sub.get("pending_lines") or []]
     rollover = {}
     for price in product["prices"]:
         if price["amount_type"] in METERED and price.get("rollover"):
@@ -260,14 +293,15 @@ def plan_close(context: InvoiceContext, closing: Period, ending: bool, aggregate
     return ClosePlan(lines, rollover, closing_list, following)
 
 
-def _usage(context: InvoiceContext, closing: Period, cache: RunCache
-           ) -> tuple[dict[str, StoredAggregate], dict[str, dict[str, Any]]]:
-    """The closing period's aggregates (one query) and, for metered products, the organization's meters."""
+def usage_of(context: InvoiceContext, cache: RunCache | None = None
+             ) -> tuple[dict[str, StoredAggregate], dict[str, dict[str, Any]]]:
+    """The open usage segment's aggregates (one query) and, for metered products, the organization's meters."""
+    cache = RunCache() if cache is None else cache
     meters: dict[str, dict[str, Any]] = {}
     if any(p["amount_type"] in METERED for p in context.product["prices"]):
         meters = cache.meters.get(context.org_id) or {m["id"]: m for m in meter_store.list_all(context.org_id)}
         cache.meters[context.org_id] = meters
-    start = iso(closing.start)
+    start = usage_start(context.subscription)
     aggregates = {a.meter_id: a for a in customer_aggregates(context.org_id, context.subscription["customer_id"])
                   if a.period_key == start}
     return aggregates, meters
@@ -288,7 +322,7 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
             return CloseResult(None, False, notes=["not due"])
         context = InvoiceContext.load(org_id, sub, cache=cache, clock=clock)
         ending = cancel_now or bool(sub.get("cancel_at_period_end"))
-        aggregates, meters = _usage(context, closing, cache)
+        aggregates, meters = usage_of(context, cache)
         plan = plan_close(context, closing, ending, aggregates, meters, as_of if cancel_now else None)
         guard = sub["current_period_start"]
         reason = "subscription_cancel" if ending else "subscription_cycle"
@@ -301,7 +335,8 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
         else:
             next_sub.update(cycle=int(sub["cycle"]) + 1, current_period_start=iso(plan.following.start),
                             current_period_end=iso(plan.following.end), rollover=plan.rollover)
-        next_sub.update(pending_lines=[], invoice_count=count + 1, modified_at=iso(clock()))
+        next_sub.update(pending_lines=[], invoice_count=count + 1, modified_at=iso(clock()), usage_start=None,
+                        credits_used={})
         write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=next_sub,
                              subscription_guard=guard,
                              customer_billing=billing_state(next_sub, context.product) if plan.following else None,
@@ -330,7 +365,7 @@ def preview(org_id: str, subscription_id: str) -> dict[str, Any]:
         raise ValidationFailed([field_error(["path", "subscription_id"], "the subscription has ended")])
     context = InvoiceContext.load(org_id, sub)
     closing = Period(parse_iso(sub["current_period_start"]), parse_iso(sub["current_period_end"]))
-    aggregates, meters = _usage(context, closing, RunCache())
+    aggregates, meters = usage_of(context)
     plan = plan_close(context, closing, bool(sub.get("cancel_at_period_end")), aggregates, meters)
     invoice = context.invoice("upcoming", "preview", context.totals(plan.lines, closing.end), closing, 0)
     invoice.update(id=None, number=None, status="draft", issues_at=iso(closing.end),

@@ -5,23 +5,30 @@ right away through `publish` (the cycle close republishes one whose publication 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from functions.billing import catalogue, invoices
 from functions.billing.adjustments import proration_cents
 from functions.billing.closing import (
+    MAX_ATTEMPTS,
     Clock,
     InvoiceContext,
+    RunCache,
     billing_state,
     close_subscription,
     commit,
     get_subscription,
+    segment_usage,
     seller_of,
+    usage_of,
+    write_numbered,
 )
 from functions.billing.invoice import Line, fixed_lines
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, Exhausted, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
+from functions.common.retry import pause_before_retry
 from functions.meters.periods import Period, cycle
 from functions.store import billing as store
 from functions.store import customers as customer_store
@@ -153,43 +160,71 @@ def _fixed_amount(product: dict[str, Any]) -> int:
 
 def change_product(org_id: str, sub: dict[str, Any], new: dict[str, Any], behavior: str, *, publish: Publisher,
                    clock: Clock = utcnow) -> dict[str, Any]:
-    """Same cycle, new prices. The fixed-price difference for the rest of the cycle is charged now
-    (`invoice`) or carried to the next invoice (`prorate`). Metered usage of the cycle is billed at its close
-    on the prices in force then (the new product's)."""
+    """Same cycle, new prices. The change closes a usage segment: the old product's meters' aggregates are
+    closed in the change's transaction (guarded by their versions, so a concurrent ingest makes the change
+    re-read and retry) and their usage so far is billed at the old prices; the rest of the cycle counts in a new
+    segment at the new prices. That usage and the fixed-price difference for the rest of the cycle are charged
+    now (`invoice`) or carried to the next invoice (`prorate`)."""
     old = catalogue.get_product(org_id, sub["product_id"])
     if (old["recurring_interval"], old["recurring_interval_count"]) != (
             new["recurring_interval"], new["recurring_interval_count"]):
         raise ValidationFailed([field_error(["body", "product_id"], "the new product must recur on the same "
                                             "interval")])
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:  # the usage or the counter moved under another writer: read again
+            pause_before_retry(attempt - 1)
+            sub = get_subscription(org_id, sub["id"])
+            if sub["status"] != "active" or sub["product_id"] != old["id"]:
+                raise Conflict("the subscription changed meanwhile; retry")
+        written = _change_once(org_id, dict(sub), old, new, behavior, clock)
+        if written is not None:
+            changed, invoice = written
+            _publish_written(invoice, publish)
+            return changed
+    raise Conflict("the subscription could not be changed under contention; retry")
+
+
+def _change_once(org_id: str, sub: dict[str, Any], old: dict[str, Any], new: dict[str, Any], behavior: str,
+                 clock: Clock) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """One attempt; None when the usage or the invoice counter moved."""
     now = clock()
     period = Period(parse_iso(sub["current_period_start"]), parse_iso(sub["current_period_end"]))
+    cache = RunCache()  # the customer, tax rates and seller read once for both products' contexts
+    old_context = InvoiceContext.load(org_id, sub, old, cache=cache, clock=clock)
+    aggregates, meters = usage_of(old_context, cache)
+    segment = segment_usage(sub, old, aggregates, meters, period.end, now)
     amount = proration_cents(_fixed_amount(old), _fixed_amount(new), period.start, period.end, now)
-    line = Line(kind="proration", description=f"{old['name']} -> {new['name']} for the rest of the period",
-                amount=amount, quantity="1", period_start=iso(now), period_end=sub["current_period_end"])
+    lines = [line for line in segment.lines if Decimal(line.consumed_units or 0)]
+    if amount:
+        lines.append(Line(kind="proration", description=f"{old['name']} -> {new['name']} for the rest of the period",
+                          amount=amount, quantity="1", period_start=iso(now), period_end=sub["current_period_end"]))
+    used = dict(sub.get("credits_used") or {})
+    for meter_id, credit in segment.credits.items():
+        taken = min(credit, segment.consumed.get(meter_id, Decimal(0)))
+        used[meter_id] = str(Decimal(used.get(meter_id, "0")) + taken)
     guard = sub["current_period_start"]
-    sub.update(product_id=new["id"], modified_at=iso(now))
-    context = InvoiceContext.load(org_id, sub, new, clock=clock)
+    sub.update(product_id=new["id"], modified_at=iso(now), usage_start=iso(now), credits_used=used)
+    context = InvoiceContext.load(org_id, sub, new, cache=cache, clock=clock)
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=guard,
-                         customer_billing=billing_state(sub, new))
-    if behavior == "prorate" or amount == 0:
-        if amount:
-            sub["pending_lines"] = [*(sub.get("pending_lines") or []), line.__dict__]
-        if not store.write_invoice(write).committed:
+                         customer_billing=billing_state(sub, new), close=segment.to_close)
+    if behavior == "prorate" or not lines:
+        sub["pending_lines"] = [*(sub.get("pending_lines") or []), *(line.__dict__ for line in lines)]
+        outcome = store.write_invoice(write)
+        if outcome.already_done:
             raise Conflict("the subscription changed meanwhile; retry")
-        return sub
+        return (sub, None) if outcome.committed else None
 
-    amounts = context.totals([line], now)
+    amounts = context.totals(lines, now)
     sub["invoice_count"] = int(sub.get("invoice_count", 0)) + 1
 
     def build(w: InvoiceWrite, previous: int) -> None:
         w.invoice = context.invoice("subscription_update", iso(now), amounts, period, previous + 1)
         w.previous_number = previous
 
-    written = commit(write, build)
-    if written is None:
+    outcome = write_numbered(write, build)
+    if outcome.already_done:
         raise Conflict("the subscription changed meanwhile; retry")
-    _publish_written(written, publish)
-    return sub
+    return (sub, write.invoice) if outcome.committed else None
 
 
 def revoke(org_id: str, subscription_id: str, *, clock: Clock = utcnow, publish: Publisher = invoices.publish

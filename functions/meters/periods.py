@@ -80,9 +80,11 @@ def customer_period(billing: dict[str, Any] | None, moment: datetime) -> tuple[P
     """The period an event at `moment` counts in, and whether it is late (its own period already closed)."""
     if not billing:
         return calendar_month(moment), False
-    start = parse_iso(billing["period_start"])
+    start, end = parse_iso(billing["period_start"]), parse_iso(billing["period_end"])
     if moment < start:
-        return Period(start, parse_iso(billing["period_end"])), True
+        return Period(start, end), True
+    if moment < end:  # the open usage period: a cycle, or its segment since a product change (docs/billing.md)
+        return Period(start, end), False
     _, period = cycle_containing(parse_iso(billing["anchor"]), billing["interval"], int(billing["interval_count"]),
                                  moment, start_at=int(billing["cycle"]))
     return period, False
