@@ -334,3 +334,37 @@ def test_product_validation(org) -> None:
         {"amount_type": "metered_tiers", "meter_id": "m", "tiers": {"type": "graduated", "tiers": [
             {"bound": 10, "unit_amount": "1"}, {"bound": 5, "unit_amount": "1"}, {"unit_amount": "1"}]}}]})
     assert tiers.status_code == 422
+
+
+def test_usage_before_a_product_change_is_billed_at_the_old_prices(org, tmp_path) -> None:
+    calls = create_meter(org, "segment calls", {"func": "sum", "property": "n"},
+                         [{"property": "name", "operator": "eq", "value": "api_call"}])
+    peak = create_meter(org, "segment peak", {"func": "max", "property": "n"},
+                        [{"property": "name", "operator": "eq", "value": "api_call"}])
+
+    def product(name: str, prices: list[dict]) -> dict:
+        response = org.http.post("/v1/products/", json={"name": name, "recurring_interval": "month", "prices": prices})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    old = product("Old", [{"amount_type": "metered_unit", "meter_id": calls, "unit_amount": "3"},
+                          {"amount_type": "metered_unit", "meter_id": peak, "unit_amount": "100"}])
+    new = product("New", [{"amount_type": "metered_unit", "meter_id": calls, "unit_amount": "1"}])
+    sub = subscribe(org, "segments", old["id"])
+    ingest(org, "segments", [40, 70], "before")  # calls 110, peak 70
+    changed = org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"product_id": new["id"]})
+    assert changed.status_code == 200, changed.text
+    state = org.http.get("/v1/customers/external/segments/state").json()["active_meters"]
+    assert calls not in [m["meter_id"] for m in state]  # a new segment began: no usage in it yet
+    ingest(org, "segments", [25, 5], "after")  # calls 30 (peak 25: the new product does not price it)
+
+    assert close_cycles(parse_iso(sub["current_period_end"]) + timedelta(hours=2))["failed"] == 0
+    [cycle] = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"]
+    by_price = sorted((line["price_id"], line["quantity"], line["amount"]) for line in cycle["lines"])
+    # Before the change: 110 calls x 3c = 330c and a peak of 70 x 100c = 7,000c (a meter the new product drops);
+    # after it: 30 calls x 1c = 30c.
+    prices = {p["meter_id"]: p["id"] for p in old["prices"]}
+    assert by_price == sorted([(prices[calls], "110", 330), (prices[peak], "70", 7000),
+                               (new["prices"][0]["id"], "30", 30)])
+    assert cycle["subtotal"] == 7360
+    audit_is_clean(org.id, tmp_path)
