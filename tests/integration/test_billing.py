@@ -368,3 +368,20 @@ def test_usage_before_a_product_change_is_billed_at_the_old_prices(org, tmp_path
                                (new["prices"][0]["id"], "30", 30)])
     assert cycle["subtotal"] == 7360
     audit_is_clean(org.id, tmp_path)
+
+
+def test_a_change_invoiced_now_bills_the_usage_so_far_at_the_old_price(org) -> None:
+    calls = create_meter(org, "invoiced segment calls", {"func": "count"},
+                         [{"property": "name", "operator": "eq", "value": "api_call"}])
+    old, new = (org.http.post("/v1/products/", json={
+        "name": name, "recurring_interval": "month",
+        "prices": [{"amount_type": "metered_unit", "meter_id": calls, "unit_amount": rate}]}).json()
+        for name, rate in (("Old", "7"), ("New", "2")))
+    sub = subscribe(org, "invoiced-segment", old["id"])
+    ingest(org, "invoiced-segment", [1, 1, 1], "before")  # 3 calls
+    changed = org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"product_id": new["id"],
+                                                                      "proration_behavior": "invoice"})
+    assert changed.status_code == 200, changed.text
+    [update] = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_update"]
+    assert [(line["quantity"], line["amount"]) for line in update["lines"]] == [("3", 21)]  # 3 x 7c, now
+    assert changed.json()["pending_lines"] == []
