@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from functions.common.errors import MeterbillError
+from functions.common.not_served import not_served_group
 
 logger = Logger()
 
@@ -76,7 +77,11 @@ def create_app(title: str, authenticators: Mapping[str, Authenticator] | None = 
 
     @app.not_found
     def _no_route(exc: Exception) -> Response:
-        allowed = app.allowed_methods(app.context.get("_path") or app.current_event.path)
+        path = app.context.get("_path") or app.current_event.path
+        group = not_served_group(path)
+        if group is not None:
+            return json_response(501, {"error": "NotServed", "detail": f"Meterbill does not serve Polar's {group} API"})
+        allowed = app.allowed_methods(path)
         if allowed:
             return json_response(405, {"error": "MethodNotAllowed", "detail": "method not allowed"},
                                  {"Allow": ", ".join(allowed)})
