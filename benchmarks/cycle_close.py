@@ -38,11 +38,11 @@ def run(subscriptions: int = 10_000) -> dict[str, Any]:
     for i in range(subscriptions):
         customer = customers.create(org.organization_id, external_id=f"c{i}", email=f"c{i}@example.com")
         sub = subscriptions.create_subscription(org.organization_id, SubscriptionCreate(
-            customer_id=customer["id"], product_id=product["id"]))
+            customer_id=customer.id, product_id=product["id"]))
         last_end = sub["current_period_end"]
         if i % 10 == 0:
             call_handler(ingest.handler, "POST", "/v1/events/ingest", org.token, {"events": [
-                {"name": "call", "customer_id": customer["id"], "external_id": f"e{i}-{k}"} for k in range(5)]})
+                {"name": "call", "customer_id": customer.id, "external_id": f"e{i}-{k}"} for k in range(5)]})
     setup_seconds = time.perf_counter() - started
     timer = StoreTimer()
     timer.install()

@@ -36,8 +36,8 @@ def audit(org_id: str, lookback_days: int = 40) -> list[Difference]:
     for event in events_of(org_id, None, since):
         by_customer[event.customer_id][event.period_key].append(event)
     for customer in customer_store.list_all(org_id):
-        events_by_period = by_customer.get(customer["id"], {})
-        stored = {(a.meter_id, a.period_key): a for a in customer_aggregates(org_id, customer["id"])}
+        events_by_period = by_customer.get(customer.id, {})
+        stored = {(a.meter_id, a.period_key): a for a in customer_aggregates(org_id, customer.id)}
         for meter in meters:
             first_period = calendar_month(parse_iso(meter["created_at"])).key
             periods = {p for p in events_by_period if p >= first_period}
@@ -56,5 +56,5 @@ def audit(org_id: str, lookback_days: int = 40) -> list[Difference]:
                 }
                 for field, (got, want) in pairs.items():
                     if got != want:
-                        differences.append(Difference(customer["id"], meter["id"], period_key, field, got, want))
+                        differences.append(Difference(customer.id, meter["id"], period_key, field, got, want))
     return differences

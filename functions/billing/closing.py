@@ -29,6 +29,7 @@ from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import ClosingAggregate, InvoiceWrite, WriteOutcome
+from functions.store.entities import Customer
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
@@ -103,7 +104,7 @@ class InvoiceContext:
     org_id: str
     subscription: dict[str, Any]
     product: dict[str, Any]
-    customer: dict[str, Any]
+    customer: Customer
     discount: dict[str, Any] | None
     tax_rates: list[dict[str, Any]]
     clock: Clock = utcnow
@@ -134,8 +135,7 @@ class InvoiceContext:
                    cache.sellers[org_id])
 
     def tax_rate(self) -> dict[str, Any] | None:
-        return find_tax_rate(self.tax_rates, self.customer.get("billing_address"),
-                             bool(self.customer.get("tax_exempt")))
+        return find_tax_rate(self.tax_rates, self.customer.billing_address, self.customer.tax_exempt)
 
     @property
     def payment_terms_days(self) -> int:
@@ -162,9 +162,9 @@ class InvoiceContext:
             "status": "open", "billing_reason": reason, "currency": self.currency,
             "period_start": iso(period.start), "period_end": iso(period.end),
             "discount_id": sub.get("discount_id") if amounts.discount_amount else None,
-            "customer_name": self.customer.get("billing_name") or self.customer.get("name"),
-            "customer_email": self.customer.get("email"), "customer_tax_id": self.customer.get("tax_id"),
-            "billing_address": self.customer.get("billing_address"),
+            "customer_name": self.customer.billing_name or self.customer.name,
+            "customer_email": self.customer.email, "customer_tax_id": self.customer.tax_id,
+            "billing_address": self.customer.billing_address,
             **amounts.as_dict(), "created_at": iso(issued), "modified_at": None,
             # The seller as it was when issued, the rate behind tax_amount, the due date from the payment terms.
             "seller": self.seller,

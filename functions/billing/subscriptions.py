@@ -54,7 +54,7 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
     if customer is None:  # an id in the body: a 422 naming it (Polar's answer), not a 404 of the route
         name = "customer_id" if body.customer_id else "external_customer_id"
         raise ValidationFailed([field_error(["body", name], "customer not found")])
-    if customer.get("billing"):
+    if customer.billing:
         raise ValidationFailed([field_error(["body", "customer_id"], "the customer already has an active "
                                             "subscription")])
     product = _body_product(org_id, body.product_id)
@@ -78,7 +78,7 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
     now = clock()
     period = cycle(now, product["recurring_interval"], int(product["recurring_interval_count"]), 0)
     sub = {
-        "id": new_id(), "organization_id": org_id, "customer_id": customer["id"], "product_id": product["id"],
+        "id": new_id(), "organization_id": org_id, "customer_id": customer.id, "product_id": product["id"],
         "status": "active", "billing_anchor": iso(now), "cycle": 0, "started_at": iso(now),
         "current_period_start": iso(period.start), "current_period_end": iso(period.end),
         "cancel_at_period_end": False, "canceled_at": None, "ended_at": None,

@@ -15,9 +15,10 @@ from functions.customer_meters import service
 from functions.customers.schemas import customer_out
 from functions.meters.schemas import meter_out
 from functions.store.customers import CustomerRef
+from functions.store.entities import Customer
 
 
-def customer_meter_out(row: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]:
+def customer_meter_out(row: dict[str, Any], customer: Customer) -> dict[str, Any]:
     meter = row.pop("_meter")
     return {**row, "customer": customer_out(customer), "meter": meter_out(meter)}
 

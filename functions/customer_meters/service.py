@@ -13,6 +13,7 @@ from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.customers import CustomerRef
+from functions.store.entities import Customer
 
 ID_SEPARATOR = "_"
 
@@ -47,14 +48,14 @@ def consumed(meter: dict[str, Any], aggregate: StoredAggregate) -> Decimal:
     return value_of(meter["aggregation"]["func"], aggregate.state, aggregate.unique_count)
 
 
-def customer_meters(org_id: str, customer: dict[str, Any], meters: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def customer_meters(org_id: str, customer: Customer, meters: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Every active meter of the customer with its current numbers: one DynamoDB query.
 
     Active: the customer has usage in the current period, or its subscription grants credits on the meter.
     """
-    billing = customer.get("billing")
+    billing = customer.billing
     credits = {m: Decimal(str(units)) for m, units in ((billing or {}).get("credits") or {}).items()}
-    current = open_aggregates(customer_aggregates(org_id, customer["id"]), billing)
+    current = open_aggregates(customer_aggregates(org_id, customer.id), billing)
     rows = []
     for meter_id in sorted(set(current) | set(credits)):
         meter = meters.get(meter_id)
@@ -66,10 +67,10 @@ def customer_meters(org_id: str, customer: dict[str, Any], meters: dict[str, dic
         period_start = aggregate.period_key if aggregate else billing["period_start"]  # type: ignore[index]
         period_end = aggregate.period_end if aggregate else billing["period_end"]  # type: ignore[index]
         rows.append({
-            "id": customer_meter_id(customer["id"], meter_id),
+            "id": customer_meter_id(customer.id, meter_id),
             "created_at": period_start,
             "modified_at": None,
-            "customer_id": customer["id"],
+            "customer_id": customer.id,
             "meter_id": meter_id,
             "consumed_units": as_number(used),
             "credited_units": int(credited),
@@ -85,10 +86,10 @@ SORT_KEYS = ("created_at", "modified_at", "customer_id", "customer_name", "meter
              "consumed_units", "credited_units", "balance")
 
 
-def _sort_value(pair: tuple[dict[str, Any], dict[str, Any]], key: str) -> Any:
+def _sort_value(pair: tuple[dict[str, Any], Customer], key: str) -> Any:
     row, customer = pair
     if key == "customer_name":
-        return customer.get("name")
+        return customer.name
     if key == "meter_name":
         return row["_meter"].get("name")
     if key == "modified_at":
@@ -97,7 +98,7 @@ def _sort_value(pair: tuple[dict[str, Any], dict[str, Any]], key: str) -> Any:
 
 
 def list_customer_meters(org_id: str, ref: CustomerRef | None, meter_id: str | None = None,
-                         sorting: SortKeys | None = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+                         sorting: SortKeys | None = None) -> list[tuple[dict[str, Any], Customer]]:
     """(row, customer) of every active meter of the customers a filter names (None: every customer), in the
     customers' order unless `sorting` (Polar's CustomerMeterSortProperty keys) says otherwise."""
     meters = {m["id"]: m for m in meter_store.list_all(org_id)}
@@ -109,7 +110,7 @@ def list_customer_meters(org_id: str, ref: CustomerRef | None, meter_id: str | N
     return sort_rows(rows, sorting or [], _sort_value)
 
 
-def get_customer_meter(org_id: str, customer_meter_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def get_customer_meter(org_id: str, customer_meter_id: str) -> tuple[dict[str, Any], Customer]:
     customer_id, meter_id = split_customer_meter_id(customer_meter_id)
     customer = customer_store.resolve(org_id, CustomerRef(customer_id=customer_id))
     meters = {m["id"]: m for m in meter_store.list_all(org_id)}

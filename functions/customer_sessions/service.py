@@ -14,6 +14,7 @@ from functions.store import customer_sessions as store
 from functions.store import customers as customer_store
 from functions.store.customer_sessions import CustomerSession
 from functions.store.customers import CustomerRef
+from functions.store.entities import Customer
 
 SESSION_PREFIX = "mb_cst_"
 LIFETIME = timedelta(hours=1)
@@ -27,7 +28,7 @@ class CustomerPrincipal:
 
 
 def create(org_id: str, ref: CustomerRef, return_url: str | None, portal_base: str
-           ) -> tuple[dict[str, Any], dict[str, Any]]:
+           ) -> tuple[dict[str, Any], Customer]:
     """A session for the customer a reference names: (the session as the API returns it, the customer). An
     unknown customer is a 422 on the body field that named it, as Polar answers."""
     customer = customer_store.find(org_id, ref)
@@ -37,14 +38,14 @@ def create(org_id: str, ref: CustomerRef, return_url: str | None, portal_base: s
     token = new_token(SESSION_PREFIX)
     now = utcnow()
     expires = now + LIFETIME
-    session = CustomerSession(id=new_id(), organization_id=org_id, customer_id=customer["id"],
+    session = CustomerSession(id=new_id(), organization_id=org_id, customer_id=customer.id,
                               expires=iso(expires), return_url=return_url, created_at=iso(now))
     store.put(token_hash(token), session, int(expires.timestamp()))
     return {
         "id": session.id, "created_at": session.created_at, "modified_at": None, "token": token,
         "expires_at": session.expires, "return_url": return_url,
         "customer_portal_url": f"{portal_base}/portal?customer_session_token={token}",
-        "customer_id": customer["id"],
+        "customer_id": customer.id,
     }, customer
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.common.metadata import check_metadata
 from functions.common.schemas import lazy_models
+from functions.store import entities
 
 
 class Address(BaseModel):
@@ -58,27 +59,28 @@ def polar_tax_id(stored: Any) -> list[str | None] | None:
     return list(stored) if isinstance(stored, list | tuple) else [str(stored), None]
 
 
-def customer_out(customer: dict[str, Any]) -> dict[str, Any]:
+def customer_out(customer: entities.Customer) -> dict[str, Any]:
+    """The store's Customer as Polar's CustomerIndividual (the `Customer` response model below)."""
     return {
-        "id": customer["id"],
-        "created_at": customer["created_at"],
-        "modified_at": customer.get("modified_at"),
-        "metadata": customer.get("metadata") or {},
-        "external_id": customer.get("external_id"),
-        "email": customer.get("email") or "",
+        "id": customer.id,
+        "created_at": customer.created_at,
+        "modified_at": customer.modified_at,
+        "metadata": customer.metadata or {},
+        "external_id": customer.external_id,
+        "email": customer.email or "",
         "email_verified": False,
         "type": "individual",
-        "name": customer.get("name"),
-        "billing_name": customer.get("billing_name") or customer.get("name"),
-        "billing_address": customer.get("billing_address"),
-        "tax_id": polar_tax_id(customer.get("tax_id")),
+        "name": customer.name,
+        "billing_name": customer.billing_name or customer.name,
+        "billing_address": customer.billing_address,
+        "tax_id": polar_tax_id(customer.tax_id),
         "locale": None,
-        "organization_id": customer["organization_id"],
+        "organization_id": customer.organization_id,
         "default_payment_method_id": None,
-        "deleted_at": customer.get("deleted_at"),
+        "deleted_at": customer.deleted_at,
         "first_user_event_at": None,
         "avatar_url": None,
-        "tax_exempt": bool(customer.get("tax_exempt")),
+        "tax_exempt": bool(customer.tax_exempt),
     }
 
 

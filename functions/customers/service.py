@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from functions.store import customers as store
 from functions.store import meters as meter_store
 from functions.store import thresholds as threshold_store
 from functions.store.customers import CustomerRef
+from functions.store.entities import Customer
 from functions.store.thresholds import Crossing
 
 __all__ = ["CustomerRef"]
@@ -24,20 +26,10 @@ __all__ = ["CustomerRef"]
 
 def new_customer(org_id: str, *, external_id: str | None, email: str = "", name: str | None = None,
                  metadata: dict[str, Any] | None = None, billing_address: dict[str, Any] | None = None,
-                 tax_exempt: bool = False) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "organization_id": org_id,
-        "external_id": external_id,
-        "email": email,
-        "name": name,
-        "metadata": metadata or {},
-        "billing_address": billing_address,
-        "tax_exempt": tax_exempt,
-        "created_at": iso(utcnow()),
-        "modified_at": None,
-        "deleted_at": None,
-    }
+                 tax_exempt: bool = False) -> Customer:
+    return Customer(id=new_id(), organization_id=org_id, created_at=iso(utcnow()), external_id=external_id,
+                    email=email, name=name, metadata=metadata or {}, billing_address=billing_address,
+                    tax_exempt=tax_exempt)
 
 
 def _taken(exc: AlreadyExists) -> ValidationFailed:
@@ -46,7 +38,7 @@ def _taken(exc: AlreadyExists) -> ValidationFailed:
                              for f in exc.fields])
 
 
-def create(org_id: str, **fields: Any) -> dict[str, Any]:
+def create(org_id: str, **fields: Any) -> Customer:
     customer = new_customer(org_id, **fields)
     try:
         store.create(org_id, customer)
@@ -55,7 +47,7 @@ def create(org_id: str, **fields: Any) -> dict[str, Any]:
     return customer
 
 
-def get(org_id: str, customer_id: str) -> dict[str, Any]:
+def get(org_id: str, customer_id: str) -> Customer:
     """By id alone (an id the caller already holds, as the portal's session does): one read, never the
     external-id pointer (the portal's role reads no batch of items)."""
     customer = store.get(org_id, customer_id)
@@ -64,11 +56,11 @@ def get(org_id: str, customer_id: str) -> dict[str, Any]:
     return customer
 
 
-def get_by_external_id(org_id: str, external_id: str) -> dict[str, Any]:
+def get_by_external_id(org_id: str, external_id: str) -> Customer:
     return store.resolve(org_id, CustomerRef(external_customer_id=external_id))
 
 
-def resolve(org_id: str, ref: CustomerRef) -> dict[str, Any]:
+def resolve(org_id: str, ref: CustomerRef) -> Customer:
     return store.resolve(org_id, ref)
 
 
@@ -80,15 +72,15 @@ EXPORT_COLUMNS = ("id", "external_id", "created_at", "email", "name", "billing_a
 
 def list_customers(org_id: str, email: str | None = None, query: str | None = None, *,
                    sorting: SortKeys | None = None, metadata: dict[str, list[str]] | None = None
-                   ) -> list[dict[str, Any]]:
+                   ) -> list[Customer]:
     """Newest first unless `sorting` says otherwise (created_at, email, name); `email` matches exactly (any
     case), `query` is a substring of email, name or external id; `metadata` keeps the customers whose metadata
     has, for every key, one of its values."""
     rows = _filtered(org_id, email, query)
     if metadata:
-        rows = [c for c in rows if metadata_matches(c.get("metadata"), metadata)]
+        rows = [c for c in rows if metadata_matches(c.metadata, metadata)]
     if sorting:
-        rows = sort_rows(rows, sorting, lambda c, key: c.get(key) or None)
+        rows = sort_rows(rows, sorting, lambda c, key: getattr(c, key) or None)
     return rows
 
 
@@ -97,13 +89,13 @@ def export_csv(org_id: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
-    for c in sorted(store.list_all(org_id), key=lambda c: (c["created_at"], c["id"])):
-        address = c.get("billing_address") or {}
-        writer.writerow([c["id"], c.get("external_id") or "", c["created_at"], c.get("email") or "",
-                         c.get("name") or "", *(address.get(k) or "" for k in ("line1", "line2", "postal_code",
-                                                                             "city", "state", "country")),
-                         "true" if c.get("tax_exempt") else "false",
-                         json.dumps(c.get("metadata") or {}, default=_number, sort_keys=True)])
+    for c in sorted(store.list_all(org_id), key=lambda c: (c.created_at, c.id)):
+        address = c.billing_address or {}
+        writer.writerow([c.id, c.external_id or "", c.created_at, c.email or "",
+                         c.name or "", *(address.get(k) or "" for k in ("line1", "line2", "postal_code",
+                                                                      "city", "state", "country")),
+                         "true" if c.tax_exempt else "false",
+                         json.dumps(c.metadata or {}, default=_number, sort_keys=True)])
     return out.getvalue()
 
 
@@ -113,15 +105,14 @@ def _number(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _filtered(org_id: str, email: str | None, query: str | None) -> list[dict[str, Any]]:
+def _filtered(org_id: str, email: str | None, query: str | None) -> list[Customer]:
     rows = store.list_all(org_id)
     if email:
-        rows = [c for c in rows if (c.get("email") or "").lower() == email.lower()]
+        rows = [c for c in rows if (c.email or "").lower() == email.lower()]
     if query:
         q = query.lower()
-        rows = [c for c in rows if q in " ".join(str(c.get(k) or "") for k in ("email", "name",
-                                                                                "external_id")).lower()]
-    rows.sort(key=lambda c: c["created_at"], reverse=True)
+        rows = [c for c in rows if q in " ".join(v or "" for v in (c.email, c.name, c.external_id)).lower()]
+    rows.sort(key=lambda c: c.created_at, reverse=True)
     return rows
 
 
@@ -134,7 +125,7 @@ def resolve_external_ids(org_id: str, external_ids: list[str]) -> dict[str, str]
         customer = new_customer(org_id, external_id=external_id)
         try:
             store.create(org_id, customer)
-            found[external_id] = customer["id"]
+            found[external_id] = customer.id
         except Exception:
             # Another request created it first: use that one.
             again = store.ids_by_external_id(org_id, [external_id])
@@ -144,10 +135,11 @@ def resolve_external_ids(org_id: str, external_ids: list[str]) -> dict[str, str]
     return found
 
 
-def update(org_id: str, ref: CustomerRef, changes: dict[str, Any]) -> dict[str, Any]:
+def update(org_id: str, ref: CustomerRef, changes: dict[str, Any]) -> Customer:
+    """`changes`: the fields a CustomerUpdate set, by the entity's field names."""
     before = resolve(org_id, ref)
-    after = {**before, **changes, "modified_at": iso(utcnow())}
-    if before.get("external_id") and "external_id" in changes and changes["external_id"] != before["external_id"]:
+    after = replace(before, **changes, modified_at=iso(utcnow()))
+    if before.external_id and "external_id" in changes and changes["external_id"] != before.external_id:
         raise ValidationFailed([field_error(["body", "external_id"], "external_id can't be changed once set")])
     try:
         store.replace(org_id, before, after)
@@ -164,15 +156,14 @@ def delete(org_id: str, ref: CustomerRef) -> None:
     from functions.billing import invoices, subscriptions
 
     customer = resolve(org_id, ref)
-    subscription_id = (customer.get("billing") or {}).get("subscription_id")
+    subscription_id = (customer.billing or {}).get("subscription_id")
     if subscription_id:
         subscriptions.revoke(org_id, subscription_id, publish=invoices.publish)
         customer = resolve(org_id, ref)  # the revoke changed the customer's billing state
-    customer["deleted_at"] = iso(utcnow())
-    store.soft_delete(org_id, customer)
+    store.soft_delete(org_id, replace(customer, deleted_at=iso(utcnow())))
 
 
-def state(org_id: str, ref: CustomerRef) -> tuple[dict[str, Any], list[dict[str, Any]], list[Crossing]]:
+def state(org_id: str, ref: CustomerRef) -> tuple[Customer, list[dict[str, Any]], list[Crossing]]:
     """The customer, its active meters (customer_meters rows) and the thresholds crossed in their periods."""
     # Imported here: the ingest Lambda resolves customers through this module and reads no customer meters.
     from functions.customer_meters.service import customer_meters
@@ -181,6 +172,6 @@ def state(org_id: str, ref: CustomerRef) -> tuple[dict[str, Any], list[dict[str,
     meters = {m["id"]: m for m in meter_store.list_all(org_id)}
     active = customer_meters(org_id, customer, meters)
     periods = {row["meter_id"]: row["period_start"] for row in active}
-    crossed = [c for c in threshold_store.for_customer(org_id, customer["id"])
+    crossed = [c for c in threshold_store.for_customer(org_id, customer.id)
                if periods.get(c.meter_id) == c.period_start]
     return customer, active, crossed

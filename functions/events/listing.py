@@ -13,6 +13,7 @@ from functions.meters.filter import matches
 from functions.store import customers as customer_store
 from functions.store import events as store
 from functions.store.customers import CustomerRef
+from functions.store.entities import Customer
 from functions.store.events import EventRecord
 
 
@@ -23,10 +24,10 @@ def _matches(meter_filter: dict[str, Any], event: EventRecord) -> bool:
 
 def list_events(org_id: str, customers: CustomerRef | None = None, name: str | None = None,
                 meter_id: str | None = None, start: str | None = None, end: str | None = None,
-                newest_first: bool = True) -> list[tuple[EventRecord, dict[str, Any]]]:
+                newest_first: bool = True) -> list[tuple[EventRecord, Customer]]:
     """(event, its customer) in [start, end) of the customers a filter names (None: every customer), with the
     name, and matching the meter's filter, when given."""
-    by_id = {c["id"]: c for c in customer_store.select(org_id, customers)}
+    by_id = {c.id: c for c in customer_store.select(org_id, customers)}
     meter_filter = meters.get(org_id, meter_id)["filter"] if meter_id else None
     rows = []
     for event in store.events_of(org_id, set(by_id), start, end):
@@ -48,7 +49,7 @@ def event_names(org_id: str, customers: CustomerRef | None = None, source: list[
     Every event Meterbill holds is a `user` event (ingested), so `source` ["system"] selects none."""
     if source and "user" not in source:
         return []
-    by_id = {c["id"] for c in customer_store.select(org_id, customers)}
+    by_id = {c.id for c in customer_store.select(org_id, customers)}
     names: dict[str, dict[str, Any]] = {}
     for event in store.events_of(org_id, by_id, None, None):
         if query and query.lower() not in event.name.lower():
@@ -66,7 +67,7 @@ def event_names(org_id: str, customers: CustomerRef | None = None, source: list[
 
 
 def get_event(org_id: str, event_id: str, customer_id: str | None = None
-              ) -> tuple[EventRecord, dict[str, Any] | None]:
+              ) -> tuple[EventRecord, Customer | None]:
     """One read: events are keyed by organization and id. `customer_id`, when given, must be the event's."""
     event = store.get_event(org_id, event_id)
     if event is None or (customer_id and event.customer_id != customer_id):

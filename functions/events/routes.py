@@ -17,17 +17,18 @@ from functions.common.pagination import page_of
 from functions.customers.schemas import customer_out
 from functions.events import listing
 from functions.store.customers import CustomerRef
+from functions.store.entities import Customer
 from functions.store.events import EventRecord
 
 
-def event_out(org_id: str, event: EventRecord, customer: dict[str, Any] | None) -> dict[str, Any]:
+def event_out(org_id: str, event: EventRecord, customer: Customer | None) -> dict[str, Any]:
     return {
         "id": event.id,
         "timestamp": event.timestamp,
         "organization_id": org_id,
         "customer_id": event.customer_id,
         "customer": customer_out(customer) if customer else None,
-        "external_customer_id": customer.get("external_id") if customer else None,
+        "external_customer_id": customer.external_id if customer else None,
         "external_id": event.external_id,
         "child_count": 0,
         "parent_id": None,

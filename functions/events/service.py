@@ -30,6 +30,7 @@ from functions.store import aggregates, markers
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
+from functions.store.entities import Customer
 from functions.store.events import EventRecord
 from functions.thresholds import service as thresholds
 
@@ -99,7 +100,7 @@ class PeriodRouter:
         self.closed.add((customer_id, period_key))
 
 
-def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str], dict[str, dict[str, Any]]]:
+def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str], dict[str, Customer]]:
     """The customer id of each event and the customers; unknown customer ids are a 422, unknown external ids
     are created."""
     direct = customer_store.get_many(org_id, [e.customer_id for e in events if e.customer_id])
@@ -157,7 +158,7 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     meter_seq = max((m["seq"] for m in meters), default=0)
     prepared, duplicates = prepare(org_id, events, customer_ids, active, now)
     result = IngestResult(duplicates=duplicates)
-    router = PeriodRouter({cid: c.get("billing") for cid, c in customers_by_id.items()})
+    router = PeriodRouter({cid: c.billing for cid, c in customers_by_id.items()})
     # Grouped by customer, a chunk carries one aggregate update per meter rather than one per customer and
     # meter: fewer, fuller transactions when a request mixes many customers (bulk files do).
     prepared.sort(key=lambda e: e.customer_id)

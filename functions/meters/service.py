@@ -123,12 +123,12 @@ def backfill(org_id: str, meter: dict[str, Any]) -> int:
         if event.meter_seq < meter["seq"]:
             by_customer[event.customer_id][event.period_key].append(event)
     for customer in customer_store.list_all(org_id):
-        by_period = by_customer.get(customer["id"], {})
+        by_period = by_customer.get(customer.id, {})
         for period_key, period_events in by_period.items():
             state = recompute(meter, period_events)
             if state.count or state.uniques:
-                key = (customer["id"], meter["id"], period_key)
-                period, _ = customer_period(customer.get("billing"), parse_iso(period_key))
+                key = (customer.id, meter["id"], period_key)
+                period, _ = customer_period(customer.billing, parse_iso(period_key))
                 written += _backfill_aggregate(org_id, key, period, state)
     return written
 
@@ -200,7 +200,7 @@ def quantities(org_id: str, meter_id: str, start: datetime, end: datetime, inter
     """Polar's MeterQuantities: one value per interval bucket in [start, end], and the total, over the
     customers a filter names (None: every customer; an unknown one: nobody)."""
     meter = get(org_id, meter_id)
-    ids = [c["id"] for c in customer_store.select(org_id, customers)]
+    ids = [c.id for c in customer_store.select(org_id, customers)]
     return bucketed(meter, events_of(org_id, set(ids), iso(start), iso(end)), start, end, interval)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from functions.common.clock import parse_iso
 from functions.portal.locale import DEFAULT, Locale, money, number, percent
 from functions.portal.words import Unit, line_detail, meter_sentence, price_words, unit_of
+from functions.store.entities import Customer
 
 DEFAULT_ACCENT = "#0969da"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -345,7 +346,7 @@ def portal_page(data: dict[str, Any], locale: Locale = DEFAULT) -> str:
     org = data["organization"]
     customer = data["customer"]
     accent = (org.get("branding") or {}).get("accent_color") or DEFAULT_ACCENT
-    who = customer.get("name") or customer.get("email") or customer.get("external_id") or ""
+    who = customer.name or customer.email or customer.external_id or ""
     return f"""<!doctype html>
 <html lang="en">
 {_head(f"Usage and billing · {org['name']}", accent)}
@@ -434,8 +435,8 @@ def manage_section(data: dict[str, Any], locale: Locale) -> str:
     return "".join(parts)
 
 
-def billing_form(customer: dict[str, Any]) -> str:
-    address = customer.get("billing_address") or {}
+def billing_form(customer: Customer) -> str:
+    address = customer.billing_address or {}
 
     def field(name: str, label: str, value: Any, autocomplete: str, required: bool = False) -> str:
         return (f'<div><label for="bd-{name}">{label}</label><input id="bd-{name}" name="{name}" '
@@ -444,8 +445,8 @@ def billing_form(customer: dict[str, Any]) -> str:
     return f"""
 <form method="post" action="/portal/billing-details" aria-label="Billing details">
   <div class="fields">
-    {field("billing_name", "Billing name", customer.get("billing_name") or customer.get("name"), "name")}
-    {field("tax_id", "Tax ID", customer.get("tax_id"), "off")}
+    {field("billing_name", "Billing name", customer.billing_name or customer.name, "name")}
+    {field("tax_id", "Tax ID", customer.tax_id, "off")}
     {field("line1", "Address", address.get("line1"), "address-line1")}
     {field("line2", "Address line 2", address.get("line2"), "address-line2")}
     {field("postal_code", "Postal code", address.get("postal_code"), "postal-code")}

@@ -21,6 +21,7 @@ from functions.store import activity
 from functions.store import billing as billing_store
 from functions.store import customers as customer_store
 from functions.store import organizations as organization_store
+from functions.store.entities import Customer
 
 PRORATION = "prorate"  # a plan change made by the customer carries its difference to the next invoice
 
@@ -135,21 +136,21 @@ def set_cancel_at_period_end(who: CustomerPrincipal, subscription_id: str, cance
 BILLING_FIELDS = ("billing_name", "billing_address", "tax_id")
 
 
-def update_billing_details(who: CustomerPrincipal, changes: dict[str, Any]) -> dict[str, Any]:
+def update_billing_details(who: CustomerPrincipal, changes: dict[str, Any]) -> Customer:
     """Billing name, address and tax id (Polar's CustomerPortalCustomerUpdate); the fields given only."""
     before = customers.get(who.organization_id, who.customer_id)
     changes = {k: v for k, v in changes.items() if k in BILLING_FIELDS}
     if changes:
         customer_store.set_billing_details(who.organization_id, who.customer_id, changes, iso(utcnow()))
         record(who, "customer.billing_details_updated", who.customer_id,
-               {k: {"from": before.get(k), "to": v} for k, v in changes.items() if before.get(k) != v})
+               {k: {"from": getattr(before, k), "to": v} for k, v in changes.items() if getattr(before, k) != v})
     return customers.get(who.organization_id, who.customer_id)
 
 
-def portal_customer(customer: dict[str, Any]) -> dict[str, Any]:
+def portal_customer(customer: Customer) -> dict[str, Any]:
     """Polar's CustomerPortalCustomer shape, as far as Meterbill keeps the fields."""
-    return {"id": customer["id"], "created_at": customer["created_at"], "modified_at": customer.get("modified_at"),
-            "email": customer.get("email") or "", "email_verified": False, "name": customer.get("name"),
-            "billing_name": customer.get("billing_name") or customer.get("name"),
-            "billing_address": customer.get("billing_address"), "tax_id": polar_tax_id(customer.get("tax_id")),
+    return {"id": customer.id, "created_at": customer.created_at, "modified_at": customer.modified_at,
+            "email": customer.email or "", "email_verified": False, "name": customer.name,
+            "billing_name": customer.billing_name or customer.name,
+            "billing_address": customer.billing_address, "tax_id": polar_tax_id(customer.tax_id),
             "oauth_accounts": {}, "default_payment_method_id": None, "type": "individual"}

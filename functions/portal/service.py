@@ -18,6 +18,7 @@ from functions.portal import selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
+from functions.store.entities import Customer
 from functions.store.events import events_of
 
 
@@ -45,7 +46,7 @@ def metered_prices(product: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
-def meter_cards(who: CustomerPrincipal, customer: dict[str, Any], product: dict[str, Any] | None,
+def meter_cards(who: CustomerPrincipal, customer: Customer, product: dict[str, Any] | None,
                 all_meters: dict[str, dict[str, Any]] | None = None, now: datetime | None = None
                 ) -> list[dict[str, Any]]:
     """Every meter the customer uses or pays for this period, with its price and its daily usage.
@@ -58,19 +59,19 @@ def meter_cards(who: CustomerPrincipal, customer: dict[str, Any], product: dict[
         all_meters = {m["id"]: m for m in meter_store.list_all(who.organization_id)}
     rows = customer_meters(who.organization_id, customer, all_meters)
     prices = metered_prices(product)
-    billing_state = customer.get("billing") or {}
+    billing_state = customer.billing or {}
     shown = {row["meter_id"] for row in rows}
     for meter_id in prices:
         meter = all_meters.get(meter_id)
         if meter_id in shown or meter is None or meter.get("archived_at") or not billing_state:
             continue
-        rows.append({"id": None, "customer_id": customer["id"], "meter_id": meter_id, "consumed_units": 0,
+        rows.append({"id": None, "customer_id": customer.id, "meter_id": meter_id, "consumed_units": 0,
                      "credited_units": 0, "balance": 0, "period_start": billing_state["period_start"],
                      "period_end": billing_state["period_end"], "_meter": meter})
     if not rows:
         return []
     start = min(row["period_start"] for row in rows)
-    events = list(events_of(who.organization_id, {customer["id"]}, start, iso(now)))
+    events = list(events_of(who.organization_id, {customer.id}, start, iso(now)))
     for row in rows:
         meter = row.pop("_meter")
         row["meter"] = _meter_out(meter)

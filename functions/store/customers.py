@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from functions.common.errors import AlreadyExists, Conflict, NotFound
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
+from functions.store.entities import Customer
 from functions.store.keys import (
     CUSTOMER_PREFIX,
     customer_email_sk,
@@ -41,7 +42,20 @@ class CustomerRef:
         return None
 
 
-def find(org_id: str, ref: CustomerRef) -> dict[str, Any] | None:
+_CUSTOMER_FIELDS = frozenset(f.name for f in fields(Customer))
+
+
+def customer_from_item(item: dict[str, Any]) -> Customer:
+    """The item's attributes are the entity's field names; an attribute no field names (the keys) is ignored."""
+    data = from_item(item)
+    return Customer(**{k: v for k, v in data.items() if k in _CUSTOMER_FIELDS})
+
+
+def customer_item(customer: Customer) -> dict[str, Any]:
+    return to_item(asdict(customer))
+
+
+def find(org_id: str, ref: CustomerRef) -> Customer | None:
     """The one resolver of a CustomerRef: the live customer it names, or None."""
     if ref.customer_id is not None:
         return get(org_id, ref.customer_id)
@@ -50,14 +64,14 @@ def find(org_id: str, ref: CustomerRef) -> dict[str, Any] | None:
     return get(org_id, found[external_id]) if external_id in found else None
 
 
-def resolve(org_id: str, ref: CustomerRef) -> dict[str, Any]:
+def resolve(org_id: str, ref: CustomerRef) -> Customer:
     customer = find(org_id, ref)
     if customer is None:
         raise NotFound("customer not found")
     return customer
 
 
-def select(org_id: str, ref: CustomerRef | None) -> list[dict[str, Any]]:
+def select(org_id: str, ref: CustomerRef | None) -> list[Customer]:
     """The customers a list filter names: the one a reference names, or every customer of the organization
     (None). An unknown one selects nobody (an empty list, not a 404)."""
     if ref is None:
@@ -76,26 +90,26 @@ def _pointer_put(table: str, org_id: str, sk: str, customer_id: str) -> dict:
     }
 
 
-def create(org_id: str, customer: dict[str, Any]) -> None:
+def create(org_id: str, customer: Customer) -> None:
     """Raises AlreadyExists naming the field when the external id or email is taken."""
     table = dynamo.table_name()
     actions: list[dict] = [
         {
             "Put": {
                 "TableName": table,
-                "Item": {**key(org_pk(org_id), customer_sk(customer["id"])), **to_item(customer)},
+                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **customer_item(customer)},
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
     ]
-    fields: list[str] = ["id"]
-    if customer.get("external_id"):
-        actions.append(_pointer_put(table, org_id, customer_external_sk(customer["external_id"]), customer["id"]))
-        fields.append("external_id")
-    if customer.get("email"):
-        actions.append(_pointer_put(table, org_id, customer_email_sk(customer["email"]), customer["id"]))
-        fields.append("email")
-    _transact_unique(actions, fields)
+    unique: list[str] = ["id"]
+    if customer.external_id:
+        actions.append(_pointer_put(table, org_id, customer_external_sk(customer.external_id), customer.id))
+        unique.append("external_id")
+    if customer.email:
+        actions.append(_pointer_put(table, org_id, customer_email_sk(customer.email), customer.id))
+        unique.append("email")
+    _transact_unique(actions, unique)
 
 
 def _transact_unique(actions: list[dict], fields: list[str]) -> None:
@@ -110,25 +124,25 @@ def _transact_unique(actions: list[dict], fields: list[str]) -> None:
     raise AlreadyExists("customer", taken)
 
 
-def get(org_id: str, customer_id: str) -> dict[str, Any] | None:
+def get(org_id: str, customer_id: str) -> Customer | None:
     item = dynamo.call(
         "get_item", TableName=dynamo.table_name(), Key=key(org_pk(org_id), customer_sk(customer_id))
     ).get("Item")
     if not item:
         return None
-    customer = _strip(from_item(item))
-    return None if customer.get("deleted_at") else customer
+    customer = customer_from_item(item)
+    return None if customer.deleted_at else customer
 
 
-def get_many(org_id: str, customer_ids: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
+def get_many(org_id: str, customer_ids: list[str]) -> dict[str, Customer]:
+    found: dict[str, Customer] = {}
     ids = list(dict.fromkeys(customer_ids))
     for start in range(0, len(ids), 100):
         keys = [key(org_pk(org_id), customer_sk(c)) for c in ids[start : start + 100]]
         for item in dynamo.batch_get(keys):
-            customer = _strip(from_item(item))
-            if not customer.get("deleted_at"):
-                found[customer["id"]] = customer
+            customer = customer_from_item(item)
+            if not customer.deleted_at:
+                found[customer.id] = customer
     return found
 
 
@@ -142,47 +156,49 @@ def ids_by_external_id(org_id: str, external_ids: list[str]) -> dict[str, str]:
     return found
 
 
-def list_all(org_id: str) -> list[dict[str, Any]]:
+def list_all(org_id: str) -> list[Customer]:
     items = dynamo.query_all(
         TableName=dynamo.table_name(),
         KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
         ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": CUSTOMER_PREFIX}},
     )
-    customers = [_strip(from_item(item)) for item in items]
-    return [c for c in customers if not c.get("deleted_at")]
+    customers = [customer_from_item(item) for item in items]
+    return [c for c in customers if not c.deleted_at]
 
 
-def replace(org_id: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+def replace(org_id: str, before: Customer, after: Customer) -> None:
     """Write the updated customer; move the external id and email pointers when they changed."""
     table = dynamo.table_name()
     actions: list[dict] = [
         {
             "Put": {
                 "TableName": table,
-                "Item": {**key(org_pk(org_id), customer_sk(after["id"])), **to_item(after)},
+                "Item": {**key(org_pk(org_id), customer_sk(after.id)), **customer_item(after)},
                 "ConditionExpression": "attribute_exists(PK)",
             }
         }
     ]
-    fields = ["id"]
-    for field, pointer_sk in (("external_id", customer_external_sk), ("email", customer_email_sk)):
-        old, new = before.get(field) or "", after.get(field) or ""
+    unique = ["id"]
+    for name, old, new, pointer_sk in (
+        ("external_id", before.external_id or "", after.external_id or "", customer_external_sk),
+        ("email", before.email or "", after.email or "", customer_email_sk),
+    ):
         if old.lower() == new.lower():
             continue
         if new:
-            actions.insert(len(fields), _pointer_put(table, org_id, pointer_sk(new), after["id"]))
-            fields.append(field)
+            actions.insert(len(unique), _pointer_put(table, org_id, pointer_sk(new), after.id))
+            unique.append(name)
         if old:
             actions.append({"Delete": {"TableName": table, "Key": key(org_pk(org_id), pointer_sk(old))}})
-    _transact_unique(actions, fields)
+    _transact_unique(actions, unique)
 
 
 def set_billing_details(org_id: str, customer_id: str, details: dict[str, Any], modified_at: str) -> None:
     """Billing name, address and tax id, set in place (the customer portal's edit; None removes one)."""
     sets, removes, values = ["modified_at = :at"], [], {":at": {"S": modified_at}}
     names = {"#pk": "PK", "#deleted": "deleted_at"}
-    for index, (field, value) in enumerate(sorted(details.items())):
-        names[f"#f{index}"] = field
+    for index, (attribute, value) in enumerate(sorted(details.items())):
+        names[f"#f{index}"] = attribute
         if value is None:
             removes.append(f"#f{index}")
         else:
@@ -194,28 +210,23 @@ def set_billing_details(org_id: str, customer_id: str, details: dict[str, Any], 
                 ExpressionAttributeNames=names, ExpressionAttributeValues=values)
 
 
-def soft_delete(org_id: str, customer: dict[str, Any]) -> None:
+def soft_delete(org_id: str, customer: Customer) -> None:
     """The customer is kept (its events and invoices refer to it) but its external id and email are freed."""
     table = dynamo.table_name()
     actions: list[dict] = [
         {
             "Put": {
                 "TableName": table,
-                "Item": {**key(org_pk(org_id), customer_sk(customer["id"])), **to_item(customer)},
+                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **customer_item(customer)},
             }
         }
     ]
     for sk in (
-        customer_external_sk(customer["external_id"]) if customer.get("external_id") else None,
-        customer_email_sk(customer["email"]) if customer.get("email") else None,
+        customer_external_sk(customer.external_id) if customer.external_id else None,
+        customer_email_sk(customer.email) if customer.email else None,
     ):
         if sk:
             actions.append({"Delete": {"TableName": table, "Key": key(org_pk(org_id), sk)}})
     if dynamo.transact(actions) is not None:
         raise Conflict("the customer was changed concurrently; retry")
 
-
-def _strip(data: dict[str, Any]) -> dict[str, Any]:
-    data.pop("PK", None)
-    data.pop("SK", None)
-    return data

@@ -3,6 +3,7 @@ the versions read), and whether the subscription renews. No AWS: the context and
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from functions.billing.closing import InvoiceContext, billing_state, plan_close
 from functions.common.clock import iso
 from functions.meters.periods import Period
 from functions.store.aggregates import StoredAggregate
+from functions.store.entities import Customer
 from functions.store.partial import Partial
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -25,6 +27,7 @@ PRODUCT = {
     ],
 }
 
+CUSTOMER = Customer(id="c1", organization_id="org", created_at=iso(datetime(2026, 1, 1, tzinfo=UTC)))
 
 def subscription(**changes) -> dict:
     sub = {"id": "s1", "customer_id": "c1", "product_id": "p1", "billing_anchor": iso(START), "cycle": 0,
@@ -34,7 +37,7 @@ def subscription(**changes) -> dict:
 
 
 def context(sub: dict) -> InvoiceContext:
-    return InvoiceContext("org", sub, PRODUCT, {"id": "c1"}, None, [], clock=lambda: END)
+    return InvoiceContext("org", sub, PRODUCT, CUSTOMER, None, [], clock=lambda: END)
 
 
 def usage(count: int, version: int = 3) -> dict[str, StoredAggregate]:
@@ -90,7 +93,7 @@ def test_rolled_over_credits_add_to_the_next_cycles_grant() -> None:
 
 
 def test_totals_apply_the_tax_rate_of_the_customers_country() -> None:
-    ctx = InvoiceContext("org", subscription(), PRODUCT, {"id": "c1", "billing_address": {"country": "SE"}}, None,
+    ctx = InvoiceContext("org", subscription(), PRODUCT, replace(CUSTOMER, billing_address={"country": "SE"}), None,
                          [{"id": "t", "country": "SE", "region": None, "basis_points": 2500, "inclusive": False}],
                          clock=lambda: END)
     plan = plan_close(ctx, CLOSING, False, usage(100), {"m1": METER})

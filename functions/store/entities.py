@@ -1,0 +1,37 @@
+"""The entities the store reads and writes, beside the rest of the store because they do no I/O: a feature's
+schemas.py converts them to its response models without importing a repository (tests/unit/test_layers.py).
+
+Frozen dataclasses, no pydantic (the cycle-close Lambda imports none). Each item's attributes are its entity's
+field names (the short names of events and aggregates are in attributes.py); a codec reading an item ignores an
+attribute no field names, and a field an older item lacks takes its default, so items written before a field
+existed still read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Address = dict[str, str | None]  # line1, line2, postal_code, city, state, country (Polar's Address)
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A customer item. `billing` is the billing state the subscriptions keep on it (subscription id, product
+    cycle and anchor: what meters/periods.py reads to find the customer's period); None without a subscription.
+    `tax_id` is Polar's `[value, type]` pair, or the text the portal's form saved."""
+
+    id: str
+    organization_id: str
+    created_at: str
+    external_id: str | None = None
+    email: str = ""
+    name: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    billing_address: Address | None = None
+    tax_exempt: bool = False
+    billing_name: str | None = None
+    tax_id: str | list[str | None] | None = None
+    billing: dict[str, Any] | None = None
+    modified_at: str | None = None
+    deleted_at: str | None = None
