@@ -126,3 +126,17 @@ def test_unsupported_sorting_is_a_422_naming_it(org) -> None:
         response = org.http.get(path, params={"sorting": "colour"})
         assert response.status_code == 422, path
         assert response.json()["detail"][0]["loc"] == ["query", "sorting"], path
+
+
+def test_groups_meterbill_does_not_serve_answer_one_typed_501(org, api_url) -> None:
+    from polar.base import PolarServerError
+
+    with Polar(org.token, base_url=api_url) as polar, pytest.raises(PolarServerError) as raised:
+        polar.checkouts.list()
+    assert raised.value.status_code == 501
+    # The management Lambda and the portal Lambda give the same answer; a path in no group is still a 404.
+    for path, group in (("/v1/payments/", "payments"), ("/v1/customer-portal/wallets/", "customer_portal.wallets")):
+        response = org.http.get(path)
+        assert response.status_code == 501, (path, response.text)
+        assert response.json() == {"error": "NotServed", "detail": f"Meterbill does not serve Polar's {group} API"}
+    assert org.http.get("/v1/no-such-group/").status_code == 404
