@@ -53,7 +53,8 @@ e2e: install
 # recompiled; a hash-based .pyc that is not checked is used as is, which is right for an asset whose sources
 # cannot change after the build (and its bytes, hence the asset hash, no longer depend on build time).
 # -s/-p record the paths the files have in Lambda (/var/task, /opt/python).
-# botocore's data is cut to the services the functions call (infra/slim_botocore.py says why).
+# botocore's data is cut to the services the functions call (infra/slim_botocore.py says why), and Powertools'
+# re-exporting package __init__ files import on first use (infra/lazy_inits.py says why).
 PY312 ?= $(shell ls -d $$(pyenv root 2>/dev/null || echo ~/.pyenv)/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -1)
 build: install
 	@test -x "$(PY312)" || { echo "python3.12 (the Lambda runtime) is needed: pyenv install 3.12, or PY312=/path/to/python3.12"; exit 1; }
@@ -63,6 +64,7 @@ build: install
 	$(PIP) install -q --no-compile -r requirements/lambda.txt -t .build/layer/python \
 	  --platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.12 --implementation cp
 	$(PY) -m infra.slim_botocore .build/layer/python
+	$(PY) -m infra.lazy_inits .build/layer/python
 	$(PY312) -m compileall -q -j0 --invalidation-mode unchecked-hash -s .build/lambda -p /var/task .build/lambda
 	$(PY312) -m compileall -q -j0 --invalidation-mode unchecked-hash -s .build/layer/python -p /opt/python \
 	  .build/layer/python

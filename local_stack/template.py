@@ -45,7 +45,7 @@ def _newest_source_mtime() -> float:
 
 BUILD = ROOT / ".build"
 # What the build's output depends on besides functions/ (a copy the local stack does not run).
-BUILD_INPUTS = ("Makefile", "requirements/lambda.txt", "infra/slim_botocore.py")
+BUILD_INPUTS = ("Makefile", "requirements/lambda.txt", "infra/slim_botocore.py", "infra/lazy_inits.py")
 
 
 def _build_stale() -> bool:

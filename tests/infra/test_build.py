@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cold_start import ENVIRONMENT, HANDLERS, python312
+from infra.lazy_inits import PACKAGES
 from infra.slim_botocore import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,8 +103,12 @@ NOT_IMPORTED = {
     "cycle_close": ("pydantic", "aws_lambda_powertools.event_handler", "functions.billing.schemas",
                     "functions.meters.schemas", "functions.portal", "functions.bulk"),
 }
-# boto3 (with s3transfer) adds nothing to botocore's clients; reportlab waits for the first PDF.
-NOT_IMPORTED_BY_ANY = ("boto3", "s3transfer", "reportlab")
+# boto3 (with s3transfer) adds nothing to botocore's clients; reportlab waits for the first PDF; Powertools'
+# other resolvers (AppSync's with asyncio) and event classes stay out (infra/lazy_inits.py).
+NOT_IMPORTED_BY_ANY = ("boto3", "s3transfer", "reportlab", "asyncio", "aws_lambda_powertools.event_handler.appsync",
+                       "aws_lambda_powertools.event_handler.bedrock_agent",
+                       "aws_lambda_powertools.utilities.data_classes.code_pipeline_job_event",
+                       "aws_lambda_powertools.utilities.data_classes.kafka_event")
 
 
 @pytest.mark.parametrize("handler", HANDLERS)
@@ -120,3 +125,32 @@ print(" ".join(sys.modules))
     assert f"functions.handlers.{handler}" in loaded
     unwanted = NOT_IMPORTED[handler] + NOT_IMPORTED_BY_ANY
     assert [m for m in loaded if m in unwanted or m.startswith(tuple(f"{u}." for u in unwanted))] == []
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_lazy_packages_export_what_the_originals_export(built: Path, python: str, package: str) -> None:
+    """Every name the installed (eager) __init__ binds is on the layer's lazy package, as the same object."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package.replace("/", "."))
+    assert spec is not None and spec.origin is not None
+    original = ast.parse(Path(spec.origin).read_text())
+    names = sorted({alias.asname or alias.name for node in original.body if isinstance(node, ast.ImportFrom)
+                    for alias in node.names})
+    assert len(names) > 10
+    dotted = package.replace("/", ".")
+    code = f"""
+import importlib, sys
+sys.path[:0] = [{str(built / "layer" / "python")!r}]
+package = importlib.import_module({dotted!r})
+wrong = []
+for name in {names!r}:
+    value = getattr(package, name)
+    home = sys.modules.get(getattr(value, "__module__", "") or "")
+    if not (value is getattr(home, getattr(value, "__name__", ""), None) or value is sys.modules.get(getattr(value, "__name__", ""))):
+        wrong.append(name)
+print(sorted(set({names!r}) - set(dir(package))), wrong)
+"""
+    done = subprocess.run([python, "-B", "-s", "-P", "-c", code], cwd=built,
+                          env={"PATH": "/usr/bin:/bin", **ENVIRONMENT}, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[] []"
