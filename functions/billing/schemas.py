@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from functions.billing.money import parse_unit_amount
-from functions.common.request_types import Metadata
+from functions.common.request_types import Metadata, RequestModel
 from functions.common.schemas import lazy_models
 
 Currency = Annotated[str, Field(default="usd", min_length=3, max_length=3)]
 BIG = 10**15  # bound on stored integers: far beyond any bill, well inside DynamoDB's 38 digits
 
 
-class FixedPrice(BaseModel):
+class FixedPrice(RequestModel):
     amount_type: Literal["fixed"]
     price_amount: int = Field(ge=0, le=99_999_999)
     price_currency: Currency = "usd"
 
 
-class FreePrice(BaseModel):
+class FreePrice(RequestModel):
     amount_type: Literal["free"]
     price_currency: Currency = "usd"
 
 
-class MeterCredits(BaseModel):
+class MeterCredits(RequestModel):
     """Beyond Polar's price shape: units of the meter granted each cycle, optionally rolled over."""
 
     credited_units: int = Field(default=0, ge=0, le=BIG)
@@ -53,12 +53,12 @@ class MeteredUnitPrice(MeteredPrice):
     unit_amount: UnitAmount
 
 
-class Tier(BaseModel):
+class Tier(RequestModel):
     bound: int | None = Field(default=None, ge=1, le=BIG)
     unit_amount: UnitAmount
 
 
-class Tiers(BaseModel):
+class Tiers(RequestModel):
     type: Literal["graduated", "volume"]
     tiers: list[Tier] = Field(min_length=1, max_length=50)
 
@@ -89,7 +89,7 @@ Price = Annotated[
 ]
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=256)
@@ -109,7 +109,7 @@ class ProductCreate(BaseModel):
         return self
 
 
-class SubscriptionCreate(BaseModel):
+class SubscriptionCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     customer_id: str | None = None
@@ -125,7 +125,7 @@ class SubscriptionCreate(BaseModel):
         return self
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(RequestModel):
     """Polar's ProductUpdate, without price changes (a new product is the way to new prices): only the fields
     sent change; `is_archived` takes a product off sale, its subscriptions go on."""
 
@@ -137,7 +137,7 @@ class ProductUpdate(BaseModel):
     is_archived: bool | None = None
 
 
-class SubscriptionUpdate(BaseModel):
+class SubscriptionUpdate(RequestModel):
     """One change at a time, as in Polar: a product change, or a cancellation (or its undoing)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -153,7 +153,7 @@ class SubscriptionUpdate(BaseModel):
         return self
 
 
-class DiscountCreate(BaseModel):
+class DiscountCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=256)
@@ -177,7 +177,7 @@ class DiscountCreate(BaseModel):
         return self
 
 
-class TaxRateCreate(BaseModel):
+class TaxRateCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=128)
@@ -192,7 +192,7 @@ class TaxRateCreate(BaseModel):
         return value.strip().upper() if value else value  # "ny" and "NY" are one state
 
 
-class InvoiceStatusUpdate(BaseModel):
+class InvoiceStatusUpdate(RequestModel):
     status: Literal["paid", "void"]
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
 
+from functions.common.request_types import RequestModel
 from functions.common.schemas import lazy_models
 
 
-class CustomerSessionCreate(BaseModel):
+class CustomerSessionCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     customer_id: str | None = None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from functions.common.metadata import check_metadata
+from functions.common.request_types import RequestModel
 from functions.common.schemas import lazy_models
 from functions.store import entities
 
 
-class Address(BaseModel):
+class Address(RequestModel):
     line1: str | None = None
     line2: str | None = None
     postal_code: str | None = None
@@ -20,7 +21,7 @@ class Address(BaseModel):
     country: str = Field(min_length=2, max_length=2)
 
 
-class CustomerCreate(BaseModel):
+class CustomerCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -36,7 +37,7 @@ class CustomerCreate(BaseModel):
         return check_metadata(value)
 
 
-class CustomerUpdate(BaseModel):
+class CustomerUpdate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     email: str | None = Field(default=None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")

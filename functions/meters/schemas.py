@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from functions.common.ids import new_id
 from functions.common.metadata import check_metadata, storable_number
-from functions.common.request_types import Metadata
+from functions.common.request_types import Metadata, RequestModel
 from functions.common.schemas import lazy_models
 
 Operator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "like", "not_like"]
 
 
-class FilterClause(BaseModel):
+class FilterClause(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     property: str = Field(min_length=1, max_length=256)
@@ -31,7 +31,7 @@ class FilterClause(BaseModel):
         return value
 
 
-class Filter(BaseModel):
+class Filter(RequestModel):
     # Extra keys are refused so that a malformed clause can never pass as an empty (match-all) filter.
     model_config = ConfigDict(extra="forbid")
 
@@ -64,16 +64,16 @@ def _bounded_filter(value: Any) -> Any:
 BoundedFilter = Annotated[Filter, BeforeValidator(_bounded_filter)]
 
 
-class CountAggregation(BaseModel):
+class CountAggregation(RequestModel):
     func: Literal["count"] = "count"
 
 
-class PropertyAggregation(BaseModel):
+class PropertyAggregation(RequestModel):
     func: Literal["sum", "avg", "min", "max", "last"]
     property: str = Field(min_length=1, max_length=256)
 
 
-class UniqueAggregation(BaseModel):
+class UniqueAggregation(RequestModel):
     func: Literal["unique"] = "unique"
     property: str = Field(min_length=1, max_length=256)
 
@@ -81,7 +81,7 @@ class UniqueAggregation(BaseModel):
 Aggregation = CountAggregation | PropertyAggregation | UniqueAggregation
 
 
-class Threshold(BaseModel):
+class Threshold(RequestModel):
     """Beyond Polar: a usage signal, announced once per customer and period (never a block)."""
 
     id: str = Field(default_factory=lambda: new_id(), min_length=1, max_length=64)
@@ -97,7 +97,7 @@ class Threshold(BaseModel):
         return self
 
 
-class MeterCreate(BaseModel):
+class MeterCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=256)
@@ -116,7 +116,7 @@ class MeterCreate(BaseModel):
         return check_metadata(value)
 
 
-class MeterUpdate(BaseModel):
+class MeterUpdate(RequestModel):
     """Name, unit and metadata only: changing what a meter counts would rewrite history (archive and create)."""
 
     model_config = ConfigDict(extra="ignore")

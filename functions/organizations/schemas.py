@@ -6,14 +6,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from functions.common.request_types import RequestModel
 from functions.common.schemas import lazy_models
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
-class Branding(BaseModel):
+class Branding(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     logo_url: str | None = Field(default=None, max_length=2048, pattern=r"^https://\S+$")
@@ -28,7 +29,7 @@ class Branding(BaseModel):
         return value
 
 
-class SellerAddress(BaseModel):
+class SellerAddress(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     line1: str | None = Field(default=None, max_length=256)
@@ -39,7 +40,7 @@ class SellerAddress(BaseModel):
     country: str | None = Field(default=None, min_length=2, max_length=2)
 
 
-class Seller(BaseModel):
+class Seller(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     legal_name: str | None = Field(default=None, max_length=256)
@@ -47,7 +48,7 @@ class Seller(BaseModel):
     tax_id: str | None = Field(default=None, max_length=64)
 
 
-class OrganizationUpdate(BaseModel):
+class OrganizationUpdate(RequestModel):
     """Only the fields sent change; `null` clears an optional one."""
 
     model_config = ConfigDict(extra="ignore")
