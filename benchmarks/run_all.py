@@ -231,20 +231,38 @@ The first round (against main at 126cb5f, whose handlers took 1.2-1.9 s):
   client listed ~400 service directories (45 ms) and parsed the 1.2 MB endpoints.json (about 25 ms).
 - **No X-Ray SDK** (the unused `[tracer]` extra), whose second botocore shadowed the runtime's.
 
-**The 300 ms target is met by the cycle close only.** What is left in the others is the libraries they need,
-imported the way those packages import themselves; our code is the `functions` column above (our modules, and
-the handler module's setup, which builds the DynamoDB client: 20-30 ms of it). The libraries alone, in a fresh
-process with the collector off (Powertools' logger, metrics and HTTP resolver, one pydantic model, a botocore
-DynamoDB client, none of our code) take about 330 ms here. Each in isolation: botocore with urllib3 and the
+The third round (2026-12-02), counted in instructions, which a shared machine does not inflate (valgrind's
+`callgrind` count for the whole process, interpreter start included, about 43 M; `valgrind --tool=callgrind
+python3.12 -B -s -P -c "import functions.handlers.<name>"` with the asset and layer on the path):
+
+| handler | before | lazy Powertools inits | and deferred request models |
+| --- | --- | --- | --- |
+| ingest | 1,418 M | 1,326 M (-6.5%) | 1,325 M |
+| management | 1,601 M | 1,506 M (-5.9%) | 1,462 M (-8.7% in all) |
+| portal | 1,481 M | 1,391 M (-6.1%) | 1,386 M (-6.4% in all) |
+
+- **Powertools' re-exporting `__init__` files made lazy in the layer** (`infra/lazy_inits.py`, a `make build`
+  step): `aws_lambda_powertools.event_handler` imported every resolver (AppSync's with asyncio, Bedrock's,
+  VPC Lattice's) and `utilities.data_classes` the event classes of 30 AWS services, for the API Gateway
+  resolver and six classes. The rewrite binds the same names to the same objects on first access (PEP 562);
+  `tests/infra/test_build.py` checks every original name against the built layer, and the build refuses an
+  `__init__` that does more than re-export, so a Powertools upgrade that changes one fails the build.
+- **Request models built on first use** (`RequestModel` in `functions/common/request_types.py`,
+  `defer_build`): the management Lambda defined 36 models and built the validators of all of them, for the one
+  or two routes a cold start serves. The ingest's event models are still built at import: every ingest request
+  uses them, and the init phase is where that work belongs.
+
+**The 300 ms target is met by the cycle close only.** What is left in the others is the libraries they need:
+our code is the `functions` column above (our modules, and the handler module's setup, which builds the
+DynamoDB client: 20-30 ms of it). The libraries alone, in a fresh process with the collector off (Powertools'
+logger, metrics and HTTP resolver, one pydantic model, a botocore DynamoDB client, none of our code) took
+about 330 ms on a quiet machine before the third round. Each in isolation: botocore with urllib3 and the
 standard library they import (http.client, email, ssl) about 180 ms, plus 20-30 ms to create the client;
 pydantic with one model about 150 ms (pydantic-core's schema module alone 30 ms); Powertools' event handler
-package about 130 ms, whose `__init__` imports every resolver (AppSync with asyncio, Bedrock, VPC Lattice) and
-the event classes of every AWS service. Powertools' OpenAPI validation (`enable_validation`) adds nothing
-measurable over pydantic itself, and validating the ingest's first request costs about 3 ms, so the ingest keeps
-it. Options not taken: a layer whose `aws_lambda_powertools/event_handler/__init__.py` imports only the API
-Gateway resolver takes 25-35 ms off ingest and portal (a patch to a third-party package, to redo at each
-upgrade); Lambda SnapStart for Python (the initialized environment restored from a snapshot) takes the import
-out of the cold start altogether, at the price of publishing versions and invoking aliases.
+about 100 ms now. Powertools' OpenAPI validation (`enable_validation`) adds nothing measurable over pydantic
+itself, and validating the ingest's first request costs about 3 ms, so the ingest keeps it. Not taken: Lambda
+SnapStart for Python (the initialized environment restored from a snapshot) takes the import out of the cold
+start altogether, at the price of publishing versions and invoking aliases; it does not change this number.
 """
 
 
