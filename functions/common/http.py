@@ -2,8 +2,11 @@
 
 Before a route's body, query or path is validated, its caller is authenticated (a bad token is a 401 or 403,
 never a 422 that describes the body to a stranger); path parameters are percent-decoded after the route is
-matched (so `%2F` stays inside its segment); a method the path does not have is a 405 with `Allow`; and a
-JSON body nested deeper than the parser's recursion limit is a 422 like any other invalid JSON.
+matched (so `%2F` stays inside its segment); a method the path does not have is a 405 with `Allow`; a JSON
+body nested deeper than the parser's recursion limit is a 422 like any other invalid JSON; and an API route
+(one that authenticates) refuses a query parameter it does not implement with a 422 that names it, instead of
+answering as if it had not been sent (a filter a Polar program passes and Meterbill ignored would be a 200
+with the wrong rows).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from functions.common.errors import MeterbillError
 from functions.common.not_served import not_served_group
+from functions.common.openapi import METADATA_FILTER
 
 logger = Logger()
 
@@ -58,6 +62,9 @@ class Resolver(APIGatewayHttpResolver):
                     authenticator = app.authenticators.get(scheme)
                     if authenticator is not None:
                         app.context[PRINCIPAL] = authenticator(app.current_event, scopes)
+            if route is not None and route.security:  # an API route (the portal's pages and the 404 have none)
+                refuse_unknown_query_parameters(route, app.current_event.query_string_parameters,
+                                                app.context.get(PRINCIPAL))
             return validate(app, next_middleware)
 
         self._request_validation_middleware = authenticate_then_validate  # type: ignore[assignment]
@@ -69,6 +76,30 @@ class Resolver(APIGatewayHttpResolver):
     def allowed_methods(self, path: str) -> list[str]:
         """The methods that have a route for this path (for a 405's Allow header)."""
         return sorted({r.method for r in self._static_routes + self._dynamic_routes if r.rule.match(path)})
+
+
+def refuse_unknown_query_parameters(route: Any, query: Mapping[str, str] | None, principal: Any) -> None:
+    """A 422 naming each query parameter the route does not declare. Two are understood without a declaration:
+    `metadata[key]` on a route that filters on metadata, and Polar's `organization_id` when it names the access
+    token's own organization (a token reads one organization; naming another is refused, not answered empty)."""
+    if not query:
+        return
+    declared = {field.alias for field in route.dependant.query_params}
+    takes_metadata = bool((route.openapi_extensions or {}).get(METADATA_FILTER))
+    own_organization = getattr(principal, "organization_id", None)
+    errors = []
+    for name, value in query.items():
+        if name in declared or (takes_metadata and name.startswith("metadata[")):
+            continue
+        if name == "organization_id" and own_organization is not None:
+            if own_organization not in value.split(","):
+                errors.append({"loc": ("query", name), "msg": "must be the access token's organization",
+                               "type": "value_error"})
+            continue
+        errors.append({"loc": ("query", name), "msg": "Meterbill does not implement this query parameter here",
+                       "type": "extra_forbidden"})
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def create_app(title: str, authenticators: Mapping[str, Authenticator] | None = None) -> Resolver:

@@ -22,6 +22,8 @@ ACCESS_TOKEN = "access_token"  # an organization access token (Bearer)
 CUSTOMER_SESSION = "customer_session"  # a customer session token (Bearer, or the portal's cookie)
 
 JSON = "application/json"
+# The OpenAPI extension that marks a route taking `metadata[key]=value` query parameters.
+METADATA_FILTER = "x-metadata-filter"
 MODEL_KEY = "x-meterbill-model"  # placeholder in a route's responses, replaced by a $ref in the document
 PAGE_KEY = "x-meterbill-page"
 
@@ -44,13 +46,16 @@ def _schema(model: str, page: bool = False) -> dict[str, Any]:
 
 def describe(model: str | None = None, *, page: bool = False, status: int = 200, scope: str | None = None,
              customer: bool = False, body: bool = False, write: bool = False,
-             content: dict[str, Any] | None = None, description: str = "Successful Response") -> dict[str, Any]:
+             content: dict[str, Any] | None = None, description: str = "Successful Response",
+             metadata_filter: bool = False) -> dict[str, Any]:
     """Keyword arguments for a route decorator.
 
     model: the success body ("meters.Meter"); page: the body is a page of them (`ListResource[Meter]`).
     content: the success content for another media type (a PDF), or {} for a body-less 204.
     scope: the organization token scope the route requires; customer: a customer session instead.
     body: the route reads a JSON body (400 and 415 apply); write: it writes (409 applies).
+    metadata_filter: the route filters on `metadata[key]=value` query parameters (Polar's deepObject), which
+    are not in its signature; any other query parameter it does not declare is a 422 (functions/common/http.py).
     """
     success: dict[str, Any] = {"description": description}
     if content is not None:
@@ -69,6 +74,8 @@ def describe(model: str | None = None, *, page: bool = False, status: int = 200,
         text, error_model = _ERRORS[code]
         responses[code] = {"description": text, "content": {JSON: _schema(error_model)}}
     kwargs: dict[str, Any] = {"responses": responses}
+    if metadata_filter:
+        kwargs["openapi_extensions"] = {METADATA_FILTER: True}
     if scope is not None:
         kwargs["security"] = [{ACCESS_TOKEN: [scope]}]
     elif customer:

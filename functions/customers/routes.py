@@ -38,7 +38,8 @@ def register(app: APIGatewayHttpResolver) -> None:
         customer = service.create(org_id, **fields)
         return json_response(201, customer_out(customer))
 
-    @app.get("/v1/customers", **describe("customers.Customer", page=True, scope="customers:read"))
+    @app.get("/v1/customers", **describe("customers.Customer", page=True, scope="customers:read",
+                                         metadata_filter=True))
     def list_customers(
         email: Annotated[str | None, Query()] = None,
         query: Annotated[str | None, Query()] = None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from functions.common.clock import parse_iso
 from functions.common.errors import NotFound
-from functions.common.listing import SortKeys, sort_rows
+from functions.common.listing import SortKeys, metadata_matches, sort_rows
 from functions.meters import service as meters
 from functions.meters.filter import matches
 from functions.store import customers as customer_store
@@ -24,9 +24,10 @@ def _matches(meter_filter: dict[str, Any], event: EventRecord) -> bool:
 
 def list_events(org_id: str, customers: CustomerRef | None = None, name: str | None = None,
                 meter_id: str | None = None, start: str | None = None, end: str | None = None,
-                newest_first: bool = True) -> list[tuple[EventRecord, Customer]]:
+                newest_first: bool = True, event_filter: dict[str, Any] | None = None,
+                metadata: dict[str, list[str]] | None = None) -> list[tuple[EventRecord, Customer]]:
     """(event, its customer) in [start, end) of the customers a filter names (None: every customer), with the
-    name, and matching the meter's filter, when given."""
+    name, matching the meter's filter, the given filter and the metadata values, when given."""
     by_id = {c.id: c for c in customer_store.select(org_id, customers)}
     meter_filter = meters.get(org_id, meter_id)["filter"] if meter_id else None
     rows = []
@@ -34,6 +35,10 @@ def list_events(org_id: str, customers: CustomerRef | None = None, name: str | N
         if name and event.name != name:
             continue
         if meter_filter is not None and not _matches(meter_filter, event):
+            continue
+        if event_filter is not None and not _matches(event_filter, event):
+            continue
+        if metadata and not metadata_matches(event.metadata, metadata):
             continue
         rows.append((event, by_id[event.customer_id]))
     rows.sort(key=lambda row: (row[0].timestamp, row[0].id), reverse=newest_first)

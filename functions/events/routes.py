@@ -7,15 +7,17 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import Json
 
 from functions.auth.service import require
 from functions.common.clock import iso
 from functions.common.errors import ValidationFailed, field_error
-from functions.common.listing import parse_sorting
+from functions.common.listing import metadata_filter, parse_sorting
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customers.schemas import customer_out
 from functions.events import listing
+from functions.meters.schemas import BoundedFilter
 from functions.store.customers import CustomerRef
 from functions.store.entities import Customer
 from functions.store.events import EventRecord
@@ -42,7 +44,7 @@ def event_out(org_id: str, event: EventRecord, customer: Customer | None) -> dic
 
 
 def register_listing(app: APIGatewayHttpResolver) -> None:
-    @app.get("/v1/events", **describe("events.Event", page=True, scope="events:read"))
+    @app.get("/v1/events", **describe("events.Event", page=True, scope="events:read", metadata_filter=True))
     def list_events(
         customer_id: Annotated[str | None, Query()] = None,
         external_customer_id: Annotated[str | None, Query()] = None,
@@ -53,12 +55,17 @@ def register_listing(app: APIGatewayHttpResolver) -> None:
         page: Annotated[int, Query(ge=1)] = 1,
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
         sorting: Annotated[str, Query()] = "-timestamp",
+        filter: Annotated[Json[BoundedFilter] | None,  # noqa: A002 (Polar's parameter name)
+                          Query(description="a meter filter, as JSON: the events it matches")] = None,
     ) -> dict:
+        """Also filters on `metadata[key]=value` (repeat a key for any of several values)."""
         org_id = require(app, "events:read").organization_id
         start = iso(start_timestamp) if start_timestamp else None
         end = iso(end_timestamp) if end_timestamp else None
         found = listing.list_events(org_id, CustomerRef.optional(customer_id, external_customer_id), name, meter_id,
-                                    start, end, newest_first=sorting.startswith("-"))
+                                    start, end, newest_first=sorting.startswith("-"),
+                                    event_filter=filter.model_dump() if filter else None,
+                                    metadata=metadata_filter(app.current_event.raw_query_string))
         return page_of([event_out(org_id, event, customer) for event, customer in found], page, limit)
 
     @app.get("/v1/events/names", **describe("events.EventName", page=True, scope="events:read"))

@@ -43,7 +43,7 @@ def register(app: APIGatewayHttpResolver) -> None:
             raise ValidationFailed([field_error(["body", "organization_id"], "must be the token's organization")])
         return json_response(201, meter_out(service.create(org_id, body)))
 
-    @app.get("/v1/meters", **describe("meters.Meter", page=True, scope="meters:read"))
+    @app.get("/v1/meters", **describe("meters.Meter", page=True, scope="meters:read", metadata_filter=True))
     def list_meters(
         query: Annotated[str | None, Query()] = None,
         is_archived: Annotated[bool | None, Query()] = None,

@@ -8,10 +8,11 @@ SameSite=Lax as well)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.common.errors import Forbidden, MeterbillError, ValidationFailed, field_error
 from functions.common.http import public_base_url
@@ -149,9 +150,8 @@ def register(app: APIGatewayHttpResolver) -> None:
 
     @app.get("/v1/customer-portal/subscriptions/<subscription_id>/change-preview",
              **describe("portal.CustomerSubscriptionChangePreview", customer=True))
-    def portal_change_preview(subscription_id: str) -> dict:
+    def portal_change_preview(subscription_id: str, product_id: Annotated[str, Query()] = "") -> dict:
         """Beyond Polar: what a product change would cost now, before confirming it."""
-        product_id = (app.current_event.query_string_parameters or {}).get("product_id") or ""
         return selfservice.change_preview(customer(app), subscription_id, product_id)
 
     @app.get("/v1/customer-portal/subscriptions/<subscription_id>/products",

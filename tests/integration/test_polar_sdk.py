@@ -140,3 +140,41 @@ def test_groups_meterbill_does_not_serve_answer_one_typed_501(org, api_url) -> N
         assert response.status_code == 501, (path, response.text)
         assert response.json() == {"error": "NotServed", "detail": f"Meterbill does not serve Polar's {group} API"}
     assert org.http.get("/v1/no-such-group/").status_code == 404
+
+
+def test_events_list_filters_on_metadata_and_a_meter_filter_through_polar_sdk(org, api_url) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        customer = polar.customers.create(email="filters@example.com", external_id="filters")
+        polar.events.ingest(events=[
+            {"name": "call", "customer_id": customer.id, "metadata": {"plan": plan, "tokens": tokens}}
+            for plan, tokens in (("pro", 5), ("free", 50), ("pro", 500), ("team", 7))
+        ])
+        by_plan = polar.events.list(customer_id=customer.id, metadata={"plan": ["pro", "team"]}, limit=100)
+        assert sorted(e.metadata["tokens"] for e in by_plan.items) == [5, 7, 500]
+        at_least_50 = json.dumps({"conjunction": "and",
+                                  "clauses": [{"property": "tokens", "operator": "gte", "value": 50}]})
+        big = polar.events.list(customer_id=customer.id, limit=100, filter=at_least_50)  # a JSON string, as Polar's
+        assert sorted(e.metadata["tokens"] for e in big.items) == [50, 500]
+        both = polar.events.list(customer_id=customer.id, metadata={"plan": "pro"}, limit=100, filter=at_least_50)
+        assert [e.metadata["tokens"] for e in both.items] == [500]
+
+
+def test_a_query_parameter_meterbill_does_not_implement_is_a_422_naming_it(org, other_org, api_url) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        with pytest.raises(HTTPValidationError) as raised:
+            polar.events.list(query="call")
+        assert [(list(e.loc), e.type) for e in raised.value.error.detail] == [(["query", "query"], "extra_forbidden")]
+        with pytest.raises(HTTPValidationError) as raised:
+            polar.customers.list(active=True, email="a@example.com")
+        assert [list(e.loc) for e in raised.value.error.detail] == [["query", "active"]]
+        # Polar's organization_id is understood: the token's own organization reads as usual, another is refused.
+        assert polar.meters.list(organization_id=org.id).pagination.total_count == 0
+        with pytest.raises(HTTPValidationError) as raised:
+            polar.meters.list(organization_id=other_org.id)
+        assert [list(e.loc) for e in raised.value.error.detail] == [["query", "organization_id"]]
+    # Declared parameters, the metadata filter where a route has one, and nothing at all still read as before.
+    assert org.http.get("/v1/customers", params={"metadata[plan]": "pro", "limit": 5}).status_code == 200
+    refused = org.http.get("/v1/customer-meters", params={"metadata[plan]": "pro"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "metadata[plan]"]
+    bad_filter = org.http.get("/v1/events", params={"filter": '{"conjunction": "xor"}'})
+    assert bad_filter.status_code == 422 and bad_filter.json()["detail"][0]["loc"][:2] == ["query", "filter"]
