@@ -9,7 +9,8 @@ from functions.common.schemas import lazy_models
 
 
 class CustomerSessionCreate(RequestModel):
-    model_config = ConfigDict(extra="ignore")
+    # Polar's member_id / external_member_id (members are not served) are a 422 naming them, not dropped.
+    model_config = ConfigDict(extra="forbid")
 
     customer_id: str | None = None
     external_customer_id: str | None = None

@@ -34,7 +34,9 @@ def register(app: APIGatewayHttpResolver) -> None:
                                               write=True))
     def create_customer(body: Annotated[CustomerCreate, Body()]):
         org_id = require(app, "customers:write").organization_id
-        fields = body.model_dump()
+        if body.organization_id not in (None, org_id):
+            raise ValidationFailed([field_error(["body", "organization_id"], "must be the token's organization")])
+        fields = body.model_dump(exclude={"type", "organization_id"})
         customer = service.create(org_id, **fields)
         return json_response(201, customer_out(customer))
 
@@ -80,14 +82,14 @@ def register(app: APIGatewayHttpResolver) -> None:
     def update_customer(customer_id: str, body: Annotated[CustomerUpdate, Body()]) -> dict:
         org_id = require(app, "customers:write").organization_id
         return customer_out(service.update(org_id, CustomerRef(customer_id=customer_id),
-                                           body.model_dump(exclude_unset=True)))
+                                           body.model_dump(exclude_unset=True, exclude={"type"})))
 
     @app.patch("/v1/customers/external/<external_id>", **describe("customers.Customer", scope="customers:write",
                                                                       body=True, write=True))
     def update_customer_external(external_id: str, body: Annotated[CustomerUpdate, Body()]) -> dict:
         org_id = require(app, "customers:write").organization_id
         return customer_out(service.update(org_id, CustomerRef(external_customer_id=external_id),
-                                           body.model_dump(exclude_unset=True)))
+                                           body.model_dump(exclude_unset=True, exclude={"type"})))
 
     @app.delete("/v1/customers/<customer_id>", **describe(status=204, scope="customers:write", write=True,
                                                               content={}, description="Deleted."))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -21,8 +21,11 @@ class Address(RequestModel):
     country: str = Field(min_length=2, max_length=2)
 
 
+# A field Polar's customer bodies have and Meterbill does not implement is a 422 that names it, as is any
+# other unknown field (extra="forbid"), never dropped: `locale` (the portal reads Accept-Language), `owner`
+# (members are not served).
 class CustomerCreate(RequestModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     name: str | None = Field(default=None, max_length=256)
@@ -30,6 +33,9 @@ class CustomerCreate(RequestModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     billing_address: Address | None = None
     tax_exempt: bool = False
+    tax_id: str | None = Field(default=None, min_length=1, max_length=64)  # shown as Polar's [value, type]
+    type: Literal["individual"] = "individual"  # Polar's only customer type in this API version
+    organization_id: str | None = None  # must be the token's organization (the route checks)
 
     @field_validator("metadata")
     @classmethod
@@ -38,7 +44,7 @@ class CustomerCreate(RequestModel):
 
 
 class CustomerUpdate(RequestModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     email: str | None = Field(default=None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     name: str | None = Field(default=None, max_length=256)
@@ -46,6 +52,8 @@ class CustomerUpdate(RequestModel):
     metadata: dict[str, Any] | None = None
     billing_address: Address | None = None
     tax_exempt: bool | None = None
+    tax_id: str | None = Field(default=None, min_length=1, max_length=64)
+    type: Literal["individual"] | None = None
 
     @field_validator("metadata")
     @classmethod
@@ -87,7 +95,6 @@ def customer_out(customer: entities.Customer) -> dict[str, Any]:
 
 def _response_models() -> dict[str, type]:  # built on first use: functions/common/schemas.py
     from datetime import datetime
-    from typing import Literal
 
     from pydantic import Field
 

@@ -26,10 +26,10 @@ __all__ = ["CustomerRef"]
 
 def new_customer(org_id: str, *, external_id: str | None, email: str = "", name: str | None = None,
                  metadata: dict[str, Any] | None = None, billing_address: dict[str, Any] | None = None,
-                 tax_exempt: bool = False) -> Customer:
+                 tax_exempt: bool = False, tax_id: str | None = None) -> Customer:
     return Customer(id=new_id(), organization_id=org_id, created_at=iso(utcnow()), external_id=external_id,
                     email=email, name=name, metadata=metadata or {}, billing_address=billing_address,
-                    tax_exempt=tax_exempt)
+                    tax_exempt=tax_exempt, tax_id=tax_id)
 
 
 def _taken(exc: AlreadyExists) -> ValidationFailed:

@@ -98,7 +98,7 @@ class Threshold(RequestModel):
 
 
 class MeterCreate(RequestModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=256)
     filter: BoundedFilter
@@ -117,9 +117,10 @@ class MeterCreate(RequestModel):
 
 
 class MeterUpdate(RequestModel):
-    """Name, unit and metadata only: changing what a meter counts would rewrite history (archive and create)."""
+    """Name, unit and metadata only: changing what a meter counts would rewrite history (archive and create).
+    Polar's `filter` and `aggregation` are therefore a 422 that names them, like any unknown field."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=256)
     unit: Literal["scalar", "token", "custom"] | None = None

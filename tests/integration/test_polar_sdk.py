@@ -178,3 +178,30 @@ def test_a_query_parameter_meterbill_does_not_implement_is_a_422_naming_it(org, 
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "metadata[plan]"]
     bad_filter = org.http.get("/v1/events", params={"filter": '{"conjunction": "xor"}'})
     assert bad_filter.status_code == 422 and bad_filter.json()["detail"][0]["loc"][:2] == ["query", "filter"]
+
+
+def test_body_fields_are_implemented_or_refused_by_name_never_dropped(org, other_org, api_url) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        customer = polar.customers.create(email="tax@example.com", external_id="tax-1", tax_id="DE123456789",
+                                          type="individual", organization_id=org.id)
+        assert list(customer.tax_id or []) == ["DE123456789", None]
+        updated = polar.customers.update_external("tax-1", tax_id="FR40303265045")
+        assert list(updated.tax_id or []) == ["FR40303265045", None]
+        assert list(polar.customers.get(customer.id).tax_id or []) == ["FR40303265045", None]
+        for call, field in ((lambda: polar.customers.create(email="x@example.com", locale="de"), "locale"),
+                            (lambda: polar.customers.create(email="y@example.com", organization_id=other_org.id),
+                             "organization_id"),
+                            (lambda: polar.customer_sessions.create(customer_id=customer.id, member_id="m"),
+                             "member_id")):
+            with pytest.raises(HTTPValidationError) as raised:
+                call()
+            assert [list(e.loc) for e in raised.value.error.detail] == [["body", field]]
+        meter = polar.meters.create(name="calls", aggregation={"func": "count"},
+                                    filter={"conjunction": "and", "clauses": []})
+        with pytest.raises(HTTPValidationError) as raised:
+            polar.meters.update(meter.id, name="renamed", filter={
+                "conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": "other"}]})
+        assert [list(e.loc) for e in raised.value.error.detail] == [["body", "filter"]]
+        assert polar.meters.get(meter.id).name == "calls"  # nothing of a refused request is written
+    names = [c["email"] for c in org.http.get("/v1/customers", params={"limit": 100}).json()["items"]]
+    assert names == ["tax@example.com"]
