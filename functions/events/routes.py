@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import Json
 
 from functions.auth.service import require
@@ -16,7 +16,8 @@ from functions.common.listing import metadata_filter, parse_sorting
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customers.schemas import customer_out
-from functions.events import listing
+from functions.events import event_types, listing
+from functions.events.schemas import EventTypeUpdate
 from functions.meters.schemas import BoundedFilter
 from functions.store.customers import CustomerRef
 from functions.store.entities import Customer
@@ -41,6 +42,15 @@ def event_out(org_id: str, event: EventRecord, customer: Customer | None) -> dic
         "ingested_at": event.ingested_at,
         "late": event.late,
     }
+
+
+def _sources(source: list[str] | None) -> list[str] | None:
+    """Polar's `source` filter, repeated or comma-separated."""
+    sources = ",".join(source).split(",") if source else None
+    for one in sources or []:
+        if one not in ("user", "system"):
+            raise ValidationFailed([field_error(["query", "source"], "one of user, system", "enum")])
+    return sources
 
 
 def register_listing(app: APIGatewayHttpResolver) -> None:
@@ -68,6 +78,34 @@ def register_listing(app: APIGatewayHttpResolver) -> None:
                                     metadata=metadata_filter(app.current_event.raw_query_string))
         return page_of([event_out(org_id, event, customer) for event, customer in found], page, limit)
 
+    @app.get("/v1/event-types", **describe("events.EventTypeWithStats", page=True, scope="events:read"))
+    def list_event_types(
+        customer_id: Annotated[str | None, Query()] = None,
+        external_customer_id: Annotated[str | None, Query()] = None,
+        query: Annotated[str | None, Query(description="a case-insensitive part of the name or the label")] = None,
+        root_events: Annotated[bool, Query(description="Meterbill's events have no parents: every event is a "
+                                                       "root event, so this changes nothing")] = False,
+        source: Annotated[list[str] | None, Query()] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        sorting: Annotated[list[str] | None, Query(description="name, label, occurrences, first_seen, last_seen; "
+                                                         "`-` descends. Default: -last_seen")] = None,
+    ) -> dict:
+        """Polar's event types with their statistics, one per event name."""
+        org_id = require(app, "events:read").organization_id
+        sources = _sources(source)
+        keys = parse_sorting(sorting, listing.NAME_SORT_KEYS + ("label",), "-last_seen")
+        rows = event_types.list_event_types(org_id, CustomerRef.optional(customer_id, external_customer_id),
+                                            query, sources, keys)
+        return page_of(rows, page, limit)
+
+    @app.patch("/v1/event-types/<event_type_id>", **describe("events.EventType", scope="events:write", body=True,
+                                                             write=True))
+    def update_event_type(event_type_id: str, body: Annotated[EventTypeUpdate, Body()]) -> dict:
+        """Polar's label change (the name, which events carry, stays)."""
+        org_id = require(app, "events:write").organization_id
+        return event_types.set_label(org_id, event_type_id, body.label, body.label_property_selector)
+
     @app.get("/v1/events/names", **describe("events.EventName", page=True, scope="events:read"))
     def list_event_names(
         organization_id: Annotated[list[str] | None, Query()] = None,
@@ -86,10 +124,7 @@ def register_listing(app: APIGatewayHttpResolver) -> None:
         org_id = require(app, "events:read").organization_id
         if organization_id is not None and org_id not in ",".join(organization_id).split(","):
             return page_of([], page, limit)
-        sources = ",".join(source).split(",") if source else None
-        for one in sources or []:
-            if one not in ("user", "system"):
-                raise ValidationFailed([field_error(["query", "source"], "one of user, system", "enum")])
+        sources = _sources(source)
         keys = parse_sorting(sorting, listing.NAME_SORT_KEYS, "-last_seen")
         rows = listing.event_names(org_id, CustomerRef.optional(customer_id, external_customer_id), sources, query,
                                    keys)

@@ -18,7 +18,7 @@ from functions.common.metadata import (  # noqa: F401 (the metadata rules, also 
     metered_number,
     storable_number,
 )
-from functions.common.request_types import Metadata  # noqa: F401 (also imported from here)
+from functions.common.request_types import Metadata, RequestModel  # noqa: F401 (Metadata: also imported from here)
 from functions.common.schemas import lazy_models
 
 MAX_AGE = timedelta(days=35)
@@ -76,6 +76,13 @@ class EventsIngest(BaseModel):
 
 
 
+class EventTypeUpdate(RequestModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=128)
+    label_property_selector: str | None = Field(default=None, min_length=1, max_length=256)
+
+
 def _response_models() -> dict[str, type]:  # built on first use: functions/common/schemas.py
     from functions.common.schemas import Schema
     from functions.customers.schemas import Customer
@@ -113,7 +120,27 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         first_seen: datetime
         last_seen: datetime
 
-    return {"EventsIngestResponse": EventsIngestResponse, "Event": Event, "EventName": EventName}
+    class EventType(Schema):
+        """Polar's EventType: one per event name; the id is derived from the organization and the name."""
+
+        id: str
+        organization_id: str
+        name: str
+        label: str
+        label_property_selector: str | None
+        created_at: datetime
+        modified_at: datetime | None
+
+    class EventTypeWithStats(EventType):
+        """Polar's EventTypeWithStats."""
+
+        source: Literal["user", "system"]
+        occurrences: int
+        first_seen: datetime
+        last_seen: datetime
+
+    return {"EventsIngestResponse": EventsIngestResponse, "Event": Event, "EventName": EventName,
+            "EventType": EventType, "EventTypeWithStats": EventTypeWithStats}
 
 
 __getattr__ = lazy_models(_response_models)

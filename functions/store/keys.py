@@ -172,3 +172,11 @@ def organization_key(org_id: str) -> dict:
 
 def token_key(token_hash: str) -> dict:
     return key(f"TOKEN#{token_hash}", "TOKEN")
+
+
+EVENT_TYPE_PREFIX = "EVENTTYPE#"
+
+
+def event_type_key(org_id: str, name: str) -> dict[str, dict[str, str]]:
+    """An event name's label (Polar's event type), beside the organization's other items."""
+    return {"PK": {"S": org_pk(org_id)}, "SK": {"S": f"{EVENT_TYPE_PREFIX}{name}"}}

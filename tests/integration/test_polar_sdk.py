@@ -205,3 +205,25 @@ def test_body_fields_are_implemented_or_refused_by_name_never_dropped(org, other
         assert polar.meters.get(meter.id).name == "calls"  # nothing of a refused request is written
     names = [c["email"] for c in org.http.get("/v1/customers", params={"limit": 100}).json()["items"]]
     assert names == ["tax@example.com"]
+
+
+def test_event_types_list_with_statistics_and_take_a_label_through_polar_sdk(org, other_org, api_url) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        polar.events.ingest(events=[{"name": name, "external_customer_id": who}
+                                    for name, who in (("api.call", "a"), ("api.call", "b"), ("upload", "a"))])
+        listed = polar.event_types.list()
+        by_name = {t.name: t for t in listed.items}
+        assert {n: (t.occurrences, t.label, t.source) for n, t in by_name.items()} == {
+            "api.call": (2, "api.call", "user"), "upload": (1, "upload", "user")}
+        call = by_name["api.call"]
+        assert polar.event_types.list(external_customer_id="b").pagination.total_count == 1
+        renamed = polar.event_types.update(call.id, label="API call", label_property_selector="metadata.route")
+        assert (renamed.id, renamed.name, renamed.label, renamed.label_property_selector) == (
+            call.id, "api.call", "API call", "metadata.route")
+        again = {t.name: t for t in polar.event_types.list(query="api call").items}
+        assert list(again) == ["api.call"] and again["api.call"].id == call.id and again["api.call"].label == "API call"
+        assert [t.name for t in polar.event_types.list(sorting=["label"]).items] == ["api.call", "upload"]
+    # Another organization's event type is nobody's here, and an id no event name has is a 404.
+    assert other_org.http.patch(f"/v1/event-types/{call.id}", json={"label": "x"}).status_code == 404
+    assert org.http.patch("/v1/event-types/00000000-0000-0000-0000-000000000000",
+                          json={"label": "x"}).status_code == 404
