@@ -19,6 +19,7 @@ from functions.billing.schemas import (
     TaxRateCreate,
 )
 from functions.common.http import json_response
+from functions.common.listing import parse_sorting, sort_rows
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 
@@ -31,6 +32,10 @@ def subscription_out(sub: dict[str, Any]) -> dict[str, Any]:
 PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
 
 
+def _field(row: dict[str, Any], key: str) -> Any:
+    return row.get(key)
+
+
 def register(app: APIGatewayHttpResolver) -> None:
     @app.post("/v1/products", **describe("billing.Product", status=201, scope="products:write", body=True,
                                              write=True))
@@ -40,9 +45,12 @@ def register(app: APIGatewayHttpResolver) -> None:
 
     @app.get("/v1/products", **describe("billing.Product", page=True, scope="products:read"))
     def list_products(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10,
-                      is_archived: Annotated[bool | None, Query()] = None) -> dict:
+                      is_archived: Annotated[bool | None, Query()] = None,
+                      sorting: Annotated[list[str] | None, Query(description="created_at, name; `-` descends. "
+                                                                "Default: oldest first")] = None) -> dict:
         org_id = require(app, "products:read").organization_id
-        return page_of(catalogue.list_products(org_id, is_archived), page, limit)
+        keys = parse_sorting(sorting, ("created_at", "name"), "created_at")
+        return page_of(sort_rows(catalogue.list_products(org_id, is_archived), keys, _field), page, limit)
 
     @app.patch("/v1/products/<product_id>", **describe("billing.Product", scope="products:write", body=True,
                                                         write=True))
@@ -61,10 +69,15 @@ def register(app: APIGatewayHttpResolver) -> None:
         return json_response(201, catalogue.create_discount(org_id, body))
 
     @app.get("/v1/discounts", **describe("billing.Discount", page=True, scope="discounts:read"))
-    def list_discounts(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10
-                       ) -> dict:
+    def list_discounts(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10,
+                       sorting: Annotated[list[str] | None, Query(description="created_at, name, code, "
+                                                                 "redemptions; `-` descends. Default: oldest "
+                                                                 "first")] = None) -> dict:
         org_id = require(app, "discounts:read").organization_id
-        return page_of(catalogue.list_discounts(org_id), page, limit)
+        keys = parse_sorting(sorting, ("created_at", "name", "code", "redemptions"), "created_at")
+        rows = catalogue.list_discounts(org_id)
+        return page_of(sort_rows(rows, keys, lambda row, key: row.get("redemptions_count" if key == "redemptions"
+                                                                       else key)), page, limit)
 
     @app.get("/v1/discounts/<discount_id>", **describe("billing.Discount", scope="discounts:read"))
     def get_discount(discount_id: str) -> dict:
@@ -107,10 +120,13 @@ def register(app: APIGatewayHttpResolver) -> None:
         active: Annotated[bool | None, Query()] = None,
         page: Annotated[int, Query(ge=1)] = 1,
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        sorting: Annotated[list[str] | None, Query(description="started_at, current_period_end, status; `-` "
+                                                  "descends. Default: the stored order")] = None,
     ) -> dict:
         org_id = require(app, "subscriptions:read").organization_id
-        rows = subscriptions.list_subscriptions(org_id, customer_id, active)
-        return page_of([subscription_out(s) for s in rows], page, limit)
+        keys = parse_sorting(sorting, ("started_at", "current_period_end", "status"), "")
+        rows = [subscription_out(s) for s in subscriptions.list_subscriptions(org_id, customer_id, active)]
+        return page_of(sort_rows(rows, keys, _field), page, limit)
 
     @app.get("/v1/subscriptions/<subscription_id>", **describe("billing.Subscription", scope="subscriptions:read"))
     def get_subscription(subscription_id: str) -> dict:

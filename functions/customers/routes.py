@@ -29,6 +29,14 @@ def customer_state(org_id: str, ref: CustomerRef) -> dict[str, Any]:
             "crossed_thresholds": crossings}
 
 
+def refuse_anonymize(anonymize: bool) -> None:
+    """Polar's `anonymize=true` erases the customer's personal data; Meterbill deletes (soft) but does not erase
+    yet, so it says so instead of answering as if it had (polar-sdk sends `anonymize=false` by default)."""
+    if anonymize:
+        raise ValidationFailed([field_error(["query", "anonymize"], "Meterbill does not anonymize customers: "
+                                            "delete without it")])
+
+
 def register(app: APIGatewayHttpResolver) -> None:
     @app.post("/v1/customers", **describe("customers.Customer", status=201, scope="customers:write", body=True,
                                               write=True))
@@ -93,15 +101,17 @@ def register(app: APIGatewayHttpResolver) -> None:
 
     @app.delete("/v1/customers/<customer_id>", **describe(status=204, scope="customers:write", write=True,
                                                               content={}, description="Deleted."))
-    def delete_customer(customer_id: str):
+    def delete_customer(customer_id: str, anonymize: Annotated[bool, Query()] = False):
         org_id = require(app, "customers:write").organization_id
+        refuse_anonymize(anonymize)
         service.delete(org_id, CustomerRef(customer_id=customer_id))
         return Response(204, "application/json", "")
 
     @app.delete("/v1/customers/external/<external_id>", **describe(status=204, scope="customers:write",
                                                                        write=True, content={}, description="Deleted."))
-    def delete_customer_external(external_id: str):
+    def delete_customer_external(external_id: str, anonymize: Annotated[bool, Query()] = False):
         org_id = require(app, "customers:write").organization_id
+        refuse_anonymize(anonymize)
         service.delete(org_id, CustomerRef(external_customer_id=external_id))
         return Response(204, "application/json", "")
 

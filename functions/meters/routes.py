@@ -79,8 +79,12 @@ def register(app: APIGatewayHttpResolver) -> None:
         interval: Annotated[Literal["hour", "day", "week", "month", "year"], Query()] = "day",
         customer_id: Annotated[str | None, Query()] = None,
         external_customer_id: Annotated[str | None, Query()] = None,
+        timezone: Annotated[str, Query(description="buckets are UTC days, weeks, months and years; another "
+                                                   "timezone is refused")] = "UTC",
     ) -> dict:
         org_id = require(app, "meters:read").organization_id
+        if timezone not in ("UTC", "Etc/UTC"):
+            raise ValidationFailed([field_error(["query", "timezone"], "Meterbill buckets in UTC only")])
         if start_timestamp.tzinfo is None or end_timestamp.tzinfo is None:
             raise ValidationFailed([field_error(["query", "start_timestamp"], "timestamps must carry a timezone")])
         if end_timestamp < start_timestamp:

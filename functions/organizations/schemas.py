@@ -61,25 +61,86 @@ class OrganizationUpdate(RequestModel):
     portal_products: list[str] | None = Field(default=None, max_length=20)
 
 
+# What Meterbill does, in the words of Polar's organization settings: it sends no email, takes no payment, runs
+# one subscription per customer, and its portal shows usage and lets a customer change plan.
+SUBSCRIPTION_SETTINGS = {"allow_multiple_subscriptions": False, "proration_behavior": "prorate",
+                         "benefit_revocation_grace_period": 0, "prevent_trial_abuse": False,
+                         "allow_customer_updates": True}
+CUSTOMER_EMAIL_SETTINGS = {name: False for name in (
+    "order_confirmation", "payment_method_expiration_reminder", "subscription_cancellation",
+    "subscription_confirmation", "subscription_cycled", "subscription_cycled_after_trial", "subscription_past_due",
+    "subscription_paused", "subscription_resumed", "subscription_renewal_reminder", "subscription_revoked",
+    "subscription_trial_conversion_reminder", "subscription_uncanceled", "subscription_updated")}
+CUSTOMER_PORTAL_SETTINGS = {"usage": {"show": True},
+                            "subscription": {"update_seats": False, "update_plan": True, "update_units": None,
+                                             "pause": None},
+                            "customer": {"allow_email_change": False}}
+CAPABILITIES = {"checkout_payments": False, "subscription_renewals": True, "payouts": False, "refunds": False,
+                "api_access": True, "dashboard_access": False}
+
+
+def slug_of(name: str) -> str:
+    """Polar's organization slug, from the name (Meterbill has no slugs of its own)."""
+    return "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split()) or "organization"
+
+
 def organization_out(org: Any) -> dict[str, Any]:
+    """Polar's Organization (every field polar-sdk reads, with what Meterbill does), plus Meterbill's branding,
+    seller, payment terms and portal products."""
+    branding, seller = org.branding or {}, org.seller or {}
     return {"id": org.id, "name": org.name, "created_at": org.created_at, "modified_at": org.modified_at,
-            "branding": org.branding or {}, "seller": org.seller or {},
+            "slug": slug_of(org.name), "avatar_url": branding.get("logo_url"), "proration_behavior": "prorate",
+            "allow_customer_updates": True, "email": branding.get("support_email"), "website": None,
+            "socials": [], "status": "active", "details_submitted_at": None,
+            "onboarding_resubmission_requested_at": None, "sso_enforced": False,
+            "default_presentment_currency": "usd", "default_tax_behavior": "exclusive", "feature_settings": None,
+            "subscription_settings": SUBSCRIPTION_SETTINGS, "customer_email_settings": CUSTOMER_EMAIL_SETTINGS,
+            "customer_portal_settings": CUSTOMER_PORTAL_SETTINGS,
+            "dispute_settings": {"auto_accept_below_amount": None}, "embed_hosts": [],
+            "country": (seller.get("address") or {}).get("country"), "account_id": None, "payout_account_id": None,
+            "capabilities": CAPABILITIES,
+            "branding": branding, "seller": seller,
             "payment_terms_days": org.payment_terms_days, "portal_products": org.portal_products or []}
 
 
 def _response_models() -> dict[str, type]:  # built on first use: functions/common/schemas.py
     from datetime import datetime
+    from typing import Literal
 
     from functions.common.schemas import Schema
 
     class Organization(Schema):
-        """Polar's organization (as much of it as Meterbill has), plus the portal's branding, the seller's
-        details on invoices, payment terms and the products offered in the portal."""
+        """Polar's organization: its settings say what Meterbill does (no email, no payments, one subscription
+        per customer, a portal with usage and plan changes); plus the portal's branding, the seller's details
+        on invoices, payment terms and the products offered in the portal."""
 
         id: str
         name: str
         created_at: datetime
         modified_at: datetime | None = None
+        slug: str
+        avatar_url: str | None
+        proration_behavior: Literal["invoice", "prorate"]
+        allow_customer_updates: bool
+        email: str | None
+        website: str | None
+        socials: list[dict[str, str]]
+        status: Literal["active"]
+        details_submitted_at: datetime | None
+        onboarding_resubmission_requested_at: datetime | None
+        sso_enforced: bool
+        default_presentment_currency: str
+        default_tax_behavior: Literal["exclusive"]
+        feature_settings: None
+        subscription_settings: dict[str, Any]
+        customer_email_settings: dict[str, bool]
+        customer_portal_settings: dict[str, Any]
+        dispute_settings: dict[str, int | None]
+        embed_hosts: list[str]
+        country: str | None
+        account_id: str | None
+        payout_account_id: str | None
+        capabilities: dict[str, bool]
         branding: Branding
         seller: Seller
         payment_terms_days: int | None

@@ -227,3 +227,55 @@ def test_event_types_list_with_statistics_and_take_a_label_through_polar_sdk(org
     assert other_org.http.patch(f"/v1/event-types/{call.id}", json={"label": "x"}).status_code == 404
     assert org.http.patch("/v1/event-types/00000000-0000-0000-0000-000000000000",
                           json={"label": "x"}).status_code == 404
+
+
+def test_what_polar_sdk_sends_by_default_is_understood(org, api_url) -> None:
+    """polar-sdk sends some parameters whether or not the caller set them: `timezone=UTC` with quantities,
+    `anonymize=false` with a delete, `sorting` with every list. Each is understood, and another value of one
+    Meterbill does not implement is a 422 naming it."""
+    from datetime import UTC, datetime, timedelta
+
+    with Polar(org.token, base_url=api_url) as polar:
+        meter = polar.meters.create(name="calls", aggregation={"func": "count"},
+                                    filter={"conjunction": "and", "clauses": []})
+        polar.events.ingest(events=[{"name": "call", "external_customer_id": "tz"} for _ in range(3)])
+        now = datetime.now(UTC)
+        window = {"start_timestamp": now - timedelta(days=1), "end_timestamp": now + timedelta(minutes=1)}
+        assert polar.meters.quantities(meter.id, interval="day", **window).total == 3
+        with pytest.raises(HTTPValidationError) as raised:
+            polar.meters.quantities(meter.id, interval="day", timezone="Europe/Paris", **window)
+        assert [list(e.loc) for e in raised.value.error.detail] == [["query", "timezone"]]
+        customer = polar.customers.get_external("tz")
+        with pytest.raises(HTTPValidationError) as raised:
+            polar.customers.delete(customer.id, anonymize=True)
+        assert [list(e.loc) for e in raised.value.error.detail] == [["query", "anonymize"]]
+        polar.customers.delete(customer.id)
+        assert polar.customers.list().pagination.total_count == 0
+    for name in ("b-plan", "a-plan", "c-plan"):
+        assert org.http.post("/v1/products/", json={"name": name, "recurring_interval": "month", "prices": [
+            {"amount_type": "fixed", "price_amount": 100, "price_currency": "usd"}]}).status_code == 201
+    oldest_first = [p["name"] for p in org.http.get("/v1/products/").json()["items"]]
+    assert oldest_first == ["b-plan", "a-plan", "c-plan"]
+    by_name = org.http.get("/v1/products/", params={"sorting": "-name"}).json()["items"]
+    assert [p["name"] for p in by_name] == ["c-plan", "b-plan", "a-plan"]
+    newest_first = org.http.get("/v1/products/", params={"sorting": "-created_at"}).json()["items"]
+    assert [p["name"] for p in newest_first] == ["c-plan", "a-plan", "b-plan"]
+    refused = org.http.get("/v1/products/", params={"sorting": "price_amount"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "sorting"]
+    assert org.http.get("/v1/discounts/", params={"sorting": "-created_at"}).status_code == 200
+    assert org.http.get("/v1/subscriptions/", params={"sorting": "-started_at"}).status_code == 200
+
+
+def test_organizations_get_parses_in_polar_sdk_and_says_what_meterbill_does(org, api_url) -> None:
+    assert org.http.patch(f"/v1/organizations/{org.id}", json={
+        "name": "Acme Cloud, Inc.", "branding": {"support_email": "help@acme.example"},
+        "seller": {"address": {"country": "DE"}}}).status_code == 200
+    with Polar(org.token, base_url=api_url) as polar:
+        got = polar.organizations.get(org.id)
+    assert (got.id, got.name, got.slug, got.email, got.country) == (
+        org.id, "Acme Cloud, Inc.", "acme-cloud-inc", "help@acme.example", "DE")
+    assert got.subscription_settings.allow_multiple_subscriptions is False
+    emails = got.customer_email_settings  # Meterbill sends no email
+    assert (emails.order_confirmation, emails.subscription_cycled, emails.subscription_cancellation) == (
+        False, False, False)
+    assert (got.capabilities.checkout_payments, got.capabilities.api_access) == (False, True)
