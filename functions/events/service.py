@@ -30,7 +30,7 @@ from functions.store import aggregates, markers
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
-from functions.store.entities import Customer
+from functions.store.entities import Customer, Meter
 from functions.store.events import EventRecord
 from functions.thresholds import service as thresholds
 
@@ -123,7 +123,7 @@ def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str]
     return ids, {**direct, **(customer_store.get_many(org_id, missing) if missing else {})}
 
 
-def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], meters: list[dict[str, Any]],
+def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], meters: list[Meter],
             now: datetime) -> tuple[list[PreparedEvent], int]:
     prepared: dict[str, PreparedEvent] = {}
     duplicates = 0
@@ -154,15 +154,15 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     now = clock()
     customer_ids, customers_by_id = resolve_customers(org_id, events)
     meters = meter_store.list_all(org_id)
-    active = [m for m in meters if not m.get("archived_at")]
-    meter_seq = max((m["seq"] for m in meters), default=0)
+    active = [m for m in meters if not m.archived_at]
+    meter_seq = max((m.seq for m in meters), default=0)
     prepared, duplicates = prepare(org_id, events, customer_ids, active, now)
     result = IngestResult(duplicates=duplicates)
     router = PeriodRouter({cid: c.billing for cid, c in customers_by_id.items()})
     # Grouped by customer, a chunk carries one aggregate update per meter rather than one per customer and
     # meter: fewer, fuller transactions when a request mixes many customers (bulk files do).
     prepared.sort(key=lambda e: e.customer_id)
-    by_id = {m["id"]: m for m in active}
+    by_id = {m.id: m for m in active}
     try:
         for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
             inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq, usage)

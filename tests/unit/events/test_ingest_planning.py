@@ -10,17 +10,17 @@ from functions.events.schemas import EventCreate
 from functions.events.service import PeriodRouter, build_chunk, prepare, write_chunk
 from functions.meters.periods import calendar_month
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
+from functions.store.entities import Meter
 from functions.store.events import EventRecord
+from tests.unit.entities import meter
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 NOVEMBER = calendar_month(NOW)
 DECEMBER = calendar_month(datetime(2026, 12, 1, tzinfo=UTC))
-COUNT = {"id": "m-count", "seq": 1, "filter": {"conjunction": "and", "clauses": []}, "aggregation": {"func": "count"}}
-UNIQUE = {"id": "m-users", "seq": 2, "filter": {"conjunction": "and", "clauses": []},
-          "aggregation": {"func": "unique", "property": "user"}}
-SUM_API = {"id": "m-ms", "seq": 3,
-           "filter": {"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": "api"}]},
-           "aggregation": {"func": "sum", "property": "ms"}}
+COUNT = meter("m-count", {"func": "count"})
+UNIQUE = meter("m-users", {"func": "unique", "property": "user"}, seq=2)
+SUM_API = meter("m-ms", {"func": "sum", "property": "ms"}, seq=3,
+                filter={"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": "api"}]})
 
 
 def events(*specs: tuple[str, str | None, dict]) -> list[EventCreate]:
@@ -48,7 +48,7 @@ class FakeUsage:
         return self.results.pop(0) if self.results else ChunkResult(committed=True)
 
 
-def plan(specs: list[EventCreate], meters: list[dict]) -> list:
+def plan(specs: list[EventCreate], meters: list[Meter]) -> list:
     prepared, _ = prepare("org", specs, ["c1"] * len(specs), meters, NOW)
     return prepared
 
@@ -110,8 +110,7 @@ def test_a_period_closed_during_the_transaction_is_rerouted_too() -> None:
 
 
 def test_the_prior_state_read_guards_min_and_max() -> None:
-    minimum = {"id": "m-min", "seq": 1, "filter": {"conjunction": "and", "clauses": []},
-               "aggregation": {"func": "min", "property": "ms"}}
+    minimum = meter("m-min", {"func": "min", "property": "ms"})
     key = ("c1", "m-min", NOVEMBER.key)
     prior = StoredAggregate("c1", "m-min", NOVEMBER.key, NOVEMBER.end.isoformat(), version=4)
     usage = FakeUsage(stored={key: prior})
