@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from functions.common.clock import iso, utcnow
-from functions.common.errors import Contention, ValidationFailed, field_error
+from functions.common.errors import Contention, PeriodClosed, ValidationFailed, field_error
 from functions.common.ids import name_id, new_id
 from functions.customers import service as customers
 from functions.events.chunks import PreparedEvent, plan_chunks
@@ -96,8 +96,9 @@ class PeriodRouter:
             period, late = following_period(billing, period), True
         return period, late
 
-    def close(self, customer_id: str, period_key: str) -> None:
-        self.closed.add((customer_id, period_key))
+    def close_all(self, keys: set[AggregateKey]) -> None:
+        """The aggregates' periods are closed: their events go to the following period."""
+        self.closed.update((customer_id, period_key) for customer_id, _, period_key in keys)
 
 
 def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str], dict[str, Customer]]:
@@ -209,10 +210,9 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
     for attempt in range(MAX_ATTEMPTS):
         records, deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq)
         priors = usage.read_aggregates(org_id, [d.key for d in deltas])
-        closed = [k for k, agg in priors.items() if agg.closed]
+        closed = {k for k, agg in priors.items() if agg.closed}
         if closed:
-            for customer_id, _, period_key in closed:
-                router.close(customer_id, period_key)
+            router.close_all(closed)
             continue
         wanted = [(d.key, marker) for d in deltas for marker in sorted(d.partial.uniques)]
         present = usage.present_markers(org_id, wanted) if wanted else set()
@@ -221,7 +221,11 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
             if delta.prior is not None and delta.partial.total:
                 exact_add(delta.prior.state.total, delta.partial.total)  # what DynamoDB's ADD will compute
             delta.new_markers = [m for m in sorted(delta.partial.uniques) if (delta.key, m) not in present]
-        outcome = usage.write_chunk(org_id, records, deltas)
+        try:
+            outcome = usage.write_chunk(org_id, records, deltas)
+        except PeriodClosed as exc:  # closed between the read and the write
+            router.close_all(exc.keys)
+            continue
         if outcome.committed:
             return len(records), duplicates, [d.key for d in deltas]
         if outcome.duplicates:
@@ -229,9 +233,7 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
             remaining = [e for e in remaining if e.id not in outcome.duplicates]
             if not remaining:
                 return 0, duplicates, []
-        for customer_id, _, period_key in outcome.closed:
-            router.close(customer_id, period_key)
-        if not outcome.duplicates and not outcome.closed:
+        if not outcome.duplicates:
             # A concurrent writer moved an aggregate we read: back off a little, re-read, retry.
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
     raise Contention("too much contention on this customer's meters; retry the request (it is idempotent)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from functions.common.errors import PeriodClosed
 from functions.events.schemas import EventCreate
 from functions.events.service import PeriodRouter, build_chunk, prepare, write_chunk
 from functions.meters.periods import calendar_month
@@ -34,7 +35,7 @@ class FakeUsage:
 
     stored: dict[AggregateKey, StoredAggregate] = field(default_factory=dict)
     markers: set[tuple[AggregateKey, str]] = field(default_factory=set)
-    results: list[ChunkResult] = field(default_factory=list)
+    results: list[ChunkResult | PeriodClosed] = field(default_factory=list)
     written: list[tuple[list[EventRecord], list[AggregateDelta]]] = field(default_factory=list)
 
     def read_aggregates(self, org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]:
@@ -45,7 +46,10 @@ class FakeUsage:
 
     def write_chunk(self, org_id: str, records: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
         self.written.append((list(records), list(deltas)))
-        return self.results.pop(0) if self.results else ChunkResult(committed=True)
+        result = self.results.pop(0) if self.results else ChunkResult(committed=True)
+        if isinstance(result, PeriodClosed):
+            raise result
+        return result
 
 
 def plan(specs: list[EventCreate], meters: list[Meter]) -> list:
@@ -103,7 +107,7 @@ def test_a_closed_period_sends_its_events_to_the_open_one_marked_late() -> None:
 
 def test_a_period_closed_during_the_transaction_is_rerouted_too() -> None:
     prepared = plan(events(("a", "1", {}),), [COUNT])
-    usage = FakeUsage(results=[ChunkResult(committed=False, closed={("c1", "m-count", NOVEMBER.key)})])
+    usage = FakeUsage(results=[PeriodClosed({("c1", "m-count", NOVEMBER.key)})])
     inserted, _, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
     assert inserted == 1 and touched == [("c1", "m-count", DECEMBER.key)]
     assert usage.written[1][0][0].late is True
