@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from functions.common.clock import iso, parse_iso, utcnow
-from functions.common.errors import Conflict, NotFound
+from functions.common.errors import Conflict, NotFound, PeriodClosed
 from functions.common.ids import new_id
 from functions.common.listing import SortKeys, metadata_matches, sort_rows
 from functions.meters.aggregation import Partial, exact_subtract, value_of
@@ -164,6 +164,8 @@ def _backfill_aggregate(org_id: str, key: AggregateKey, period: Period, state: P
         try:
             aggregates.put_aggregate(org_id, aggregate, existing.version if existing else None)
             return 1
+        except PeriodClosed:
+            return 0  # closed since the read: invoiced as it was, like a period found closed above
         except Conflict:
             continue
     raise Conflict("backfill kept racing ingest; it is retried by the catch-up run")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from functions.common.errors import PeriodClosed, StoreRefused
+from functions.common.errors import Conflict, PeriodClosed, StoreRefused
 from functions.store import dynamo
 from functions.store.attributes import (
     AGGREGATE_BACKFILLED_COUNT,
@@ -232,7 +232,8 @@ def customer_aggregates(org_id: str, customer_id: str) -> list[StoredAggregate]:
 
 
 def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int | None) -> None:
-    """Backfill: write a recomputed aggregate, guarded by the version read (None: must not exist yet)."""
+    """Backfill: write a recomputed aggregate, guarded by the version read (None: must not exist yet). Raises
+    PeriodClosed if the aggregate is closed, Conflict if another writer moved it."""
     state = aggregate.state
     values: dict[str, Any] = {
         AGGREGATE_METER: aggregate.meter_id, AGGREGATE_PERIOD_START: aggregate.period_key,
@@ -245,13 +246,19 @@ def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int
     request: dict[str, Any] = {
         "TableName": dynamo.table_name(),
         "Item": {**aggregate_key(org_id, aggregate.key), **to_item(values)},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
     if expected_version is None:
         request["ConditionExpression"] = "attribute_not_exists(PK)"
     else:
         request["ConditionExpression"] = f"{AGGREGATE_VERSION} = :v AND attribute_not_exists({AGGREGATE_CLOSED})"
         request["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
-    dynamo.call("put_item", **request)
+    try:
+        dynamo.call("put_item", **request)
+    except Conflict as exc:
+        if dynamo.refused_condition_item(exc).get(AGGREGATE_CLOSED, {}).get("BOOL"):
+            raise PeriodClosed({aggregate.key}) from exc
+        raise
 
 
 def close_aggregate_action(org_id: str, key_: AggregateKey, period_end: str, version: int | None) -> dict[str, Any]:
