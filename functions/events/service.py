@@ -43,7 +43,9 @@ class UsageStore(Protocol):
     def present_markers(self, org_id: str, wanted: list[tuple[AggregateKey, str]]
                         ) -> set[tuple[AggregateKey, str]]: ...
 
-    def write_chunk(self, org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult: ...
+    def write_chunk(self, org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
+        """Raises PeriodClosed when an aggregate's period is closed (nothing of the chunk is written)."""
+        ...
 
 
 class DynamoUsage:
