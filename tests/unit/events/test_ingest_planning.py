@@ -113,6 +113,17 @@ def test_a_period_closed_during_the_transaction_is_rerouted_too() -> None:
     assert usage.written[1][0][0].late is True
 
 
+def test_a_duplicate_cancelled_with_a_closed_period_is_counted_once_by_the_retry() -> None:
+    prepared = plan(events(("a", "1", {}), ("a", "2", {})), [COUNT])
+    usage = FakeUsage(results=[PeriodClosed({("c1", "m-count", NOVEMBER.key)}),
+                               ChunkResult(committed=False, duplicates={prepared[0].id})])
+    inserted, duplicates, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
+    assert (inserted, duplicates, touched) == (1, 1, [("c1", "m-count", DECEMBER.key)])
+    records, deltas = usage.written[-1]
+    assert [(r.id, r.period_key, r.late) for r in records] == [(prepared[1].id, DECEMBER.key, True)]
+    assert (deltas[0].partial.count, deltas[0].late_count) == (1, 1)
+
+
 def test_the_prior_state_read_guards_min_and_max() -> None:
     minimum = meter("m-min", {"func": "min", "property": "ms"})
     key = ("c1", "m-min", NOVEMBER.key)
