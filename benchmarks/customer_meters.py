@@ -53,7 +53,7 @@ def run(large: int = 1_000_000) -> dict[Any, Any]:
     org = create_organization("bench-read")
     for i in range(3):
         call_handler(management.handler, "POST", "/v1/meters/", org.token, meters_body(i))
-    all_meters = {m["id"]: m for m in meters.list_all(org.organization_id)}
+    all_meters = {m.id: m for m in meters.list_all(org.organization_id)}
     results: dict[Any, Any] = {}
     loaded = 0
     started = time.perf_counter()

@@ -39,12 +39,12 @@ def audit(org_id: str, lookback_days: int = 40) -> list[Difference]:
         events_by_period = by_customer.get(customer.id, {})
         stored = {(a.meter_id, a.period_key): a for a in customer_aggregates(org_id, customer.id)}
         for meter in meters:
-            first_period = calendar_month(parse_iso(meter["created_at"])).key
+            first_period = calendar_month(parse_iso(meter.created_at)).key
             periods = {p for p in events_by_period if p >= first_period}
-            periods |= {p for (m, p) in stored if m == meter["id"] and p >= since[:10]}
+            periods |= {p for (m, p) in stored if m == meter.id and p >= since[:10]}
             for period_key in sorted(periods):
                 expected = recompute(meter, events_by_period.get(period_key, []))
-                aggregate = stored.get((meter["id"], period_key))
+                aggregate = stored.get((meter.id, period_key))
                 actual = aggregate.state if aggregate else None
                 pairs = {
                     "count": (actual.count if actual else 0, expected.count),
@@ -56,5 +56,5 @@ def audit(org_id: str, lookback_days: int = 40) -> list[Difference]:
                 }
                 for field, (got, want) in pairs.items():
                     if got != want:
-                        differences.append(Difference(customer.id, meter["id"], period_key, field, got, want))
+                        differences.append(Difference(customer.id, meter.id, period_key, field, got, want))
     return differences

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the request models, validated by the management routes: the
 
 
 def create_product(org_id: str, body: ProductCreate) -> dict[str, Any]:
-    meters = {m["id"]: m for m in meter_store.list_all(org_id)}
+    meters = {m.id: m for m in meter_store.list_all(org_id)}
     errors = [
         field_error(["body", "prices", i, "meter_id"], "meter not found")
         for i, p in enumerate(body.prices)
@@ -29,7 +29,7 @@ def create_product(org_id: str, body: ProductCreate) -> dict[str, Any]:
     for price in body.prices:
         data = {"id": new_id(), **price.model_dump(mode="json"), "created_at": now}
         if data.get("meter_id"):
-            data["meter_name"] = meters[data["meter_id"]]["name"]
+            data["meter_name"] = meters[data["meter_id"]].name
         prices.append(data)
     product = {
         "id": new_id(), "organization_id": org_id, "name": body.name, "description": body.description,

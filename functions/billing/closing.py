@@ -29,7 +29,7 @@ from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import ClosingAggregate, InvoiceWrite, WriteOutcome
-from functions.store.entities import Customer
+from functions.store.entities import Customer, Meter
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
@@ -94,7 +94,7 @@ class RunCache:
     products: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     discounts: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
     tax_rates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    meters: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    meters: dict[str, dict[str, Meter]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)  # organization -> last invoice number written
     sellers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
@@ -251,7 +251,7 @@ class SegmentUsage:
 
 
 def segment_usage(sub: dict[str, Any], product: dict[str, Any], aggregates: Mapping[str, StoredAggregate],
-                  meters: Mapping[str, dict[str, Any]], cycle_end: datetime, until: datetime) -> SegmentUsage:
+                  meters: Mapping[str, Meter], cycle_end: datetime, until: datetime) -> SegmentUsage:
     """The open usage segment (from `usage_start(sub)` to `until`) billed at `product`'s metered prices. Pure:
     `aggregates` are the segment's, by meter id. Each segment aggregates its own events (a max, unique, last or
     avg is the segment's own, docs/billing.md)."""
@@ -272,7 +272,7 @@ def segment_usage(sub: dict[str, Any], product: dict[str, Any], aggregates: Mapp
 
 
 def plan_close(context: InvoiceContext, closing: Period, ending: bool, aggregates: Mapping[str, StoredAggregate],
-               meters: Mapping[str, dict[str, Any]], final_at: datetime | None = None) -> ClosePlan:
+               meters: Mapping[str, Meter], final_at: datetime | None = None) -> ClosePlan:
     """Lines of the invoice that closes `closing`: metered usage of the last segment (arrears), pending lines
     (prorations, earlier segments' usage), and unless the subscription ends, the next cycle's fixed fee
     (advance). Also the new rollover and what to close. Pure: `aggregates` are the open segment's, by meter id."""
@@ -294,12 +294,12 @@ def plan_close(context: InvoiceContext, closing: Period, ending: bool, aggregate
 
 
 def usage_of(context: InvoiceContext, cache: RunCache | None = None
-             ) -> tuple[dict[str, StoredAggregate], dict[str, dict[str, Any]]]:
+             ) -> tuple[dict[str, StoredAggregate], dict[str, Meter]]:
     """The open usage segment's aggregates (one query) and, for metered products, the organization's meters."""
     cache = RunCache() if cache is None else cache
-    meters: dict[str, dict[str, Any]] = {}
+    meters: dict[str, Meter] = {}
     if any(p["amount_type"] in METERED for p in context.product["prices"]):
-        meters = cache.meters.get(context.org_id) or {m["id"]: m for m in meter_store.list_all(context.org_id)}
+        meters = cache.meters.get(context.org_id) or {m.id: m for m in meter_store.list_all(context.org_id)}
         cache.meters[context.org_id] = meters
     start = usage_start(context.subscription)
     aggregates = {a.meter_id: a for a in customer_aggregates(context.org_id, context.subscription["customer_id"])

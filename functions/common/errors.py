@@ -56,6 +56,15 @@ class AlreadyExists(Conflict):
         self.fields = fields
 
 
+class PeriodClosed(Conflict):
+    """A write reached aggregates whose period is closed (invoiced): `keys` name them, (customer, meter,
+    period start). Nothing of the write was applied; ingest counts its events in the open period instead."""
+
+    def __init__(self, keys: set[tuple[str, str, str]]) -> None:
+        super().__init__(f"the period of {len(keys)} aggregate(s) is closed")
+        self.keys = keys
+
+
 class Exhausted(Conflict):
     """A counted resource has none left (a discount's redemptions)."""
 

@@ -18,9 +18,8 @@ from functions.store.customers import CustomerRef
 from functions.store.entities import Customer
 
 
-def customer_meter_out(row: dict[str, Any], customer: Customer) -> dict[str, Any]:
-    meter = row.pop("_meter")
-    return {**row, "customer": customer_out(customer), "meter": meter_out(meter)}
+def customer_meter_out(row: service.CustomerMeter, customer: Customer) -> dict[str, Any]:
+    return {**row.numbers(), "customer": customer_out(customer), "meter": meter_out(row.meter)}
 
 
 def register(app: APIGatewayHttpResolver) -> None:

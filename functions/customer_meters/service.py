@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.customers import CustomerRef
-from functions.store.entities import Customer
+from functions.store.entities import Customer, Meter
 
 ID_SEPARATOR = "_"
 
@@ -44,11 +45,38 @@ def open_aggregates(aggregates: list[StoredAggregate], billing: dict[str, Any] |
     return current
 
 
-def consumed(meter: dict[str, Any], aggregate: StoredAggregate) -> Decimal:
-    return value_of(meter["aggregation"]["func"], aggregate.state, aggregate.unique_count)
+def consumed(meter: Meter, aggregate: StoredAggregate) -> Decimal:
+    return value_of(meter.aggregation["func"], aggregate.state, aggregate.unique_count)
 
 
-def customer_meters(org_id: str, customer: Customer, meters: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class CustomerMeter:
+    """One active meter of a customer: what it consumed and was credited in its current period."""
+
+    customer_id: str
+    meter: Meter
+    consumed: Decimal
+    credited: Decimal
+    period_start: str
+    period_end: str
+
+    def numbers(self) -> dict[str, Any]:
+        """Polar's CustomerMeter fields, but the embedded customer and meter (each caller shows those its way)."""
+        return {
+            "id": customer_meter_id(self.customer_id, self.meter.id),
+            "created_at": self.period_start,
+            "modified_at": None,
+            "customer_id": self.customer_id,
+            "meter_id": self.meter.id,
+            "consumed_units": as_number(self.consumed),
+            "credited_units": int(self.credited),
+            "balance": as_number(self.credited - self.consumed),
+            "period_start": self.period_start,
+            "period_end": self.period_end,
+        }
+
+
+def customer_meters(org_id: str, customer: Customer, meters: dict[str, Meter]) -> list[CustomerMeter]:
     """Every active meter of the customer with its current numbers: one DynamoDB query.
 
     Active: the customer has usage in the current period, or its subscription grants credits on the meter.
@@ -59,26 +87,17 @@ def customer_meters(org_id: str, customer: Customer, meters: dict[str, dict[str,
     rows = []
     for meter_id in sorted(set(current) | set(credits)):
         meter = meters.get(meter_id)
-        if meter is None or meter.get("archived_at"):
+        if meter is None or meter.archived_at:
             continue
         aggregate = current.get(meter_id)
-        used = consumed(meter, aggregate) if aggregate else Decimal(0)
-        credited = credits.get(meter_id, Decimal(0))
-        period_start = aggregate.period_key if aggregate else billing["period_start"]  # type: ignore[index]
-        period_end = aggregate.period_end if aggregate else billing["period_end"]  # type: ignore[index]
-        rows.append({
-            "id": customer_meter_id(customer.id, meter_id),
-            "created_at": period_start,
-            "modified_at": None,
-            "customer_id": customer.id,
-            "meter_id": meter_id,
-            "consumed_units": as_number(used),
-            "credited_units": int(credited),
-            "balance": as_number(credited - used),
-            "period_start": period_start,
-            "period_end": period_end,
-            "_meter": meter,
-        })
+        rows.append(CustomerMeter(
+            customer_id=customer.id,
+            meter=meter,
+            consumed=consumed(meter, aggregate) if aggregate else Decimal(0),
+            credited=credits.get(meter_id, Decimal(0)),
+            period_start=aggregate.period_key if aggregate else billing["period_start"],  # type: ignore[index]
+            period_end=aggregate.period_end if aggregate else billing["period_end"],  # type: ignore[index]
+        ))
     return rows
 
 
@@ -86,35 +105,35 @@ SORT_KEYS = ("created_at", "modified_at", "customer_id", "customer_name", "meter
              "consumed_units", "credited_units", "balance")
 
 
-def _sort_value(pair: tuple[dict[str, Any], Customer], key: str) -> Any:
+def _sort_value(pair: tuple[CustomerMeter, Customer], key: str) -> Any:
     row, customer = pair
     if key == "customer_name":
         return customer.name
     if key == "meter_name":
-        return row["_meter"].get("name")
-    if key == "modified_at":
-        return row.get("modified_at") or row.get("created_at")
-    return row.get(key)
+        return row.meter.name
+    if key == "modified_at":  # never modified: the creation (the period's start)
+        key = "created_at"
+    return row.numbers()[key]
 
 
 def list_customer_meters(org_id: str, ref: CustomerRef | None, meter_id: str | None = None,
-                         sorting: SortKeys | None = None) -> list[tuple[dict[str, Any], Customer]]:
+                         sorting: SortKeys | None = None) -> list[tuple[CustomerMeter, Customer]]:
     """(row, customer) of every active meter of the customers a filter names (None: every customer), in the
     customers' order unless `sorting` (Polar's CustomerMeterSortProperty keys) says otherwise."""
-    meters = {m["id"]: m for m in meter_store.list_all(org_id)}
+    meters = {m.id: m for m in meter_store.list_all(org_id)}
     rows = []
     for customer in customer_store.select(org_id, ref):
         for row in customer_meters(org_id, customer, meters):
-            if meter_id is None or row["meter_id"] == meter_id:
+            if meter_id is None or row.meter.id == meter_id:
                 rows.append((row, customer))
     return sort_rows(rows, sorting or [], _sort_value)
 
 
-def get_customer_meter(org_id: str, customer_meter_id: str) -> tuple[dict[str, Any], Customer]:
+def get_customer_meter(org_id: str, customer_meter_id: str) -> tuple[CustomerMeter, Customer]:
     customer_id, meter_id = split_customer_meter_id(customer_meter_id)
     customer = customer_store.resolve(org_id, CustomerRef(customer_id=customer_id))
-    meters = {m["id"]: m for m in meter_store.list_all(org_id)}
+    meters = {m.id: m for m in meter_store.list_all(org_id)}
     for row in customer_meters(org_id, customer, meters):
-        if row["meter_id"] == meter_id:
+        if row.meter.id == meter_id:
             return row, customer
     raise NotFound("customer meter not found")

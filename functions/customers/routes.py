@@ -23,7 +23,7 @@ CROSSING_FIELDS = ("meter_id", "threshold_id", "threshold", "period_start", "cro
 
 def customer_state(org_id: str, ref: CustomerRef) -> dict[str, Any]:
     customer, active_rows, crossed = service.state(org_id, ref)
-    active = [{k: row[k] for k in STATE_METER_FIELDS} for row in active_rows]
+    active = [{k: v for k, v in row.numbers().items() if k in STATE_METER_FIELDS} for row in active_rows]
     crossings = [{k: getattr(c, k) for k in CROSSING_FIELDS} for c in crossed]
     return {**customer_out(customer), "active_subscriptions": [], "granted_benefits": [], "active_meters": active,
             "crossed_thresholds": crossings}

@@ -8,7 +8,7 @@ import io
 import json
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, field_error
@@ -20,6 +20,9 @@ from functions.store import thresholds as threshold_store
 from functions.store.customers import CustomerRef
 from functions.store.entities import Customer
 from functions.store.thresholds import Crossing
+
+if TYPE_CHECKING:  # imported where used: the ingest Lambda resolves customers here and reads no customer meters
+    from functions.customer_meters.service import CustomerMeter
 
 __all__ = ["CustomerRef"]
 
@@ -163,15 +166,15 @@ def delete(org_id: str, ref: CustomerRef) -> None:
     store.soft_delete(org_id, replace(customer, deleted_at=iso(utcnow())))
 
 
-def state(org_id: str, ref: CustomerRef) -> tuple[Customer, list[dict[str, Any]], list[Crossing]]:
+def state(org_id: str, ref: CustomerRef) -> tuple[Customer, list[CustomerMeter], list[Crossing]]:
     """The customer, its active meters (customer_meters rows) and the thresholds crossed in their periods."""
     # Imported here: the ingest Lambda resolves customers through this module and reads no customer meters.
     from functions.customer_meters.service import customer_meters
 
     customer = resolve(org_id, ref)
-    meters = {m["id"]: m for m in meter_store.list_all(org_id)}
+    meters = {m.id: m for m in meter_store.list_all(org_id)}
     active = customer_meters(org_id, customer, meters)
-    periods = {row["meter_id"]: row["period_start"] for row in active}
+    periods = {row.meter.id: row.period_start for row in active}
     crossed = [c for c in threshold_store.for_customer(org_id, customer.id)
                if periods.get(c.meter_id) == c.period_start]
     return customer, active, crossed

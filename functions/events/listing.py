@@ -29,7 +29,7 @@ def list_events(org_id: str, customers: CustomerRef | None = None, name: str | N
     """(event, its customer) in [start, end) of the customers a filter names (None: every customer), with the
     name, matching the meter's filter, the given filter and the metadata values, when given."""
     by_id = {c.id: c for c in customer_store.select(org_id, customers)}
-    meter_filter = meters.get(org_id, meter_id)["filter"] if meter_id else None
+    meter_filter = meters.get(org_id, meter_id).filter if meter_id else None
     rows = []
     for event in store.events_of(org_id, set(by_id), start, end):
         if name and event.name != name:

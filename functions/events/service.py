@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from functions.common.clock import iso, utcnow
-from functions.common.errors import Contention, ValidationFailed, field_error
+from functions.common.errors import Contention, PeriodClosed, ValidationFailed, field_error
 from functions.common.ids import name_id, new_id
 from functions.customers import service as customers
 from functions.events.chunks import PreparedEvent, plan_chunks
@@ -30,7 +30,7 @@ from functions.store import aggregates, markers
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
-from functions.store.entities import Customer
+from functions.store.entities import Customer, Meter
 from functions.store.events import EventRecord
 from functions.thresholds import service as thresholds
 
@@ -43,7 +43,9 @@ class UsageStore(Protocol):
     def present_markers(self, org_id: str, wanted: list[tuple[AggregateKey, str]]
                         ) -> set[tuple[AggregateKey, str]]: ...
 
-    def write_chunk(self, org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult: ...
+    def write_chunk(self, org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
+        """Raises PeriodClosed when an aggregate's period is closed (nothing of the chunk is written)."""
+        ...
 
 
 class DynamoUsage:
@@ -96,8 +98,9 @@ class PeriodRouter:
             period, late = following_period(billing, period), True
         return period, late
 
-    def close(self, customer_id: str, period_key: str) -> None:
-        self.closed.add((customer_id, period_key))
+    def close_all(self, keys: set[AggregateKey]) -> None:
+        """The aggregates' periods are closed: their events go to the following period."""
+        self.closed.update((customer_id, period_key) for customer_id, _, period_key in keys)
 
 
 def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str], dict[str, Customer]]:
@@ -123,7 +126,7 @@ def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str]
     return ids, {**direct, **(customer_store.get_many(org_id, missing) if missing else {})}
 
 
-def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], meters: list[dict[str, Any]],
+def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], meters: list[Meter],
             now: datetime) -> tuple[list[PreparedEvent], int]:
     prepared: dict[str, PreparedEvent] = {}
     duplicates = 0
@@ -154,15 +157,15 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     now = clock()
     customer_ids, customers_by_id = resolve_customers(org_id, events)
     meters = meter_store.list_all(org_id)
-    active = [m for m in meters if not m.get("archived_at")]
-    meter_seq = max((m["seq"] for m in meters), default=0)
+    active = [m for m in meters if not m.archived_at]
+    meter_seq = max((m.seq for m in meters), default=0)
     prepared, duplicates = prepare(org_id, events, customer_ids, active, now)
     result = IngestResult(duplicates=duplicates)
     router = PeriodRouter({cid: c.billing for cid, c in customers_by_id.items()})
     # Grouped by customer, a chunk carries one aggregate update per meter rather than one per customer and
     # meter: fewer, fuller transactions when a request mixes many customers (bulk files do).
     prepared.sort(key=lambda e: e.customer_id)
-    by_id = {m["id"]: m for m in active}
+    by_id = {m.id: m for m in active}
     try:
         for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
             inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq, usage)
@@ -209,10 +212,9 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
     for attempt in range(MAX_ATTEMPTS):
         records, deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq)
         priors = usage.read_aggregates(org_id, [d.key for d in deltas])
-        closed = [k for k, agg in priors.items() if agg.closed]
+        closed = {k for k, agg in priors.items() if agg.closed}
         if closed:
-            for customer_id, _, period_key in closed:
-                router.close(customer_id, period_key)
+            router.close_all(closed)
             continue
         wanted = [(d.key, marker) for d in deltas for marker in sorted(d.partial.uniques)]
         present = usage.present_markers(org_id, wanted) if wanted else set()
@@ -221,7 +223,11 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
             if delta.prior is not None and delta.partial.total:
                 exact_add(delta.prior.state.total, delta.partial.total)  # what DynamoDB's ADD will compute
             delta.new_markers = [m for m in sorted(delta.partial.uniques) if (delta.key, m) not in present]
-        outcome = usage.write_chunk(org_id, records, deltas)
+        try:
+            outcome = usage.write_chunk(org_id, records, deltas)
+        except PeriodClosed as exc:  # closed between the read and the write
+            router.close_all(exc.keys)
+            continue
         if outcome.committed:
             return len(records), duplicates, [d.key for d in deltas]
         if outcome.duplicates:
@@ -229,9 +235,7 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
             remaining = [e for e in remaining if e.id not in outcome.duplicates]
             if not remaining:
                 return 0, duplicates, []
-        for customer_id, _, period_key in outcome.closed:
-            router.close(customer_id, period_key)
-        if not outcome.duplicates and not outcome.closed:
+        if not outcome.duplicates:
             # A concurrent writer moved an aggregate we read: back off a little, re-read, retry.
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
     raise Contention("too much contention on this customer's meters; retry the request (it is idempotent)")

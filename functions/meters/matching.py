@@ -11,6 +11,7 @@ from typing import Any
 
 from functions.meters.aggregation import Partial, contribution
 from functions.meters.filter import compile_filter
+from functions.store.entities import Meter
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,8 @@ class CompiledMeter:
     matches: Callable[[dict[str, Any]], bool]
 
 
-def compile_meters(meters: list[dict[str, Any]]) -> list[CompiledMeter]:
-    return [CompiledMeter(m["id"], m["aggregation"], compile_filter(m["filter"])) for m in meters]
+def compile_meters(meters: list[Meter]) -> list[CompiledMeter]:
+    return [CompiledMeter(m.id, m.aggregation, compile_filter(m.filter)) for m in meters]
 
 
 def contributions(meters: list[CompiledMeter], event: dict[str, Any], order_key: str) -> list[tuple[str, Partial]]:

@@ -58,7 +58,7 @@ def register(app: APIGatewayHttpResolver) -> None:
                                    sorting=parse_sorting(sorting, service.SORT_KEYS, "created_at"),
                                    metadata=metadata_filter(app.current_event.raw_query_string))
         if is_archived:
-            rows = [m for m in rows if m.get("archived_at")]
+            rows = [m for m in rows if m.archived_at]
         return page_of([meter_out(m) for m in rows], page, limit)
 
     @app.get("/v1/meters/<meter_id>", **describe("meters.Meter", scope="meters:read"))

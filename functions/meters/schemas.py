@@ -10,6 +10,7 @@ from functions.common.ids import new_id
 from functions.common.metadata import check_metadata, storable_number
 from functions.common.request_types import Metadata, RequestModel
 from functions.common.schemas import lazy_models
+from functions.store import entities
 
 Operator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "like", "not_like"]
 
@@ -131,21 +132,22 @@ class MeterUpdate(RequestModel):
     thresholds: list[Threshold] | None = Field(default=None, max_length=20)
 
 
-def meter_out(meter: dict[str, Any]) -> dict[str, Any]:
+def meter_out(meter: entities.Meter) -> dict[str, Any]:
+    """The store's Meter as Polar's Meter (the `Meter` response model below)."""
     return {
-        "id": meter["id"],
-        "created_at": meter["created_at"],
-        "modified_at": meter.get("modified_at"),
-        "metadata": meter.get("metadata") or {},
-        "name": meter["name"],
-        "unit": meter.get("unit", "scalar"),
-        "custom_label": meter.get("custom_label"),
-        "custom_multiplier": meter.get("custom_multiplier"),
-        "filter": meter["filter"],
-        "aggregation": meter["aggregation"],
-        "organization_id": meter["organization_id"],
-        "archived_at": meter.get("archived_at"),
-        "thresholds": meter.get("thresholds") or [],
+        "id": meter.id,
+        "created_at": meter.created_at,
+        "modified_at": meter.modified_at,
+        "metadata": meter.metadata or {},
+        "name": meter.name,
+        "unit": meter.unit,
+        "custom_label": meter.custom_label,
+        "custom_multiplier": meter.custom_multiplier,
+        "filter": meter.filter,
+        "aggregation": meter.aggregation,
+        "organization_id": meter.organization_id,
+        "archived_at": meter.archived_at,
+        "thresholds": meter.thresholds or [],
     }
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from functions.common.clock import iso, parse_iso, utcnow
-from functions.common.errors import Conflict, NotFound
+from functions.common.errors import Conflict, NotFound, PeriodClosed
 from functions.common.ids import new_id
 from functions.common.listing import SortKeys, metadata_matches, sort_rows
 from functions.meters.aggregation import Partial, exact_subtract, value_of
@@ -20,6 +21,7 @@ from functions.store import customers as customer_store
 from functions.store import meters as store
 from functions.store.aggregates import AggregateKey, StoredAggregate
 from functions.store.customers import CustomerRef
+from functions.store.entities import Meter
 from functions.store.events import EventRecord, events_of
 
 if TYPE_CHECKING:  # the request models, validated by the management routes: the Lambdas that only read
@@ -27,30 +29,28 @@ if TYPE_CHECKING:  # the request models, validated by the management routes: the
     from functions.meters.schemas import MeterCreate, MeterUpdate
 
 
-def create(org_id: str, body: MeterCreate) -> dict[str, Any]:
-    meter = {
-        "id": new_id(),
-        "organization_id": org_id,
-        "seq": store.next_sequence(org_id),
-        "name": body.name,
-        "unit": body.unit,
-        "custom_label": body.custom_label,
-        "custom_multiplier": body.custom_multiplier,
-        "filter": body.filter.model_dump(),
-        "aggregation": body.aggregation.model_dump(),
-        "metadata": body.metadata,
-        "thresholds": [t.model_dump() for t in body.thresholds],
-        "backfill_pending": True,
-        "created_at": iso(utcnow()),
-        "modified_at": None,
-        "archived_at": None,
-    }
+def create(org_id: str, body: MeterCreate) -> Meter:
+    meter = Meter(
+        id=new_id(),
+        organization_id=org_id,
+        seq=store.next_sequence(org_id),
+        name=body.name,
+        unit=body.unit,
+        custom_label=body.custom_label,
+        custom_multiplier=body.custom_multiplier,
+        filter=body.filter.model_dump(),
+        aggregation=body.aggregation.model_dump(),
+        metadata=body.metadata,
+        thresholds=[t.model_dump() for t in body.thresholds],
+        backfill_pending=True,
+        created_at=iso(utcnow()),
+    )
     store.put(org_id, meter)
     backfill(org_id, meter)
     return meter
 
 
-def get(org_id: str, meter_id: str) -> dict[str, Any]:
+def get(org_id: str, meter_id: str) -> Meter:
     meter = store.get(org_id, meter_id)
     if meter is None:
         raise NotFound("meter not found")
@@ -62,29 +62,29 @@ SORT_KEYS = ("created_at", "name")
 
 def list_meters(org_id: str, *, include_archived: bool = False, query: str | None = None,
                 sorting: SortKeys | None = None, metadata: dict[str, list[str]] | None = None
-                ) -> list[dict[str, Any]]:
+                ) -> list[Meter]:
     """Oldest first unless `sorting` says otherwise (Polar's keys: created_at, name); `metadata` keeps the meters
     whose metadata has, for every key, one of its values."""
     meters = store.list_all(org_id)
     if not include_archived:
-        meters = [m for m in meters if not m.get("archived_at")]
+        meters = [m for m in meters if not m.archived_at]
     if query:
-        meters = [m for m in meters if query.lower() in m["name"].lower()]
+        meters = [m for m in meters if query.lower() in m.name.lower()]
     if metadata:
-        meters = [m for m in meters if metadata_matches(m.get("metadata"), metadata)]
-    meters = sorted(meters, key=lambda m: (m["created_at"], m["id"]))
-    return sort_rows(meters, sorting or [], lambda m, key: m.get(key))
+        meters = [m for m in meters if metadata_matches(m.metadata, metadata)]
+    meters = sorted(meters, key=lambda m: (m.created_at, m.id))
+    return sort_rows(meters, sorting or [], getattr)
 
 
-def update(org_id: str, meter_id: str, body: MeterUpdate) -> dict[str, Any]:
+def update(org_id: str, meter_id: str, body: MeterUpdate) -> Meter:
     meter = get(org_id, meter_id)
     changes = body.model_dump(exclude_unset=True, exclude={"is_archived"})
     if body.thresholds is not None:
         changes["thresholds"] = [t.model_dump() for t in body.thresholds]
-    meter.update({k: v for k, v in changes.items() if v is not None or k in ("custom_label", "custom_multiplier")})
+    changes = {k: v for k, v in changes.items() if v is not None or k in ("custom_label", "custom_multiplier")}
     if body.is_archived is not None:
-        meter["archived_at"] = (meter.get("archived_at") or iso(utcnow())) if body.is_archived else None
-    meter["modified_at"] = iso(utcnow())
+        changes["archived_at"] = (meter.archived_at or iso(utcnow())) if body.is_archived else None
+    meter = replace(meter, **changes, modified_at=iso(utcnow()))
     store.put(org_id, meter)
     return meter
 
@@ -98,7 +98,7 @@ def stored_event_state(compiled: list[CompiledMeter], event: EventRecord) -> Par
     return state
 
 
-def recompute(meter: dict[str, Any], events: list[EventRecord]) -> Partial:
+def recompute(meter: Meter, events: list[EventRecord]) -> Partial:
     """The meter's state over stored events, from scratch (backfill and audit)."""
     compiled = compile_meters([meter])
     state = Partial()
@@ -107,7 +107,7 @@ def recompute(meter: dict[str, Any], events: list[EventRecord]) -> Partial:
     return state
 
 
-def backfill(org_id: str, meter: dict[str, Any]) -> int:
+def backfill(org_id: str, meter: Meter) -> int:
     """Count, in each customer's open periods, the stored events ingested without this meter.
 
     Events remember the highest meter sequence they were matched against (`meter_seq`); those below this
@@ -120,14 +120,14 @@ def backfill(org_id: str, meter: dict[str, Any]) -> int:
     # One pass over the organization's events (they are keyed by organization), grouped by customer and period.
     by_customer: dict[str, dict[str, list[EventRecord]]] = defaultdict(lambda: defaultdict(list))
     for event in events_of(org_id, None, iso(utcnow() - timedelta(days=40))):
-        if event.meter_seq < meter["seq"]:
+        if event.meter_seq < meter.seq:
             by_customer[event.customer_id][event.period_key].append(event)
     for customer in customer_store.list_all(org_id):
         by_period = by_customer.get(customer.id, {})
         for period_key, period_events in by_period.items():
             state = recompute(meter, period_events)
             if state.count or state.uniques:
-                key = (customer.id, meter["id"], period_key)
+                key = (customer.id, meter.id, period_key)
                 period, _ = customer_period(customer.billing, parse_iso(period_key))
                 written += _backfill_aggregate(org_id, key, period, state)
     return written
@@ -164,6 +164,8 @@ def _backfill_aggregate(org_id: str, key: AggregateKey, period: Period, state: P
         try:
             aggregates.put_aggregate(org_id, aggregate, existing.version if existing else None)
             return 1
+        except PeriodClosed:
+            return 0  # closed since the read: invoiced as it was, like a period found closed above
         except Conflict:
             continue
     raise Conflict("backfill kept racing ingest; it is retried by the catch-up run")
@@ -180,8 +182,7 @@ def catch_up_backfills(now: datetime) -> int:
         if meter is None:
             continue
         backfill(org_id, meter)
-        meter["backfill_pending"] = False
-        store.put(org_id, meter)
+        store.put(org_id, replace(meter, backfill_pending=False))
         done += 1
     return done
 
@@ -204,7 +205,7 @@ def quantities(org_id: str, meter_id: str, start: datetime, end: datetime, inter
     return bucketed(meter, events_of(org_id, set(ids), iso(start), iso(end)), start, end, interval)
 
 
-def bucketed(meter: dict[str, Any], events: Iterable[EventRecord], start: datetime, end: datetime, interval: str
+def bucketed(meter: Meter, events: Iterable[EventRecord], start: datetime, end: datetime, interval: str
              ) -> dict[str, Any]:
     """The quantities of `meter` over stored `events` (any events: those the meter does not match count
     nothing), one bucket per interval in [start, end]. Pure; the portal's chart uses it too."""
@@ -221,7 +222,7 @@ def bucketed(meter: dict[str, Any], events: Iterable[EventRecord], start: dateti
         part = stored_event_state(compiled, event)
         buckets.setdefault(bucket_of(moment), Partial()).merge(part)
         total.merge(part)
-    func = meter["aggregation"]["func"]
+    func = meter.aggregation["func"]
     return {
         "quantities": [
             {"timestamp": iso(moment), "quantity": as_number(value_of(func, state))}

@@ -18,23 +18,20 @@ from functions.portal import selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer
+from functions.store.entities import Customer, Meter
 from functions.store.events import events_of
 
 
-def _meter_out(meter: dict[str, Any]) -> dict[str, Any]:
-    return {"id": meter["id"], "name": meter["name"], "unit": meter.get("unit", "scalar"),
-            "custom_label": meter.get("custom_label")}
+def _meter_out(meter: Meter) -> dict[str, Any]:
+    return {"id": meter.id, "name": meter.name, "unit": meter.unit, "custom_label": meter.custom_label}
 
 
 def meters(who: CustomerPrincipal) -> list[dict[str, Any]]:
     """Polar's customer meters of the session's customer (the JSON API)."""
     customer = customers.get(who.organization_id, who.customer_id)
-    all_meters = {m["id"]: m for m in meter_store.list_all(who.organization_id)}
-    rows = customer_meters(who.organization_id, customer, all_meters)
-    for row in rows:
-        row["meter"] = _meter_out(row.pop("_meter"))
-    return rows
+    all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
+    return [{**row.numbers(), "meter": _meter_out(row.meter)}
+            for row in customer_meters(who.organization_id, customer, all_meters)]
 
 
 def metered_prices(product: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -47,7 +44,7 @@ def metered_prices(product: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
 
 
 def meter_cards(who: CustomerPrincipal, customer: Customer, product: dict[str, Any] | None,
-                all_meters: dict[str, dict[str, Any]] | None = None, now: datetime | None = None
+                all_meters: dict[str, Meter] | None = None, now: datetime | None = None
                 ) -> list[dict[str, Any]]:
     """Every meter the customer uses or pays for this period, with its price and its daily usage.
 
@@ -56,24 +53,23 @@ def meter_cards(who: CustomerPrincipal, customer: Customer, product: dict[str, A
     customer's events of the period, read once for all meters."""
     now = now or utcnow()
     if all_meters is None:
-        all_meters = {m["id"]: m for m in meter_store.list_all(who.organization_id)}
-    rows = customer_meters(who.organization_id, customer, all_meters)
+        all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
+    shown = [(row.numbers(), row.meter) for row in customer_meters(who.organization_id, customer, all_meters)]
     prices = metered_prices(product)
     billing_state = customer.billing or {}
-    shown = {row["meter_id"] for row in rows}
+    used = {meter.id for _, meter in shown}
     for meter_id in prices:
-        meter = all_meters.get(meter_id)
-        if meter_id in shown or meter is None or meter.get("archived_at") or not billing_state:
+        priced = all_meters.get(meter_id)
+        if meter_id in used or priced is None or priced.archived_at or not billing_state:
             continue
-        rows.append({"id": None, "customer_id": customer.id, "meter_id": meter_id, "consumed_units": 0,
-                     "credited_units": 0, "balance": 0, "period_start": billing_state["period_start"],
-                     "period_end": billing_state["period_end"], "_meter": meter})
-    if not rows:
+        shown.append(({"id": None, "customer_id": customer.id, "meter_id": meter_id, "consumed_units": 0,
+                       "credited_units": 0, "balance": 0, "period_start": billing_state["period_start"],
+                       "period_end": billing_state["period_end"]}, priced))
+    if not shown:
         return []
-    start = min(row["period_start"] for row in rows)
+    start = min(row["period_start"] for row, _ in shown)
     events = list(events_of(who.organization_id, {customer.id}, start, iso(now)))
-    for row in rows:
-        meter = row.pop("_meter")
+    for row, meter in shown:
         row["meter"] = _meter_out(meter)
         row["price"] = prices.get(row["meter_id"])
         period_start, period_end = parse_iso(row["period_start"]), parse_iso(row["period_end"])
@@ -82,7 +78,7 @@ def meter_cards(who: CustomerPrincipal, customer: Customer, product: dict[str, A
         row["daily"] = bucketed(meter, in_period, period_start, period_end - timedelta(microseconds=1),
                                 "day")["quantities"]
         row["as_of"] = iso(now)
-    return sorted(rows, key=lambda r: r["meter"]["name"].lower())
+    return sorted((row for row, _ in shown), key=lambda r: r["meter"]["name"].lower())
 
 
 def subscriptions(who: CustomerPrincipal) -> list[dict[str, Any]]:
@@ -121,7 +117,7 @@ def overview(who: CustomerPrincipal) -> dict[str, Any]:
     upcoming = billing.preview(who.organization_id, active["id"]) if active else None
     past = invoices(who)
     outstanding = [i for i in past if i["status"] == "open"]
-    all_meters = {m["id"]: m for m in meter_store.list_all(who.organization_id)}
+    all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
     return {
         "organization": organization(who), "customer": customer, "subscription": active, "product": product,
         "meters": meter_cards(who, customer, product, all_meters), "upcoming": upcoming, "invoices": past,

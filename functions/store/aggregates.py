@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from functions.common.errors import StoreRefused
+from functions.common.errors import Conflict, PeriodClosed, StoreRefused
 from functions.store import dynamo
 from functions.store.attributes import (
     AGGREGATE_BACKFILLED_COUNT,
@@ -78,7 +78,6 @@ class AggregateDelta:
 class ChunkResult:
     committed: bool
     duplicates: set[str] = field(default_factory=set)
-    closed: set[AggregateKey] = field(default_factory=set)
 
 
 def _aggregate_update(org_id: str, delta: AggregateDelta) -> dict[str, Any]:
@@ -141,7 +140,10 @@ def _aggregate_update(org_id: str, delta: AggregateDelta) -> dict[str, Any]:
 
 
 def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
-    """One transaction: every event put (new ids only), every aggregate update, every new unique marker."""
+    """One transaction: every event put (new ids only), every aggregate update, every new unique marker.
+
+    Cancelled, it answers the duplicate events, or raises PeriodClosed naming the closed aggregates (the
+    duplicates the same cancellation named are named again by the retry: their puts fail the same way)."""
     table = dynamo.table_name()
     actions: list[dict[str, Any]] = [
         {"Put": {"TableName": table, "Item": event_item(org_id, e), "ConditionExpression": "attribute_not_exists(PK)"}}
@@ -163,7 +165,7 @@ def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDe
         # reason per action. Nothing of the chunk was written either way.
         detail = refused[0].get("Message", "ValidationError") if refused else "not a transaction conflict"
         raise StoreRefused(f"the store refused the write ({detail})")
-    result = ChunkResult(committed=False)
+    result, closed = ChunkResult(committed=False), set()
     for index, reason in enumerate(reasons):
         if reason.get("Code") != "ConditionalCheckFailed":
             continue
@@ -173,7 +175,9 @@ def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDe
             delta = deltas[index - len(events)]
             old = reason.get("Item") or {}
             if old.get(AGGREGATE_CLOSED, {}).get("BOOL"):
-                result.closed.add(delta.key)
+                closed.add(delta.key)
+    if closed:
+        raise PeriodClosed(closed)
     return result
 
 
@@ -228,7 +232,8 @@ def customer_aggregates(org_id: str, customer_id: str) -> list[StoredAggregate]:
 
 
 def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int | None) -> None:
-    """Backfill: write a recomputed aggregate, guarded by the version read (None: must not exist yet)."""
+    """Backfill: write a recomputed aggregate, guarded by the version read (None: must not exist yet). Raises
+    PeriodClosed if the aggregate is closed, Conflict if another writer moved it."""
     state = aggregate.state
     values: dict[str, Any] = {
         AGGREGATE_METER: aggregate.meter_id, AGGREGATE_PERIOD_START: aggregate.period_key,
@@ -241,13 +246,19 @@ def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int
     request: dict[str, Any] = {
         "TableName": dynamo.table_name(),
         "Item": {**aggregate_key(org_id, aggregate.key), **to_item(values)},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
     if expected_version is None:
         request["ConditionExpression"] = "attribute_not_exists(PK)"
     else:
         request["ConditionExpression"] = f"{AGGREGATE_VERSION} = :v AND attribute_not_exists({AGGREGATE_CLOSED})"
         request["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
-    dynamo.call("put_item", **request)
+    try:
+        dynamo.call("put_item", **request)
+    except Conflict as exc:
+        if dynamo.refused_condition_item(exc).get(AGGREGATE_CLOSED, {}).get("BOOL"):
+            raise PeriodClosed({aggregate.key}) from exc
+        raise
 
 
 def close_aggregate_action(org_id: str, key_: AggregateKey, period_end: str, version: int | None) -> dict[str, Any]:

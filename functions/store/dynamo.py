@@ -93,6 +93,13 @@ def transact(actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     return None
 
 
+def refused_condition_item(exc: Conflict) -> dict[str, Any]:
+    """The item a conditional write was refused on, when the write asked for it
+    (ReturnValuesOnConditionCheckFailure ALL_OLD); empty otherwise."""
+    cause = exc.__cause__
+    return (cause.response.get("Item") or {}) if isinstance(cause, ClientError) else {}
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     with translated_errors_except():

@@ -35,3 +35,28 @@ class Customer:
     billing: dict[str, Any] | None = None
     modified_at: str | None = None
     deleted_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """A meter item. `filter` and `aggregation` keep the shapes the request validated (meters/schemas.py
+    Filter and Aggregation, dumped): ingest compiles them once per request (meters/matching.py). `seq` is the
+    meter's number in its organization (events remember the highest they were matched against, the backfill's
+    boundary); `backfill_pending` until the catch-up backfill has run. `thresholds` are meters/schemas.py
+    Threshold, dumped."""
+
+    id: str
+    organization_id: str
+    seq: int
+    name: str
+    filter: dict[str, Any]
+    aggregation: dict[str, Any]
+    created_at: str
+    unit: str = "scalar"
+    custom_label: str | None = None
+    custom_multiplier: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    thresholds: list[dict[str, Any]] = field(default_factory=list)
+    backfill_pending: bool = False
+    modified_at: str | None = None
+    archived_at: str | None = None

@@ -3,10 +3,12 @@ matched against, so a new meter's backfill knows which stored events it has not 
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from typing import Any
 
 from functions.store import dynamo
 from functions.store.codec import from_item, to_item
+from functions.store.entities import Meter
 from functions.store.keys import (
     BACKFILL_PENDING,
     METER_COUNTER_SK,
@@ -16,6 +18,18 @@ from functions.store.keys import (
     meter_sk,
     org_pk,
 )
+
+_METER_FIELDS = frozenset(f.name for f in fields(Meter))
+
+
+def meter_from_item(item: dict[str, Any]) -> Meter:
+    """The item's attributes are the entity's field names; an attribute no field names (the keys) is ignored."""
+    data = from_item(item)
+    return Meter(**{k: v for k, v in data.items() if k in _METER_FIELDS})
+
+
+def meter_item(meter: Meter) -> dict[str, Any]:
+    return to_item(asdict(meter))
 
 
 def next_sequence(org_id: str) -> int:
@@ -31,11 +45,11 @@ def next_sequence(org_id: str) -> int:
     return int(response["Attributes"]["value"]["N"])
 
 
-def put(org_id: str, meter: dict[str, Any]) -> None:
-    item = {**key(org_pk(org_id), meter_sk(meter["id"])), **to_item(meter)}
-    if meter.get("backfill_pending"):
+def put(org_id: str, meter: Meter) -> None:
+    item = {**key(org_pk(org_id), meter_sk(meter.id)), **meter_item(meter)}
+    if meter.backfill_pending:
         item["GSI1PK"] = {"S": BACKFILL_PENDING}
-        item["GSI1SK"] = {"S": backfill_position(meter["created_at"], org_id, meter["id"])}
+        item["GSI1SK"] = {"S": backfill_position(meter.created_at, org_id, meter.id)}
     dynamo.call("put_item", TableName=dynamo.table_name(), Item=item)
 
 
@@ -49,14 +63,14 @@ def pending_backfills(created_before: str) -> list[tuple[str, str]]:
     return [(item["organization_id"]["S"], item["id"]["S"]) for item in items]
 
 
-def get(org_id: str, meter_id: str) -> dict[str, Any] | None:
+def get(org_id: str, meter_id: str) -> Meter | None:
     item = dynamo.call(
         "get_item", TableName=dynamo.table_name(), Key=key(org_pk(org_id), meter_sk(meter_id)), ConsistentRead=True
     ).get("Item")
-    return _strip(from_item(item)) if item else None
+    return meter_from_item(item) if item else None
 
 
-def list_all(org_id: str) -> list[dict[str, Any]]:
+def list_all(org_id: str) -> list[Meter]:
     """Every meter of the organization, archived ones included, in one query (strongly consistent, so a meter
     is matched by the first ingest after it was created)."""
     items = dynamo.query_all(
@@ -65,10 +79,4 @@ def list_all(org_id: str) -> list[dict[str, Any]]:
         ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": METER_PREFIX}},
         ConsistentRead=True,
     )
-    return [_strip(from_item(item)) for item in items]
-
-
-def _strip(data: dict[str, Any]) -> dict[str, Any]:
-    for name in ("PK", "SK", "GSI1PK", "GSI1SK"):
-        data.pop(name, None)
-    return data
+    return [meter_from_item(item) for item in items]

@@ -15,6 +15,7 @@ from functions.common.settings import settings
 from functions.meters.aggregation import value_of
 from functions.store import thresholds as store
 from functions.store.aggregates import AggregateKey, StoredAggregate, read_aggregates
+from functions.store.entities import Meter
 from functions.store.thresholds import Crossing
 from functions.thresholds.rules import reached
 
@@ -22,7 +23,7 @@ DETAIL_TYPE = "customer_meter.threshold_crossed"
 logger = Logger()
 
 
-def check(org_id: str, keys: list[AggregateKey], meters: dict[str, dict[str, Any]],
+def check(org_id: str, keys: list[AggregateKey], meters: dict[str, Meter],
           billing: dict[str, dict[str, Any] | None], *,
           read: Callable[[str, list[AggregateKey]], dict[AggregateKey, StoredAggregate]] = read_aggregates,
           claim: Callable[[str, Crossing], bool] = store.claim,
@@ -31,22 +32,22 @@ def check(org_id: str, keys: list[AggregateKey], meters: dict[str, dict[str, Any
     """Read the aggregates a committed chunk touched (only meters with thresholds) and announce new crossings:
     `claim` lets one writer per (customer, meter, period, threshold) through, which then `announce`s it."""
     announce = publish if announce is None else announce
-    watched = [k for k in keys if meters.get(k[1], {}).get("thresholds")]
+    watched = [k for k in keys if k[1] in meters and meters[k[1]].thresholds]
     if not watched:
         return 0
     announced = 0
     for agg_key, aggregate in read(org_id, watched).items():
         customer_id, meter_id, period_key = agg_key
         meter = meters[meter_id]
-        consumed = value_of(meter["aggregation"]["func"], aggregate.state, aggregate.unique_count)
+        consumed = value_of(meter.aggregation["func"], aggregate.state, aggregate.unique_count)
         credits = ((billing.get(customer_id) or {}).get("credits") or {})
         credited = Decimal(str(credits.get(meter_id, 0)))
-        for threshold in meter["thresholds"]:
+        for threshold in meter.thresholds:
             if not reached(threshold, consumed, credited):
                 continue
             crossing = Crossing(
                 id=f"{customer_id}:{meter_id}:{period_key}:{threshold['id']}", organization_id=org_id,
-                customer_id=customer_id, meter_id=meter_id, meter_name=meter["name"], period_start=period_key,
+                customer_id=customer_id, meter_id=meter_id, meter_name=meter.name, period_start=period_key,
                 period_end=aggregate.period_end, threshold_id=threshold["id"], threshold=threshold,
                 consumed_units=str(consumed), credited_units=str(credited), balance=str(credited - consumed),
                 crossed_at=iso(clock()),

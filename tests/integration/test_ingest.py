@@ -233,6 +233,42 @@ def test_bad_input_is_422_with_the_field_and_writes_nothing(org, event, loc, fra
     assert org.http.get("/v1/customers/external/never-written").status_code == 404
 
 
+def test_a_period_closed_between_the_read_and_the_write_sends_the_events_to_the_next_one(org) -> None:
+    """The close commits after ingest read the aggregate open: the store refuses the chunk as PeriodClosed and
+    ingest writes it again in the following period, marked late; nothing lands in the closed one."""
+    from functions.events import service as ingest_service
+    from functions.events.schemas import EventCreate
+
+    meter_id = create_meter(org, "raced", {"func": "count"})
+    sent = {"name": "api_call", "external_customer_id": "racer", "timestamp": iso(datetime.now(UTC))}
+    assert org.http.post("/v1/events/ingest", json={"events": [sent]}).json()["inserted"] == 1
+    customer_id = org.http.get("/v1/customers/external/racer").json()["id"]
+
+    class CloseAfterTheFirstRead(ingest_service.DynamoUsage):
+        def __init__(self) -> None:
+            self.closed: list = []
+
+        def read_aggregates(self, org_id, keys):
+            found = usage.read_aggregates(org_id, keys)
+            for key, aggregate in found.items():
+                if not self.closed:  # what the cycle close does, once
+                    usage.mark_closed(org_id, key, aggregate.period_end, aggregate.version)
+                    self.closed.append(key)
+            return found  # as read: open
+
+    racing = CloseAfterTheFirstRead()
+    result = ingest_service.ingest(org.id, [EventCreate.model_validate(sent)], usage=racing)
+    assert result.inserted == 1 and len(racing.closed) == 1
+    after = {a.period_key: a for a in usage.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id}
+    closed_period = racing.closed[0][2]
+    assert after[closed_period].closed and after[closed_period].state.count == 1
+    [following] = [a for p, a in after.items() if p > closed_period]
+    assert (following.state.count, following.late_count, following.closed) == (1, 1, False)
+    assert meter_value(org.http, "racer", meter_id) == 1  # the open period's
+    listed = org.http.get("/v1/events/", params={"external_customer_id": "racer", "limit": 10}).json()["items"]
+    assert sorted(e["late"] for e in listed) == [False, True]
+
+
 def test_more_than_1000_events_is_422(org) -> None:
     events = [{"name": "a", "external_customer_id": "c"}] * 1001
     response = org.http.post("/v1/events/ingest", json={"events": events})

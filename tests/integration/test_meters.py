@@ -153,3 +153,27 @@ def test_catch_up_backfill_counts_an_ingest_that_raced_the_meters_creation(org, 
     meter_service.backfill(org.id, meter_service.get(org.id, meter_id))  # and a repeat adds nothing
     assert meter_value(org.http, "racy", meter_id) == 13
     audit_is_clean(org.id, tmp_path)
+
+
+def test_a_backfill_write_into_a_closed_period_is_period_closed_a_moved_one_a_conflict(org) -> None:
+    import pytest
+
+    from functions.common.errors import Conflict, PeriodClosed
+    from functions.store import aggregates
+
+    meter_id = create_meter(org, "closing", {"func": "count"})
+    ingest(org, [{"name": "job", "external_customer_id": "closer"}])
+    customer_id = org.http.get("/v1/customers/external/closer").json()["id"]
+    [read] = [a for a in aggregates.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id]
+    ingest(org, [{"name": "job", "external_customer_id": "closer"}])  # another writer moves the version
+    with pytest.raises(Conflict) as moved:
+        aggregates.put_aggregate(org.id, read, read.version)
+    assert not isinstance(moved.value, PeriodClosed)
+    [current] = [a for a in aggregates.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id]
+    aggregates.mark_closed(org.id, current.key, current.period_end, current.version)  # the cycle close
+    with pytest.raises(PeriodClosed) as closed:
+        aggregates.put_aggregate(org.id, current, current.version + 1)
+    assert closed.value.keys == {current.key}
+    assert meter_value(org.http, "closer", meter_id) == 0  # nothing open; the closed period kept its 2
+    [kept] = [a for a in aggregates.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id]
+    assert (kept.closed, kept.state.count) == (True, 2)

@@ -13,11 +13,12 @@ from functions.meters.periods import Period
 from functions.store.aggregates import StoredAggregate
 from functions.store.entities import Customer
 from functions.store.partial import Partial
+from tests.unit.entities import meter
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)
 CLOSING = Period(START, END)
-METER = {"id": "m1", "name": "API calls", "aggregation": {"func": "count"}}
+METER = meter("m1", {"func": "count"}, name="API calls")
 PRODUCT = {
     "id": "p1", "name": "Pro", "recurring_interval": "month", "recurring_interval_count": 1,
     "prices": [

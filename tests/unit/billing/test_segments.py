@@ -11,13 +11,14 @@ from functions.common.clock import iso
 from functions.meters.periods import customer_period
 from functions.store.aggregates import StoredAggregate
 from functions.store.partial import Partial
+from tests.unit.entities import meter
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 CHANGE = datetime(2026, 10, 11, 12, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)
-METERS = {"calls": {"id": "calls", "aggregation": {"func": "sum", "property": "n"}},
-          "seats": {"id": "seats", "aggregation": {"func": "max", "property": "n"}},
-          "users": {"id": "users", "aggregation": {"func": "unique", "property": "user"}}}
+METERS = {"calls": meter("calls", {"func": "sum", "property": "n"}),
+          "seats": meter("seats", {"func": "max", "property": "n"}),
+          "users": meter("users", {"func": "unique", "property": "user"})}
 OLD = {"id": "old", "name": "Old", "recurring_interval": "month", "recurring_interval_count": 1, "prices": [
     {"id": "p-calls", "amount_type": "metered_unit", "meter_id": "calls", "unit_amount": "3", "credited_units": 100},
     {"id": "p-seats", "amount_type": "metered_unit", "meter_id": "seats", "unit_amount": "500"},

@@ -7,6 +7,7 @@ from decimal import Decimal
 from functions.customer_meters.service import consumed, open_aggregates
 from functions.store.aggregates import StoredAggregate
 from functions.store.partial import Partial
+from tests.unit.entities import meter
 
 OCT, NOV, DEC = "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"
 
@@ -34,8 +35,8 @@ def test_with_a_subscription_only_its_current_cycle_counts() -> None:
 def test_consumed_follows_the_meters_aggregation() -> None:
     aggregate = StoredAggregate("c1", "m", NOV, "", unique_count=4,
                                 state=Partial(count=3, total=Decimal("7.5"), maximum=Decimal(4)))
-    assert consumed({"aggregation": {"func": "count"}}, aggregate) == 3
-    assert consumed({"aggregation": {"func": "sum", "property": "x"}}, aggregate) == Decimal("7.5")
-    assert consumed({"aggregation": {"func": "avg", "property": "x"}}, aggregate) == Decimal("2.5")
-    assert consumed({"aggregation": {"func": "max", "property": "x"}}, aggregate) == 4
-    assert consumed({"aggregation": {"func": "unique", "property": "x"}}, aggregate) == 4
+    assert consumed(meter("m", {"func": "count"}), aggregate) == 3
+    assert consumed(meter("m", {"func": "sum", "property": "x"}), aggregate) == Decimal("7.5")
+    assert consumed(meter("m", {"func": "avg", "property": "x"}), aggregate) == Decimal("2.5")
+    assert consumed(meter("m", {"func": "max", "property": "x"}), aggregate) == 4
+    assert consumed(meter("m", {"func": "unique", "property": "x"}), aggregate) == 4

@@ -6,21 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from functions.common.errors import PeriodClosed
 from functions.events.schemas import EventCreate
 from functions.events.service import PeriodRouter, build_chunk, prepare, write_chunk
 from functions.meters.periods import calendar_month
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
+from functions.store.entities import Meter
 from functions.store.events import EventRecord
+from tests.unit.entities import meter
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 NOVEMBER = calendar_month(NOW)
 DECEMBER = calendar_month(datetime(2026, 12, 1, tzinfo=UTC))
-COUNT = {"id": "m-count", "seq": 1, "filter": {"conjunction": "and", "clauses": []}, "aggregation": {"func": "count"}}
-UNIQUE = {"id": "m-users", "seq": 2, "filter": {"conjunction": "and", "clauses": []},
-          "aggregation": {"func": "unique", "property": "user"}}
-SUM_API = {"id": "m-ms", "seq": 3,
-           "filter": {"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": "api"}]},
-           "aggregation": {"func": "sum", "property": "ms"}}
+COUNT = meter("m-count", {"func": "count"})
+UNIQUE = meter("m-users", {"func": "unique", "property": "user"}, seq=2)
+SUM_API = meter("m-ms", {"func": "sum", "property": "ms"}, seq=3,
+                filter={"conjunction": "and", "clauses": [{"property": "name", "operator": "eq", "value": "api"}]})
 
 
 def events(*specs: tuple[str, str | None, dict]) -> list[EventCreate]:
@@ -34,7 +35,7 @@ class FakeUsage:
 
     stored: dict[AggregateKey, StoredAggregate] = field(default_factory=dict)
     markers: set[tuple[AggregateKey, str]] = field(default_factory=set)
-    results: list[ChunkResult] = field(default_factory=list)
+    results: list[ChunkResult | PeriodClosed] = field(default_factory=list)
     written: list[tuple[list[EventRecord], list[AggregateDelta]]] = field(default_factory=list)
 
     def read_aggregates(self, org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]:
@@ -45,10 +46,13 @@ class FakeUsage:
 
     def write_chunk(self, org_id: str, records: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
         self.written.append((list(records), list(deltas)))
-        return self.results.pop(0) if self.results else ChunkResult(committed=True)
+        result = self.results.pop(0) if self.results else ChunkResult(committed=True)
+        if isinstance(result, PeriodClosed):
+            raise result
+        return result
 
 
-def plan(specs: list[EventCreate], meters: list[dict]) -> list:
+def plan(specs: list[EventCreate], meters: list[Meter]) -> list:
     prepared, _ = prepare("org", specs, ["c1"] * len(specs), meters, NOW)
     return prepared
 
@@ -103,15 +107,25 @@ def test_a_closed_period_sends_its_events_to_the_open_one_marked_late() -> None:
 
 def test_a_period_closed_during_the_transaction_is_rerouted_too() -> None:
     prepared = plan(events(("a", "1", {}),), [COUNT])
-    usage = FakeUsage(results=[ChunkResult(committed=False, closed={("c1", "m-count", NOVEMBER.key)})])
+    usage = FakeUsage(results=[PeriodClosed({("c1", "m-count", NOVEMBER.key)})])
     inserted, _, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
     assert inserted == 1 and touched == [("c1", "m-count", DECEMBER.key)]
     assert usage.written[1][0][0].late is True
 
 
+def test_a_duplicate_cancelled_with_a_closed_period_is_counted_once_by_the_retry() -> None:
+    prepared = plan(events(("a", "1", {}), ("a", "2", {})), [COUNT])
+    usage = FakeUsage(results=[PeriodClosed({("c1", "m-count", NOVEMBER.key)}),
+                               ChunkResult(committed=False, duplicates={prepared[0].id})])
+    inserted, duplicates, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
+    assert (inserted, duplicates, touched) == (1, 1, [("c1", "m-count", DECEMBER.key)])
+    records, deltas = usage.written[-1]
+    assert [(r.id, r.period_key, r.late) for r in records] == [(prepared[1].id, DECEMBER.key, True)]
+    assert (deltas[0].partial.count, deltas[0].late_count) == (1, 1)
+
+
 def test_the_prior_state_read_guards_min_and_max() -> None:
-    minimum = {"id": "m-min", "seq": 1, "filter": {"conjunction": "and", "clauses": []},
-               "aggregation": {"func": "min", "property": "ms"}}
+    minimum = meter("m-min", {"func": "min", "property": "ms"})
     key = ("c1", "m-min", NOVEMBER.key)
     prior = StoredAggregate("c1", "m-min", NOVEMBER.key, NOVEMBER.end.isoformat(), version=4)
     usage = FakeUsage(stored={key: prior})

@@ -3,6 +3,7 @@ period, whoever claims it first; a failed publication is left for the cycle clos
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from functions.store.partial import Partial
 from functions.store.thresholds import Crossing
 from functions.thresholds.rules import reached
 from functions.thresholds.service import check
+from tests.unit.entities import meter
 
 NOW = datetime(2026, 11, 10, tzinfo=UTC)
 
@@ -33,9 +35,8 @@ def test_rules(threshold: dict, consumed: str, credited: str, expected: bool) ->
     assert reached(threshold, Decimal(consumed), Decimal(credited)) is expected
 
 
-METER = {"id": "m1", "name": "calls", "aggregation": {"func": "count"},
-         "thresholds": [{"id": "t80", "type": "credits_percent", "value": 80}, {"id": "t-neg",
-                                                                                "type": "balance_below_zero"}]}
+METER = meter("m1", {"func": "count"}, name="calls", thresholds=[
+    {"id": "t80", "type": "credits_percent", "value": 80}, {"id": "t-neg", "type": "balance_below_zero"}])
 KEY = ("c1", "m1", "2026-11-01T00:00:00Z")
 
 
@@ -76,7 +77,7 @@ def test_meters_without_thresholds_are_not_read() -> None:
     def read(org_id: str, keys: list) -> dict:
         raise AssertionError("nothing to read")
 
-    quiet = {"m1": {**METER, "thresholds": []}}
+    quiet = {"m1": replace(METER, thresholds=[])}
     assert check("org", [KEY], quiet, {}, read=read) == 0
 
 
