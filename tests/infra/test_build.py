@@ -146,8 +146,9 @@ package = importlib.import_module({dotted!r})
 wrong = []
 for name in {names!r}:
     value = getattr(package, name)
+    own_name = getattr(value, "__name__", "")
     home = sys.modules.get(getattr(value, "__module__", "") or "")
-    if not (value is getattr(home, getattr(value, "__name__", ""), None) or value is sys.modules.get(getattr(value, "__name__", ""))):
+    if not (value is getattr(home, own_name, None) or value is sys.modules.get(own_name)):
         wrong.append(name)
 print(sorted(set({names!r}) - set(dir(package))), wrong)
 """
