@@ -85,7 +85,8 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
         "discount_id": discount["id"] if discount else None, "invoice_count": 0, "pending_lines": [],
         "rollover": {}, "created_at": iso(now), "modified_at": None,
     }
-    context = InvoiceContext(org_id, sub, product, customer, discount, store.list_tax_rates(org_id), clock,
+    # The context keeps the subscription as it is before its first invoice (a `once` discount applies to it).
+    context = InvoiceContext(org_id, dict(sub), product, customer, discount, store.list_tax_rates(org_id), clock,
                              seller_of(org_id))
     lines = fixed_lines(product["prices"], (sub["current_period_start"], sub["current_period_end"]), product["name"])
     billed = any(line.amount for line in lines)
