@@ -30,7 +30,8 @@ def publish_invoice(config: Settings, invoice: dict[str, Any]) -> None:
     eventbridge.publish(config.event_bus_name, "invoice.created", [{
         "invoice_id": invoice["id"], "number": invoice["number"], "organization_id": invoice["organization_id"],
         "customer_id": invoice["customer_id"], "subscription_id": invoice["subscription_id"],
-        "total": invoice["total"], "currency": invoice["currency"], "pdf_key": keys["pdf"],
+        "total": invoice["total"], "amount_due": invoice.get("amount_due", invoice["total"]),
+        "status": invoice["status"], "currency": invoice["currency"], "pdf_key": keys["pdf"],
     }])
     store.mark_rendered(invoice["organization_id"], invoice["id"], keys)
 

@@ -425,6 +425,8 @@ def balances(org, customer: str) -> list[dict]:
 def test_a_negative_invoice_becomes_credit_applied_to_the_next_invoices(org, tmp_path) -> None:
     sub, _, credit = downgrade_to_credit(org, "downgrader")
     assert balances(org, "downgrader") == [{"balance": credit, "currency": "usd"}]
+    upcoming = org.http.get(f"/v1/subscriptions/{sub['id']}/upcoming-invoice").json()  # the close's own code
+    assert (upcoming["total"], upcoming["applied_balance"], upcoming["amount_due"]) == (1785, -1785, 0)
     left = credit
     for n in range(3):  # each close bills the next month: 1,500c + 285c VAT = 1,785c
         end = parse_iso(org.http.get(f"/v1/subscriptions/{sub['id']}").json()["current_period_end"])

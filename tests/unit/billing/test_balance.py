@@ -3,14 +3,16 @@ invoice (per currency, versioned). Amounts worked by hand."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
 import pytest
+from pypdf import PdfReader
 
 from functions.billing.balance import applied_balance
 from functions.billing.closing import InvoiceContext
 from functions.billing.invoice import Line, total_invoice
-from functions.billing.render import balance_label
+from functions.billing.render import balance_label, invoice_pdf
 from functions.meters.periods import Period
 from functions.store.billing import BalanceChange
 from functions.store.entities import Customer
@@ -89,3 +91,15 @@ def test_customer_balances_are_polar_customer_balance_shapes() -> None:
 def test_the_row_under_the_total_names_what_the_balance_did() -> None:
     assert balance_label(-1785) == "Applied balance"
     assert balance_label(4165) == "Credited to balance"
+
+
+def test_the_pdf_shows_the_applied_balance_and_the_amount_due() -> None:
+    customer = Customer(id="c", organization_id="org", created_at="t", balance={"usd": 595})
+    context = context_for(customer)
+    amounts = context.totals([Line("fixed", "Small", 1500)], issued_at=datetime(2026, 2, 1, tzinfo=UTC))
+    month = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
+    invoice = context.invoice("subscription_cycle", "m", amounts, month, 12)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(invoice_pdf(invoice))).pages)
+    # 1,500c, no tax rate here: 15.00 total, 5.95 from the balance, 9.05 due; open, since something is due.
+    assert "Total\n15.00 USD\nApplied balance\n-5.95 USD\nAmount due\n9.05 USD" in text
+    assert "Status: open" in text
