@@ -13,7 +13,6 @@ import pytest
 from pypdf import PdfReader
 
 from functions.common.clock import iso, parse_iso
-from functions.common.errors import Conflict
 from local_stack.stack import scheduled_event
 from tests.conftest import invoke
 from tests.integration.conftest import audit_is_clean, create_meter
@@ -537,20 +536,43 @@ def test_credit_that_moved_between_the_read_and_the_write_is_read_again(org, mon
 
 
 def test_a_customer_update_never_writes_an_old_balance_back(org, monkeypatch) -> None:
+    from functions.billing.closing import close_subscription
     from functions.customers import service as customers
     from functions.customers.service import CustomerRef
     from functions.store import customers as customer_store
 
     sub, as_of, credit = due_close(org, "edited")
     real_replace = customer_store.replace
+    tries: list[int] = []
 
     def close_in_between(org_id, before, after):
-        from functions.billing.closing import close_subscription
-
-        assert close_subscription(org.id, sub["id"], as_of, clock=lambda: as_of).written  # moves the credit
+        if not tries:  # the close moves the credit after the update read the customer
+            assert close_subscription(org.id, sub["id"], as_of, clock=lambda: as_of).written
+        tries.append(before.balance_version)
         real_replace(org_id, before, after)
 
     monkeypatch.setattr(customer_store, "replace", close_in_between)
-    with pytest.raises(Conflict):
-        customers.update(org.id, CustomerRef(external_customer_id="edited"), {"name": "Edited"})
+    updated = customers.update(org.id, CustomerRef(external_customer_id="edited"), {"name": "Edited"})
+    assert tries == [1, 2]  # refused with the balance it read, written after reading the new one
+    assert updated.name == "Edited" and org.http.get("/v1/customers/external/edited").json()["name"] == "Edited"
     assert balances(org, "edited") == [{"balance": credit - 1785, "currency": "usd"}]
+
+
+def test_a_downgrade_carried_to_the_close_makes_a_credit_close(org) -> None:
+    org.http.post("/v1/tax-rates/", json={"name": "DE VAT", "country": "DE", "basis_points": 1900})
+    big, smaller = (org.http.post("/v1/products/", json={"name": name, "recurring_interval": "month", "prices": [
+        {"amount_type": "fixed", "price_amount": fee}]}).json() for name, fee in (("Big", 5000), ("Small", 1500)))
+    sub = subscribe(org, "carried", big["id"])
+    changed = org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"product_id": smaller["id"]})  # prorate
+    assert changed.status_code == 200, changed.text
+    [pending] = changed.json()["pending_lines"]
+    assert -3500 <= pending["amount"] <= -3490
+    assert close_cycles(parse_iso(sub["current_period_end"]) + timedelta(hours=2))["failed"] == 0
+    [cycle] = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"]
+    # The carried credit and next month's 1,500c fee: about -2,000c, its tax given back; all of it goes to the
+    # balance, nothing is due.
+    subtotal = pending["amount"] + 1500
+    total = subtotal + vat_of_credit(subtotal)
+    assert (cycle["subtotal"], cycle["total"], cycle["applied_balance"], cycle["amount_due"], cycle["status"]) == (
+        subtotal, total, -total, 0, "paid")
+    assert balances(org, "carried") == [{"balance": -total, "currency": "usd"}]
