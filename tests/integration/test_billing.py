@@ -576,3 +576,43 @@ def test_a_downgrade_carried_to_the_close_makes_a_credit_close(org) -> None:
     assert (cycle["subtotal"], cycle["total"], cycle["applied_balance"], cycle["amount_due"], cycle["status"]) == (
         subtotal, total, -total, 0, "paid")
     assert balances(org, "carried") == [{"balance": -total, "currency": "usd"}]
+    # A new subscription's first invoice is paid from the credit too: 1,785c of the ~2,380c.
+    assert org.http.delete(f"/v1/subscriptions/{sub['id']}").status_code == 200
+    again = org.http.post("/v1/subscriptions/", json={"external_customer_id": "carried", "product_id": smaller["id"]})
+    assert again.status_code == 201, again.text
+    [created] = invoices(org, again.json()["id"])
+    assert (created["total"], created["applied_balance"], created["amount_due"], created["status"]) == (
+        1785, -1785, 0, "paid")
+    assert balances(org, "carried") == [{"balance": -total - 1785, "currency": "usd"}]
+
+
+def test_a_first_invoice_whose_credit_moved_meanwhile_is_built_again(org, monkeypatch) -> None:
+    from functions.billing.schemas import SubscriptionCreate
+    from functions.billing.subscriptions import create_subscription
+    from functions.store import billing as store
+    from functions.store import dynamo
+    from functions.store.keys import customer_sk, key, org_pk
+
+    sub, _, _ = downgrade_to_credit(org, "resubscriber")
+    assert org.http.delete(f"/v1/subscriptions/{sub['id']}").status_code == 200
+    small = org.http.get(f"/v1/subscriptions/{sub['id']}").json()["product_id"]
+    real_write = store.write_invoice
+    attempts: list = []
+
+    def another_invoice_first(write):
+        if not attempts:  # the credit becomes 1,000c between the read and the write
+            dynamo.call("update_item", TableName=dynamo.table_name(),
+                        Key=key(org_pk(org.id), customer_sk(sub["customer_id"])),
+                        UpdateExpression="SET balance = :b ADD balance_version :one",
+                        ExpressionAttributeValues={":b": {"M": {"usd": {"N": "1000"}}}, ":one": {"N": "1"}})
+        attempts.append(real_write(write))
+        return attempts[-1]
+
+    monkeypatch.setattr(store, "write_invoice", another_invoice_first)
+    created = create_subscription(org.id, SubscriptionCreate(external_customer_id="resubscriber", product_id=small),
+                                  publish=lambda invoice: None)
+    assert [o.balance_moved for o in attempts] == [True, False]
+    [first] = invoices(org, created["id"])
+    # 1,785c, of which the 1,000c there is now: 785c due, the balance empty.
+    assert (first["applied_balance"], first["amount_due"], first["status"]) == (-1000, 785, "open")
+    assert balances(org, "resubscriber") == []
