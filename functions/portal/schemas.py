@@ -13,6 +13,8 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
     from datetime import datetime
     from typing import Any
 
+    from pydantic import Field
+
     from functions.common.schemas import Schema
 
     class CustomerCustomerMeterMeter(Schema):
@@ -67,6 +69,8 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         discount_amount: int
         tax_amount: int
         total: int
+        applied_balance: int
+        amount_due: int
         created_at: datetime
         billing_address: dict[str, Any] | None = None
 
@@ -126,6 +130,8 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         oauth_accounts: dict[str, Any]
         default_payment_method_id: str | None
         type: str
+        balances: list[dict[str, Any]] = Field(description="the credit balance per currency (Polar's "
+                                                "CustomerBalance: balance in cents, currency)")
 
     return {"CustomerSubscriptionDetail": CustomerSubscriptionDetail, "CustomerProduct": CustomerProduct,
             "CustomerSubscriptionChangePreview": CustomerSubscriptionChangePreview,
