@@ -35,8 +35,12 @@ def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | N
     cache = RunCache()
     closed, skipped, failed = 0, 0, 0
     safety_ms = min(SAFETY_MS, remaining_ms() // 4) if remaining_ms else 0
+
+    def has_time() -> bool:
+        return not remaining_ms or remaining_ms() >= safety_ms
+
     for org_id, subscription_id, position in store.due_subscriptions(iso(cutoff), after):
-        if remaining_ms and remaining_ms() < safety_ms:
+        if not has_time():
             return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed,
                     "continue_after": after}
         after = position
@@ -57,8 +61,11 @@ def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | N
             # One bad subscription must not stop the others; the alarm on errors and the next run see it.
             logger.exception("closing failed", extra={"subscription_id": subscription_id, "organization_id": org_id})
             failed += 1
-    published = publish_pending(settings)
-    signals = thresholds.publish_pending()
-    backfills = meters.catch_up_backfills(utcnow())
+    # The sweeps after the closes stop with the closes' margin too: what they leave, the next run (15 minutes
+    # later) takes; without the check, a sweep with a long backlog ran the invocation into its timeout, and
+    # each retry (same position, same backlog) again, until the event was dropped.
+    published = publish_pending(settings, has_time)
+    signals = thresholds.publish_pending(has_time=has_time)
+    backfills = meters.catch_up_backfills(utcnow(), has_time)
     return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed, "continue_after": None,
             "republished": published, "threshold_signals_republished": signals, "backfills_caught_up": backfills}

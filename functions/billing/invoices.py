@@ -4,6 +4,7 @@ the UNRENDERED index until it is published, so a crash in between is repaired by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from functions.adapters import eventbridge, s3
@@ -41,9 +42,13 @@ def publish(invoice: dict[str, Any]) -> None:
     publish_invoice(settings(), invoice)
 
 
-def publish_pending(config: Settings) -> int:
+def publish_pending(config: Settings, has_time: Callable[[], bool] = lambda: True) -> int:
+    """Renders and announces the invoices a crashed run left unrendered, while `has_time()` (the rest waits for
+    the next run: rendering is idempotent, and a sweep must not take the invocation past its timeout)."""
     published = 0
     for org_id, invoice_id in store.unrendered_invoices():
+        if not has_time():
+            break
         invoice = store.get_invoice(org_id, invoice_id)
         if invoice:
             publish_invoice(config, invoice)

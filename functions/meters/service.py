@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -174,10 +174,13 @@ def _backfill_aggregate(org_id: str, key: AggregateKey, period: Period, state: P
 CATCH_UP_AFTER = timedelta(minutes=2)  # longer than an ingest request can last (API Gateway stops at 30 s)
 
 
-def catch_up_backfills(now: datetime) -> int:
-    """Backfill again the meters created at least CATCH_UP_AFTER ago whose catch-up has not run."""
+def catch_up_backfills(now: datetime, has_time: Callable[[], bool] = lambda: True) -> int:
+    """Backfill again the meters created at least CATCH_UP_AFTER ago whose catch-up has not run, while
+    `has_time()` (the rest in the next run)."""
     done = 0
     for org_id, meter_id in store.pending_backfills(iso(now - CATCH_UP_AFTER)):
+        if not has_time():
+            break
         meter = store.get(org_id, meter_id)
         if meter is None:
             continue

@@ -67,9 +67,14 @@ def publish(crossing: Crossing) -> None:
     store.mark_sent(crossing.organization_id, crossing)
 
 
-def publish_pending(older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Crossings recorded but not announced (the announcing invocation died): announce them now."""
-    found = store.pending(iso(utcnow() - older_than))
-    for crossing in found:
+def publish_pending(older_than: timedelta = timedelta(minutes=1), has_time: Callable[[], bool] = lambda: True
+                    ) -> int:
+    """Crossings recorded but not announced (the announcing invocation died): announce them now, while
+    `has_time()` (the rest in the next run)."""
+    announced = 0
+    for crossing in store.pending(iso(utcnow() - older_than)):
+        if not has_time():
+            break
         publish(crossing)
-    return len(found)
+        announced += 1
+    return announced

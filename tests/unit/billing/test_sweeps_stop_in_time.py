@@ -1,0 +1,43 @@
+"""The cycle close's sweeps after its closes (unrendered invoices, unannounced crossings, pending backfills) stop
+when the invocation's margin is reached, instead of running it into its timeout (each retry would meet the same
+backlog and time out again)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from itertools import count
+
+from functions.billing import invoices
+from functions.meters import service as meters
+from functions.store.entities import Meter
+from functions.thresholds import service as thresholds
+
+
+def _budget(calls: int):
+    """has_time() that answers True `calls` times, then False."""
+    seen = count()
+    return lambda: next(seen) < calls
+
+
+def test_the_invoice_sweep_stops_when_time_is_short(monkeypatch) -> None:
+    rendered = []
+    monkeypatch.setattr(invoices.store, "unrendered_invoices", lambda: iter([("o", f"i{n}") for n in range(10)]))
+    monkeypatch.setattr(invoices.store, "get_invoice", lambda org_id, invoice_id: {"id": invoice_id})
+    monkeypatch.setattr(invoices, "publish_invoice", lambda config, invoice: rendered.append(invoice["id"]))
+    assert invoices.publish_pending(None, _budget(3)) == 3  # type: ignore[arg-type]
+    assert rendered == ["i0", "i1", "i2"]
+    assert invoices.publish_pending(None) == 10  # type: ignore[arg-type]  # without a budget: all
+
+
+def test_the_crossing_and_backfill_sweeps_stop_when_time_is_short(monkeypatch) -> None:
+    announced, backfilled = [], []
+    monkeypatch.setattr(thresholds.store, "pending", lambda before: [f"c{n}" for n in range(5)])
+    monkeypatch.setattr(thresholds, "publish", announced.append)
+    assert thresholds.publish_pending(has_time=_budget(2)) == 2 and announced == ["c0", "c1"]
+    monkeypatch.setattr(meters.store, "pending_backfills", lambda before: iter([("o", f"m{n}") for n in range(4)]))
+    monkeypatch.setattr(meters.store, "get", lambda org_id, meter_id: Meter(
+        id=meter_id, organization_id=org_id, seq=1, name="n", filter={}, aggregation={"func": "count"},
+        created_at="2026-11-01T00:00:00Z", backfill_pending=True))
+    monkeypatch.setattr(meters.store, "put", lambda org_id, meter: None)
+    monkeypatch.setattr(meters, "backfill", lambda org_id, meter: backfilled.append(meter.id))
+    assert meters.catch_up_backfills(datetime(2026, 12, 1, tzinfo=UTC), _budget(1)) == 1 and backfilled == ["m0"]
