@@ -32,7 +32,7 @@ def price_cents(price: dict, units: int) -> int:
     return min(cents, price["cap_amount"]) if price.get("cap_amount") is not None else cents
 
 
-def invoice_total(metered: list[tuple[dict, int, int]], fixed: int, discount: dict | None, tax: dict | None,
+def invoice_total(metered: list[tuple[dict, int, int]], fixed: int, discount: dict | None, taxes: list[dict],
                   credit: int = 0, balance: int = 0) -> dict[str, int]:
     """metered: (price, consumed units, credited units); credit: a negative proration line (or 0); balance: the
     customer's credit balance in the invoice's currency (spent after tax, never below an amount due of 0)."""
@@ -43,13 +43,15 @@ def invoice_total(metered: list[tuple[dict, int, int]], fixed: int, discount: di
     elif discount and subtotal > 0:
         off = min(discount["amount"], subtotal)
     taxable = subtotal - off
-    tax_amount = 0
-    if tax:  # signed: a credit gives its tax back
-        if tax["inclusive"]:
-            tax_amount = round_half_up(Fraction(taxable * tax["basis_points"], 10_000 + tax["basis_points"]))
-        else:
-            tax_amount = round_half_up(Fraction(taxable * tax["basis_points"], 10_000))
-    total = taxable if tax and tax["inclusive"] else taxable + tax_amount
+    # Stacked rates, signed (a credit gives its tax back): the inclusive ones share the gross, each rounded; the
+    # exclusive ones each apply to the gross less the included tax.
+    inside = [t for t in taxes if t["inclusive"]]
+    shared = 10_000 + sum(t["basis_points"] for t in inside)
+    included = [round_half_up(Fraction(taxable * t["basis_points"], shared)) for t in inside]
+    net = taxable - sum(included)
+    added = [round_half_up(Fraction(net * t["basis_points"], 10_000)) for t in taxes if not t["inclusive"]]
+    tax_amount = sum(included) + sum(added)
+    total = taxable + sum(added)
     amount_due = max(0, total - balance)
     return {"subtotal": subtotal, "discount_amount": off, "tax_amount": tax_amount, "total": total,
             "applied_balance": amount_due - total, "amount_due": amount_due}

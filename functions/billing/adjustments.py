@@ -6,9 +6,11 @@
   in its own currency (another currency's amount is not cents of this one). Duration `once` applies to the first
   invoice of the subscription, `forever` to all, `repeating` to the invoices issued in the first
   `duration_in_months` months after the subscription started (a cycle's invoice is issued at the cycle's end).
-- Tax: exclusive rates are added on top of the discounted subtotal; inclusive rates are inside it, and the tax
-  is the computed amount `gross x rate / (1 + rate)` rounded by the one rule (the net is the remainder). Tax is
-  signed like its amount: a credit gives its tax back. Exempt customers pay none.
+- Tax: every rate of the customer's jurisdictions applies (its country's, then its state's: GST + PST, federal +
+  state), each computed and rounded on its own. Inclusive rates are inside the discounted subtotal and share
+  it: each is `gross x rate / (1 + sum of the inclusive rates)`, rounded by the one rule; exclusive rates are
+  added on top of what is left once the included tax is taken out (the whole subtotal when no rate is
+  inclusive). Tax is signed like its amount: a credit gives its tax back. Exempt customers pay none.
 - Proration: the unused fraction of the current cycle, to the microsecond, of the difference between two fixed
   prices, rounded once.
 """
@@ -46,26 +48,39 @@ def discount_cents(discount: dict[str, Any], subtotal: int, currency: str | None
     return min(subtotal, int(discount["amount"]))
 
 
-def tax_cents(amount: int, rate: dict[str, Any] | None) -> int:
-    """The tax in a signed amount: exclusive on top of it, inclusive inside it."""
-    if not rate or amount == 0:
-        return 0
-    points = int(rate["basis_points"])
-    if rate.get("inclusive"):
-        return to_cents(Decimal(amount) * points / (10_000 + points))
-    return basis_points(amount, points)
+TAX_RATE_FIELDS = ("id", "name", "basis_points", "inclusive", "country", "state")
 
 
-def find_tax_rate(rates: list[dict[str, Any]], address: dict[str, Any] | None, exempt: bool) -> dict | None:
-    """The most specific rate for the customer's address: country and region first, then country alone."""
+def taxes_of(amount: int, rates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each rate with its tax in a signed amount, inclusive rates first (the rule above)."""
+    if amount == 0:
+        return []
+    inclusive = [r for r in rates if r.get("inclusive")]
+    shared = 10_000 + sum(int(r["basis_points"]) for r in inclusive)
+    taxes = [_with_amount(r, to_cents(Decimal(amount) * int(r["basis_points"]) / shared)) for r in inclusive]
+    net = amount - sum(t["amount"] for t in taxes)
+    taxes += [_with_amount(r, basis_points(net, int(r["basis_points"]))) for r in rates if not r.get("inclusive")]
+    return taxes
+
+
+def _with_amount(rate: dict[str, Any], amount: int) -> dict[str, Any]:
+    return {**{k: rate.get(k) for k in TAX_RATE_FIELDS}, "inclusive": bool(rate.get("inclusive")), "amount": amount}
+
+
+def find_tax_rates(rates: list[dict[str, Any]], address: dict[str, Any] | None, exempt: bool
+                   ) -> list[dict[str, Any]]:
+    """The rates of the customer's jurisdictions, stacked: its country's (no state), then its state's."""
     if exempt or not address or not address.get("country"):
-        return None
+        return []
     country, region = address["country"].upper(), (address.get("state") or "").upper()
-    candidates = [r for r in rates if r["country"].upper() == country and not r.get("archived_at")]
-    for rate in candidates:
-        if region and (rate.get("state") or "").upper() == region:
-            return rate
-    return next((r for r in candidates if not r.get("state")), None)
+    live = [r for r in rates if r["country"].upper() == country and not r.get("archived_at")]
+    national = [r for r in live if not r.get("state")]
+    regional = [r for r in live if region and (r.get("state") or "").upper() == region]
+    return sorted(national, key=_created) + sorted(regional, key=_created)
+
+
+def _created(rate: dict[str, Any]) -> str:
+    return str(rate.get("created_at") or "")
 
 
 def proration_cents(old_amount: int, new_amount: int, period_start: datetime, period_end: datetime,

@@ -108,7 +108,7 @@ def list_tax_rates(org_id: str) -> list[dict[str, Any]]:
 
 
 def archive_tax_rate(org_id: str, tax_rate_id: str) -> None:
-    """No longer applied to invoices written from now on (find_tax_rate skips it); issued ones keep their tax."""
+    """No longer applied to invoices written from now on (find_tax_rates skips it); issued ones keep their tax."""
     rate = next((r for r in store.list_tax_rates(org_id) if r["id"] == tax_rate_id), None)
     if rate is None:
         raise NotFound("tax rate not found")

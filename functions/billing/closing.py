@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from functions.billing import catalogue
-from functions.billing.adjustments import discount_applies, find_tax_rate
+from functions.billing.adjustments import discount_applies, find_tax_rates
 from functions.billing.invoice import METERED, InvoiceAmounts, Line, fixed_lines, total_invoice, usage_lines
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -134,8 +134,8 @@ class InvoiceContext:
         return cls(org_id, subscription, product, customer, discount, cache.tax_rates[org_id], clock,
                    cache.sellers[org_id])
 
-    def tax_rate(self) -> dict[str, Any] | None:
-        return find_tax_rate(self.tax_rates, self.customer.billing_address, self.customer.tax_exempt)
+    def applying_tax_rates(self) -> list[dict[str, Any]]:
+        return find_tax_rates(self.tax_rates, self.customer.billing_address, self.customer.tax_exempt)
 
     @property
     def payment_terms_days(self) -> int:
@@ -145,7 +145,7 @@ class InvoiceContext:
         sub = self.subscription
         applies = discount_applies(self.discount, parse_iso(sub["started_at"]), int(sub.get("invoice_count", 0)),
                                    issued_at)
-        return total_invoice(lines, self.discount if applies else None, self.tax_rate(), self.currency,
+        return total_invoice(lines, self.discount if applies else None, self.applying_tax_rates(), self.currency,
                              self.credit)
 
     @property
@@ -167,7 +167,6 @@ class InvoiceContext:
     def invoice(self, reason: str, marker: str, amounts: InvoiceAmounts, period: Period, number: int
                 ) -> dict[str, Any]:
         sub = self.subscription
-        rate = self.tax_rate() if amounts.tax_amount else None
         issued = self.clock()
         return {
             "id": invoice_id(sub["id"], reason, marker), "number": number, "organization_id": self.org_id,
@@ -180,10 +179,8 @@ class InvoiceContext:
             "customer_email": self.customer.email, "customer_tax_id": self.customer.tax_id,
             "billing_address": self.customer.billing_address,
             **amounts.as_dict(), "created_at": iso(issued), "modified_at": None,
-            # The seller as it was when issued, the rate behind tax_amount, the due date from the payment terms.
+            # The seller as it was when issued (the rates applied are in `taxes`), the due date from the terms.
             "seller": self.seller,
-            "tax_rate": {k: rate.get(k) for k in ("id", "name", "basis_points", "inclusive", "country", "state")}
-            if rate else None,
             "due_at": iso(issued + timedelta(days=self.payment_terms_days)),
         }
 

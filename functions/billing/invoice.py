@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from functions.billing.adjustments import discount_cents, tax_cents
+from functions.billing.adjustments import discount_cents, taxes_of
 from functions.billing.balance import applied_balance
 from functions.billing.pricing import billable_units, metered_line_cents
 
@@ -37,11 +37,12 @@ class InvoiceAmounts:
     lines: list[Line] = field(default_factory=list)
     subtotal: int = 0
     discount_amount: int = 0
-    tax_amount: int = 0
+    tax_amount: int = 0  # the sum of `taxes`
     total: int = 0
     tax_inclusive: bool = False
     applied_balance: int = 0  # what the customer's credit balance did to the total (functions/billing/balance.py)
     amount_due: int = 0
+    taxes: list[dict[str, Any]] = field(default_factory=list)  # each rate applied, with its amount
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -77,15 +78,26 @@ def fixed_lines(prices: list[dict[str, Any]], period: tuple[str, str], product_n
     ]
 
 
-def total_invoice(lines: list[Line], discount: dict[str, Any] | None, tax_rate: dict[str, Any] | None,
+def total_invoice(lines: list[Line], discount: dict[str, Any] | None, tax_rates: list[dict[str, Any]],
                   currency: str | None = None, credit: int = 0) -> InvoiceAmounts:
-    """`credit`: the customer's credit balance in the invoice's currency, applied after tax."""
+    """`tax_rates`: the rates that apply, stacked (adjustments.find_tax_rates); `credit`: the customer's credit
+    balance in the invoice's currency, applied after tax."""
     subtotal = sum(line.amount for line in lines)
     off = discount_cents(discount, subtotal, currency) if discount else 0
     taxable = subtotal - off
-    tax = tax_cents(taxable, tax_rate)
-    inclusive = bool(tax_rate and tax_rate.get("inclusive"))
-    total = taxable if inclusive else taxable + tax
+    taxes = taxes_of(taxable, tax_rates)
+    total = taxable + sum(t["amount"] for t in taxes if not t["inclusive"])
     applied = applied_balance(total, credit)
-    return InvoiceAmounts(lines=lines, subtotal=subtotal, discount_amount=off, tax_amount=tax, total=total,
-                          tax_inclusive=inclusive, applied_balance=applied, amount_due=total + applied)
+    return InvoiceAmounts(lines=lines, subtotal=subtotal, discount_amount=off,
+                          tax_amount=sum(t["amount"] for t in taxes), total=total,
+                          tax_inclusive=bool(taxes) and all(t["inclusive"] for t in taxes),
+                          applied_balance=applied, amount_due=total + applied, taxes=taxes)
+
+
+def invoice_taxes(invoice: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rates an invoice applied, with their amounts; an invoice written before rates stacked kept one
+    `tax_rate` beside its `tax_amount`."""
+    if "taxes" in invoice:
+        return list(invoice["taxes"])
+    rate = invoice.get("tax_rate")
+    return [{**rate, "amount": invoice.get("tax_amount", 0)}] if rate else []

@@ -7,6 +7,8 @@ import json
 from html import escape
 from typing import Any
 
+from functions.billing.invoice import invoice_taxes
+
 
 def money(cents: int, currency: str) -> str:
     sign = "-" if cents < 0 else ""
@@ -42,10 +44,12 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
     rows.append(["Subtotal", "", money(invoice["subtotal"], currency)])
     if invoice["discount_amount"]:
         rows.append(["Discount", "", money(-invoice["discount_amount"], currency)])
-    rate = invoice.get("tax_rate") or {}
-    rate_text = f" {rate.get('name') or ''} {int(rate['basis_points']) / 100:g}%" if rate.get("basis_points") else ""
-    tax_label = f"Tax{rate_text} (included)" if invoice.get("tax_inclusive") else f"Tax{rate_text}"
-    rows.append([tax_label, "", money(invoice["tax_amount"], currency)])
+    taxes = invoice_taxes(invoice)
+    for tax in taxes:  # one row per rate applied (stacked rates each show theirs)
+        label = f"Tax {tax.get('name') or ''} {int(tax['basis_points']) / 100:g}%"
+        rows.append([f"{label} (included)" if tax.get("inclusive") else label, "", money(tax["amount"], currency)])
+    if not taxes:
+        rows.append(["Tax", "", money(invoice["tax_amount"], currency)])
     rows.append(["Total", "", money(invoice["total"], currency)])
     if invoice.get("applied_balance"):
         rows.append([balance_label(invoice["applied_balance"]), "", money(invoice["applied_balance"], currency)])

@@ -296,6 +296,17 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         consumed_units: str | None = None
         credited_units: str | None = None
 
+    class InvoiceTax(Schema):
+        """One tax rate an invoice applied (several stack: a country's and its state's) and its amount."""
+
+        id: str | None
+        name: str | None
+        basis_points: int
+        inclusive: bool
+        country: str | None
+        state: str | None = None
+        amount: int = Field(description="cents, signed like the amount it is the tax of")
+
     class Invoice(Schema):
         id: str
         number: int
@@ -315,9 +326,11 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         lines: list[InvoiceLine]
         subtotal: int
         discount_amount: int
-        tax_amount: int
+        tax_amount: int = Field(description="the sum of `taxes`")
+        taxes: list[InvoiceTax] = Field(default_factory=list, description="each rate applied, in the order "
+                                        "country then state; absent on invoices issued before rates stacked")
         total: int
-        tax_inclusive: bool
+        tax_inclusive: bool = Field(description="every rate applied is inclusive")
         applied_balance: int = Field(description="cents the customer's credit balance adds to the total: negative "
                                      "when credit pays part of it, positive when a negative total goes to the "
                                      "balance")
@@ -333,7 +346,7 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         status: Literal["draft"]  # type: ignore[assignment]
 
     return {"ProductPrice": ProductPrice, "Product": Product, "Discount": Discount, "TaxRate": TaxRate,
-            "Subscription": Subscription, "InvoiceLine": InvoiceLine, "Invoice": Invoice,
+            "Subscription": Subscription, "InvoiceLine": InvoiceLine, "InvoiceTax": InvoiceTax, "Invoice": Invoice,
             "UpcomingInvoice": UpcomingInvoice}
 
 

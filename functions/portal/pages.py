@@ -8,6 +8,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from functions.billing.invoice import invoice_taxes
 from functions.billing.render import balance_label
 from functions.common.clock import parse_iso
 from functions.portal.locale import DEFAULT, Locale, money, number, percent
@@ -220,13 +221,10 @@ def _line_row(line: dict[str, Any], prices: dict[str, dict[str, Any]], meters: d
             f"<td class=\"num\">{money(int(line['amount']), currency, locale)}</td></tr>")
 
 
-def tax_label(invoice: dict[str, Any], locale: Locale) -> str:
-    rate = invoice.get("tax_rate")
-    if not rate:
-        return "Tax"
-    name = f"{rate.get('name')} " if rate.get("name") else ""
-    how = "included" if rate.get("inclusive") else "added"
-    return f"Tax ({name}{percent(int(rate['basis_points']), locale)}, {how})"
+def tax_label(tax: dict[str, Any], locale: Locale) -> str:
+    name = f"{tax.get('name')} " if tax.get("name") else ""
+    how = "included" if tax.get("inclusive") else "added"
+    return f"Tax ({name}{percent(int(tax['basis_points']), locale)}, {how})"
 
 
 GAP = '<td class="hide-small"></td><td class="hide-small"></td>'  # under Quantity and Unit price
@@ -239,8 +237,13 @@ def invoice_totals(invoice: dict[str, Any], locale: Locale, total_field: str) ->
     if invoice.get("discount_amount"):
         rows.append(f'<tr><th scope="row">Discount</th>{GAP}<td class="num">'
                     f'{money(-int(invoice["discount_amount"]), currency, locale)}</td></tr>')
-    rows.append(f'<tr><th scope="row">{escape(tax_label(invoice, locale))}</th>{GAP}<td class="num" '
-                f'data-field="tax">{money(int(invoice["tax_amount"]), currency, locale)}</td></tr>')
+    taxes = invoice_taxes(invoice)
+    for tax in taxes:  # one row per rate applied: stacked rates each show theirs
+        rows.append(f'<tr><th scope="row">{escape(tax_label(tax, locale))}</th>{GAP}<td class="num" '
+                    f'data-field="tax">{money(int(tax["amount"]), currency, locale)}</td></tr>')
+    if not taxes:
+        rows.append(f'<tr><th scope="row">Tax</th>{GAP}<td class="num" data-field="tax">'
+                    f'{money(int(invoice["tax_amount"]), currency, locale)}</td></tr>')
     rows.append(f'<tr class="total"><th scope="row">Total</th>{GAP}<td class="num" data-field="{total_field}">'
                 f'{money(int(invoice["total"]), currency, locale)}</td></tr>')
     if invoice.get("applied_balance"):

@@ -616,3 +616,24 @@ def test_a_first_invoice_whose_credit_moved_meanwhile_is_built_again(org, monkey
     # 1,785c, of which the 1,000c there is now: 785c due, the balance empty.
     assert (first["applied_balance"], first["amount_due"], first["status"]) == (-1000, 785, "open")
     assert balances(org, "resubscriber") == []
+
+
+def test_the_rates_of_a_country_and_its_state_stack_on_the_invoice_and_its_pdf(org, plan) -> None:
+    # British Columbia: GST 5% (Canada) + PST 7% (BC) on the 2,000c plan: 100c + 140c, total 2,240c. A customer
+    # elsewhere in Canada pays GST alone (100c, total 2,100c).
+    gst = org.http.post("/v1/tax-rates/", json={"name": "GST", "country": "CA", "basis_points": 500}).json()
+    pst = org.http.post("/v1/tax-rates/", json={"name": "PST", "country": "CA", "state": "BC",
+                                                "basis_points": 700}).json()
+    bc = subscribe(org, "vancouver", plan["product"]["id"],
+                   customer={"billing_address": {"country": "CA", "state": "BC"}})
+    on = subscribe(org, "toronto", plan["product"]["id"],
+                   customer={"billing_address": {"country": "CA", "state": "ON"}})
+    first = invoices(org, bc["id"])[0]
+    assert [(t["id"], t["name"], t["basis_points"], t["amount"]) for t in first["taxes"]] == [
+        (gst["id"], "GST", 500, 100), (pst["id"], "PST", 700, 140)]
+    assert (first["tax_amount"], first["total"]) == (240, 2240)
+    ontario = invoices(org, on["id"])[0]
+    assert ([t["id"] for t in ontario["taxes"]], ontario["tax_amount"], ontario["total"]) == ([gst["id"]], 100, 2100)
+    pdf = org.http.get(f"/v1/invoices/{first['id']}/pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Tax GST 5%" in text and "1.00 USD" in text and "Tax PST 7%" in text and "1.40 USD" in text

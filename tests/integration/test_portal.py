@@ -169,7 +169,7 @@ def test_upcoming_invoice_lines_tax_rate_issue_and_due_dates(org, api_url) -> No
     # The past invoice (the first month's fee, billed in advance) has a due date 14 days after issue and a PDF.
     invoices = httpx.get(f"{api_url}/v1/customer-portal/invoices/",
                          headers={"Authorization": f"Bearer {setup['session']['token']}"}).json()["items"]
-    assert len(invoices) == 1 and invoices[0]["tax_rate"]["basis_points"] == 2000
+    assert len(invoices) == 1 and [t["basis_points"] for t in invoices[0]["taxes"]] == [2000]
     assert invoices[0]["due_at"][:10] > invoices[0]["created_at"][:10]
     assert f'href="/portal/invoices/{invoices[0]["id"]}/pdf"' in page and "Open, unpaid" in page
     assert f"Balance due on past invoices: <strong>24.00{NBSP}USD</strong> (1 open invoice)" in page

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from functions.billing.adjustments import (
     discount_applies,
     discount_cents,
-    find_tax_rate,
+    find_tax_rates,
     proration_cents,
-    tax_cents,
+    taxes_of,
 )
 from functions.billing.invoice import Line, total_invoice
 from functions.meters.periods import Period, customer_period, cycle, cycle_boundary
@@ -51,7 +51,7 @@ def test_three_month_repeating_discount_over_four_cycles() -> None:
     issued = [d(2026, 1, 15), d(2026, 2, 15), d(2026, 3, 15), d(2026, 4, 15)]
     applied = [discount_applies(discount, started, i, at) for i, at in enumerate(issued)]
     assert applied == [True, True, True, False]
-    totals = [total_invoice([Line("fixed", "plan", 2000)], discount if a else None, None).total for a in applied]
+    totals = [total_invoice([Line("fixed", "plan", 2000)], discount if a else None, []).total for a in applied]
     assert totals == [1500, 1500, 1500, 2000]
     once = {**discount, "duration": "once"}
     assert [discount_applies(once, started, i, at) for i, at in enumerate(issued)] == [True, False, False, False]
@@ -61,14 +61,19 @@ def test_fixed_discount_never_goes_below_zero() -> None:
     assert discount_cents({"type": "fixed", "amount": 5000}, 1200) == 1200
 
 
+def tax_cents(amount: int, rate: dict) -> int:
+    """The tax one rate puts in an amount."""
+    return sum(t["amount"] for t in taxes_of(amount, [rate]))
+
+
 def test_inclusive_vs_exclusive_tax() -> None:
     exclusive = {"basis_points": 1900, "inclusive": False}
     inclusive = {"basis_points": 1900, "inclusive": True}
     # Exclusive: 10,000c + 19% = 11,900c. Inclusive: 11,900c holds 1,900c of tax, the total stays 11,900c.
     assert tax_cents(10_000, exclusive) == 1900
     assert tax_cents(11_900, inclusive) == 1900
-    ex = total_invoice([Line("fixed", "plan", 10_000)], None, exclusive)
-    inc = total_invoice([Line("fixed", "plan", 11_900)], None, inclusive)
+    ex = total_invoice([Line("fixed", "plan", 10_000)], None, [exclusive])
+    inc = total_invoice([Line("fixed", "plan", 11_900)], None, [inclusive])
     assert (ex.subtotal, ex.tax_amount, ex.total) == (10_000, 1900, 11_900)
     assert (inc.subtotal, inc.tax_amount, inc.total) == (11_900, 1900, 11_900)
     # 999c at 19% inclusive: the tax is 999 x 0.19 / 1.19 = 159.504c, rounded to 160c (the net is 839c).
@@ -80,7 +85,7 @@ def test_inclusive_tax_at_a_half_cent_tie_rounds_the_tax_half_up() -> None:
     # the net instead (1,252.5 -> 1,253) would leave 250c of tax.
     inclusive = {"basis_points": 2000, "inclusive": True}
     assert tax_cents(1503, inclusive) == 251
-    amounts = total_invoice([Line("fixed", "plan", 1503)], None, inclusive)
+    amounts = total_invoice([Line("fixed", "plan", 1503)], None, [inclusive])
     assert (amounts.tax_amount, amounts.total) == (251, 1503)
 
 
@@ -89,9 +94,9 @@ def test_a_downgrade_credit_gives_back_its_tax_and_its_percentage_discount() -> 
     # the credit is -2,000c of plan, less 50% (-1,000c), plus its 10% tax back: -1,100c, half of what was paid.
     half_off = {"type": "percentage", "basis_points": 5000}
     tax = {"basis_points": 1000, "inclusive": False}
-    paid = total_invoice([Line("fixed", "plan", 4000)], half_off, tax)
+    paid = total_invoice([Line("fixed", "plan", 4000)], half_off, [tax])
     credit = proration_cents(4000, 0, d(2026, 4, 1), d(2026, 5, 1), d(2026, 4, 16))
-    refund = total_invoice([Line("proration", "unused", credit)], half_off, tax)
+    refund = total_invoice([Line("proration", "unused", credit)], half_off, [tax])
     assert (paid.total, credit, refund.discount_amount, refund.tax_amount, refund.total) == (2200, -2000, -1000,
                                                                                           -100, -1100)
     assert tax_cents(-1003, {"basis_points": 2000, "inclusive": True}) == -167  # symmetric: 167.17 -> 167
@@ -102,7 +107,7 @@ def test_a_fixed_discount_only_reduces_charges_in_its_own_currency() -> None:
     assert discount_cents(ten_euros, 5000, "usd") == 0  # 1,000 cents of EUR are not 1,000 cents of USD
     assert discount_cents(ten_euros, 5000, "EUR") == 1000
     assert discount_cents(ten_euros, -5000, "eur") == 0  # never enlarges a credit
-    assert total_invoice([Line("fixed", "plan", 5000)], ten_euros, None, "usd").total == 5000
+    assert total_invoice([Line("fixed", "plan", 5000)], ten_euros, [], "usd").total == 5000
 
 
 def test_proration_counts_the_unused_time_to_the_microsecond() -> None:
@@ -114,10 +119,37 @@ def test_proration_counts_the_unused_time_to_the_microsecond() -> None:
     assert proration_cents(0, 2_592_000, start, end, d(2026, 3, 1)) == 2_592_000  # never more than the cycle
 
 
-def test_tax_rate_lookup_prefers_region_and_respects_exemption() -> None:
+def test_the_rates_of_every_jurisdiction_stack_and_exemption_removes_them() -> None:
     rates = [{"id": "us", "country": "US", "basis_points": 0}, {"id": "ny", "country": "US", "state": "NY",
-                                                                "basis_points": 887}]
-    assert find_tax_rate(rates, {"country": "us", "state": "NY"}, False)["id"] == "ny"  # type: ignore[index]
-    assert find_tax_rate(rates, {"country": "US", "state": "CA"}, False)["id"] == "us"  # type: ignore[index]
-    assert find_tax_rate(rates, {"country": "US", "state": "NY"}, True) is None
-    assert find_tax_rate(rates, {"country": "FR"}, False) is None
+                                                                "basis_points": 887},
+             {"id": "old", "country": "US", "basis_points": 500, "archived_at": "2026-01-01T00:00:00Z"}]
+    assert [r["id"] for r in find_tax_rates(rates, {"country": "us", "state": "NY"}, False)] == ["us", "ny"]
+    assert [r["id"] for r in find_tax_rates(rates, {"country": "US", "state": "CA"}, False)] == ["us"]
+    assert find_tax_rates(rates, {"country": "US", "state": "NY"}, True) == []
+    assert find_tax_rates(rates, {"country": "FR"}, False) == []
+
+
+def test_stacked_exclusive_rates_are_each_computed_on_the_subtotal() -> None:
+    # British Columbia: GST 5% + PST 7% on 10,000c: 500c + 700c, total 11,200c.
+    gst = {"id": "gst", "name": "GST", "country": "CA", "basis_points": 500}
+    pst = {"id": "pst", "name": "PST", "country": "CA", "state": "BC", "basis_points": 700}
+    amounts = total_invoice([Line("fixed", "plan", 10_000)], None, [gst, pst])
+    assert [(t["id"], t["amount"]) for t in amounts.taxes] == [("gst", 500), ("pst", 700)]
+    assert (amounts.tax_amount, amounts.total, amounts.tax_inclusive) == (1200, 11_200, False)
+    # Each rounded on its own: 1,005c -> GST 50.25c -> 50c, PST 70.35c -> 70c (120c; 12% of 1,005c is 120.6c).
+    assert total_invoice([Line("fixed", "plan", 1005)], None, [gst, pst]).tax_amount == 120
+
+
+def test_stacked_inclusive_rates_share_the_gross_and_an_exclusive_one_applies_to_the_net() -> None:
+    # 11,200c holding GST 5% and PST 7%: each is 11,200 x rate / 1.12: 500c and 700c; the total stays 11,200c.
+    gst = {"id": "gst", "country": "CA", "basis_points": 500, "inclusive": True}
+    pst = {"id": "pst", "country": "CA", "state": "BC", "basis_points": 700, "inclusive": True}
+    both = total_invoice([Line("fixed", "plan", 11_200)], None, [gst, pst])
+    assert ([t["amount"] for t in both.taxes], both.total, both.tax_inclusive) == ([500, 700], 11_200, True)
+    # 10,000c with 20% VAT inside and a 5% levy on top: VAT 10,000 x 0.2 / 1.2 = 1,666.67c -> 1,667c; the net
+    # 8,333c; the levy 5% of it = 416.65c -> 417c; the total 10,000 + 417 = 10,417c.
+    vat = {"id": "vat", "country": "GB", "basis_points": 2000, "inclusive": True}
+    levy = {"id": "levy", "country": "GB", "basis_points": 500}
+    mixed = total_invoice([Line("fixed", "plan", 10_000)], None, [levy, vat])
+    assert [(t["id"], t["amount"]) for t in mixed.taxes] == [("vat", 1667), ("levy", 417)]
+    assert (mixed.tax_amount, mixed.total, mixed.tax_inclusive) == (2084, 10_417, False)

@@ -39,17 +39,17 @@ def test_a_credit_balance_is_never_negative() -> None:
 
 def test_the_balance_applies_after_tax_and_never_makes_the_invoice_negative() -> None:
     # 1,500c fee + 19% VAT = 1,785c; 2,000c of credit pays it all: nothing due, 215c stays on the balance.
-    paid = total_invoice([Line("fixed", "Small", 1500)], None, VAT, "usd", credit=2000)
+    paid = total_invoice([Line("fixed", "Small", 1500)], None, [VAT], "usd", credit=2000)
     assert (paid.subtotal, paid.tax_amount, paid.total, paid.applied_balance, paid.amount_due) == (
         1500, 285, 1785, -1785, 0)
     # 500c of credit: 1,785 - 500 = 1,285c due. The tax is the same as without the credit.
-    part = total_invoice([Line("fixed", "Small", 1500)], None, VAT, "usd", credit=500)
+    part = total_invoice([Line("fixed", "Small", 1500)], None, [VAT], "usd", credit=500)
     assert (part.tax_amount, part.total, part.applied_balance, part.amount_due) == (285, 1785, -500, 1285)
 
 
 def test_a_downgrade_credit_with_its_tax_becomes_balance() -> None:
     # -3,500c proration; its tax given back: round_half_up(-3,500 x 0.19) = -665c; total -4,165c.
-    credit = total_invoice([Line("proration", "Big -> Small", -3500)], None, VAT, "usd", credit=100)
+    credit = total_invoice([Line("proration", "Big -> Small", -3500)], None, [VAT], "usd", credit=100)
     assert (credit.tax_amount, credit.total, credit.applied_balance, credit.amount_due) == (-665, -4165, 4165, 0)
 
 
@@ -73,9 +73,9 @@ def test_the_balance_change_keeps_other_currencies_and_the_version_read() -> Non
     customer = Customer(id="c", organization_id="org", created_at="t", balance={"usd": 2000, "eur": 70},
                         balance_version=4)
     usd = context_for(customer)
-    spent = total_invoice([Line("fixed", "Small", 1500)], None, None, "usd", usd.credit)
+    spent = total_invoice([Line("fixed", "Small", 1500)], None, [], "usd", usd.credit)
     assert usd.balance_change(spent) == BalanceChange({"usd": 500, "eur": 70}, 4)
-    emptied = total_invoice([Line("fixed", "Small", 2500)], None, None, "usd", usd.credit)
+    emptied = total_invoice([Line("fixed", "Small", 2500)], None, [], "usd", usd.credit)
     assert emptied.amount_due == 500
     assert usd.balance_change(emptied) == BalanceChange({"eur": 70}, 4)  # a spent currency is left out
     month = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))

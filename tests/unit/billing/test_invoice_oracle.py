@@ -27,8 +27,8 @@ discounts = st.one_of(
     st.builds(lambda bp: {"type": "percentage", "basis_points": bp}, st.integers(1, 10_000)),
     st.builds(lambda a: {"type": "fixed", "amount": a}, st.integers(1, 5000)),
 )
-taxes = st.one_of(st.none(), st.builds(lambda bp, inc: {"basis_points": bp, "inclusive": inc},
-                                       st.integers(0, 3000), st.booleans()))
+taxes = st.lists(st.builds(lambda bp, inc: {"basis_points": bp, "inclusive": inc}, st.integers(0, 3000),
+                           st.booleans()), max_size=3)  # stacked: none, one, or several jurisdictions
 
 
 @settings(max_examples=300)
@@ -42,7 +42,7 @@ def test_invoice_matches_oracle(metered, fixed, discount, tax, credit, balance) 
     lines = usage_lines(price_list, consumed, credited, ("a", "b")) + [Line("fixed", "plan", fixed)]
     if credit:
         lines.append(Line("proration", "unused time on the old plan", credit))
-    got = total_invoice(lines, discount, tax, credit=balance)
+    got = total_invoice(lines, discount, tax, credit=balance)  # tax: the stacked rates
     want = invoice_total([(p, u, c) for p, (_, u, c) in zip(price_list, metered, strict=True)], fixed, discount, tax,
                          credit, balance)
     assert {"subtotal": got.subtotal, "discount_amount": got.discount_amount, "tax_amount": got.tax_amount,
