@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.customer_meters.service import customer_meter_id
-from functions.organizations.schemas import CUSTOMER_PORTAL_SETTINGS, slug_of
+from functions.organizations.profile import CUSTOMER_PORTAL_SETTINGS, slug_of
 from functions.store.entities import Meter
 from functions.store.organizations import Organization
 
