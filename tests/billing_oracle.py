@@ -33,8 +33,9 @@ def price_cents(price: dict, units: int) -> int:
 
 
 def invoice_total(metered: list[tuple[dict, int, int]], fixed: int, discount: dict | None, tax: dict | None,
-                  credit: int = 0) -> dict[str, int]:
-    """metered: (price, consumed units, credited units); credit: a negative proration line (or 0)."""
+                  credit: int = 0, balance: int = 0) -> dict[str, int]:
+    """metered: (price, consumed units, credited units); credit: a negative proration line (or 0); balance: the
+    customer's credit balance in the invoice's currency (spent after tax, never below an amount due of 0)."""
     subtotal = fixed + credit + sum(price_cents(p, max(0, used - credited)) for p, used, credited in metered)
     off = 0
     if discount and discount["type"] == "percentage":
@@ -49,4 +50,6 @@ def invoice_total(metered: list[tuple[dict, int, int]], fixed: int, discount: di
         else:
             tax_amount = round_half_up(Fraction(taxable * tax["basis_points"], 10_000))
     total = taxable if tax and tax["inclusive"] else taxable + tax_amount
-    return {"subtotal": subtotal, "discount_amount": off, "tax_amount": tax_amount, "total": total}
+    amount_due = max(0, total - balance)
+    return {"subtotal": subtotal, "discount_amount": off, "tax_amount": tax_amount, "total": total,
+            "applied_balance": amount_due - total, "amount_due": amount_due}

@@ -28,7 +28,7 @@ from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
-from functions.store.billing import ClosingAggregate, InvoiceWrite, WriteOutcome
+from functions.store.billing import BalanceChange, ClosingAggregate, InvoiceWrite, WriteOutcome
 from functions.store.entities import Customer, Meter
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
@@ -145,11 +145,24 @@ class InvoiceContext:
         sub = self.subscription
         applies = discount_applies(self.discount, parse_iso(sub["started_at"]), int(sub.get("invoice_count", 0)),
                                    issued_at)
-        return total_invoice(lines, self.discount if applies else None, self.tax_rate(), self.currency)
+        return total_invoice(lines, self.discount if applies else None, self.tax_rate(), self.currency,
+                             self.credit)
 
     @property
     def currency(self) -> str:
         return next((p.get("price_currency") for p in self.product["prices"]), "usd")  # type: ignore[no-any-return]
+
+    @property
+    def credit(self) -> int:
+        """The customer's credit balance in the invoice's currency (another currency's credit pays nothing)."""
+        return int(self.customer.balance.get(self.currency.lower(), 0))
+
+    def balance_change(self, amounts: InvoiceAmounts) -> BalanceChange | None:
+        """The customer's balances once this invoice is written, guarded by the version read with them."""
+        if not amounts.applied_balance:
+            return None
+        balances = {**self.customer.balance, self.currency.lower(): self.credit + amounts.applied_balance}
+        return BalanceChange({c: int(v) for c, v in balances.items() if v}, self.customer.balance_version)
 
     def invoice(self, reason: str, marker: str, amounts: InvoiceAmounts, period: Period, number: int
                 ) -> dict[str, Any]:
@@ -159,7 +172,8 @@ class InvoiceContext:
         return {
             "id": invoice_id(sub["id"], reason, marker), "number": number, "organization_id": self.org_id,
             "customer_id": sub["customer_id"], "subscription_id": sub["id"], "product_id": self.product["id"],
-            "status": "open", "billing_reason": reason, "currency": self.currency,
+            # Nothing due (a credit, or paid from the balance): settled when issued, as Stripe marks it paid.
+            "status": "open" if amounts.amount_due else "paid", "billing_reason": reason, "currency": self.currency,
             "period_start": iso(period.start), "period_end": iso(period.end),
             "discount_id": sub.get("discount_id") if amounts.discount_amount else None,
             "customer_name": self.customer.billing_name or self.customer.name,
@@ -340,7 +354,7 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
         write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=next_sub,
                              subscription_guard=guard,
                              customer_billing=billing_state(next_sub, context.product) if plan.following else None,
-                             close=plan.to_close)
+                             close=plan.to_close, balance=context.balance_change(amounts))
 
         def build(w: InvoiceWrite, previous: int, reason: str = reason, guard: str = guard,
                   amounts: InvoiceAmounts = amounts, closing: Period = closing,
@@ -354,7 +368,7 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
                                next_period_end=next_sub["current_period_end"] if plan.following else None)
         if outcome.already_done:
             return CloseResult(None, False, notes=["closed by another run"])
-        # The counter or the usage moved: read everything again and rebuild the invoice.
+        # The counter, the usage or the customer's balance moved: read everything again and rebuild the invoice.
     raise Conflict(f"subscription {subscription_id} could not be closed under contention")
 
 

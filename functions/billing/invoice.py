@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from functions.billing.adjustments import discount_cents, tax_cents
+from functions.billing.balance import applied_balance
 from functions.billing.pricing import billable_units, metered_line_cents
 
 METERED = ("metered_unit", "metered_tiers", "metered_package")
@@ -39,6 +40,8 @@ class InvoiceAmounts:
     tax_amount: int = 0
     total: int = 0
     tax_inclusive: bool = False
+    applied_balance: int = 0  # what the customer's credit balance did to the total (functions/billing/balance.py)
+    amount_due: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -75,12 +78,14 @@ def fixed_lines(prices: list[dict[str, Any]], period: tuple[str, str], product_n
 
 
 def total_invoice(lines: list[Line], discount: dict[str, Any] | None, tax_rate: dict[str, Any] | None,
-                  currency: str | None = None) -> InvoiceAmounts:
+                  currency: str | None = None, credit: int = 0) -> InvoiceAmounts:
+    """`credit`: the customer's credit balance in the invoice's currency, applied after tax."""
     subtotal = sum(line.amount for line in lines)
     off = discount_cents(discount, subtotal, currency) if discount else 0
     taxable = subtotal - off
     tax = tax_cents(taxable, tax_rate)
     inclusive = bool(tax_rate and tax_rate.get("inclusive"))
     total = taxable if inclusive else taxable + tax
+    applied = applied_balance(total, credit)
     return InvoiceAmounts(lines=lines, subtotal=subtotal, discount_amount=off, tax_amount=tax, total=total,
-                          tax_inclusive=inclusive)
+                          tax_inclusive=inclusive, applied_balance=applied, amount_due=total + applied)

@@ -7,11 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from functions.adapters import eventbridge, s3
+from functions.billing.closing import MAX_ATTEMPTS
 from functions.billing.render import invoice_json, invoice_pdf
 from functions.common.clock import iso, utcnow
-from functions.common.errors import InvalidTransition, NotFound, ValidationFailed, field_error
+from functions.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed, field_error
+from functions.common.retry import pause_before_retry
 from functions.common.settings import Settings, settings
 from functions.store import billing as store
+from functions.store import customers as customer_store
+from functions.store.billing import BalanceChange
 
 
 def artifact_keys(invoice: dict[str, Any]) -> dict[str, str]:
@@ -26,7 +30,8 @@ def publish_invoice(config: Settings, invoice: dict[str, Any]) -> None:
     eventbridge.publish(config.event_bus_name, "invoice.created", [{
         "invoice_id": invoice["id"], "number": invoice["number"], "organization_id": invoice["organization_id"],
         "customer_id": invoice["customer_id"], "subscription_id": invoice["subscription_id"],
-        "total": invoice["total"], "currency": invoice["currency"], "pdf_key": keys["pdf"],
+        "total": invoice["total"], "amount_due": invoice.get("amount_due", invoice["total"]),
+        "status": invoice["status"], "currency": invoice["currency"], "pdf_key": keys["pdf"],
     }])
     store.mark_rendered(invoice["organization_id"], invoice["id"], keys)
 
@@ -66,13 +71,34 @@ def get_invoice(org_id: str, invoice_id: str) -> dict[str, Any]:
 
 
 def set_status(org_id: str, invoice_id: str, status: str) -> dict[str, Any]:
-    """An open invoice becomes paid, void or uncollectible; any other move is a 422 on `status`."""
-    get_invoice(org_id, invoice_id)
+    """An open invoice becomes paid, void or uncollectible; any other move is a 422 on `status`. Voiding an
+    invoice that took credit from the customer's balance gives it back (docs/billing.md, Customer balance)."""
+    invoice = get_invoice(org_id, invoice_id)
     try:
-        store.set_invoice_status(org_id, invoice_id, status, ("open",), iso(utcnow()))
+        if status == "void" and int(invoice.get("applied_balance", 0)) < 0:
+            _void_returning_credit(org_id, invoice)
+        else:
+            store.set_invoice_status(org_id, invoice_id, status, ("open",), iso(utcnow()))
     except InvalidTransition as exc:
         raise ValidationFailed([field_error(["body", "status"], str(exc))]) from exc
     return get_invoice(org_id, invoice_id)
+
+
+def _void_returning_credit(org_id: str, invoice: dict[str, Any]) -> None:
+    currency = invoice["currency"].lower()
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:  # another invoice moved the balance meanwhile
+            pause_before_retry(attempt - 1)
+        customer = customer_store.get(org_id, invoice["customer_id"])
+        if customer is None:  # a deleted customer keeps no balance to give back to
+            store.set_invoice_status(org_id, invoice["id"], "void", ("open",), iso(utcnow()))
+            return
+        balances = {**customer.balance, currency: int(customer.balance.get(currency, 0))
+                    - int(invoice["applied_balance"])}
+        if store.void_returning_credit(org_id, invoice["id"], customer.id,
+                                       BalanceChange(balances, customer.balance_version), iso(utcnow())):
+            return
+    raise Conflict("the invoice could not be voided under contention; retry")
 
 
 def pdf(org_id: str, invoice_id: str) -> tuple[dict[str, Any], bytes]:

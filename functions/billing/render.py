@@ -14,6 +14,11 @@ def money(cents: int, currency: str) -> str:
     return f"{sign}{whole:,}.{part:02d} {currency.upper()}"
 
 
+def balance_label(applied: int) -> str:
+    """The row under the total: credit taken from the customer's balance, or a negative total moved to it."""
+    return "Applied balance" if applied < 0 else "Credited to balance"
+
+
 def invoice_json(invoice: dict[str, Any]) -> bytes:
     return json.dumps(invoice, indent=2, sort_keys=True, default=str).encode()
 
@@ -42,6 +47,9 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
     tax_label = f"Tax{rate_text} (included)" if invoice.get("tax_inclusive") else f"Tax{rate_text}"
     rows.append([tax_label, "", money(invoice["tax_amount"], currency)])
     rows.append(["Total", "", money(invoice["total"], currency)])
+    if invoice.get("applied_balance"):
+        rows.append([balance_label(invoice["applied_balance"]), "", money(invoice["applied_balance"], currency)])
+        rows.append(["Amount due", "", money(invoice["amount_due"], currency)])
     table = Table(rows, colWidths=[300, 80, 110])
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),

@@ -318,6 +318,10 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         tax_amount: int
         total: int
         tax_inclusive: bool
+        applied_balance: int = Field(description="cents the customer's credit balance adds to the total: negative "
+                                     "when credit pays part of it, positive when a negative total goes to the "
+                                     "balance")
+        amount_due: int = Field(description="total + applied_balance, never negative")
         created_at: datetime
         modified_at: datetime | None = None
 

@@ -85,7 +85,8 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
         "discount_id": discount["id"] if discount else None, "invoice_count": 0, "pending_lines": [],
         "rollover": {}, "created_at": iso(now), "modified_at": None,
     }
-    context = InvoiceContext(org_id, sub, product, customer, discount, store.list_tax_rates(org_id), clock,
+    # The context keeps the subscription as it is before its first invoice (a `once` discount applies to it).
+    context = InvoiceContext(org_id, dict(sub), product, customer, discount, store.list_tax_rates(org_id), clock,
                              seller_of(org_id))
     lines = fixed_lines(product["prices"], (sub["current_period_start"], sub["current_period_end"]), product["name"])
     billed = any(line.amount for line in lines)
@@ -93,13 +94,16 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
                          customer_billing=billing_state(sub, product),
                          discount_redemption=discount["id"] if discount else None)
 
-    amounts = context.totals(lines, period.start)
     if billed:
         sub["invoice_count"] = 1
 
     def build(w: InvoiceWrite, previous: int) -> None:
         if billed:  # fixed prices are billed in advance: the first cycle's fee now
+            if w.invoice is not None:  # a retry: the customer's credit balance may have moved meanwhile
+                context.customer = customer_store.resolve(org_id, CustomerRef(customer_id=customer.id))
+            amounts = context.totals(lines, period.start)
             w.invoice = context.invoice("subscription_create", "0", amounts, period, previous + 1)
+            w.balance = context.balance_change(amounts)
         w.previous_number = previous
 
     try:
@@ -216,6 +220,7 @@ def _change_once(org_id: str, sub: dict[str, Any], old: dict[str, Any], new: dic
 
     amounts = context.totals(lines, now)
     sub["invoice_count"] = int(sub.get("invoice_count", 0)) + 1
+    write.balance = context.balance_change(amounts)
 
     def build(w: InvoiceWrite, previous: int) -> None:
         w.invoice = context.invoice("subscription_update", iso(now), amounts, period, previous + 1)

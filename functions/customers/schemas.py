@@ -90,6 +90,7 @@ def customer_out(customer: entities.Customer) -> dict[str, Any]:
         "first_user_event_at": None,
         "avatar_url": None,
         "tax_exempt": bool(customer.tax_exempt),
+        "balances": customer.balances(),
     }
 
 
@@ -109,8 +110,15 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         state: str | None = None
         country: str
 
+    class CustomerBalance(Schema):
+        """Polar's CustomerBalance: credit in one currency, in cents (positive: credit the customer has)."""
+
+        balance: int
+        currency: str
+
     class Customer(Schema):
-        """Polar's CustomerIndividual (what customer_out writes), plus `tax_exempt`."""
+        """Polar's CustomerIndividual (what customer_out writes), plus `tax_exempt` and `balances` (the credit
+        balance per currency that negative invoices left, applied to the next invoices; docs/billing.md)."""
 
         id: str
         created_at: datetime
@@ -131,6 +139,7 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         first_user_event_at: datetime | None
         avatar_url: str | None
         tax_exempt: bool
+        balances: list[CustomerBalance]
 
     class CustomerStateMeter(Schema):
         id: str
@@ -159,7 +168,8 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         active_meters: list[CustomerStateMeter]
         crossed_thresholds: list[CrossedThreshold]
 
-    return {"Customer": Customer, "CustomerAddress": CustomerAddress, "CustomerState": CustomerState,
+    return {"Customer": Customer, "CustomerAddress": CustomerAddress, "CustomerBalance": CustomerBalance,
+            "CustomerState": CustomerState,
             "CustomerStateMeter": CustomerStateMeter, "CrossedThreshold": CrossedThreshold}
 
 

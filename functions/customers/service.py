@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from functions.common.clock import iso, utcnow
-from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, field_error
+from functions.common.errors import AlreadyExists, Conflict, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.common.listing import SortKeys, metadata_matches, sort_rows
 from functions.store import customers as store
@@ -138,17 +138,29 @@ def resolve_external_ids(org_id: str, external_ids: list[str]) -> dict[str, str]
     return found
 
 
+UPDATE_ATTEMPTS = 3
+
+
 def update(org_id: str, ref: CustomerRef, changes: dict[str, Any]) -> Customer:
-    """`changes`: the fields a CustomerUpdate set, by the entity's field names."""
-    before = resolve(org_id, ref)
-    after = replace(before, **changes, modified_at=iso(utcnow()))
-    if before.external_id and "external_id" in changes and changes["external_id"] != before.external_id:
-        raise ValidationFailed([field_error(["body", "external_id"], "external_id can't be changed once set")])
-    try:
-        store.replace(org_id, before, after)
-    except AlreadyExists as exc:
-        raise _taken(exc) from exc
-    return after
+    """`changes`: the fields a CustomerUpdate set, by the entity's field names. The customer is written whole,
+    on the condition that its credit balance is still the one read: an invoice that moved it in between makes
+    the update read again and retry (a customer gone meanwhile is a 404 on the re-read)."""
+    attempts = 0
+    while True:
+        attempts += 1
+        before = resolve(org_id, ref)
+        after = replace(before, **changes, modified_at=iso(utcnow()))
+        if before.external_id and "external_id" in changes and changes["external_id"] != before.external_id:
+            raise ValidationFailed([field_error(["body", "external_id"], "external_id can't be changed once set")])
+        try:
+            store.replace(org_id, before, after)
+        except AlreadyExists as exc:
+            raise _taken(exc) from exc
+        except Conflict:
+            if attempts == UPDATE_ATTEMPTS:
+                raise
+            continue
+        return after
 
 
 def delete(org_id: str, ref: CustomerRef) -> None:

@@ -29,9 +29,12 @@ MAX_EVENTS_PER_REQUEST = 1000
 
 
 class EventCreate(BaseModel):
-    """One event, by `customer_id` or `external_customer_id` (exactly one)."""
+    """One event, by `customer_id` or `external_customer_id` (exactly one). A field it does not have is a 422
+    naming it (a misspelt `metdata` would otherwise drop the metadata a meter sums); so are Polar's `parent_id`
+    (Meterbill's events have no hierarchy), `member_id` and `external_member_id` (members are not served), which
+    may only be null."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=128)
     timestamp: datetime | None = None
@@ -39,9 +42,9 @@ class EventCreate(BaseModel):
     external_customer_id: str | None = Field(default=None, min_length=1, max_length=256, validate_default=True)
     external_id: str | None = Field(default=None, min_length=1, max_length=256)
     organization_id: str | None = None
-    parent_id: str | None = None
-    member_id: str | None = None
-    external_member_id: str | None = None
+    parent_id: None = None
+    member_id: None = None
+    external_member_id: None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("metadata")

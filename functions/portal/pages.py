@@ -8,6 +8,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from functions.billing.render import balance_label
 from functions.common.clock import parse_iso
 from functions.portal.locale import DEFAULT, Locale, money, number, percent
 from functions.portal.words import Unit, line_detail, meter_sentence, price_words, unit_of
@@ -242,6 +243,12 @@ def invoice_totals(invoice: dict[str, Any], locale: Locale, total_field: str) ->
                 f'data-field="tax">{money(int(invoice["tax_amount"]), currency, locale)}</td></tr>')
     rows.append(f'<tr class="total"><th scope="row">Total</th>{GAP}<td class="num" data-field="{total_field}">'
                 f'{money(int(invoice["total"]), currency, locale)}</td></tr>')
+    if invoice.get("applied_balance"):
+        rows.append(f'<tr><th scope="row">{balance_label(int(invoice["applied_balance"]))}</th>{GAP}'
+                    f'<td class="num" data-field="applied-balance">'
+                    f'{money(int(invoice["applied_balance"]), currency, locale)}</td></tr>')
+        rows.append(f'<tr class="total"><th scope="row">Amount due</th>{GAP}<td class="num" data-field="amount-due">'
+                    f'{money(int(invoice["amount_due"]), currency, locale)}</td></tr>')
     return "<tfoot>" + "".join(rows) + "</tfoot>"
 
 
@@ -270,12 +277,16 @@ def upcoming_section(data: dict[str, Any], locale: Locale) -> str:
 
 def balance_section(data: dict[str, Any], locale: Locale) -> str:
     balance = data["balance"]
+    credit = "".join(
+        f'<p data-field="credit-balance" data-currency="{escape(c["currency"])}">Credit balance: <strong>'
+        f'{money(c["balance"], c["currency"], locale)}</strong>, applied to your next invoices in '
+        f'{escape(c["currency"].upper())}.</p>' for c in data.get("credit") or [])
     if not balance["count"]:
-        return '<p data-field="balance">Nothing is owed on past invoices.</p>'
+        return '<p data-field="balance">Nothing is owed on past invoices.</p>' + credit
     count = balance["count"]
     return (f'<p data-field="balance">Balance due on past invoices: <strong>'
             f'{money(balance["amount"], balance["currency"], locale)}</strong> ({count} open invoice'
-            f'{"s" if count != 1 else ""}).</p>')
+            f'{"s" if count != 1 else ""}).</p>' + credit)
 
 
 def invoice_rows(invoices: list[dict[str, Any]], locale: Locale = DEFAULT) -> str:

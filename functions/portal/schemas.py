@@ -15,6 +15,8 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
 
     from pydantic import Field
 
+    from pydantic import Field
+
     from functions.common.schemas import Schema
 
     class CustomerCustomerMeterMeter(Schema):
@@ -223,6 +225,8 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         discount_amount: int
         tax_amount: int
         total: int
+        applied_balance: int
+        amount_due: int
         created_at: datetime
         billing_address: dict[str, Any] | None = None
 
@@ -266,6 +270,8 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         oauth_accounts: dict[str, Any]
         default_payment_method_id: str | None
         type: str
+        balances: list[dict[str, Any]] = Field(description="the credit balance per currency (Polar's "
+                                                "CustomerBalance: balance in cents, currency)")
 
     return {"CustomerOrganization": CustomerOrganization, "CustomerSubscriptionProduct": CustomerSubscriptionProduct,
             "SubscriptionMeterMeter": SubscriptionMeterMeter, "CustomerSubscriptionMeter": CustomerSubscriptionMeter,

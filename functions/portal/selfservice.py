@@ -154,4 +154,5 @@ def portal_customer(customer: Customer) -> dict[str, Any]:
             "email": customer.email or "", "email_verified": False, "name": customer.name,
             "billing_name": customer.billing_name or customer.name,
             "billing_address": customer.billing_address, "tax_id": polar_tax_id(customer.tax_id),
-            "oauth_accounts": {}, "default_payment_method_id": None, "type": "individual"}
+            "oauth_accounts": {}, "default_payment_method_id": None, "type": "individual",
+            "balances": customer.balances()}

@@ -263,7 +263,10 @@ def overview(who: CustomerPrincipal) -> dict[str, Any]:
     return {
         "organization": organization(who), "customer": customer, "subscription": active, "product": product,
         "meters": meter_cards(who, customer, product, all_meters), "upcoming": upcoming, "invoices": past,
-        "balance": {"amount": sum(int(i["total"]) for i in outstanding), "count": len(outstanding),
+        "credit": customer.balances(),
+        # What is left to pay: the amount due (after the credit balance); invoices from before it, their total.
+        "balance": {"amount": sum(int(i.get("amount_due", i["total"])) for i in outstanding),
+                    "count": len(outstanding),
                     "currency": (outstanding[0]["currency"] if outstanding else (upcoming or {}).get("currency"))
                     or "usd"},
         "meter_names": {k: _meter_out(v) for k, v in all_meters.items()}, "return_url": who.return_url,

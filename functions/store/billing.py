@@ -193,6 +193,16 @@ class ClosingAggregate:
 
 
 @dataclass
+class BalanceChange:
+    """The customer's credit balances once the invoice is written (every currency: the attribute is written
+    whole), on the condition that `version_read` is still the item's `balance_version`: another invoice that
+    moved the balance in between cancels this write, and the writer reads again and retries."""
+
+    balances: dict[str, int]
+    version_read: int
+
+
+@dataclass
 class InvoiceWrite:
     """Everything one invoice changes, written in one transaction (the close, a creation, a change)."""
 
@@ -204,6 +214,7 @@ class InvoiceWrite:
     customer_billing: dict[str, Any] | None
     close: list[ClosingAggregate] = field(default_factory=list)
     discount_redemption: str | None = None  # discount id whose redemption count goes up
+    balance: BalanceChange | None = None  # the invoice takes credit from, or gives credit to, the customer
 
 
 @dataclass
@@ -212,6 +223,53 @@ class WriteOutcome:
     already_done: bool = False  # the invoice or the subscription change was written by someone else
     counter_moved: bool = False
     usage_moved: bool = False
+    balance_moved: bool = False
+
+
+def _customer_update(org_id: str, customer_id: str, balance: BalanceChange | None,
+                     billing: dict[str, Any] | None, keep_billing: bool = False) -> dict[str, Any]:
+    """The customer item's part of a transaction: its billing state (set, or removed unless `keep_billing`),
+    and its credit balance when it moves (one action per item in a transaction, so both in one update)."""
+    sets, values, names = [], {}, {}
+    condition = "attribute_exists(PK)"
+    if billing is not None:
+        sets.append("billing = :b")
+        values[":b"] = to_attr(billing)
+    if balance is not None:
+        sets.append("#bal = :bal, #bv = :bv")
+        names.update({"#bal": "balance", "#bv": "balance_version"})
+        values.update({":bal": to_attr(balance.balances), ":bv": {"N": str(balance.version_read + 1)},
+                       ":read": {"N": str(balance.version_read)}})
+        # Items written before balances existed have no version: they read as version 0.
+        condition += " AND (#bv = :read" + (" OR attribute_not_exists(#bv))" if not balance.version_read else ")")
+    removes = " REMOVE billing" if billing is None and not keep_billing else ""
+    update: dict[str, Any] = {
+        "TableName": dynamo.table_name(), "Key": key(org_pk(org_id), customer_sk(customer_id)),
+        "ConditionExpression": condition,
+        "UpdateExpression": (("SET " + ", ".join(sets) if sets else "") + removes).strip(),
+    }
+    if values:
+        update["ExpressionAttributeValues"] = values
+    if names:
+        update["ExpressionAttributeNames"] = names
+    return update
+
+
+def void_returning_credit(org_id: str, invoice_id: str, customer_id: str, balance: BalanceChange, at: str) -> bool:
+    """Void an open invoice and give the customer back the credit it took, in one transaction. False: the
+    balance moved since it was read (read again and retry); InvalidTransition: the invoice is no longer open."""
+    reasons = dynamo.transact([
+        {"Update": {"TableName": dynamo.table_name(), "Key": key(org_pk(org_id), invoice_sk(invoice_id)),
+                    "UpdateExpression": "SET #s = :void, modified_at = :at", "ConditionExpression": "#s = :open",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":void": {"S": "void"}, ":open": {"S": "open"}, ":at": {"S": at}}}},
+        {"Update": _customer_update(org_id, customer_id, balance, None, keep_billing=True)},
+    ])
+    if reasons is None:
+        return True
+    if reasons[0].get("Code") == "ConditionalCheckFailed":
+        raise InvalidTransition("an invoice can't become void from its current status")
+    return False
 
 
 def write_invoice(w: InvoiceWrite) -> WriteOutcome:
@@ -248,16 +306,7 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
         sub_put["Put"]["ExpressionAttributeValues"] = {":guard": {"S": w.subscription_guard}}
     actions.append(sub_put)
     roles.append("subscription")
-    billing_update: dict[str, Any] = {
-        "TableName": table, "Key": key(org_pk(w.org_id), customer_sk(sub["customer_id"])),
-        "ConditionExpression": "attribute_exists(PK)",
-    }
-    if w.customer_billing is None:
-        billing_update["UpdateExpression"] = "REMOVE billing"
-    else:
-        billing_update["UpdateExpression"] = "SET billing = :b"
-        billing_update["ExpressionAttributeValues"] = {":b": to_attr(w.customer_billing)}
-    actions.append({"Update": billing_update})
+    actions.append({"Update": _customer_update(w.org_id, sub["customer_id"], w.balance, w.customer_billing)})
     roles.append("customer")
     for agg in w.close:
         actions.append({"Update": close_aggregate_action(
@@ -279,6 +328,9 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
         return WriteOutcome(committed=False, already_done=True)
     if "discount" in failed:
         raise Exhausted("the discount has no redemptions left")
+    if "customer" in failed and w.balance is not None:
+        # The balance moved under another invoice (or the customer is gone: the writer's re-read finds out).
+        return WriteOutcome(committed=False, balance_moved=True)
     if "customer" in failed:
         raise Conflict("the customer no longer exists")
     return WriteOutcome(committed=False, counter_moved="counter" in failed, usage_moved="aggregate" in failed)

@@ -166,6 +166,15 @@ def list_all(org_id: str) -> list[Customer]:
     return [c for c in customers if not c.deleted_at]
 
 
+def _balance_unchanged(customer: Customer) -> dict[str, Any]:
+    """The condition of a whole-item Put of a customer read earlier: its credit balance is still the one read
+    (an invoice that moved it in between must not be undone by writing the old balance back)."""
+    condition = "#bv = :bv" + (" OR attribute_not_exists(#bv)" if not customer.balance_version else "")
+    return {"ConditionExpression": f"attribute_exists(PK) AND ({condition})",
+            "ExpressionAttributeNames": {"#bv": "balance_version"},
+            "ExpressionAttributeValues": {":bv": {"N": str(customer.balance_version)}}}
+
+
 def replace(org_id: str, before: Customer, after: Customer) -> None:
     """Write the updated customer; move the external id and email pointers when they changed."""
     table = dynamo.table_name()
@@ -174,7 +183,7 @@ def replace(org_id: str, before: Customer, after: Customer) -> None:
             "Put": {
                 "TableName": table,
                 "Item": {**key(org_pk(org_id), customer_sk(after.id)), **customer_item(after)},
-                "ConditionExpression": "attribute_exists(PK)",
+                **_balance_unchanged(before),
             }
         }
     ]
@@ -218,6 +227,7 @@ def soft_delete(org_id: str, customer: Customer) -> None:
             "Put": {
                 "TableName": table,
                 "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **customer_item(customer)},
+                **_balance_unchanged(customer),
             }
         }
     ]

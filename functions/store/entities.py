@@ -19,7 +19,9 @@ Address = dict[str, str | None]  # line1, line2, postal_code, city, state, count
 class Customer:
     """A customer item. `billing` is the billing state the subscriptions keep on it (subscription id, product
     cycle and anchor: what meters/periods.py reads to find the customer's period); None without a subscription.
-    `tax_id` is Polar's `[value, type]` pair, or the text the portal's form saved."""
+    `tax_id` is Polar's `[value, type]` pair, or the text the portal's form saved. `balance` is the customer's
+    credit per currency (lower case -> cents, positive: credit to spend on the next invoices), changed only in an
+    invoice's transaction, each change guarded by `balance_version` (docs/billing.md, Customer balance)."""
 
     id: str
     organization_id: str
@@ -33,8 +35,15 @@ class Customer:
     billing_name: str | None = None
     tax_id: str | list[str | None] | None = None
     billing: dict[str, Any] | None = None
+    balance: dict[str, int] = field(default_factory=dict)
+    balance_version: int = 0
     modified_at: str | None = None
     deleted_at: str | None = None
+
+    def balances(self) -> list[dict[str, Any]]:
+        """The credit per currency, each in Polar's CustomerBalance shape (cents; positive: credit)."""
+        return [{"balance": int(amount), "currency": currency}
+                for currency, amount in sorted(self.balance.items()) if amount]
 
 
 @dataclass(frozen=True, slots=True)

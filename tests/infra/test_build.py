@@ -89,6 +89,9 @@ def test_botocore_data_is_exactly_the_services_the_functions_call(built: Path) -
     assert _clients_created() == set(SERVICES)
     data = built / "layer" / "python" / "botocore" / "data"
     assert {p.name for p in data.iterdir() if p.is_dir()} == set(SERVICES)
+    # Kept decompressed (read at every cold start), each model still where botocore looks for it.
+    assert list(data.rglob("*.json.gz")) == []
+    assert (data / "dynamodb" / "2012-08-10" / "service-2.json").is_file()
 
 
 # What each handler's import must leave out (DESIGN.md section 10, cold start): other features' code it never

@@ -8,6 +8,7 @@ import threading
 from datetime import datetime, timedelta
 
 import boto3
+import httpx
 import pytest
 from pypdf import PdfReader
 
@@ -385,3 +386,233 @@ def test_a_change_invoiced_now_bills_the_usage_so_far_at_the_old_price(org) -> N
     [update] = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_update"]
     assert [(line["quantity"], line["amount"]) for line in update["lines"]] == [("3", 21)]  # 3 x 7c, now
     assert changed.json()["pending_lines"] == []
+
+
+def vat_of_credit(amount: int) -> int:
+    """19% of a negative amount, rounded half away from zero (the one rule), by integer arithmetic."""
+    return -((-amount * 19 + 50) // 100)
+
+
+def downgrade_to_credit(org, customer: str, small_fee: int = 1500, **small: str) -> tuple[dict, dict, int]:
+    """Big (5,000c) with DE VAT, changed to Small with `invoice` proration right away: a negative invoice.
+    Returns the subscription, the update invoice and the credit it left (hand-computed from its line)."""
+    org.http.post("/v1/tax-rates/", json={"name": "DE VAT", "country": "DE", "basis_points": 1900})
+    big, smaller = (org.http.post("/v1/products/", json={"name": name, "recurring_interval": "month", "prices": [
+        {"amount_type": "fixed", "price_amount": fee}]}).json() for name, fee in (("Big", 5000), ("Small", small_fee)))
+    sub = subscribe(org, customer, big["id"])
+    changed = org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"product_id": smaller["id"],
+                                                                    "proration_behavior": "invoice"})
+    assert changed.status_code == 200, changed.text
+    [update] = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_update"]
+    [proration] = update["lines"]
+    amount = proration["amount"]
+    assert small_fee - 5000 <= amount <= small_fee - 5000 + 10  # nearly the whole month left
+    tax = vat_of_credit(amount)
+    credit = -(amount + tax)  # (1,500 - 5,000) x 1 = -3,500c, tax -665c: 4,165c of credit
+    assert (update["tax_amount"], update["total"], update["applied_balance"], update["amount_due"],
+            update["status"]) == (tax, amount + tax, credit, 0, "paid")
+    return sub, update, credit
+
+
+def balances(org, customer: str) -> list[dict]:
+    found = org.http.get(f"/v1/customers/external/{customer}").json()["balances"]
+    state = org.http.get(f"/v1/customers/external/{customer}/state").json()["balances"]
+    assert found == state
+    return found  # type: ignore[no-any-return]
+
+
+def test_a_negative_invoice_becomes_credit_applied_to_the_next_invoices(org, tmp_path) -> None:
+    sub, _, credit = downgrade_to_credit(org, "downgrader")
+    assert balances(org, "downgrader") == [{"balance": credit, "currency": "usd"}]
+    upcoming = org.http.get(f"/v1/subscriptions/{sub['id']}/upcoming-invoice").json()  # the close's own code
+    assert (upcoming["total"], upcoming["applied_balance"], upcoming["amount_due"]) == (1785, -1785, 0)
+    left = credit
+    for n in range(3):  # each close bills the next month: 1,500c + 285c VAT = 1,785c
+        end = parse_iso(org.http.get(f"/v1/subscriptions/{sub['id']}").json()["current_period_end"])
+        for _ in range(2):  # the second run of the same close writes nothing and moves no credit
+            assert close_cycles(end + timedelta(hours=2))["failed"] == 0
+        cycles = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"]
+        assert len(cycles) == n + 1
+        cycle = cycles[0]  # newest first
+        applied = min(left, 1785)
+        assert (cycle["subtotal"], cycle["tax_amount"], cycle["total"], cycle["applied_balance"],
+                cycle["amount_due"]) == (1500, 285, 1785, -applied, 1785 - applied)
+        left -= applied
+        assert balances(org, "downgrader") == ([{"balance": left, "currency": "usd"}] if left else [])
+    # 4,165 - 1,785 - 1,785 = 595c paid the third invoice in part: 1,190c due, and it stays open.
+    assert (cycle["status"], left) == ("open", 0) and cycles[1]["status"] == cycles[2]["status"] == "paid"
+    # Voiding it gives back the credit it took.
+    voided = org.http.patch(f"/v1/invoices/{cycle['id']}", json={"status": "void"})
+    assert voided.status_code == 200 and voided.json()["status"] == "void", voided.text
+    assert balances(org, "downgrader") == [{"balance": 1785 - cycle["amount_due"], "currency": "usd"}]
+    audit_is_clean(org.id, tmp_path)
+
+
+def test_credit_in_one_currency_pays_nothing_in_another_and_the_portal_shows_it(org, api_url) -> None:
+    sub, _, credit = downgrade_to_credit(org, "traveller")
+    final = org.http.delete(f"/v1/subscriptions/{sub['id']}")
+    assert final.status_code == 200, final.text
+    [cancel] = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cancel"]
+    assert (cancel["total"], cancel["applied_balance"], cancel["status"]) == (0, 0, "paid")  # nothing to pay
+    euro = org.http.post("/v1/products/", json={"name": "Euro", "recurring_interval": "month", "prices": [
+        {"amount_type": "fixed", "price_amount": 1000, "price_currency": "eur"}]}).json()
+    again = org.http.post("/v1/subscriptions/", json={"external_customer_id": "traveller", "product_id": euro["id"]})
+    assert again.status_code == 201, again.text
+    [created] = invoices(org, again.json()["id"])
+    # 1,000c + 190c VAT in EUR, the USD credit untouched.
+    assert (created["currency"], created["total"], created["applied_balance"], created["amount_due"],
+            created["status"]) == ("eur", 1190, 0, 1190, "open")
+    assert balances(org, "traveller") == [{"balance": credit, "currency": "usd"}]
+
+    token = org.http.post("/v1/customer-sessions/", json={"external_customer_id": "traveller"}).json()["token"]
+    me = httpx.get(f"{api_url}/v1/customer-portal/customers/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["balances"] == [{"balance": credit, "currency": "usd"}]
+    with httpx.Client(base_url=api_url) as browser:
+        browser.get("/portal", params={"customer_session_token": token})  # sets the session cookie
+        page = browser.get("/portal")
+    assert page.status_code == 200
+    assert 'data-field="credit-balance" data-currency="usd">Credit balance: <strong>' in page.text
+    assert f"{credit // 100}.{credit % 100:02d}" in page.text.split('data-field="credit-balance"')[1]
+
+
+def due_close(org, customer: str) -> tuple[dict, datetime, int]:
+    """A subscription whose month is over, for a customer holding credit from a downgrade."""
+    sub, _, credit = downgrade_to_credit(org, customer)
+    return sub, parse_iso(sub["current_period_end"]) + timedelta(hours=2), credit
+
+
+def test_a_crash_after_the_close_wrote_then_a_retry_moves_the_credit_once(org, monkeypatch) -> None:
+    from functions.billing.closing import close_subscription
+    from functions.store import billing as store
+
+    sub, as_of, credit = due_close(org, "crashing")
+    real_write = store.write_invoice
+    written: list = []
+
+    def write_then_crash(write):
+        outcome = real_write(write)
+        written.append((write, outcome))
+        raise RuntimeError("the Lambda died after its transaction committed")
+
+    monkeypatch.setattr(store, "write_invoice", write_then_crash)
+    with pytest.raises(RuntimeError):
+        close_subscription(org.id, sub["id"], as_of, clock=lambda: as_of)
+    monkeypatch.setattr(store, "write_invoice", real_write)
+    [(write, outcome)] = written
+    assert outcome.committed and write.balance is not None
+    # The same transaction again (a retried request), then the whole close again (the next run).
+    assert real_write(write).already_done
+    assert close_subscription(org.id, sub["id"], as_of, clock=lambda: as_of).written is False
+    [cycle] = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"]
+    assert (cycle["applied_balance"], cycle["amount_due"]) == (-1785, 0)
+    assert balances(org, "crashing") == [{"balance": credit - 1785, "currency": "usd"}]  # moved once
+
+
+def test_credit_that_moved_between_the_read_and_the_write_is_read_again(org, monkeypatch) -> None:
+    from functions.billing.closing import close_subscription
+    from functions.store import billing as store
+    from functions.store import dynamo
+    from functions.store.keys import customer_sk, key, org_pk
+
+    sub, as_of, _ = due_close(org, "raced")
+    customer_id = sub["customer_id"]
+    real_write = store.write_invoice
+    attempts: list = []
+
+    def another_invoice_first(write):
+        if not attempts:  # another invoice of the customer commits in between: its credit is now 10,000c
+            dynamo.call("update_item", TableName=dynamo.table_name(), Key=key(org_pk(org.id), customer_sk(customer_id)),
+                        UpdateExpression="SET balance = :b ADD balance_version :one",
+                        ExpressionAttributeValues={":b": {"M": {"usd": {"N": "10000"}}}, ":one": {"N": "1"}})
+        outcome = real_write(write)
+        attempts.append(outcome)
+        return outcome
+
+    monkeypatch.setattr(store, "write_invoice", another_invoice_first)
+    assert close_subscription(org.id, sub["id"], as_of, clock=lambda: as_of).written
+    assert [(o.committed, o.balance_moved) for o in attempts] == [(False, True), (True, False)]
+    # Paid from the credit as it is now: 10,000 - 1,785 = 8,215c (the stale read would have written 2,380c).
+    assert balances(org, "raced") == [{"balance": 8215, "currency": "usd"}]
+
+
+def test_a_customer_update_never_writes_an_old_balance_back(org, monkeypatch) -> None:
+    from functions.billing.closing import close_subscription
+    from functions.customers import service as customers
+    from functions.customers.service import CustomerRef
+    from functions.store import customers as customer_store
+
+    sub, as_of, credit = due_close(org, "edited")
+    real_replace = customer_store.replace
+    tries: list[int] = []
+
+    def close_in_between(org_id, before, after):
+        if not tries:  # the close moves the credit after the update read the customer
+            assert close_subscription(org.id, sub["id"], as_of, clock=lambda: as_of).written
+        tries.append(before.balance_version)
+        real_replace(org_id, before, after)
+
+    monkeypatch.setattr(customer_store, "replace", close_in_between)
+    updated = customers.update(org.id, CustomerRef(external_customer_id="edited"), {"name": "Edited"})
+    assert tries == [1, 2]  # refused with the balance it read, written after reading the new one
+    assert updated.name == "Edited" and org.http.get("/v1/customers/external/edited").json()["name"] == "Edited"
+    assert balances(org, "edited") == [{"balance": credit - 1785, "currency": "usd"}]
+
+
+def test_a_downgrade_carried_to_the_close_makes_a_credit_close(org) -> None:
+    org.http.post("/v1/tax-rates/", json={"name": "DE VAT", "country": "DE", "basis_points": 1900})
+    big, smaller = (org.http.post("/v1/products/", json={"name": name, "recurring_interval": "month", "prices": [
+        {"amount_type": "fixed", "price_amount": fee}]}).json() for name, fee in (("Big", 5000), ("Small", 1500)))
+    sub = subscribe(org, "carried", big["id"])
+    changed = org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"product_id": smaller["id"]})  # prorate
+    assert changed.status_code == 200, changed.text
+    [pending] = changed.json()["pending_lines"]
+    assert -3500 <= pending["amount"] <= -3490
+    assert close_cycles(parse_iso(sub["current_period_end"]) + timedelta(hours=2))["failed"] == 0
+    [cycle] = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"]
+    # The carried credit and next month's 1,500c fee: about -2,000c, its tax given back; all of it goes to the
+    # balance, nothing is due.
+    subtotal = pending["amount"] + 1500
+    total = subtotal + vat_of_credit(subtotal)
+    assert (cycle["subtotal"], cycle["total"], cycle["applied_balance"], cycle["amount_due"], cycle["status"]) == (
+        subtotal, total, -total, 0, "paid")
+    assert balances(org, "carried") == [{"balance": -total, "currency": "usd"}]
+    # A new subscription's first invoice is paid from the credit too: 1,785c of the ~2,380c.
+    assert org.http.delete(f"/v1/subscriptions/{sub['id']}").status_code == 200
+    again = org.http.post("/v1/subscriptions/", json={"external_customer_id": "carried", "product_id": smaller["id"]})
+    assert again.status_code == 201, again.text
+    [created] = invoices(org, again.json()["id"])
+    assert (created["total"], created["applied_balance"], created["amount_due"], created["status"]) == (
+        1785, -1785, 0, "paid")
+    assert balances(org, "carried") == [{"balance": -total - 1785, "currency": "usd"}]
+
+
+def test_a_first_invoice_whose_credit_moved_meanwhile_is_built_again(org, monkeypatch) -> None:
+    from functions.billing.schemas import SubscriptionCreate
+    from functions.billing.subscriptions import create_subscription
+    from functions.store import billing as store
+    from functions.store import dynamo
+    from functions.store.keys import customer_sk, key, org_pk
+
+    sub, _, _ = downgrade_to_credit(org, "resubscriber")
+    assert org.http.delete(f"/v1/subscriptions/{sub['id']}").status_code == 200
+    small = org.http.get(f"/v1/subscriptions/{sub['id']}").json()["product_id"]
+    real_write = store.write_invoice
+    attempts: list = []
+
+    def another_invoice_first(write):
+        if not attempts:  # the credit becomes 1,000c between the read and the write
+            dynamo.call("update_item", TableName=dynamo.table_name(),
+                        Key=key(org_pk(org.id), customer_sk(sub["customer_id"])),
+                        UpdateExpression="SET balance = :b ADD balance_version :one",
+                        ExpressionAttributeValues={":b": {"M": {"usd": {"N": "1000"}}}, ":one": {"N": "1"}})
+        attempts.append(real_write(write))
+        return attempts[-1]
+
+    monkeypatch.setattr(store, "write_invoice", another_invoice_first)
+    created = create_subscription(org.id, SubscriptionCreate(external_customer_id="resubscriber", product_id=small),
+                                  publish=lambda invoice: None)
+    assert [o.balance_moved for o in attempts] == [True, False]
+    [first] = invoices(org, created["id"])
+    # 1,785c, of which the 1,000c there is now: 785c due, the balance empty.
+    assert (first["applied_balance"], first["amount_due"], first["status"]) == (-1000, 785, "open")
+    assert balances(org, "resubscriber") == []

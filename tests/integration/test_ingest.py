@@ -220,6 +220,11 @@ def test_unknown_external_customer_is_created_and_event_kept(org) -> None:
          "12 decimal places"),
         ({"name": "a", "external_customer_id": "c", "metadata": {"_cost": {"amount": 1e20}}},
          ["body", "events", 1, "metadata"], "'_cost.amount'"),
+        # A field the event does not have is named, never dropped (a misspelt metadata would count nothing).
+        ({"name": "a", "external_customer_id": "c", "metdata": {"tokens": 5}}, ["body", "events", 1, "metdata"],
+         "Extra inputs"),
+        ({"name": "a", "external_customer_id": "c", "parent_id": "e-1"}, ["body", "events", 1, "parent_id"], "None"),
+        ({"name": "a", "external_customer_id": "c", "member_id": "m-1"}, ["body", "events", 1, "member_id"], "None"),
     ],
 )
 def test_bad_input_is_422_with_the_field_and_writes_nothing(org, event, loc, fragment) -> None:

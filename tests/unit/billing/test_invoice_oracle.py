@@ -34,16 +34,16 @@ taxes = st.one_of(st.none(), st.builds(lambda bp, inc: {"basis_points": bp, "inc
 @settings(max_examples=300)
 @given(metered=st.lists(st.tuples(prices, st.integers(0, 200), st.integers(0, 60)), max_size=4),
        fixed=st.integers(0, 10_000), discount=discounts, tax=taxes,
-       credit=st.one_of(st.just(0), st.integers(-20_000, -1)))
-def test_invoice_matches_oracle(metered, fixed, discount, tax, credit) -> None:
+       credit=st.one_of(st.just(0), st.integers(-20_000, -1)), balance=st.one_of(st.just(0), st.integers(1, 30_000)))
+def test_invoice_matches_oracle(metered, fixed, discount, tax, credit, balance) -> None:
     price_list = [{**p, "id": f"p{i}", "meter_id": f"m{i}"} for i, (p, _, _) in enumerate(metered)]
     consumed = {f"m{i}": Decimal(used) for i, (_, used, _) in enumerate(metered)}
     credited = {f"m{i}": Decimal(credit) for i, (_, _, credit) in enumerate(metered)}
     lines = usage_lines(price_list, consumed, credited, ("a", "b")) + [Line("fixed", "plan", fixed)]
     if credit:
         lines.append(Line("proration", "unused time on the old plan", credit))
-    got = total_invoice(lines, discount, tax)
+    got = total_invoice(lines, discount, tax, credit=balance)
     want = invoice_total([(p, u, c) for p, (_, u, c) in zip(price_list, metered, strict=True)], fixed, discount, tax,
-                         credit)
+                         credit, balance)
     assert {"subtotal": got.subtotal, "discount_amount": got.discount_amount, "tax_amount": got.tax_amount,
-            "total": got.total} == want
+            "total": got.total, "applied_balance": got.applied_balance, "amount_due": got.amount_due} == want
