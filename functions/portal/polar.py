@@ -130,12 +130,14 @@ def order_out(invoice: dict[str, Any], product: dict[str, Any] | None, sub: dict
     inclusive rate net is the total less the tax in it; the lines stay as billed."""
     total, tax, discount = int(invoice["total"]), int(invoice["tax_amount"]), int(invoice["discount_amount"])
     net = total - tax
+    applied = int(invoice.get("applied_balance") or 0)
     status = ORDER_STATUS[invoice["status"]]
     return {
         "id": invoice["id"], "created_at": invoice["created_at"], "modified_at": invoice.get("modified_at"),
         "status": status, "paid": status == "paid", "subtotal_amount": net + discount,
         "discount_amount": discount, "net_amount": net, "tax_amount": tax, "total_amount": total,
-        "applied_balance_amount": 0, "due_amount": total if status == "pending" else 0,
+        # The customer's credit balance on this invoice, in Polar's sign (due = total + applied).
+        "applied_balance_amount": applied, "due_amount": total + applied if status == "pending" else 0,
         "refunded_amount": 0, "refunded_tax_amount": 0, "currency": invoice["currency"],
         "billing_reason": BILLING_REASON.get(invoice["billing_reason"], "subscription_cycle"),
         "billing_name": invoice.get("customer_name"), "billing_address": address_out(invoice.get("billing_address")),

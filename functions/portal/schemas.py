@@ -15,8 +15,6 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
 
     from pydantic import Field
 
-    from pydantic import Field
-
     from functions.common.schemas import Schema
 
     class CustomerCustomerMeterMeter(Schema):

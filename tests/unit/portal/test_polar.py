@@ -42,13 +42,16 @@ def invoice(status: str, **amounts: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("status", "polar_status", "paid", "due"), [
-    ("open", "pending", False, 2400), ("paid", "paid", True, 0), ("void", "void", False, 0)])
+    ("open", "pending", False, 1900), ("paid", "paid", True, 0), ("void", "void", False, 0)])
 def test_an_inclusive_invoice_reads_as_a_polar_order(status: str, polar_status: str, paid: bool, due: int) -> None:
-    # 24.00 billed with 20% VAT included: 4.00 of tax in it, net 20.00; a 1.00 discount came off before.
+    # 24.00 billed with 20% VAT included: 4.00 of tax in it, net 20.00; a 1.00 discount came off before; 5.00 of
+    # the customer's credit paid part of it, 19.00 is due.
     order = order_out(invoice(status, subtotal=2500, discount_amount=100, tax_amount=400, total=2400,
-                              tax_inclusive=True), PRODUCT, SUB, ORG, {"m1": METER})
+                              tax_inclusive=True, applied_balance=-500, amount_due=1900), PRODUCT, SUB, ORG,
+                      {"m1": METER})
     parsed = deserialize(order, CustomerOrder)
-    assert (parsed.status, parsed.paid, parsed.due_amount) == (polar_status, paid, due)
+    assert (parsed.status, parsed.paid, parsed.due_amount, parsed.applied_balance_amount) == (
+        polar_status, paid, due, -500)
     assert (parsed.subtotal_amount, parsed.discount_amount, parsed.net_amount, parsed.tax_amount,
             parsed.total_amount) == (2100, 100, 2000, 400, 2400)
     assert parsed.billing_reason == "subscription_cycle"  # Polar has no reason for a final invoice
