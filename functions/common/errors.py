@@ -73,6 +73,16 @@ class InvalidTransition(Conflict):
     """An entity cannot move to the state asked from the one it is in (an invoice's status)."""
 
 
+class Refused(MeterbillError):
+    """A refusal Polar's API names with an error type of its own (`AlreadyCanceledSubscription`,
+    `OrderNotEligibleForInvoice`, ...), so that polar-sdk raises its matching typed exception."""
+
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.error = error
+
+
 class Throttled(MeterbillError):
     status = 429
     error = "TooManyRequests"

@@ -25,6 +25,7 @@ class CustomerPrincipal:
     organization_id: str
     customer_id: str
     return_url: str | None = None  # where the portal's back link goes (Polar's return_url)
+    expires_at: str | None = None
 
 
 def create(org_id: str, ref: CustomerRef, return_url: str | None, portal_base: str
@@ -58,4 +59,4 @@ def authenticate(token: str | None) -> CustomerPrincipal:
         raise Unauthorized("customer session expired or unknown")
     if customer_store.get(session.organization_id, session.customer_id) is None:
         raise NotFound("customer not found")  # a deleted customer has no portal
-    return CustomerPrincipal(session.organization_id, session.customer_id, session.return_url)
+    return CustomerPrincipal(session.organization_id, session.customer_id, session.return_url, session.expires)

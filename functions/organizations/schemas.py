@@ -10,6 +10,13 @@ from pydantic import ConfigDict, Field, field_validator
 
 from functions.common.request_types import RequestModel
 from functions.common.schemas import lazy_models
+from functions.organizations.profile import (
+    CAPABILITIES,
+    CUSTOMER_EMAIL_SETTINGS,
+    CUSTOMER_PORTAL_SETTINGS,
+    SUBSCRIPTION_SETTINGS,
+    slug_of,
+)
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -59,29 +66,6 @@ class OrganizationUpdate(RequestModel):
     payment_terms_days: int | None = Field(default=None, ge=0, le=365)
     # The products a customer may switch to in the portal ("offered to customers"), in the order shown.
     portal_products: list[str] | None = Field(default=None, max_length=20)
-
-
-# What Meterbill does, in the words of Polar's organization settings: it sends no email, takes no payment, runs
-# one subscription per customer, and its portal shows usage and lets a customer change plan.
-SUBSCRIPTION_SETTINGS = {"allow_multiple_subscriptions": False, "proration_behavior": "prorate",
-                         "benefit_revocation_grace_period": 0, "prevent_trial_abuse": False,
-                         "allow_customer_updates": True}
-CUSTOMER_EMAIL_SETTINGS = {name: False for name in (
-    "order_confirmation", "payment_method_expiration_reminder", "subscription_cancellation",
-    "subscription_confirmation", "subscription_cycled", "subscription_cycled_after_trial", "subscription_past_due",
-    "subscription_paused", "subscription_resumed", "subscription_renewal_reminder", "subscription_revoked",
-    "subscription_trial_conversion_reminder", "subscription_uncanceled", "subscription_updated")}
-CUSTOMER_PORTAL_SETTINGS = {"usage": {"show": True},
-                            "subscription": {"update_seats": False, "update_plan": True, "update_units": None,
-                                             "pause": None},
-                            "customer": {"allow_email_change": False}}
-CAPABILITIES = {"checkout_payments": False, "subscription_renewals": True, "payouts": False, "refunds": False,
-                "api_access": True, "dashboard_access": False}
-
-
-def slug_of(name: str) -> str:
-    """Polar's organization slug, from the name (Meterbill has no slugs of its own)."""
-    return "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split()) or "organization"
 
 
 def organization_out(org: Any) -> dict[str, Any]:

@@ -118,7 +118,7 @@ def change_product(who: CustomerPrincipal, subscription_id: str, product_id: str
 
 
 def set_cancel_at_period_end(who: CustomerPrincipal, subscription_id: str, cancel: bool,
-                             reason: str | None = None) -> dict[str, Any]:
+                             reason: str | None = None, comment: str | None = None) -> dict[str, Any]:
     sub = owned_subscription(who, subscription_id)
     if sub["status"] != "active":
         raise ValidationFailed([field_error(["path", "id"], "the subscription has ended")])
@@ -129,7 +129,8 @@ def set_cancel_at_period_end(who: CustomerPrincipal, subscription_id: str, cance
     if before != cancel:
         record(who, "subscription.cancel_scheduled" if cancel else "subscription.cancel_undone", subscription_id,
                {"cancel_at_period_end": {"from": before, "to": cancel},
-                **({"cancellation_reason": reason} if reason else {})})
+                **({"cancellation_reason": reason} if reason else {}),
+                **({"cancellation_comment": comment} if comment else {})})
     return updated
 
 

@@ -14,16 +14,25 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from functions.common.errors import Forbidden, MeterbillError, ValidationFailed, field_error
+from functions.common.errors import Forbidden, MeterbillError, Refused, ValidationFailed, field_error
 from functions.common.http import public_base_url
 from functions.common.openapi import describe
-from functions.portal import pages, selfservice
+from functions.portal import pages, selfservice, service
 from functions.portal.routes import customer, html, locale
 
 FORM = "application/x-www-form-urlencoded"
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "state", "country")
 REASONS = ("too_expensive", "missing_features", "switched_service", "unused", "customer_service", "low_quality",
-           "other")
+           "too_complex", "other")
+CUSTOMER_FIELDS = ("billing_name", "billing_address", "tax_id", "default_payment_method_id")
+# Polar's subscription updates Meterbill does not do, each refused with the error Polar names for it.
+NOT_ALLOWED = {"seats": ("UpdateSubscriptionSeatsNotAllowed", "Meterbill prices no seats"),
+               "units": ("UpdateSubscriptionUnitsNotAllowed", "Meterbill prices no purchased units"),
+               "pause_at_period_end": ("PauseResumeNotAllowed", "Meterbill does not pause subscriptions"),
+               "resumes_at": ("PauseResumeNotAllowed", "Meterbill does not pause subscriptions"),
+               "resume": ("PauseResumeNotAllowed", "Meterbill does not pause subscriptions")}
+SUBSCRIPTION_FIELDS = ("product_id", "cancel_at_period_end", "cancellation_reason", "cancellation_comment",
+                       "pending_update", *NOT_ALLOWED)
 
 
 def form_as_json(event: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +72,22 @@ def _text(body: dict[str, Any], name: str, limit: int, loc: list[str | int]) -> 
     return value.strip() or None
 
 
+def unknown_fields(body: dict[str, Any], known: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [field_error(["body", name], "Meterbill does not implement this field here", "extra_forbidden")
+            for name in body if name not in known]
+
+
+def customer_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """Polar's CustomerPortalCustomerUpdate: the billing details; Meterbill keeps no payment methods, so a
+    default one can only be none."""
+    errors = unknown_fields(body, CUSTOMER_FIELDS)
+    if body.get("default_payment_method_id") is not None:
+        errors.append(field_error(["body", "default_payment_method_id"], "Meterbill keeps no payment methods"))
+    if errors:
+        raise ValidationFailed(errors)
+    return billing_changes(body)
+
+
 def billing_changes(body: dict[str, Any]) -> dict[str, Any]:
     """billing_name, billing_address, tax_id: checked, only those given."""
     changes: dict[str, Any] = {}
@@ -100,6 +125,15 @@ def billing_changes(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _subscription_change(who: Any, subscription_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One of Polar's CustomerSubscriptionUpdate bodies: a product change, a cancellation (or its undoing), or
+    clearing the pending update (there never is one: a change applies at once, prorated)."""
+    errors = unknown_fields(body, SUBSCRIPTION_FIELDS)
+    if errors:
+        raise ValidationFailed(errors)
+    sub = selfservice.owned_subscription(who, subscription_id)
+    for name, (error, why) in NOT_ALLOWED.items():
+        if name in body:
+            raise Refused(403, error, why)
     if body.get("product_id") is not None:
         if not isinstance(body["product_id"], str):
             raise ValidationFailed([field_error(["body", "product_id"], "a product id")])
@@ -109,7 +143,10 @@ def _subscription_change(who: Any, subscription_id: str, body: dict[str, Any]) -
         reason = body.get("cancellation_reason")
         if reason is not None and reason not in REASONS:
             raise ValidationFailed([field_error(["body", "cancellation_reason"], "one of " + ", ".join(REASONS))])
-        return selfservice.set_cancel_at_period_end(who, subscription_id, cancel, reason)
+        comment = _text(body, "cancellation_comment", 1000, ["body"])
+        return selfservice.set_cancel_at_period_end(who, subscription_id, cancel, reason, comment)
+    if "pending_update" in body and body["pending_update"] is None:
+        return sub
     raise ValidationFailed([field_error(["body"], "give product_id, or cancel_at_period_end (true or false)")])
 
 
@@ -126,27 +163,28 @@ def _redirect(done: str) -> Response:
 
 def register(app: APIGatewayHttpResolver) -> None:
     # Polar's customer-portal API ------------------------------------------------------------------------------
-    @app.get("/v1/customer-portal/subscriptions/<subscription_id>", **describe("portal.CustomerSubscriptionDetail",
+    @app.get("/v1/customer-portal/subscriptions/<subscription_id>", **describe("portal.CustomerSubscription",
                                                                             customer=True))
     def portal_subscription(subscription_id: str) -> dict:
-        sub = selfservice.owned_subscription(customer(app), subscription_id)
-        sub.pop("pending_lines", None)
-        return sub
+        return service.polar_subscription(customer(app), subscription_id)
 
     @app.patch("/v1/customer-portal/subscriptions/<subscription_id>",
-               **describe("portal.CustomerSubscriptionDetail", customer=True, body=True, write=True))
+               **describe("portal.CustomerSubscription", customer=True, body=True, write=True))
     def portal_update_subscription(subscription_id: str) -> dict:
-        sub = _subscription_change(customer(app), subscription_id, _body(app))
-        sub.pop("pending_lines", None)
-        return sub
+        who = customer(app)
+        return service.polar_shape(who, _subscription_change(who, subscription_id, _body(app)))
 
     @app.delete("/v1/customer-portal/subscriptions/<subscription_id>",
-                **describe("portal.CustomerSubscriptionDetail", customer=True, write=True))
+                **describe("portal.CustomerSubscription", customer=True, write=True))
     def portal_cancel_subscription(subscription_id: str) -> dict:
-        """Polar's cancel: at the end of the period (undone with PATCH cancel_at_period_end=false)."""
-        sub = selfservice.set_cancel_at_period_end(customer(app), subscription_id, True)
-        sub.pop("pending_lines", None)
-        return sub
+        """Polar's cancel: at the end of the period (undone with PATCH cancel_at_period_end=false). Already
+        cancelled, or scheduled to be, is Polar's 403 AlreadyCanceledSubscription."""
+        who = customer(app)
+        sub = selfservice.owned_subscription(who, subscription_id)
+        if sub["status"] != "active" or sub.get("cancel_at_period_end"):
+            raise Refused(403, "AlreadyCanceledSubscription", "this subscription is cancelled, or will be at the "
+                          "end of its period")
+        return service.polar_shape(who, selfservice.set_cancel_at_period_end(who, subscription_id, True))
 
     @app.get("/v1/customer-portal/subscriptions/<subscription_id>/change-preview",
              **describe("portal.CustomerSubscriptionChangePreview", customer=True))
@@ -171,7 +209,20 @@ def register(app: APIGatewayHttpResolver) -> None:
                                                                      body=True, write=True))
     def portal_update_me() -> dict:
         who = customer(app)
-        return selfservice.portal_customer(selfservice.update_billing_details(who, billing_changes(_body(app))))
+        return selfservice.portal_customer(selfservice.update_billing_details(who, customer_changes(_body(app))))
+
+    @app.patch("/v1/customer-portal/orders/<order_id>", **describe("portal.CustomerOrder", customer=True,
+                                                                   body=True, write=True))
+    def portal_update_order(order_id: str) -> dict:
+        """An issued invoice is not rewritten: every field given is refused by name (set the billing details on
+        the customer, PATCH /v1/customer-portal/customers/me, for the invoices to come). An empty body reads
+        the order."""
+        found = service.polar_order(customer(app), order_id)
+        refused = [field_error(["body", name], "an issued invoice is not changed: set the billing details on "
+                               "the customer, for the invoices to come", "extra_forbidden") for name in _body(app)]
+        if refused:
+            raise ValidationFailed(refused)
+        return found
 
     # The same, as HTML forms --------------------------------------------------------------------------------
     def _form(action: Any) -> Response:

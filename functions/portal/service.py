@@ -10,11 +10,12 @@ from functions.billing import closing as billing
 from functions.billing.invoice import METERED
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import NotFound
+from functions.common.listing import SortKeys, sort_rows
 from functions.customer_meters.service import customer_meters
 from functions.customer_sessions.service import CustomerPrincipal
 from functions.customers import service as customers
 from functions.meters.service import bucketed
-from functions.portal import selfservice
+from functions.portal import polar, selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
@@ -26,12 +27,34 @@ def _meter_out(meter: Meter) -> dict[str, Any]:
     return {"id": meter.id, "name": meter.name, "unit": meter.unit, "custom_label": meter.custom_label}
 
 
-def meters(who: CustomerPrincipal) -> list[dict[str, Any]]:
-    """Polar's customer meters of the session's customer (the JSON API)."""
+CUSTOMER_METER_SORT_KEYS = ("created_at", "modified_at", "meter_id", "meter_name", "consumed_units",
+                            "credited_units", "balance")
+
+
+def _customer_meter_value(row: dict[str, Any], key: str) -> Any:
+    if key == "meter_name":
+        return row["meter"]["name"]
+    return row["created_at" if key == "modified_at" else key]  # never modified: its period's start
+
+
+def meters(who: CustomerPrincipal, meter_ids: set[str] | None = None, query: str | None = None,
+           sorting: SortKeys | None = None) -> list[dict[str, Any]]:
+    """Polar's customer meters of the session's customer (the JSON API): `meter_ids` keeps those meters,
+    `query` those whose name contains it (case-insensitive)."""
     customer = customers.get(who.organization_id, who.customer_id)
     all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
-    return [{**row.numbers(), "meter": _meter_out(row.meter)}
-            for row in customer_meters(who.organization_id, customer, all_meters)]
+    rows = [{**row.numbers(), "meter": polar.meter_ref(row.meter)}
+            for row in customer_meters(who.organization_id, customer, all_meters)
+            if (meter_ids is None or row.meter.id in meter_ids)
+            and (not query or query.lower() in row.meter.name.lower())]
+    return sort_rows(rows, sorting or [], _customer_meter_value)
+
+
+def meter(who: CustomerPrincipal, customer_meter_id: str) -> dict[str, Any]:
+    for row in meters(who):
+        if row["id"] == customer_meter_id:
+            return row
+    raise NotFound("customer meter not found")
 
 
 def metered_prices(product: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -88,6 +111,125 @@ def subscriptions(who: CustomerPrincipal) -> list[dict[str, Any]]:
         sub["product_name"] = product["name"] if product else ""
         sub.pop("pending_lines", None)
     return sorted(subs, key=lambda s: s["created_at"], reverse=True)
+
+
+def _organization(who: CustomerPrincipal) -> Any:
+    org = organization_store.get(who.organization_id)
+    if org is None:
+        raise NotFound("organization not found")
+    return org
+
+
+def _usage(who: CustomerPrincipal, sub: dict[str, Any], product: dict[str, Any], all_meters: dict[str, Meter]
+           ) -> list[dict[str, Any]]:
+    """Polar's CustomerSubscriptionMeter per meter the product prices: this period's customer meter, and what
+    it adds to the upcoming invoice (billing's preview). An ended subscription has no period, so no meters."""
+    if sub["status"] != "active":
+        return []
+    customer = customers.get(who.organization_id, who.customer_id)
+    rows = {row.meter.id: row for row in customer_meters(who.organization_id, customer, all_meters)}
+    amounts: dict[str, int] = {}
+    for line in billing.preview(who.organization_id, sub["id"])["lines"]:
+        if line["kind"] == "metered" and line.get("meter_id"):
+            amounts[line["meter_id"]] = amounts.get(line["meter_id"], 0) + int(line["amount"])
+    out = []
+    for meter_id in metered_prices(product):
+        priced = all_meters.get(meter_id)
+        if priced is None:
+            continue
+        row = rows.get(meter_id)
+        numbers = row.numbers() if row else {"consumed_units": 0, "credited_units": 0,
+                                             "period_start": sub["current_period_start"]}
+        out.append(polar.subscription_meter(who.customer_id, priced, numbers["consumed_units"],
+                                            numbers["credited_units"], amounts.get(meter_id, 0),
+                                            numbers["period_start"]))
+    return out
+
+
+SUBSCRIPTION_SORT_KEYS = ("started_at", "amount", "status", "organization", "product")
+
+
+def _subscription_value(row: dict[str, Any], key: str) -> Any:
+    return {"organization": row["product"]["organization"]["name"], "product": row["product"]["name"]}.get(
+        key, row.get(key))
+
+
+def polar_subscriptions(who: CustomerPrincipal, product_ids: set[str] | None = None, active: bool | None = None,
+                        query: str | None = None, sorting: SortKeys | None = None) -> list[dict[str, Any]]:
+    """Polar's CustomerSubscription of each of the customer's subscriptions, newest first unless `sorting`;
+    `query` matches the product's or the organization's name."""
+    org = _organization(who)
+    all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
+    rows = []
+    for sub in subscriptions(who):
+        if (product_ids is not None and sub["product_id"] not in product_ids) or (
+                active is not None and (sub["status"] == "active") != active):
+            continue
+        product = billing_store.get_product(who.organization_id, sub["product_id"])
+        if product is None:
+            continue
+        if query and query.lower() not in f"{product['name']}\n{org.name}".lower():
+            continue
+        rows.append(polar.subscription_out(sub, product, org, all_meters, _usage(who, sub, product, all_meters)))
+    return sort_rows(rows, sorting or [], _subscription_value)
+
+
+def polar_subscription(who: CustomerPrincipal, subscription_id: str) -> dict[str, Any]:
+    """One of the customer's subscriptions in Polar's shape (another customer's is a 404)."""
+    return polar_shape(who, selfservice.owned_subscription(who, subscription_id))
+
+
+def polar_shape(who: CustomerPrincipal, sub: dict[str, Any]) -> dict[str, Any]:
+    org = _organization(who)
+    all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
+    product = billing_store.get_product(who.organization_id, sub["product_id"])
+    if product is None:
+        raise NotFound("subscription not found")
+    return polar.subscription_out(sub, product, org, all_meters, _usage(who, sub, product, all_meters))
+
+
+ORDER_SORT_KEYS = ("created_at", "amount", "net_amount", "product", "subscription")
+
+
+def _order_value(row: dict[str, Any], key: str) -> Any:
+    return {"amount": row["total_amount"], "product": (row["product"] or {}).get("name"),
+            "subscription": row["subscription_id"]}.get(key, row.get(key))
+
+
+def polar_orders(who: CustomerPrincipal, product_ids: set[str] | None = None,
+                 subscription_ids: set[str] | None = None, billing_types: set[str] | None = None,
+                 query: str | None = None, sorting: SortKeys | None = None) -> list[dict[str, Any]]:
+    """The customer's invoices as Polar's CustomerOrder, newest first unless `sorting`. Every Meterbill invoice
+    bills a subscription (`product_billing_type` recurring); `query` matches the product's or the
+    organization's name."""
+    org = _organization(who)
+    all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
+    products: dict[str, dict[str, Any] | None] = {}
+    subs: dict[str, dict[str, Any] | None] = {}
+    rows = []
+    for invoice in invoices(who):
+        if (product_ids is not None and invoice.get("product_id") not in product_ids) or (
+                subscription_ids is not None and invoice.get("subscription_id") not in subscription_ids) or (
+                billing_types is not None and "recurring" not in billing_types):
+            continue
+        product_id, sub_id = invoice.get("product_id") or "", invoice.get("subscription_id") or ""
+        if product_id not in products:
+            products[product_id] = billing_store.get_product(who.organization_id, product_id)
+        if sub_id not in subs:
+            subs[sub_id] = billing_store.get_subscription(who.organization_id, sub_id)
+        product = products[product_id]
+        if query and query.lower() not in f"{(product or {}).get('name', '')}\n{org.name}".lower():
+            continue
+        rows.append(polar.order_out(invoice, product, subs[sub_id], org, all_meters))
+    return sort_rows(rows, sorting or [], _order_value)
+
+
+def polar_order(who: CustomerPrincipal, invoice_id: str) -> dict[str, Any]:
+    found = invoice(who, invoice_id)
+    product = billing_store.get_product(who.organization_id, found.get("product_id") or "")
+    sub = billing_store.get_subscription(who.organization_id, found.get("subscription_id") or "")
+    all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
+    return polar.order_out(found, product, sub, _organization(who), all_meters)
 
 
 def invoices(who: CustomerPrincipal) -> list[dict[str, Any]]:

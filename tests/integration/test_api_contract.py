@@ -44,7 +44,7 @@ def test_every_success_has_a_real_schema_and_every_error_its_model(document: dic
         success = [code for code in responses if code.startswith("2")]
         assert len(success) == 1, (method, path)
         content = responses[success[0]].get("content", {})
-        if success[0] == "204":
+        if success[0] in ("202", "204"):  # accepted (Polar's invoice generation), or no content
             assert not content
         elif path.endswith("/pdf"):
             assert "application/pdf" in content

@@ -1,0 +1,158 @@
+"""Polar's customer-portal shapes, filled from what Meterbill keeps (pure: the records in, the shapes out).
+
+Where Polar has a field Meterbill has nothing behind (trials, seats, pauses, payments, refunds, benefits), it
+answers the value that says so (null, false, 0, []), never an invented one. The mapping of invoices onto Polar's
+orders is in docs/portal.md ("Polar's customer-portal API").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.customer_meters.service import customer_meter_id
+from functions.organizations.profile import CUSTOMER_PORTAL_SETTINGS, slug_of
+from functions.store.entities import Meter
+from functions.store.organizations import Organization
+
+# Meterbill's invoice statuses as Polar's order statuses. An open invoice is issued and awaits payment: Polar's
+# `pending`. (A draft is only ever the upcoming-invoice preview, never a stored invoice.)
+ORDER_STATUS = {"draft": "draft", "open": "pending", "paid": "paid", "void": "void"}
+# Polar has no reason for the final invoice of a subscription cancelled now: it bills the cycle's usage so far.
+BILLING_REASON = {"subscription_create": "subscription_create", "subscription_cycle": "subscription_cycle",
+                  "subscription_update": "subscription_update", "subscription_cancel": "subscription_cycle"}
+
+
+def meter_ref(meter: Meter) -> dict[str, Any]:
+    return {"id": meter.id, "name": meter.name, "created_at": meter.created_at, "modified_at": meter.modified_at,
+            "unit": meter.unit, "custom_label": meter.custom_label}
+
+
+def customer_organization(org: Organization) -> dict[str, Any]:
+    """Polar's CustomerOrganization."""
+    return {"id": org.id, "name": org.name, "created_at": org.created_at, "modified_at": org.modified_at,
+            "slug": slug_of(org.name), "avatar_url": (org.branding or {}).get("logo_url"),
+            "proration_behavior": "prorate", "allow_customer_updates": True,
+            "customer_portal_settings": CUSTOMER_PORTAL_SETTINGS}
+
+
+def price_out(price: dict[str, Any], product: dict[str, Any], meters: dict[str, Meter]) -> dict[str, Any] | None:
+    """One of Polar's ProductPrice shapes; None for a package price, which Polar has no shape for."""
+    out: dict[str, Any] = {"id": price["id"], "created_at": price.get("created_at") or product["created_at"],
+                           "modified_at": None, "source": "catalog", "price_currency": price.get("price_currency")
+                           or "usd", "tax_behavior": None, "is_archived": bool(product.get("is_archived")),
+                           "product_id": product["id"]}
+    kind = price["amount_type"]
+    if kind in ("fixed", "free"):  # a free price is a fixed price of 0
+        return {**out, "amount_type": "fixed", "price_amount": int(price.get("price_amount") or 0)}
+    if kind not in ("metered_unit", "metered_tiers"):
+        return None
+    meter = meters.get(price["meter_id"])
+    out.update(amount_type=kind, meter_id=price["meter_id"], cap_amount=price.get("cap_amount"), meter={
+        "id": price["meter_id"], "name": meter.name if meter else price.get("meter_name", ""),
+        "unit": meter.unit if meter else "scalar", "custom_label": meter.custom_label if meter else None,
+        "custom_multiplier": meter.custom_multiplier if meter else None})
+    if kind == "metered_unit":
+        out["unit_amount"] = str(price["unit_amount"])
+    else:
+        out["tiers"] = {"type": price["tiers"]["type"], "tiers": [
+            {"bound": None if t.get("bound") is None else int(t["bound"]), "unit_amount": str(t["unit_amount"])}
+            for t in price["tiers"]["tiers"]]}
+    return out
+
+
+def prices_out(product: dict[str, Any], meters: dict[str, Meter]) -> list[dict[str, Any]]:
+    return [p for p in (price_out(price, product, meters) for price in product["prices"]) if p is not None]
+
+
+def product_out(product: dict[str, Any], org: Organization, meters: dict[str, Meter]) -> dict[str, Any]:
+    """Polar's CustomerSubscriptionProduct (and CustomerOrderProduct, the same fields)."""
+    return {"id": product["id"], "created_at": product["created_at"], "modified_at": product.get("modified_at"),
+            "trial_interval": None, "trial_interval_count": None, "name": product["name"],
+            "description": product.get("description"), "visibility": "public",
+            "recurring_interval": product["recurring_interval"],
+            "recurring_interval_count": int(product["recurring_interval_count"]),
+            "meter_interval": None, "meter_interval_count": None,  # meters count over the subscription's cycle
+            "is_recurring": True, "is_archived": bool(product.get("is_archived")), "organization_id": org.id,
+            "prices": prices_out(product, meters), "benefits": [], "medias": [],
+            "organization": customer_organization(org)}
+
+
+def fixed_amount(product: dict[str, Any]) -> int:
+    return sum(int(p.get("price_amount") or 0) for p in product["prices"] if p["amount_type"] in ("fixed", "free"))
+
+
+def subscription_core(sub: dict[str, Any], product: dict[str, Any]) -> dict[str, Any]:
+    """Polar's CustomerOrderSubscription: the subscription without its product, prices and meters."""
+    ended = sub.get("ended_at")
+    return {
+        "id": sub["id"], "created_at": sub["created_at"], "modified_at": sub.get("modified_at"),
+        "amount": fixed_amount(product), "currency": next((p.get("price_currency") for p in product["prices"]),
+                                                          None) or "usd",
+        "recurring_interval": product["recurring_interval"],
+        "recurring_interval_count": int(product["recurring_interval_count"]), "status": sub["status"],
+        "current_period_start": sub["current_period_start"], "current_period_end": sub["current_period_end"],
+        "current_meter_period_start": None, "current_meter_period_end": None, "trial_start": None,
+        "trial_end": None, "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
+        "canceled_at": sub.get("canceled_at"), "started_at": sub["started_at"],
+        "ends_at": ended or (sub["current_period_end"] if sub.get("cancel_at_period_end") else None),
+        "ended_at": ended, "past_due_at": None, "pause_at_period_end": False, "paused_at": None,
+        "resumes_at": None, "customer_id": sub["customer_id"], "product_id": sub["product_id"],
+        "discount_id": sub.get("discount_id"), "checkout_id": None, "seats": None, "units": None,
+        # Kept in the audit entry of the cancellation (GET /v1/audit-log), not on the subscription.
+        "customer_cancellation_reason": None, "customer_cancellation_comment": None,
+    }
+
+
+def subscription_out(sub: dict[str, Any], product: dict[str, Any], org: Organization, meters: dict[str, Meter],
+                     usage: list[dict[str, Any]]) -> dict[str, Any]:
+    """Polar's CustomerSubscription. `usage`: the subscription's meters this period (Polar's
+    CustomerSubscriptionMeter, built by the service from the customer meters and the upcoming invoice)."""
+    return {**subscription_core(sub, product), "product": product_out(product, org, meters),
+            "prices": prices_out(product, meters), "meters": usage, "pending_update": None}
+
+
+def subscription_meter(customer_id: str, meter: Meter, consumed: Any, credited: int, amount: int,
+                       period_start: str) -> dict[str, Any]:
+    return {"id": customer_meter_id(customer_id, meter.id), "created_at": period_start, "modified_at": None,
+            "consumed_units": consumed, "credited_units": credited, "amount": amount, "meter_id": meter.id,
+            "meter": {"id": meter.id, "name": meter.name, "created_at": meter.created_at,
+                      "modified_at": meter.modified_at}}
+
+
+def address_out(address: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Polar's Address needs a country; an address without one is no address to Polar."""
+    return address if address and address.get("country") else None
+
+
+def order_out(invoice: dict[str, Any], product: dict[str, Any] | None, sub: dict[str, Any] | None,
+              org: Organization, meters: dict[str, Meter]) -> dict[str, Any]:
+    """Polar's CustomerOrder from a Meterbill invoice. Polar's amounts keep total = net + tax, so with an
+    inclusive rate net is the total less the tax in it; the lines stay as billed."""
+    total, tax, discount = int(invoice["total"]), int(invoice["tax_amount"]), int(invoice["discount_amount"])
+    net = total - tax
+    applied = int(invoice.get("applied_balance") or 0)
+    status = ORDER_STATUS[invoice["status"]]
+    return {
+        "id": invoice["id"], "created_at": invoice["created_at"], "modified_at": invoice.get("modified_at"),
+        "status": status, "paid": status == "paid", "subtotal_amount": net + discount,
+        "discount_amount": discount, "net_amount": net, "tax_amount": tax, "total_amount": total,
+        # The customer's credit balance on this invoice, in Polar's sign (due = total + applied).
+        "applied_balance_amount": applied, "due_amount": total + applied if status == "pending" else 0,
+        "refunded_amount": 0, "refunded_tax_amount": 0, "currency": invoice["currency"],
+        "billing_reason": BILLING_REASON.get(invoice["billing_reason"], "subscription_cycle"),
+        "billing_name": invoice.get("customer_name"), "billing_address": address_out(invoice.get("billing_address")),
+        "invoice_number": str(invoice["number"]), "is_invoice_generated": True, "receipt_number": None,
+        "seats": None, "units": None, "customer_id": invoice["customer_id"], "product_id": invoice.get("product_id"),
+        "discount_id": invoice.get("discount_id"), "subscription_id": invoice.get("subscription_id"),
+        "checkout_id": None, "next_payment_attempt_at": None,
+        "product": product_out(product, org, meters) if product else None,
+        "subscription": subscription_core(sub, product) if sub and product else None,
+        "items": [{"id": f"{invoice['id']}-{i}", "created_at": invoice["created_at"], "modified_at": None,
+                   "label": line["description"], "amount": int(line["amount"]),
+                   "tax_amount": 0,  # Meterbill taxes the invoice as a whole: the tax is the order's tax_amount
+                   "proration": line["kind"] == "proration", "product_price_id": line.get("price_id"),
+                   "start_timestamp": line.get("period_start"), "end_timestamp": line.get("period_end")}
+                  for i, line in enumerate(invoice["lines"])],
+        "description": product["name"] if product else "",
+        "refundable_amount": 0, "refundable_tax_amount": 0,  # Meterbill takes no payments, so refunds none
+    }
