@@ -41,8 +41,11 @@ class Deadline:
 
     remaining_ms: Callable[[], int]
     margin_ms: int
-    base: float = 0.025  # seconds: about the time a contended transaction holds its items
-    cap: float = 1.0
+    # Seconds. The base is about the time a contended 100-action transaction holds its items on the local stack
+    # (shorter windows mostly collide again: work that competes with the store for the CPU); the cap keeps a
+    # writer that lost many times from sleeping through the time the others leave free.
+    base: float = 0.05
+    cap: float = 2.0
 
     def pause(self, attempt: int) -> bool:
         """Pause before retry `attempt`; False, without pausing, when there is no time left for it."""

@@ -78,6 +78,9 @@ class AggregateDelta:
 class ChunkResult:
     committed: bool
     duplicates: set[str] = field(default_factory=set)
+    # Cancelled only because another transaction held an item (TransactionConflict), no condition refused: what
+    # was read still stands, so the same transaction may be sent again.
+    held: bool = False
 
 
 def _aggregate_update(org_id: str, delta: AggregateDelta) -> dict[str, Any]:
@@ -160,7 +163,10 @@ def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDe
         # reason per action. Nothing of the chunk was written either way.
         detail = refused[0].get("Message", "ValidationError") if refused else "not a transaction conflict"
         raise StoreRefused(f"the store refused the write ({detail})")
-    result, closed = ChunkResult(committed=False), set()
+    codes = {r.get("Code") for r in reasons}
+    held = "TransactionConflict" in codes and codes <= {"TransactionConflict", "None"}
+    result = ChunkResult(committed=False, held=held)
+    closed = set()
     for index, reason in enumerate(reasons):
         if reason.get("Code") != "ConditionalCheckFailed":
             continue

@@ -162,3 +162,19 @@ def test_contention_past_the_deadline_is_refused_as_contention(monkeypatch) -> N
     # Retries start while 3,000 ms are left (the last at exactly 3,000): the margin is what the last attempt and
     # the answer may use. 4,000 -> 3,000 in four attempts, then the fifth, then no sixth.
     assert len(usage.written) == 5 and left[0] == 2750
+
+
+def test_a_held_chunk_is_sent_again_as_built_and_a_moved_one_is_read_again(monkeypatch) -> None:
+    monkeypatch.setattr("functions.common.retry.time.sleep", lambda seconds: None)
+    reads: list[list[AggregateKey]] = []
+
+    class CountingReads(FakeUsage):
+        def read_aggregates(self, org_id, keys):
+            reads.append(keys)
+            return super().read_aggregates(org_id, keys)
+
+    usage = CountingReads(results=[ChunkResult(committed=False, held=True), ChunkResult(committed=False, held=True),
+                                   ChunkResult(committed=False), ChunkResult(committed=False, held=True)])
+    inserted, _, _ = write_chunk("org", plan(events(("a", "1", {}),), [COUNT]), PeriodRouter({}), "ingested", 1, usage,
+                                 Deadline(lambda: 10_000, margin_ms=3000))
+    assert (inserted, len(usage.written), len(reads)) == (1, 5, 2)  # read first, and again after the moved one
