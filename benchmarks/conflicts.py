@@ -1,8 +1,9 @@
 """One hot customer: 1, 4 and 16 concurrent writers sending 1,000-event batches for the same customer, through the
 gateway and the local Lambda runtime, with the edge applying DynamoDB's transaction-conflict rule.
 
-Reported per case: transactions the conflict rule cancelled (each is retried by the ingest) and single writes it
-refused, per 1,000 events; requests answered 409; and whether the meters equal the oracle.
+Reported per case: transactions the conflict rule cancelled (each is retried by the ingest), transactions
+DynamoDB refused on a condition (a min/max/last moved past the writer's, or a duplicate) and single writes the
+rule refused, per 1,000 events; requests answered 409; and whether the meters equal the oracle.
 """
 
 from __future__ import annotations
@@ -81,10 +82,12 @@ def _case(local: LocalStack, writers: int) -> dict[str, Any]:
     exact = all(stored[f] == oracle[f] for f in oracle)
     cancelled = after["transactions_cancelled"] - before["transactions_cancelled"]
     refused = after["single_writes_refused"] - before["single_writes_refused"]
+    upstream = after["transactions_refused_upstream"] - before["transactions_refused_upstream"]
     return {
         "writers": writers, "events": events, "seconds": seconds, "events_per_second": events / seconds,
         "transactions": after["transactions"] - before["transactions"],
         "transactions_cancelled": cancelled, "single_writes_refused": refused,
+        "transactions_refused_upstream": upstream, "refused_upstream_per_1000_events": upstream * 1000 / events,
         "cancelled_per_1000_events": cancelled * 1000 / events, "refused_per_1000_events": refused * 1000 / events,
         "responses_409": statuses.count(409), "other_errors": sum(1 for s in statuses if s not in (200, 409)),
         "meters_exact": exact, "meters": {f: str(v) for f, v in stored.items()},

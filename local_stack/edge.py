@@ -45,7 +45,8 @@ class Principal:
 @dataclass
 class ConflictStats:
     transactions: int = 0
-    transactions_cancelled: int = 0
+    transactions_cancelled: int = 0  # by the conflict rule, here
+    transactions_refused_upstream: int = 0  # forwarded, and refused by DynamoDB (a condition failed, mostly)
     single_writes_refused: int = 0
 
 
@@ -203,7 +204,9 @@ class Edge:
             try:
                 for hook in list(self.hooks):  # tests: hold a transaction while it is in flight
                     hook("in_flight", principal.name, "dynamodb", operation)
-                self._forward(request, self.config.dynamodb, headers, body)
+                if self._forward(request, self.config.dynamodb, headers, body) >= 400:
+                    with self.lock:
+                        self.conflicts.transactions_refused_upstream += 1
             finally:
                 with self.lock:
                     self.writing.subtract(items)

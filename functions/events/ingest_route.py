@@ -20,5 +20,6 @@ def register_ingest(app: APIGatewayHttpResolver) -> None:
                                                   write=True))
     def ingest_events(body: Annotated[EventsIngest, Body()]) -> dict:
         principal = require(app, "events:write")
-        result = service.ingest(principal.organization_id, body.events)
+        result = service.ingest(principal.organization_id, body.events,
+                                remaining_ms=app.lambda_context.get_remaining_time_in_millis)
         return {"inserted": result.inserted, "duplicates": result.duplicates}

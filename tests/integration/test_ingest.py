@@ -274,6 +274,43 @@ def test_a_period_closed_between_the_read_and_the_write_sends_the_events_to_the_
     assert sorted(e["late"] for e in listed) == [False, True]
 
 
+@pytest.mark.parametrize(("theirs", "transactions", "maximum"), [
+    (7, 1, 9),  # moved, but not past ours: our transaction stands on its own condition and commits
+    (12, 2, 12),  # moved past ours: ours is cancelled, re-read, and written without touching the max
+])
+def test_a_max_another_writer_moved_after_our_read_cancels_only_if_it_moved_past_ours(
+        org, theirs, transactions, maximum) -> None:
+    from functions.events import service as ingest_service
+    from functions.events.schemas import EventCreate
+
+    meter_ids = {f: create_meter(org, f"raced {f}", {"func": f, "property": "v"}) for f in ("max", "sum")}
+    customer = f"max-racer-{theirs}"
+    assert org.http.post("/v1/events/ingest", json={"events": [
+        {"name": "a", "external_customer_id": customer, "metadata": {"v": 5}}]}).json()["inserted"] == 1
+
+    class AnotherWriterAfterOurRead(ingest_service.DynamoUsage):
+        def __init__(self) -> None:
+            self.transactions = 0
+
+        def read_aggregates(self, org_id, keys):
+            found = usage.read_aggregates(org_id, keys)
+            if not self.transactions:  # once: the other writer commits between our read and our write
+                assert org.http.post("/v1/events/ingest", json={"events": [
+                    {"name": "a", "external_customer_id": customer, "metadata": {"v": theirs}}]}).status_code == 200
+            return found
+
+        def write_chunk(self, org_id, records, deltas):
+            self.transactions += 1
+            return usage.write_chunk(org_id, records, deltas)
+
+    racing = AnotherWriterAfterOurRead()
+    result = ingest_service.ingest(org.id, [EventCreate.model_validate(
+        {"name": "a", "external_customer_id": customer, "metadata": {"v": 9}})], usage=racing)
+    assert (result.inserted, racing.transactions) == (1, transactions)
+    assert meter_value(org.http, customer, meter_ids["max"]) == maximum
+    assert meter_value(org.http, customer, meter_ids["sum"]) == 5 + theirs + 9  # each event counted once
+
+
 def test_more_than_1000_events_is_422(org) -> None:
     events = [{"name": "a", "external_customer_id": "c"}] * 1001
     response = org.http.post("/v1/events/ingest", json={"events": events})

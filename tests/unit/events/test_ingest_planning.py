@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from functions.common.errors import PeriodClosed
+import pytest
+
+from functions.common.errors import Contention, PeriodClosed
+from functions.common.retry import Deadline
 from functions.events.schemas import EventCreate
 from functions.events.service import PeriodRouter, build_chunk, prepare, write_chunk
 from functions.meters.periods import calendar_month
@@ -131,3 +134,47 @@ def test_the_prior_state_read_guards_min_and_max() -> None:
     usage = FakeUsage(stored={key: prior})
     write_chunk("org", plan(events(("a", "1", {"ms": 3}),), [minimum]), PeriodRouter({}), "ingested", 1, usage)
     assert usage.written[0][1][0].prior is prior
+
+
+def test_a_contended_chunk_is_retried_until_it_commits_and_counted_once(monkeypatch) -> None:
+    monkeypatch.setattr("functions.common.retry.time.sleep", lambda seconds: None)
+    prepared = plan(events(("a", "1", {}), ("a", "2", {})), [COUNT])
+    usage = FakeUsage(results=[ChunkResult(committed=False)] * 20)  # 20 cancellations by other writers, then commit
+    deadline = Deadline(lambda: 10_000, margin_ms=3000)
+    inserted, duplicates, _ = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage, deadline)
+    assert (inserted, duplicates, len(usage.written)) == (2, 0, 21)  # more than the 12 attempts a count allowed
+    assert all(deltas[0].partial.count == 2 for _, deltas in usage.written)
+
+
+def test_contention_past_the_deadline_is_refused_as_contention(monkeypatch) -> None:
+    monkeypatch.setattr("functions.common.retry.time.sleep", lambda seconds: None)
+    left = [4000]
+
+    class OtherWritersKeepWinning(FakeUsage):
+        def write_chunk(self, org_id, records, deltas):
+            left[0] -= 250  # each attempt takes 250 ms of the invocation
+            return super().write_chunk(org_id, records, deltas)
+
+    usage = OtherWritersKeepWinning(results=[ChunkResult(committed=False)] * 100)
+    deadline = Deadline(lambda: left[0], margin_ms=3000, base=0.0)
+    with pytest.raises(Contention):
+        write_chunk("org", plan(events(("a", "1", {})), [COUNT]), PeriodRouter({}), "ingested", 1, usage, deadline)
+    # Retries start while 3,000 ms are left (the last at exactly 3,000): the margin is what the last attempt and
+    # the answer may use. 4,000 -> 3,000 in four attempts, then the fifth, then no sixth.
+    assert len(usage.written) == 5 and left[0] == 2750
+
+
+def test_a_held_chunk_is_sent_again_as_built_and_a_moved_one_is_read_again(monkeypatch) -> None:
+    monkeypatch.setattr("functions.common.retry.time.sleep", lambda seconds: None)
+    reads: list[list[AggregateKey]] = []
+
+    class CountingReads(FakeUsage):
+        def read_aggregates(self, org_id, keys):
+            reads.append(keys)
+            return super().read_aggregates(org_id, keys)
+
+    usage = CountingReads(results=[ChunkResult(committed=False, held=True), ChunkResult(committed=False, held=True),
+                                   ChunkResult(committed=False), ChunkResult(committed=False, held=True)])
+    inserted, _, _ = write_chunk("org", plan(events(("a", "1", {}),), [COUNT]), PeriodRouter({}), "ingested", 1, usage,
+                                 Deadline(lambda: 10_000, margin_ms=3000))
+    assert (inserted, len(usage.written), len(reads)) == (1, 5, 2)  # read first, and again after the moved one

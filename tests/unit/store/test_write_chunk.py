@@ -46,3 +46,18 @@ def test_without_a_closed_aggregate_the_duplicates_are_answered(monkeypatch: pyt
     cancelled(monkeypatch, [DUPLICATE, PASSED, MOVED_ITEM, PASSED])
     result = aggregates.write_chunk("org", EVENTS, DELTAS)
     assert (result.committed, result.duplicates) == (False, {"e1"})
+
+
+HELD = {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+
+
+@pytest.mark.parametrize(("reasons", "held"), [
+    ([PASSED, PASSED, HELD, PASSED], True),  # another transaction held an aggregate: send the same one again
+    ([PASSED, PASSED, HELD, MOVED_ITEM], False),  # a condition refused too: what was read no longer stands
+    ([DUPLICATE, PASSED, HELD, PASSED], False),
+])
+def test_a_chunk_only_held_by_another_transaction_says_so(monkeypatch: pytest.MonkeyPatch, reasons: list[dict],
+                                                           held: bool) -> None:
+    cancelled(monkeypatch, reasons)
+    result = aggregates.write_chunk("org", EVENTS, DELTAS)
+    assert (result.committed, result.held) == (False, held)
