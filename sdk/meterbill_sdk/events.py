@@ -29,11 +29,12 @@ METADATA_KEY_MAX = 40
 STRING_MAX = 500
 MAX_AGE_SECONDS = 35 * 86_400
 MAX_AHEAD_SECONDS = 5 * 60
-# The server keeps numbers DynamoDB (and sums of many of them) can store: integers of at most 30 digits,
-# other numbers between 1e-100 and 1e100 in size (or zero).
-INT_LIMIT = 10**30
-FLOAT_MIN, FLOAT_MAX = 1e-100, 1e100
-DECIMAL_MIN, DECIMAL_MAX = Decimal("1e-100"), Decimal("1e100")
+# The server's rule for metadata numbers (functions/common/metadata.py, which this package cannot import: it ships
+# alone): below 10^16 in size with at most 12 decimal places, so that sums over a period stay exact in DynamoDB.
+# A float is read as its shortest decimal form, the digits the caller wrote.
+NUMBER_LIMIT = 10**16
+DECIMAL_PLACES = 12
+
 
 class InvalidEvent(ValueError):
     """The event breaks one of the API's rules; the message says which, in the server's words."""
@@ -44,18 +45,23 @@ def _number(key: str, value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        if -INT_LIMIT < value < INT_LIMIT:
+        if -NUMBER_LIMIT < value < NUMBER_LIMIT:
             return int(value)
     elif isinstance(value, float):
-        if value == 0 or (value == value and FLOAT_MIN <= abs(value) < FLOAT_MAX):
+        if -NUMBER_LIMIT < value < NUMBER_LIMIT and _places(Decimal(repr(value))) <= DECIMAL_PLACES:
             return float(value)
-    elif isinstance(value, Decimal) and value.is_finite():
-        if value == value.to_integral_value() and -INT_LIMIT < value < INT_LIMIT:
+    elif isinstance(value, Decimal) and value.is_finite() and abs(value) < NUMBER_LIMIT:
+        if value == value.to_integral_value():
             return int(value)  # 12, 12.00 and 1.2E+1 all arrive as the integer 12
-        if value == 0 or DECIMAL_MIN <= abs(value) < DECIMAL_MAX:
+        if _places(value) <= DECIMAL_PLACES:
             return value
-    raise InvalidEvent(f"metadata value of {key!r} must be a finite number of at most 30 digits, "
-                       "between 1e-100 and 1e100 in size")
+    raise InvalidEvent(f"metadata value of {key!r} must be a finite number below 10^16 in size with at most "
+                       "12 decimal places")
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return 0 if value == 0 or not isinstance(exponent, int) else max(0, -exponent)
 
 
 def _other(key: str, value: Any) -> Any:
@@ -82,7 +88,7 @@ def _scalar(key: str, value: Any) -> Any:
             raise InvalidEvent(f"metadata value of {key!r} is longer than 500 characters")
         return value
     if kind is int:
-        if -INT_LIMIT < value < INT_LIMIT:
+        if -NUMBER_LIMIT < value < NUMBER_LIMIT:
             return value
         return _number(key, value)
     if kind is float or kind is bool:
@@ -108,7 +114,7 @@ def clean_metadata(metadata: Any) -> dict[str, Any]:
             if len(value) > STRING_MAX:
                 raise InvalidEvent(f"metadata value of {key!r} is longer than 500 characters")
         elif kind is int:
-            if not -INT_LIMIT < value < INT_LIMIT:
+            if not -NUMBER_LIMIT < value < NUMBER_LIMIT:
                 _number(key, value)
         elif kind is float:
             _number(key, value)

@@ -624,10 +624,15 @@ def test_the_rates_of_a_country_and_its_state_stack_on_the_invoice_and_its_pdf(o
     gst = org.http.post("/v1/tax-rates/", json={"name": "GST", "country": "CA", "basis_points": 500}).json()
     pst = org.http.post("/v1/tax-rates/", json={"name": "PST", "country": "CA", "state": "BC",
                                                 "basis_points": 700}).json()
-    bc = subscribe(org, "vancouver", plan["product"]["id"],
-                   customer={"billing_address": {"country": "CA", "state": "BC"}})
-    on = subscribe(org, "toronto", plan["product"]["id"],
-                   customer={"billing_address": {"country": "CA", "state": "ON"}})
+    def subscribe_in(customer: str, state: str) -> dict:
+        org.http.post("/v1/customers/", json={"email": f"{customer}@example.com", "external_id": customer,
+                                              "billing_address": {"country": "CA", "state": state}})
+        response = org.http.post("/v1/subscriptions/", json={"external_customer_id": customer,
+                                                             "product_id": plan["product"]["id"]})
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    bc, on = subscribe_in("vancouver", "BC"), subscribe_in("toronto", "ON")
     first = invoices(org, bc["id"])[0]
     assert [(t["id"], t["name"], t["basis_points"], t["amount"]) for t in first["taxes"]] == [
         (gst["id"], "GST", 500, 100), (pst["id"], "PST", 700, 140)]
