@@ -172,6 +172,10 @@ def test_a_query_parameter_meterbill_does_not_implement_is_a_422_naming_it(org, 
         with pytest.raises(HTTPValidationError) as raised:
             polar.meters.list(organization_id=other_org.id)
         assert [list(e.loc) for e in raised.value.error.detail] == [["query", "organization_id"]]
+    # The export takes Polar's organization_id through the same rule.
+    assert org.http.get("/v1/customers/export", params={"organization_id": org.id}).status_code == 200
+    other = org.http.get("/v1/customers/export", params={"organization_id": other_org.id})
+    assert other.status_code == 422 and other.json()["detail"][0]["loc"] == ["query", "organization_id"]
     # Declared parameters, the metadata filter where a route has one, and nothing at all still read as before.
     assert org.http.get("/v1/customers", params={"metadata[plan]": "pro", "limit": 5}).status_code == 200
     refused = org.http.get("/v1/customer-meters", params={"metadata[plan]": "pro"})
