@@ -83,7 +83,15 @@ def run(api_url: str, token: str, customer_token: str, max_examples: int, *, wor
     failures = re.search(r"(\d+) unique failures?", out)
     return FuzzResult(cases=int(cases.group(1)) if cases else 0, failures=int(failures.group(1)) if failures else 0,
                       seconds=round(seconds, 1), returncode=done.returncode, max_examples=max_examples,
-                      phases=phases, checks=checks, summary=out[-6000:])
+                      phases=phases, checks=checks, summary=_summary(out))
+
+
+def _summary(out: str) -> str:
+    """The failures in full (each names the check, the response and the schema rule), then the counts; the
+    warnings between them are long and never the reason a run failed."""
+    start, end = out.find("FAILURES"), out.find("WARNINGS")
+    failures = out[start:end][:20_000] if 0 <= start < end else ""
+    return failures + out[-3000:]
 
 
 def main() -> None:

@@ -57,10 +57,9 @@ def list_products(org_id: str, is_archived: bool | None = None) -> list[dict[str
 def update_product(org_id: str, product_id: str, body: ProductUpdate) -> dict[str, Any]:
     product = get_product(org_id, product_id)
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("name") is None:
-        changes.pop("name", None)  # a name can't be cleared
-    if changes.get("metadata") is None:
-        changes.pop("metadata", None)
+    for field in ("name", "metadata", "is_archived"):  # these can't be cleared: null means "no change", as Polar
+        if changes.get(field) is None:
+            changes.pop(field, None)
     product.update(changes, modified_at=iso(utcnow()))
     store.put_product(org_id, product)
     return product

@@ -7,6 +7,7 @@ least once, and the S3 keys and the event's id make a repeat harmless.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,28 @@ logger = Logger()
 SAFETY_MS = 60_000  # hand the rest over when less than this is left (a quarter of a shorter timeout)
 
 
+class TimeBudget:
+    """Answers "is there time for one more step?" for the close and its sweeps. The margin kept back is the larger
+    of the fixed one and twice the slowest step seen so far (the time between two questions is one step): on a
+    slow, loaded host one close with its invoice can take longer than a fixed margin of a short timeout."""
+
+    def __init__(self, remaining_ms: Callable[[], int] | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._remaining_ms = remaining_ms
+        self._clock = clock
+        self._margin_ms = min(SAFETY_MS, remaining_ms() // 4) if remaining_ms else 0
+        self._slowest_ms = 0.0
+        self._asked_at: float | None = None
+
+    def has_time(self) -> bool:
+        if not self._remaining_ms:
+            return True
+        now = self._clock()
+        if self._asked_at is not None:
+            self._slowest_ms = max(self._slowest_ms, (now - self._asked_at) * 1000)
+        self._asked_at = now
+        return self._remaining_ms() >= max(self._margin_ms, 2 * self._slowest_ms)
+
+
 def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | None = None,
         after: str | None = None) -> dict[str, Any]:
     """Closes what is due as of `as_of`. With `remaining_ms`, stops while time is left and returns `continue_after`
@@ -34,10 +57,7 @@ def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | N
     cutoff = as_of - timedelta(seconds=settings.grace_period_seconds)
     cache = RunCache()
     closed, skipped, failed = 0, 0, 0
-    safety_ms = min(SAFETY_MS, remaining_ms() // 4) if remaining_ms else 0
-
-    def has_time() -> bool:
-        return not remaining_ms or remaining_ms() >= safety_ms
+    has_time = TimeBudget(remaining_ms).has_time
 
     for org_id, subscription_id, position in store.due_subscriptions(iso(cutoff), after):
         if not has_time():

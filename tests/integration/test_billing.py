@@ -134,6 +134,10 @@ def test_products_discounts_and_tax_rates_are_archived_not_lost(org, plan) -> No
     assert org.http.delete(f"/v1/tax-rates/{rate['id']}").status_code == 204
     archived = org.http.patch(f"/v1/products/{product_id}", json={"is_archived": True, "name": "Pro (old)"})
     assert archived.status_code == 200 and archived.json()["is_archived"] and archived.json()["name"] == "Pro (old)"
+    untouched = org.http.patch(f"/v1/products/{product_id}", json={"is_archived": None, "name": None,
+                                                                   "metadata": None})
+    assert untouched.status_code == 200, untouched.text  # null on a field that can't be cleared: no change
+    assert (untouched.json()["is_archived"], untouched.json()["name"]) == (True, "Pro (old)")
     listed = org.http.get("/v1/products/", params={"is_archived": "false", "limit": 100}).json()["items"]
     assert product_id not in {p["id"] for p in listed}
 

@@ -41,3 +41,23 @@ def test_the_crossing_and_backfill_sweeps_stop_when_time_is_short(monkeypatch) -
     monkeypatch.setattr(meters.store, "put", lambda org_id, meter: None)
     monkeypatch.setattr(meters, "backfill", lambda org_id, meter: backfilled.append(meter.id))
     assert meters.catch_up_backfills(datetime(2026, 12, 1, tzinfo=UTC), _budget(1)) == 1 and backfilled == ["m0"]
+
+
+def test_the_margin_grows_to_twice_the_slowest_step() -> None:
+    from functions.billing.close import TimeBudget
+    now = [0.0]
+
+    def budget() -> TimeBudget:  # a 4 s invocation started at 0: the fixed margin is a quarter, 1,000 ms
+        return TimeBudget(lambda: int(4_000 - now[0] * 1000), clock=lambda: now[0])
+
+    slow = budget()
+    assert slow.has_time()
+    now[0] = 1.4
+    assert not slow.has_time()  # one step took 1,400 ms: 2,600 ms left is less than two more such steps
+
+    now[0] = 0.0
+    quick = budget()
+    for step in range(1, 29):  # steps of 100 ms go on until the fixed margin
+        now[0] = step / 10
+        assert quick.has_time() is (4_000 - step * 100 >= 1_000), step
+    assert TimeBudget(None).has_time()  # no deadline: always
