@@ -74,7 +74,7 @@ synth: build
 
 lint: install
 	.venv/bin/ruff check functions infra local_stack tests benchmarks sdk app.py
-	.venv/bin/mypy functions infra local_stack app.py sdk/meterbill_sdk
+	.venv/bin/mypy functions infra local_stack app.py sdk/meterbill_sdk benchmarks
 
 bench: install
 	$(PY) -m benchmarks.run_all

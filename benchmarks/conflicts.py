@@ -26,7 +26,7 @@ BATCHES = 16  # per case, shared out among the writers
 def _meters(http: httpx.Client) -> dict[str, str]:
     ids = {}
     for func in ("count", "sum", "min", "max", "last"):
-        aggregation = {"func": func} if func == "count" else {"func": func, "property": "v"}
+        aggregation: dict[str, str] = {"func": func} if func == "count" else {"func": func, "property": "v"}
         response = http.post("/v1/meters/", json={"name": f"hot {func}", "aggregation": aggregation,
                                                   "filter": {"conjunction": "and", "clauses": []}})
         ids[func] = response.raise_for_status().json()["id"]
@@ -49,8 +49,9 @@ def _case(local: LocalStack, writers: int) -> dict[str, Any]:
     def writer(w: int) -> None:
         client = httpx.Client(base_url=local.api_url, headers={"Authorization": f"Bearer {org.token}"}, timeout=300)
         for b in range(per_writer):
-            batch = [{"name": "hot", "external_customer_id": customer, "external_id": f"{w}-{b}-{i}",
-                      "metadata": {"v": (w * 7919 + b * 104729 + i) % 1000}} for i in range(BATCH)]
+            batch: list[dict[str, Any]] = [
+                {"name": "hot", "external_customer_id": customer, "external_id": f"{w}-{b}-{i}",
+                 "metadata": {"v": (w * 7919 + b * 104729 + i) % 1000}} for i in range(BATCH)]
             while True:
                 response = client.post("/v1/events/ingest", json={"events": batch})
                 with lock:

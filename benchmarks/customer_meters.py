@@ -8,11 +8,14 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.harness import call_handler
 from benchmarks.ingest import meters_body
 from functions.common.clock import iso
+
+if TYPE_CHECKING:
+    from functions.store.entities import Customer, Meter
 
 
 def load(token: str, customer: str, count: int, offset: int) -> None:
@@ -29,7 +32,7 @@ def load(token: str, customer: str, count: int, offset: int) -> None:
         assert response["statusCode"] == 200, str(response)[:500]
 
 
-def read_stats(org_id: str, customer: dict[str, Any], meters: dict, reads: int = 300) -> dict[str, float]:
+def read_stats(org_id: str, customer: Customer, meters: dict[str, Meter], reads: int = 300) -> dict[str, float]:
     from functions.customer_meters.service import customer_meters
     from functions.store import dynamo
 

@@ -16,7 +16,7 @@ from benchmarks.harness import StoreTimer, call_handler
 from functions.common.clock import iso, parse_iso
 
 
-def run(subscriptions: int = 10_000) -> dict[str, Any]:
+def run(count: int = 10_000) -> dict[str, Any]:
     from benchmarks.harness import BenchContext
     from functions.billing import catalogue, subscriptions
     from functions.billing.schemas import ProductCreate, SubscriptionCreate
@@ -35,7 +35,7 @@ def run(subscriptions: int = 10_000) -> dict[str, Any]:
         "prices": [{"amount_type": "metered_unit", "meter_id": meter_id, "unit_amount": "0.25"}]}))
     started = time.perf_counter()
     last_end = None
-    for i in range(subscriptions):
+    for i in range(count):
         customer = customers.create(org.organization_id, external_id=f"c{i}", email=f"c{i}@example.com")
         sub = subscriptions.create_subscription(org.organization_id, SubscriptionCreate(
             customer_id=customer.id, product_id=product["id"]))
@@ -52,7 +52,7 @@ def run(subscriptions: int = 10_000) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     requests = sum(timer.requests.values())
     return {
-        "subscriptions": subscriptions, "closed": result["closed"], "failed": result["failed"],
+        "subscriptions": count, "closed": result["closed"], "failed": result["failed"],
         "seconds": seconds, "per_second": result["closed"] / seconds,
         "dynamodb_requests": dict(timer.requests), "requests_per_subscription": requests / max(1, result["closed"]),
         "setup_seconds": setup_seconds,

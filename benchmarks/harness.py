@@ -4,6 +4,7 @@ called in this process so that their CPU can be measured apart from DynamoDB, an
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,9 @@ def local_aws() -> Iterator[LocalAws]:
     """Local AWS in memory, exported to this process as its operator (the benchmarks' entry point)."""
     aws = LocalAws(template.load()).start()
     aws.export()
+    # The handlers called in this process emit metrics, which need the namespace their Lambdas are given.
+    namespaces = {spec.environment.get("POWERTOOLS_METRICS_NAMESPACE") for spec in aws.stack.functions.values()}
+    os.environ["POWERTOOLS_METRICS_NAMESPACE"] = next(n for n in namespaces if n)
     try:
         yield aws
     finally:
