@@ -31,7 +31,7 @@ dev: install
 	  $(if $(BULK_TIMEOUT),--bulk-timeout $(BULK_TIMEOUT),)
 
 test: install
-	$(PY) -m pytest -q -n 3 --dist loadfile tests
+	$(PY) -m pytest -q -n 3 --dist loadfile --durations=15 tests
 
 unit: install
 	$(PY) -m pytest -q tests/unit
