@@ -140,12 +140,12 @@ def test_same_notification_twice_counts_once(org, local_aws, local_stack) -> Non
 def test_a_long_file_continues_in_fresh_invocations(org, local_stack, tmp_path) -> None:
     meter_id = create_meter(org, "bytes", {"func": "sum", "property": "bytes"})
     key = f"incoming/{org.id}/long.ndjson.gz"
-    with bulk_timeout(local_stack, 5):  # each invocation has time for a batch or two, then hands over
-        result = upload(local_stack, key, gzip.compress(encode("ndjson", events(6000, "long"))))
+    with bulk_timeout(local_stack, 2):  # each invocation has time for a batch or two, then hands over
+        result = upload(local_stack, key, gzip.compress(encode("ndjson", events(8000, "long"))))
     # A batch cut by the timeout is counted again by the retry as duplicates: nothing twice, nothing lost.
-    assert (result["status"], result["inserted"] + result["duplicates"], result["line"]) == ("done", 6000, 6000)
+    assert (result["status"], result["inserted"] + result["duplicates"], result["line"]) == ("done", 8000, 8000)
     assert result["segment"] >= 3, result  # the invocations that worked on it: Lambda's own path, self-invoked
-    assert meter_value(org.http, "long", meter_id) == sum(range(1, 6001))
+    assert meter_value(org.http, "long", meter_id) == sum(range(1, 8001))
     audit_is_clean(org.id, tmp_path)
 
 

@@ -19,6 +19,8 @@ ANTHROPIC_USAGE = {"input_tokens": 30, "output_tokens": 12, "cache_read_input_to
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are separate writes: with Nagle on, the client's delayed ACK holds the body ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:
         pass
