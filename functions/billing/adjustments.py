@@ -23,64 +23,63 @@ from typing import Any
 
 from functions.billing.money import basis_points, to_cents
 from functions.meters.periods import add_months
+from functions.store.entities import Discount, TaxRate
 
 
-def discount_applies(discount: dict[str, Any] | None, subscription_started: datetime, invoice_index: int,
+def discount_applies(discount: Discount | None, subscription_started: datetime, invoice_index: int,
                      issued_at: datetime) -> bool:
     if not discount:
         return False
-    duration = discount["duration"]
+    duration = discount.duration
     if duration == "forever":
         return True
     if duration == "once":
         return invoice_index == 0
     if duration == "repeating":
-        return issued_at < add_months(subscription_started, int(discount["duration_in_months"]))
+        return issued_at < add_months(subscription_started, int(discount.duration_in_months or 0))
     return False
 
 
-def discount_cents(discount: dict[str, Any], subtotal: int, currency: str | None = None) -> int:
+def discount_cents(discount: Discount, subtotal: int, currency: str | None = None) -> int:
     """The amount taken off a signed subtotal (negative for a credit that shrinks)."""
-    if discount["type"] == "percentage":
-        return basis_points(subtotal, int(discount["basis_points"]))  # rounded half away from zero: symmetric
-    if subtotal <= 0 or (currency and discount.get("currency", currency).lower() != currency.lower()):
+    if discount.type == "percentage":
+        return basis_points(subtotal, int(discount.basis_points or 0))  # rounded half away from zero: symmetric
+    if subtotal <= 0 or (currency and discount.currency.lower() != currency.lower()):
         return 0
-    return min(subtotal, int(discount["amount"]))
+    return min(subtotal, int(discount.amount or 0))
 
 
-TAX_RATE_FIELDS = ("id", "name", "basis_points", "inclusive", "country", "state")
-
-
-def taxes_of(amount: int, rates: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each rate with its tax in a signed amount, inclusive rates first (the rule above)."""
+def taxes_of(amount: int, rates: list[TaxRate]) -> list[dict[str, Any]]:
+    """Each rate with its tax in a signed amount, inclusive rates first (the rule above): the invoice's `taxes`
+    (billing/schemas.py InvoiceTax)."""
     if amount == 0:
         return []
-    inclusive = [r for r in rates if r.get("inclusive")]
-    shared = 10_000 + sum(int(r["basis_points"]) for r in inclusive)
-    taxes = [_with_amount(r, to_cents(Decimal(amount) * int(r["basis_points"]) / shared)) for r in inclusive]
+    inclusive = [r for r in rates if r.inclusive]
+    shared = 10_000 + sum(r.basis_points for r in inclusive)
+    taxes = [_with_amount(r, to_cents(Decimal(amount) * r.basis_points / shared)) for r in inclusive]
     net = amount - sum(t["amount"] for t in taxes)
-    taxes += [_with_amount(r, basis_points(net, int(r["basis_points"]))) for r in rates if not r.get("inclusive")]
+    taxes += [_with_amount(r, basis_points(net, r.basis_points)) for r in rates if not r.inclusive]
     return taxes
 
 
-def _with_amount(rate: dict[str, Any], amount: int) -> dict[str, Any]:
-    return {**{k: rate.get(k) for k in TAX_RATE_FIELDS}, "inclusive": bool(rate.get("inclusive")), "amount": amount}
+def _with_amount(rate: TaxRate, amount: int) -> dict[str, Any]:
+    return {"id": rate.id, "name": rate.name, "basis_points": rate.basis_points, "inclusive": rate.inclusive,
+            "country": rate.country, "state": rate.state, "amount": amount}
 
 
-def find_tax_rates(rates: list[dict[str, Any]], address: dict[str, Any] | None, exempt: bool
-                   ) -> list[dict[str, Any]]:
+def find_tax_rates(rates: list[TaxRate], address: dict[str, Any] | None, exempt: bool) -> list[TaxRate]:
     """The rates of the customer's jurisdictions, stacked: its country's (no state), then its state's."""
     if exempt or not address or not address.get("country"):
         return []
     country, region = address["country"].upper(), (address.get("state") or "").upper()
-    live = [r for r in rates if r["country"].upper() == country and not r.get("archived_at")]
-    national = [r for r in live if not r.get("state")]
-    regional = [r for r in live if region and (r.get("state") or "").upper() == region]
+    live = [r for r in rates if r.country.upper() == country and not r.archived_at]
+    national = [r for r in live if not r.state]
+    regional = [r for r in live if region and (r.state or "").upper() == region]
     return sorted(national, key=_created) + sorted(regional, key=_created)
 
 
-def _created(rate: dict[str, Any]) -> str:
-    return str(rate.get("created_at") or "")
+def _created(rate: TaxRate) -> str:
+    return rate.created_at
 
 
 def proration_cents(old_amount: int, new_amount: int, period_start: datetime, period_end: datetime,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from functions.common.clock import iso, utcnow
@@ -9,6 +10,7 @@ from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, f
 from functions.common.ids import new_id
 from functions.store import billing as store
 from functions.store import meters as meter_store
+from functions.store.entities import Discount, TaxRate
 
 if TYPE_CHECKING:  # the request models, validated by the management routes: the portal and the cycle close,
     # which import the billing services, need none of them, and building them costs their cold start 15-20 ms
@@ -65,9 +67,8 @@ def update_product(org_id: str, product_id: str, body: ProductUpdate) -> dict[st
     return product
 
 
-def create_discount(org_id: str, body: DiscountCreate) -> dict[str, Any]:
-    discount = {"id": new_id(), "organization_id": org_id, **body.model_dump(), "redemptions_count": 0,
-                "created_at": iso(utcnow()), "modified_at": None}
+def create_discount(org_id: str, body: DiscountCreate) -> Discount:
+    discount = Discount(id=new_id(), organization_id=org_id, created_at=iso(utcnow()), **body.model_dump())
     try:
         store.create_discount(org_id, discount)
     except AlreadyExists as exc:
@@ -76,7 +77,7 @@ def create_discount(org_id: str, body: DiscountCreate) -> dict[str, Any]:
     return discount
 
 
-def get_discount(org_id: str, discount_id: str) -> dict[str, Any]:
+def get_discount(org_id: str, discount_id: str) -> Discount:
     discount = store.get_discount(org_id, discount_id)
     if discount is None:
         raise NotFound("discount not found")
@@ -86,30 +87,30 @@ def get_discount(org_id: str, discount_id: str) -> dict[str, Any]:
 def archive_discount(org_id: str, discount_id: str) -> None:
     """Polar's DELETE: no new subscription may redeem it; those that did keep it."""
     discount = get_discount(org_id, discount_id)
-    if not discount.get("archived_at"):
-        store.put_discount(org_id, {**discount, "archived_at": iso(utcnow()), "modified_at": iso(utcnow())})
+    if not discount.archived_at:
+        now = iso(utcnow())
+        store.put_discount(org_id, replace(discount, archived_at=now, modified_at=now))
 
 
-def list_discounts(org_id: str) -> list[dict[str, Any]]:
+def list_discounts(org_id: str) -> list[Discount]:
     """Oldest first."""
-    return sorted(store.list_discounts(org_id), key=lambda d: d["created_at"])
+    return sorted(store.list_discounts(org_id), key=lambda d: d.created_at)
 
 
-def create_tax_rate(org_id: str, body: TaxRateCreate) -> dict[str, Any]:
-    rate = {"id": new_id(), "organization_id": org_id, **body.model_dump(), "created_at": iso(utcnow())}
-    rate["country"] = rate["country"].upper()
+def create_tax_rate(org_id: str, body: TaxRateCreate) -> TaxRate:
+    rate = TaxRate(id=new_id(), organization_id=org_id, created_at=iso(utcnow()), **body.model_dump())
     store.put_tax_rate(org_id, rate)
     return rate
 
 
-def list_tax_rates(org_id: str) -> list[dict[str, Any]]:
+def list_tax_rates(org_id: str) -> list[TaxRate]:
     return store.list_tax_rates(org_id)
 
 
 def archive_tax_rate(org_id: str, tax_rate_id: str) -> None:
     """No longer applied to invoices written from now on (find_tax_rates skips it); issued ones keep their tax."""
-    rate = next((r for r in store.list_tax_rates(org_id) if r["id"] == tax_rate_id), None)
+    rate = next((r for r in store.list_tax_rates(org_id) if r.id == tax_rate_id), None)
     if rate is None:
         raise NotFound("tax rate not found")
-    if not rate.get("archived_at"):
-        store.put_tax_rate(org_id, {**rate, "archived_at": iso(utcnow())})
+    if not rate.archived_at:
+        store.put_tax_rate(org_id, replace(rate, archived_at=iso(utcnow())))

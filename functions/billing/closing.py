@@ -29,7 +29,7 @@ from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import BalanceChange, ClosingAggregate, InvoiceWrite, WriteOutcome
-from functions.store.entities import Customer, Meter
+from functions.store.entities import Customer, Discount, Meter, TaxRate
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
@@ -92,8 +92,8 @@ class RunCache:
     costs a retry: every write is guarded (the counter by its value, the usage by the aggregates' versions)."""
 
     products: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    discounts: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
-    tax_rates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    discounts: dict[tuple[str, str], Discount | None] = field(default_factory=dict)
+    tax_rates: dict[str, list[TaxRate]] = field(default_factory=dict)
     meters: dict[str, dict[str, Meter]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)  # organization -> last invoice number written
     sellers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
@@ -105,8 +105,8 @@ class InvoiceContext:
     subscription: dict[str, Any]
     product: dict[str, Any]
     customer: Customer
-    discount: dict[str, Any] | None
-    tax_rates: list[dict[str, Any]]
+    discount: Discount | None
+    tax_rates: list[TaxRate]
     clock: Clock = utcnow
     seller: dict[str, Any] | None = None  # the organization's details printed on the invoice
 
@@ -134,7 +134,7 @@ class InvoiceContext:
         return cls(org_id, subscription, product, customer, discount, cache.tax_rates[org_id], clock,
                    cache.sellers[org_id])
 
-    def applying_tax_rates(self) -> list[dict[str, Any]]:
+    def applying_tax_rates(self) -> list[TaxRate]:
         return find_tax_rates(self.tax_rates, self.customer.billing_address, self.customer.tax_exempt)
 
     @property

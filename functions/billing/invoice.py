@@ -14,6 +14,7 @@ from typing import Any
 from functions.billing.adjustments import discount_cents, taxes_of
 from functions.billing.balance import applied_balance
 from functions.billing.pricing import billable_units, metered_line_cents
+from functions.store.entities import Discount, TaxRate
 
 METERED = ("metered_unit", "metered_tiers", "metered_package")
 
@@ -78,7 +79,7 @@ def fixed_lines(prices: list[dict[str, Any]], period: tuple[str, str], product_n
     ]
 
 
-def total_invoice(lines: list[Line], discount: dict[str, Any] | None, tax_rates: list[dict[str, Any]],
+def total_invoice(lines: list[Line], discount: Discount | None, tax_rates: list[TaxRate],
                   currency: str | None = None, credit: int = 0) -> InvoiceAmounts:
     """`tax_rates`: the rates that apply, stacked (adjustments.find_tax_rates); `credit`: the customer's credit
     balance in the invoice's currency, applied after tax."""

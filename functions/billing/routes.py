@@ -17,6 +17,7 @@ from functions.billing.schemas import (
     SubscriptionCreate,
     SubscriptionUpdate,
     TaxRateCreate,
+    catalogue_out,
 )
 from functions.common.http import json_response
 from functions.common.listing import parse_sorting, sort_rows
@@ -66,7 +67,7 @@ def register(app: APIGatewayHttpResolver) -> None:
                                               write=True))
     def create_discount(body: Annotated[DiscountCreate, Body()]):
         org_id = require(app, "discounts:write").organization_id
-        return json_response(201, catalogue.create_discount(org_id, body))
+        return json_response(201, catalogue_out(catalogue.create_discount(org_id, body)))
 
     @app.get("/v1/discounts", **describe("billing.Discount", page=True, scope="discounts:read"))
     def list_discounts(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -75,13 +76,13 @@ def register(app: APIGatewayHttpResolver) -> None:
                                                                  "first")] = None) -> dict:
         org_id = require(app, "discounts:read").organization_id
         keys = parse_sorting(sorting, ("created_at", "name", "code", "redemptions"), "created_at")
-        rows = catalogue.list_discounts(org_id)
+        rows = [catalogue_out(d) for d in catalogue.list_discounts(org_id)]
         return page_of(sort_rows(rows, keys, lambda row, key: row.get("redemptions_count" if key == "redemptions"
                                                                        else key)), page, limit)
 
     @app.get("/v1/discounts/<discount_id>", **describe("billing.Discount", scope="discounts:read"))
     def get_discount(discount_id: str) -> dict:
-        return catalogue.get_discount(require(app, "discounts:read").organization_id, discount_id)
+        return catalogue_out(catalogue.get_discount(require(app, "discounts:read").organization_id, discount_id))
 
     @app.delete("/v1/discounts/<discount_id>", **describe(status=204, content={}, scope="discounts:write",
                                                            write=True))
@@ -93,7 +94,7 @@ def register(app: APIGatewayHttpResolver) -> None:
                                               write=True))
     def create_tax_rate(body: Annotated[TaxRateCreate, Body()]):
         org_id = require(app, "products:write").organization_id
-        return json_response(201, catalogue.create_tax_rate(org_id, body))
+        return json_response(201, catalogue_out(catalogue.create_tax_rate(org_id, body)))
 
     @app.delete("/v1/tax-rates/<tax_rate_id>", **describe(status=204, content={}, scope="products:write",
                                                            write=True))
@@ -104,7 +105,7 @@ def register(app: APIGatewayHttpResolver) -> None:
     @app.get("/v1/tax-rates", **describe("billing.TaxRate", page=True, scope="products:read"))
     def list_tax_rates() -> dict:
         org_id = require(app, "products:read").organization_id
-        rates = catalogue.list_tax_rates(org_id)
+        rates = [catalogue_out(r) for r in catalogue.list_tax_rates(org_id)]
         return page_of(rates, 1, max(1, len(rates)))
 
     @app.post("/v1/subscriptions", **describe("billing.Subscription", status=201, scope="subscriptions:write",

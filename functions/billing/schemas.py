@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -9,6 +10,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_
 from functions.billing.money import parse_unit_amount
 from functions.common.request_types import Metadata, RequestModel
 from functions.common.schemas import lazy_models
+from functions.store import entities
 
 Currency = Annotated[str, Field(default="usd", min_length=3, max_length=3)]
 BIG = 10**15  # bound on stored integers: far beyond any bill, well inside DynamoDB's 38 digits
@@ -194,6 +196,11 @@ class TaxRateCreate(RequestModel):
 
 class InvoiceStatusUpdate(RequestModel):
     status: Literal["paid", "void"]
+
+
+def catalogue_out(entity: entities.Discount | entities.TaxRate) -> dict[str, Any]:
+    """A discount or tax rate as its response (`Discount`, `TaxRate` below): the entity's fields, as stored."""
+    return asdict(entity)
 
 
 

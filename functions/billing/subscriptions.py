@@ -67,14 +67,14 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
         discount = store.get_discount(org_id, body.discount_id)
         if discount is None:
             raise ValidationFailed([field_error(["body", "discount_id"], "discount not found")])
-    if discount and discount.get("archived_at"):
+    if discount and discount.archived_at:
         field = "discount_code" if body.discount_code else "discount_id"
         raise ValidationFailed([field_error(["body", field], "the discount is archived")])
     currency = next((p.get("price_currency") for p in product["prices"]), "usd")
-    if discount and discount["type"] == "fixed" and discount.get("currency", "usd").lower() != currency.lower():
+    if discount and discount.type == "fixed" and discount.currency.lower() != currency.lower():
         field = "discount_code" if body.discount_code else "discount_id"
         raise ValidationFailed([field_error(["body", field], f"the discount is an amount in "
-                                            f"{discount.get('currency', 'usd')}; this product bills in {currency}")])
+                                            f"{discount.currency}; this product bills in {currency}")])
     now = clock()
     period = cycle(now, product["recurring_interval"], int(product["recurring_interval_count"]), 0)
     sub = {
@@ -82,7 +82,7 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
         "status": "active", "billing_anchor": iso(now), "cycle": 0, "started_at": iso(now),
         "current_period_start": iso(period.start), "current_period_end": iso(period.end),
         "cancel_at_period_end": False, "canceled_at": None, "ended_at": None,
-        "discount_id": discount["id"] if discount else None, "invoice_count": 0, "pending_lines": [],
+        "discount_id": discount.id if discount else None, "invoice_count": 0, "pending_lines": [],
         "rollover": {}, "created_at": iso(now), "modified_at": None,
     }
     # The context keeps the subscription as it is before its first invoice (a `once` discount applies to it).
@@ -92,7 +92,7 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
     billed = any(line.amount for line in lines)
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=None,
                          customer_billing=billing_state(sub, product),
-                         discount_redemption=discount["id"] if discount else None)
+                         discount_redemption=discount.id if discount else None)
 
     if billed:
         sub["invoice_count"] = 1

@@ -9,7 +9,8 @@ from typing import Any
 from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
 from functions.store import dynamo
 from functions.store.aggregates import close_aggregate_action
-from functions.store.codec import from_item, to_attr, to_item
+from functions.store.codec import entity_from_item, entity_item, from_item, to_attr, to_item
+from functions.store.entities import Discount, TaxRate
 from functions.store.keys import (
     DISCOUNT_PREFIX,
     DUE_SUBSCRIPTIONS,
@@ -38,20 +39,28 @@ def _strip(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _get_item(org_id: str, sk: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = dynamo.call("get_item", TableName=dynamo.table_name(),
+                                              Key=key(org_pk(org_id), sk), ConsistentRead=True).get("Item")
+    return item
+
+
 def _get(org_id: str, sk: str) -> dict[str, Any] | None:
-    item = dynamo.call("get_item", TableName=dynamo.table_name(), Key=key(org_pk(org_id), sk),
-                       ConsistentRead=True).get("Item")
+    item = _get_item(org_id, sk)
     return _strip(from_item(item)) if item else None
 
 
-def _list(org_id: str, prefix: str) -> list[dict[str, Any]]:
-    items = dynamo.query_all(
+def _list_items(org_id: str, prefix: str) -> list[dict[str, Any]]:
+    return list(dynamo.query_all(
         TableName=dynamo.table_name(),
         KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
         ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": prefix}},
         ConsistentRead=True,
-    )
-    return [_strip(from_item(item)) for item in items]
+    ))
+
+
+def _list(org_id: str, prefix: str) -> list[dict[str, Any]]:
+    return [_strip(from_item(item)) for item in _list_items(org_id, prefix)]
 
 
 def _put(org_id: str, sk: str, values: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -59,7 +68,11 @@ def _put(org_id: str, sk: str, values: dict[str, Any], extra: dict[str, Any] | N
                     "Item": {**key(org_pk(org_id), sk), **to_item(values), **(extra or {})}}}
 
 
-# Products, discounts, tax rates: plain documents in the organization's partition.
+def _put_entity(org_id: str, sk: str, entity: Any) -> dict[str, Any]:
+    return {"Put": {"TableName": dynamo.table_name(), "Item": {**key(org_pk(org_id), sk), **entity_item(entity)}}}
+
+
+# Products, discounts, tax rates: documents in the organization's partition.
 
 def put_product(org_id: str, product: dict[str, Any]) -> None:
     dynamo.call("put_item", **_put(org_id, product_sk(product["id"]), product)["Put"])
@@ -73,40 +86,41 @@ def list_products(org_id: str) -> list[dict[str, Any]]:
     return _list(org_id, PRODUCT_PREFIX)
 
 
-def create_discount(org_id: str, discount: dict[str, Any]) -> None:
-    actions = [_put(org_id, discount_sk(discount["id"]), discount)]
-    if discount.get("code"):
-        pointer = _put(org_id, discount_code_sk(discount["code"]), {"discount_id": discount["id"]})
+def create_discount(org_id: str, discount: Discount) -> None:
+    actions = [_put_entity(org_id, discount_sk(discount.id), discount)]
+    if discount.code:
+        pointer = _put(org_id, discount_code_sk(discount.code), {"discount_id": discount.id})
         pointer["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
         actions.append(pointer)
     if dynamo.transact(actions) is not None:
         raise AlreadyExists("discount", ["code"])
 
 
-def put_discount(org_id: str, discount: dict[str, Any]) -> None:
+def put_discount(org_id: str, discount: Discount) -> None:
     """A discount that exists (its code pointer unchanged)."""
-    dynamo.call("put_item", **_put(org_id, discount_sk(discount["id"]), discount)["Put"])
+    dynamo.call("put_item", **_put_entity(org_id, discount_sk(discount.id), discount)["Put"])
 
 
-def get_discount(org_id: str, discount_id: str) -> dict[str, Any] | None:
-    return _get(org_id, discount_sk(discount_id))
+def get_discount(org_id: str, discount_id: str) -> Discount | None:
+    item = _get_item(org_id, discount_sk(discount_id))
+    return entity_from_item(Discount, item) if item else None
 
 
-def discount_by_code(org_id: str, code: str) -> dict[str, Any] | None:
+def discount_by_code(org_id: str, code: str) -> Discount | None:
     pointer = _get(org_id, discount_code_sk(code))
     return get_discount(org_id, pointer["discount_id"]) if pointer else None
 
 
-def list_discounts(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, DISCOUNT_PREFIX)
+def list_discounts(org_id: str) -> list[Discount]:
+    return [entity_from_item(Discount, item) for item in _list_items(org_id, DISCOUNT_PREFIX)]
 
 
-def put_tax_rate(org_id: str, rate: dict[str, Any]) -> None:
-    dynamo.call("put_item", **_put(org_id, tax_rate_sk(rate["id"]), rate)["Put"])
+def put_tax_rate(org_id: str, rate: TaxRate) -> None:
+    dynamo.call("put_item", **_put_entity(org_id, tax_rate_sk(rate.id), rate)["Put"])
 
 
-def list_tax_rates(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, TAX_RATE_PREFIX)
+def list_tax_rates(org_id: str) -> list[TaxRate]:
+    return [entity_from_item(TaxRate, item) for item in _list_items(org_id, TAX_RATE_PREFIX)]
 
 
 # Subscriptions and invoices.

@@ -6,8 +6,11 @@ metadata reads back as it was sent.
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+Entity = TypeVar("Entity")
 
 
 def to_attr(value: Any) -> dict[str, Any]:
@@ -68,3 +71,20 @@ def decimal_attr(attr: dict[str, Any] | None) -> Decimal | None:
     if attr is None or "NULL" in attr:
         return None
     return Decimal(attr["N"])
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def entity_from_item(cls: type[Entity], item: dict[str, Any]) -> Entity:
+    """An entity (store/entities.py) from its item: the attributes are its field names; one no field names (the
+    keys, an index's attributes) is ignored, and a field the item lacks takes its default."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return cls(**{k: from_attr(v) for k, v in item.items() if k in names})
+
+
+def entity_item(entity: Any) -> dict[str, Any]:
+    """The attributes of an entity's item (None fields are left out)."""
+    return to_item(asdict(entity))

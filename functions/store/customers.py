@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from functions.common.errors import AlreadyExists, Conflict, NotFound
 from functions.store import dynamo
-from functions.store.codec import from_item, to_item
+from functions.store.codec import entity_from_item, entity_item, to_item
 from functions.store.entities import Customer
 from functions.store.keys import (
     CUSTOMER_PREFIX,
@@ -40,19 +40,6 @@ class CustomerRef:
         if external_customer_id:
             return cls(external_customer_id=external_customer_id)
         return None
-
-
-_CUSTOMER_FIELDS = frozenset(f.name for f in fields(Customer))
-
-
-def customer_from_item(item: dict[str, Any]) -> Customer:
-    """The item's attributes are the entity's field names; an attribute no field names (the keys) is ignored."""
-    data = from_item(item)
-    return Customer(**{k: v for k, v in data.items() if k in _CUSTOMER_FIELDS})
-
-
-def customer_item(customer: Customer) -> dict[str, Any]:
-    return to_item(asdict(customer))
 
 
 def find(org_id: str, ref: CustomerRef) -> Customer | None:
@@ -97,7 +84,7 @@ def create(org_id: str, customer: Customer) -> None:
         {
             "Put": {
                 "TableName": table,
-                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **customer_item(customer)},
+                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **entity_item(customer)},
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
@@ -130,7 +117,7 @@ def get(org_id: str, customer_id: str) -> Customer | None:
     ).get("Item")
     if not item:
         return None
-    customer = customer_from_item(item)
+    customer = entity_from_item(Customer, item)
     return None if customer.deleted_at else customer
 
 
@@ -140,7 +127,7 @@ def get_many(org_id: str, customer_ids: list[str]) -> dict[str, Customer]:
     for start in range(0, len(ids), 100):
         keys = [key(org_pk(org_id), customer_sk(c)) for c in ids[start : start + 100]]
         for item in dynamo.batch_get(keys):
-            customer = customer_from_item(item)
+            customer = entity_from_item(Customer, item)
             if not customer.deleted_at:
                 found[customer.id] = customer
     return found
@@ -162,7 +149,7 @@ def list_all(org_id: str) -> list[Customer]:
         KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
         ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": CUSTOMER_PREFIX}},
     )
-    customers = [customer_from_item(item) for item in items]
+    customers = [entity_from_item(Customer, item) for item in items]
     return [c for c in customers if not c.deleted_at]
 
 
@@ -182,7 +169,7 @@ def replace(org_id: str, before: Customer, after: Customer) -> None:
         {
             "Put": {
                 "TableName": table,
-                "Item": {**key(org_pk(org_id), customer_sk(after.id)), **customer_item(after)},
+                "Item": {**key(org_pk(org_id), customer_sk(after.id)), **entity_item(after)},
                 **_balance_unchanged(before),
             }
         }
@@ -226,7 +213,7 @@ def soft_delete(org_id: str, customer: Customer) -> None:
         {
             "Put": {
                 "TableName": table,
-                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **customer_item(customer)},
+                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **entity_item(customer)},
                 **_balance_unchanged(customer),
             }
         }

@@ -69,3 +69,42 @@ class Meter:
     backfill_pending: bool = False
     modified_at: str | None = None
     archived_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaxRate:
+    """A tax rate item (Polar has none: billing/schemas.py TaxRateCreate). `country` and `state` are upper case;
+    `archived_at` once DELETE took it off the invoices written from then on."""
+
+    id: str
+    organization_id: str
+    name: str
+    country: str
+    basis_points: int
+    created_at: str
+    state: str | None = None
+    inclusive: bool = False
+    archived_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discount:
+    """A discount item: `type` "percentage" (`basis_points`) or "fixed" (`amount`, cents of `currency`);
+    `duration` "once", "forever" or "repeating" (`duration_in_months`). `redemptions_count` is raised by the
+    transaction of each subscription that redeems it, never past `max_redemptions`."""
+
+    id: str
+    organization_id: str
+    name: str
+    type: str
+    duration: str
+    created_at: str
+    basis_points: int | None = None
+    amount: int | None = None
+    currency: str = "usd"
+    duration_in_months: int | None = None
+    code: str | None = None
+    max_redemptions: int | None = None
+    redemptions_count: int = 0
+    archived_at: str | None = None
+    modified_at: str | None = None

@@ -3,11 +3,8 @@ matched against, so a new meter's backfill knows which stored events it has not 
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
-from typing import Any
-
 from functions.store import dynamo
-from functions.store.codec import from_item, to_item
+from functions.store.codec import entity_from_item, entity_item
 from functions.store.entities import Meter
 from functions.store.keys import (
     BACKFILL_PENDING,
@@ -18,18 +15,6 @@ from functions.store.keys import (
     meter_sk,
     org_pk,
 )
-
-_METER_FIELDS = frozenset(f.name for f in fields(Meter))
-
-
-def meter_from_item(item: dict[str, Any]) -> Meter:
-    """The item's attributes are the entity's field names; an attribute no field names (the keys) is ignored."""
-    data = from_item(item)
-    return Meter(**{k: v for k, v in data.items() if k in _METER_FIELDS})
-
-
-def meter_item(meter: Meter) -> dict[str, Any]:
-    return to_item(asdict(meter))
 
 
 def next_sequence(org_id: str) -> int:
@@ -46,7 +31,7 @@ def next_sequence(org_id: str) -> int:
 
 
 def put(org_id: str, meter: Meter) -> None:
-    item = {**key(org_pk(org_id), meter_sk(meter.id)), **meter_item(meter)}
+    item = {**key(org_pk(org_id), meter_sk(meter.id)), **entity_item(meter)}
     if meter.backfill_pending:
         item["GSI1PK"] = {"S": BACKFILL_PENDING}
         item["GSI1SK"] = {"S": backfill_position(meter.created_at, org_id, meter.id)}
@@ -67,7 +52,7 @@ def get(org_id: str, meter_id: str) -> Meter | None:
     item = dynamo.call(
         "get_item", TableName=dynamo.table_name(), Key=key(org_pk(org_id), meter_sk(meter_id)), ConsistentRead=True
     ).get("Item")
-    return meter_from_item(item) if item else None
+    return entity_from_item(Meter, item) if item else None
 
 
 def list_all(org_id: str) -> list[Meter]:
@@ -79,4 +64,4 @@ def list_all(org_id: str) -> list[Meter]:
         ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": METER_PREFIX}},
         ConsistentRead=True,
     )
-    return [meter_from_item(item) for item in items]
+    return [entity_from_item(Meter, item) for item in items]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.store.entities import Meter
+from functions.store.entities import Discount, Meter, TaxRate
 
 MATCH_ALL = {"conjunction": "and", "clauses": []}
 
@@ -12,3 +12,15 @@ MATCH_ALL = {"conjunction": "and", "clauses": []}
 def meter(id: str, aggregation: dict[str, Any], **fields: Any) -> Meter:
     return Meter(**{"id": id, "organization_id": "org", "seq": 1, "name": id, "filter": MATCH_ALL,
                     "aggregation": aggregation, "created_at": "2026-01-01T00:00:00Z", **fields})
+
+
+def tax_rate(basis_points: int, inclusive: bool = False, *, id: str = "rate", country: str = "US",
+             **fields: Any) -> TaxRate:
+    return TaxRate(**{"id": id, "organization_id": "org", "name": id, "country": country,
+                      "basis_points": basis_points, "inclusive": inclusive, "created_at": "2026-01-01T00:00:00Z",
+                      **fields})
+
+
+def discount(type: str = "percentage", duration: str = "forever", **fields: Any) -> Discount:
+    return Discount(**{"id": "discount", "organization_id": "org", "name": "discount", "type": type,
+                       "duration": duration, "created_at": "2026-01-01T00:00:00Z", **fields})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from functions.billing.adjustments import (
@@ -13,6 +14,9 @@ from functions.billing.adjustments import (
 )
 from functions.billing.invoice import Line, total_invoice
 from functions.meters.periods import Period, customer_period, cycle, cycle_boundary
+from functions.store.entities import TaxRate
+from tests.unit.entities import discount as make_discount
+from tests.unit.entities import tax_rate
 
 
 def d(*args: int) -> datetime:
@@ -46,29 +50,29 @@ def test_mid_cycle_upgrade_proration() -> None:
 
 
 def test_three_month_repeating_discount_over_four_cycles() -> None:
-    discount = {"type": "percentage", "basis_points": 2500, "duration": "repeating", "duration_in_months": 3}
+    discount = make_discount(basis_points=2500, duration="repeating", duration_in_months=3)
     started = d(2026, 1, 15)
     issued = [d(2026, 1, 15), d(2026, 2, 15), d(2026, 3, 15), d(2026, 4, 15)]
     applied = [discount_applies(discount, started, i, at) for i, at in enumerate(issued)]
     assert applied == [True, True, True, False]
     totals = [total_invoice([Line("fixed", "plan", 2000)], discount if a else None, []).total for a in applied]
     assert totals == [1500, 1500, 1500, 2000]
-    once = {**discount, "duration": "once"}
+    once = replace(discount, duration="once", duration_in_months=None)
     assert [discount_applies(once, started, i, at) for i, at in enumerate(issued)] == [True, False, False, False]
 
 
 def test_fixed_discount_never_goes_below_zero() -> None:
-    assert discount_cents({"type": "fixed", "amount": 5000}, 1200) == 1200
+    assert discount_cents(make_discount("fixed", amount=5000), 1200) == 1200
 
 
-def tax_cents(amount: int, rate: dict) -> int:
+def tax_cents(amount: int, rate: TaxRate) -> int:
     """The tax one rate puts in an amount."""
     return sum(t["amount"] for t in taxes_of(amount, [rate]))
 
 
 def test_inclusive_vs_exclusive_tax() -> None:
-    exclusive = {"basis_points": 1900, "inclusive": False}
-    inclusive = {"basis_points": 1900, "inclusive": True}
+    exclusive = tax_rate(1900)
+    inclusive = tax_rate(1900, inclusive=True)
     # Exclusive: 10,000c + 19% = 11,900c. Inclusive: 11,900c holds 1,900c of tax, the total stays 11,900c.
     assert tax_cents(10_000, exclusive) == 1900
     assert tax_cents(11_900, inclusive) == 1900
@@ -83,7 +87,7 @@ def test_inclusive_vs_exclusive_tax() -> None:
 def test_inclusive_tax_at_a_half_cent_tie_rounds_the_tax_half_up() -> None:
     # 1,503c at 20% inclusive: the tax is 1,503 x 0.2 / 1.2 = 250.5c exactly, so 251c (the net 1,252c). Rounding
     # the net instead (1,252.5 -> 1,253) would leave 250c of tax.
-    inclusive = {"basis_points": 2000, "inclusive": True}
+    inclusive = tax_rate(2000, inclusive=True)
     assert tax_cents(1503, inclusive) == 251
     amounts = total_invoice([Line("fixed", "plan", 1503)], None, [inclusive])
     assert (amounts.tax_amount, amounts.total) == (251, 1503)
@@ -92,18 +96,18 @@ def test_inclusive_tax_at_a_half_cent_tie_rounds_the_tax_half_up() -> None:
 def test_a_downgrade_credit_gives_back_its_tax_and_its_percentage_discount() -> None:
     # A plan of 4,000c at 50% off and 10% tax was paid 2,200c. Half the cycle unused on a downgrade to a free plan:
     # the credit is -2,000c of plan, less 50% (-1,000c), plus its 10% tax back: -1,100c, half of what was paid.
-    half_off = {"type": "percentage", "basis_points": 5000}
-    tax = {"basis_points": 1000, "inclusive": False}
+    half_off = make_discount(basis_points=5000)
+    tax = tax_rate(1000)
     paid = total_invoice([Line("fixed", "plan", 4000)], half_off, [tax])
     credit = proration_cents(4000, 0, d(2026, 4, 1), d(2026, 5, 1), d(2026, 4, 16))
     refund = total_invoice([Line("proration", "unused", credit)], half_off, [tax])
     assert (paid.total, credit, refund.discount_amount, refund.tax_amount, refund.total) == (2200, -2000, -1000,
                                                                                           -100, -1100)
-    assert tax_cents(-1003, {"basis_points": 2000, "inclusive": True}) == -167  # symmetric: 167.17 -> 167
+    assert tax_cents(-1003, tax_rate(2000, inclusive=True)) == -167  # symmetric: 167.17 -> 167
 
 
 def test_a_fixed_discount_only_reduces_charges_in_its_own_currency() -> None:
-    ten_euros = {"type": "fixed", "amount": 1000, "currency": "eur"}
+    ten_euros = make_discount("fixed", amount=1000, currency="eur")
     assert discount_cents(ten_euros, 5000, "usd") == 0  # 1,000 cents of EUR are not 1,000 cents of USD
     assert discount_cents(ten_euros, 5000, "EUR") == 1000
     assert discount_cents(ten_euros, -5000, "eur") == 0  # never enlarges a credit
@@ -120,19 +124,18 @@ def test_proration_counts_the_unused_time_to_the_microsecond() -> None:
 
 
 def test_the_rates_of_every_jurisdiction_stack_and_exemption_removes_them() -> None:
-    rates = [{"id": "us", "country": "US", "basis_points": 0}, {"id": "ny", "country": "US", "state": "NY",
-                                                                "basis_points": 887},
-             {"id": "old", "country": "US", "basis_points": 500, "archived_at": "2026-01-01T00:00:00Z"}]
-    assert [r["id"] for r in find_tax_rates(rates, {"country": "us", "state": "NY"}, False)] == ["us", "ny"]
-    assert [r["id"] for r in find_tax_rates(rates, {"country": "US", "state": "CA"}, False)] == ["us"]
+    rates = [tax_rate(0, id="us"), tax_rate(887, id="ny", state="NY"),
+             tax_rate(500, id="old", archived_at="2026-01-01T00:00:00Z")]
+    assert [r.id for r in find_tax_rates(rates, {"country": "us", "state": "NY"}, False)] == ["us", "ny"]
+    assert [r.id for r in find_tax_rates(rates, {"country": "US", "state": "CA"}, False)] == ["us"]
     assert find_tax_rates(rates, {"country": "US", "state": "NY"}, True) == []
     assert find_tax_rates(rates, {"country": "FR"}, False) == []
 
 
 def test_stacked_exclusive_rates_are_each_computed_on_the_subtotal() -> None:
     # British Columbia: GST 5% + PST 7% on 10,000c: 500c + 700c, total 11,200c.
-    gst = {"id": "gst", "name": "GST", "country": "CA", "basis_points": 500}
-    pst = {"id": "pst", "name": "PST", "country": "CA", "state": "BC", "basis_points": 700}
+    gst = tax_rate(500, id="gst", name="GST", country="CA")
+    pst = tax_rate(700, id="pst", name="PST", country="CA", state="BC")
     amounts = total_invoice([Line("fixed", "plan", 10_000)], None, [gst, pst])
     assert [(t["id"], t["amount"]) for t in amounts.taxes] == [("gst", 500), ("pst", 700)]
     assert (amounts.tax_amount, amounts.total, amounts.tax_inclusive) == (1200, 11_200, False)
@@ -142,14 +145,14 @@ def test_stacked_exclusive_rates_are_each_computed_on_the_subtotal() -> None:
 
 def test_stacked_inclusive_rates_share_the_gross_and_an_exclusive_one_applies_to_the_net() -> None:
     # 11,200c holding GST 5% and PST 7%: each is 11,200 x rate / 1.12: 500c and 700c; the total stays 11,200c.
-    gst = {"id": "gst", "country": "CA", "basis_points": 500, "inclusive": True}
-    pst = {"id": "pst", "country": "CA", "state": "BC", "basis_points": 700, "inclusive": True}
+    gst = tax_rate(500, inclusive=True, id="gst", country="CA")
+    pst = tax_rate(700, inclusive=True, id="pst", country="CA", state="BC")
     both = total_invoice([Line("fixed", "plan", 11_200)], None, [gst, pst])
     assert ([t["amount"] for t in both.taxes], both.total, both.tax_inclusive) == ([500, 700], 11_200, True)
     # 10,000c with 20% VAT inside and a 5% levy on top: VAT 10,000 x 0.2 / 1.2 = 1,666.67c -> 1,667c; the net
     # 8,333c; the levy 5% of it = 416.65c -> 417c; the total 10,000 + 417 = 10,417c.
-    vat = {"id": "vat", "country": "GB", "basis_points": 2000, "inclusive": True}
-    levy = {"id": "levy", "country": "GB", "basis_points": 500}
+    vat = tax_rate(2000, inclusive=True, id="vat", country="GB")
+    levy = tax_rate(500, id="levy", country="GB")
     mixed = total_invoice([Line("fixed", "plan", 10_000)], None, [levy, vat])
     assert [(t["id"], t["amount"]) for t in mixed.taxes] == [("vat", 1667), ("levy", 417)]
     assert (mixed.tax_amount, mixed.total, mixed.tax_inclusive) == (2084, 10_417, False)

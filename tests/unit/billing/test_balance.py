@@ -16,8 +16,9 @@ from functions.billing.render import balance_label, invoice_pdf
 from functions.meters.periods import Period
 from functions.store.billing import BalanceChange
 from functions.store.entities import Customer
+from tests.unit.entities import tax_rate
 
-VAT = {"basis_points": 1900, "inclusive": False}
+VAT = tax_rate(1900, id="vat", name="VAT", country="DE")
 
 
 def test_a_negative_total_goes_to_the_balance_in_full() -> None:

@@ -13,7 +13,7 @@ from functions.meters.periods import Period
 from functions.store.aggregates import StoredAggregate
 from functions.store.entities import Customer
 from functions.store.partial import Partial
-from tests.unit.entities import meter
+from tests.unit.entities import meter, tax_rate
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -95,7 +95,7 @@ def test_rolled_over_credits_add_to_the_next_cycles_grant() -> None:
 
 def test_totals_apply_the_tax_rate_of_the_customers_country() -> None:
     ctx = InvoiceContext("org", subscription(), PRODUCT, replace(CUSTOMER, billing_address={"country": "SE"}), None,
-                         [{"id": "t", "country": "SE", "region": None, "basis_points": 2500, "inclusive": False}],
+                         [tax_rate(2500, id="t", country="SE")],
                          clock=lambda: END)
     plan = plan_close(ctx, CLOSING, False, usage(100), {"m1": METER})
     amounts = ctx.totals(plan.lines, END)

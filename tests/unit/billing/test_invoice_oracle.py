@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from functions.billing.invoice import Line, total_invoice, usage_lines
 from tests.billing_oracle import invoice_total
+from tests.unit.entities import discount as make_discount
+from tests.unit.entities import tax_rate
 
 rates = st.integers(0, 3000).map(lambda n: str(Decimal(n) / 1000))  # 0 to 3 cents, 3 decimals
 tier_lists = st.lists(st.tuples(st.integers(1, 40), rates), min_size=1, max_size=4).map(
@@ -42,7 +44,10 @@ def test_invoice_matches_oracle(metered, fixed, discount, tax, credit, balance) 
     lines = usage_lines(price_list, consumed, credited, ("a", "b")) + [Line("fixed", "plan", fixed)]
     if credit:
         lines.append(Line("proration", "unused time on the old plan", credit))
-    got = total_invoice(lines, discount, tax, credit=balance)  # tax: the stacked rates
+    # The oracle reads plain dicts; the engine its entities.
+    entity = make_discount(**discount) if discount else None
+    rates = [tax_rate(t["basis_points"], t["inclusive"]) for t in tax]
+    got = total_invoice(lines, entity, rates, credit=balance)  # tax: the stacked rates
     want = invoice_total([(p, u, c) for p, (_, u, c) in zip(price_list, metered, strict=True)], fixed, discount, tax,
                          credit, balance)
     assert {"subtotal": got.subtotal, "discount_amount": got.discount_amount, "tax_amount": got.tax_amount,
