@@ -38,7 +38,7 @@ def run(count: int = 10_000) -> dict[str, Any]:
     for i in range(count):
         customer = customers.create(org.organization_id, external_id=f"c{i}", email=f"c{i}@example.com")
         sub = subscriptions.create_subscription(org.organization_id, SubscriptionCreate(
-            customer_id=customer.id, product_id=product["id"]))
+            customer_id=customer.id, product_id=product.id))
         last_end = sub["current_period_end"]
         if i % 10 == 0:
             call_handler(ingest.handler, "POST", "/v1/events/ingest", org.token, {"events": [

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.store import billing as store
 from functions.store import meters as meter_store
-from functions.store.entities import Discount, TaxRate
+from functions.store.entities import Discount, Price, Product, TaxRate
 
 if TYPE_CHECKING:  # the request models, validated by the management routes: the portal and the cycle close,
     # which import the billing services, need none of them, and building them costs their cold start 15-20 ms
     from functions.billing.schemas import DiscountCreate, ProductCreate, ProductUpdate, TaxRateCreate
 
 
-def create_product(org_id: str, body: ProductCreate) -> dict[str, Any]:
+def create_product(org_id: str, body: ProductCreate) -> Product:
     meters = {m.id: m for m in meter_store.list_all(org_id)}
     errors = [
         field_error(["body", "prices", i, "meter_id"], "meter not found")
@@ -29,40 +29,38 @@ def create_product(org_id: str, body: ProductCreate) -> dict[str, Any]:
     now = iso(utcnow())
     prices = []
     for price in body.prices:
-        data = {"id": new_id(), **price.model_dump(mode="json"), "created_at": now}
+        data = price.model_dump(mode="json")
         if data.get("meter_id"):
             data["meter_name"] = meters[data["meter_id"]].name
-        prices.append(data)
-    product = {
-        "id": new_id(), "organization_id": org_id, "name": body.name, "description": body.description,
-        "recurring_interval": body.recurring_interval, "recurring_interval_count": body.recurring_interval_count,
-        "is_recurring": True, "is_archived": False, "prices": prices, "metadata": body.metadata,
-        "created_at": now, "modified_at": None,
-    }
+        prices.append(Price(id=new_id(), created_at=now, **data))
+    product = Product(id=new_id(), organization_id=org_id, name=body.name, description=body.description,
+                      recurring_interval=body.recurring_interval,
+                      recurring_interval_count=body.recurring_interval_count, prices=prices,
+                      metadata=body.metadata, created_at=now)
     store.put_product(org_id, product)
     return product
 
 
-def get_product(org_id: str, product_id: str) -> dict[str, Any]:
+def get_product(org_id: str, product_id: str) -> Product:
     product = store.get_product(org_id, product_id)
     if product is None:
         raise NotFound("product not found")
     return product
 
 
-def list_products(org_id: str, is_archived: bool | None = None) -> list[dict[str, Any]]:
+def list_products(org_id: str, is_archived: bool | None = None) -> list[Product]:
     """Oldest first; `is_archived` filters as Polar's list does (None: both)."""
-    rows = [p for p in store.list_products(org_id) if is_archived is None or bool(p.get("is_archived")) == is_archived]
-    return sorted(rows, key=lambda p: p["created_at"])
+    rows = [p for p in store.list_products(org_id) if is_archived is None or p.is_archived == is_archived]
+    return sorted(rows, key=lambda p: p.created_at)
 
 
-def update_product(org_id: str, product_id: str, body: ProductUpdate) -> dict[str, Any]:
+def update_product(org_id: str, product_id: str, body: ProductUpdate) -> Product:
     product = get_product(org_id, product_id)
     changes = body.model_dump(exclude_unset=True)
     for field in ("name", "metadata", "is_archived"):  # these can't be cleared: null means "no change", as Polar
         if changes.get(field) is None:
             changes.pop(field, None)
-    product.update(changes, modified_at=iso(utcnow()))
+    product = replace(product, **changes, modified_at=iso(utcnow()))
     store.put_product(org_id, product)
     return product
 

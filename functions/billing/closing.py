@@ -17,7 +17,7 @@ from typing import Any
 
 from functions.billing import catalogue
 from functions.billing.adjustments import discount_applies, find_tax_rates
-from functions.billing.invoice import METERED, InvoiceAmounts, Line, fixed_lines, total_invoice, usage_lines
+from functions.billing.invoice import InvoiceAmounts, Line, fixed_lines, total_invoice, usage_lines
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound, ValidationFailed, field_error
 from functions.common.retry import pause_before_retry
@@ -29,7 +29,7 @@ from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import BalanceChange, ClosingAggregate, InvoiceWrite, WriteOutcome
-from functions.store.entities import Customer, Discount, Meter, TaxRate
+from functions.store.entities import Customer, Discount, Meter, Product, TaxRate
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
@@ -50,16 +50,17 @@ def get_subscription(org_id: str, subscription_id: str) -> dict[str, Any]:
     return sub
 
 
-def credits_of(product: dict[str, Any], rollover: dict[str, str], used: dict[str, str] | None = None
+def credits_of(product: Product, rollover: dict[str, str], used: dict[str, str] | None = None
                ) -> dict[str, str]:
     """The units credited per meter in the open usage segment: the product's grant plus the rollover, less what
     earlier segments of the same cycle already used (a product change grants no second allowance)."""
     used = used or {}
     credits: dict[str, str] = {}
-    for price in product["prices"]:
-        if price["amount_type"] in METERED and (price.get("credited_units") or rollover.get(price["meter_id"])):
-            total = Decimal(price.get("credited_units") or 0) + Decimal(rollover.get(price["meter_id"], "0"))
-            credits[price["meter_id"]] = str(max(Decimal(0), total - Decimal(used.get(price["meter_id"], "0"))))
+    for price in product.metered_prices():
+        meter_id = price.meter_id or ""
+        if price.credited_units or rollover.get(meter_id):
+            total = Decimal(price.credited_units) + Decimal(rollover.get(meter_id, "0"))
+            credits[meter_id] = str(max(Decimal(0), total - Decimal(used.get(meter_id, "0"))))
     return credits
 
 
@@ -68,17 +69,17 @@ def usage_start(subscription: dict[str, Any]) -> str:
     return subscription.get("usage_start") or subscription["current_period_start"]  # type: ignore[no-any-return]
 
 
-def segment_credits(subscription: dict[str, Any], product: dict[str, Any]) -> dict[str, str]:
+def segment_credits(subscription: dict[str, Any], product: Product) -> dict[str, str]:
     return credits_of(product, subscription.get("rollover") or {}, subscription.get("credits_used"))
 
 
-def billing_state(subscription: dict[str, Any], product: dict[str, Any]) -> dict[str, Any]:
+def billing_state(subscription: dict[str, Any], product: Product) -> dict[str, Any]:
     """What ingest and the customer meters need on the customer item: the cycle and its credits."""
     return {
         "subscription_id": subscription["id"],
         "anchor": subscription["billing_anchor"],
-        "interval": product["recurring_interval"],
-        "interval_count": product["recurring_interval_count"],
+        "interval": product.recurring_interval,
+        "interval_count": product.recurring_interval_count,
         "cycle": subscription["cycle"],
         "period_start": usage_start(subscription),
         "period_end": subscription["current_period_end"],
@@ -91,7 +92,7 @@ class RunCache:
     """What one cycle-close run reads once and reuses across the subscriptions it closes. A stale entry only
     costs a retry: every write is guarded (the counter by its value, the usage by the aggregates' versions)."""
 
-    products: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    products: dict[tuple[str, str], Product] = field(default_factory=dict)
     discounts: dict[tuple[str, str], Discount | None] = field(default_factory=dict)
     tax_rates: dict[str, list[TaxRate]] = field(default_factory=dict)
     meters: dict[str, dict[str, Meter]] = field(default_factory=dict)
@@ -103,7 +104,7 @@ class RunCache:
 class InvoiceContext:
     org_id: str
     subscription: dict[str, Any]
-    product: dict[str, Any]
+    product: Product
     customer: Customer
     discount: Discount | None
     tax_rates: list[TaxRate]
@@ -111,13 +112,13 @@ class InvoiceContext:
     seller: dict[str, Any] | None = None  # the organization's details printed on the invoice
 
     @classmethod
-    def load(cls, org_id: str, subscription: dict[str, Any], product: dict[str, Any] | None = None,
+    def load(cls, org_id: str, subscription: dict[str, Any], product: Product | None = None,
              cache: RunCache | None = None, clock: Clock = utcnow) -> InvoiceContext:
         cache = RunCache() if cache is None else cache
         product_key = (org_id, subscription["product_id"])
         if product is None:
             product = cache.products.get(product_key) or catalogue.get_product(org_id, subscription["product_id"])
-        cache.products[(org_id, product["id"])] = product
+        cache.products[(org_id, product.id)] = product
         discount = None
         if subscription.get("discount_id"):
             discount_key = (org_id, subscription["discount_id"])
@@ -150,7 +151,7 @@ class InvoiceContext:
 
     @property
     def currency(self) -> str:
-        return next((p.get("price_currency") for p in self.product["prices"]), "usd")  # type: ignore[no-any-return]
+        return self.product.currency
 
     @property
     def credit(self) -> int:
@@ -170,7 +171,7 @@ class InvoiceContext:
         issued = self.clock()
         return {
             "id": invoice_id(sub["id"], reason, marker), "number": number, "organization_id": self.org_id,
-            "customer_id": sub["customer_id"], "subscription_id": sub["id"], "product_id": self.product["id"],
+            "customer_id": sub["customer_id"], "subscription_id": sub["id"], "product_id": self.product.id,
             # Nothing due (a credit, or paid from the balance): settled when issued, as Stripe marks it paid.
             "status": "open" if amounts.amount_due else "paid", "billing_reason": reason, "currency": self.currency,
             "period_start": iso(period.start), "period_end": iso(period.end),
@@ -197,9 +198,8 @@ def seller_of(org_id: str) -> dict[str, Any] | None:
     return seller
 
 
-def period_of(sub: dict[str, Any], product: dict[str, Any], n: int) -> Period:
-    return cycle(parse_iso(sub["billing_anchor"]), product["recurring_interval"],
-                 int(product["recurring_interval_count"]), n)
+def period_of(sub: dict[str, Any], product: Product, n: int) -> Period:
+    return cycle(parse_iso(sub["billing_anchor"]), product.recurring_interval, product.recurring_interval_count, n)
 
 
 def write_numbered(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], None],
@@ -261,7 +261,7 @@ class SegmentUsage:
     to_close: list[ClosingAggregate]
 
 
-def segment_usage(sub: dict[str, Any], product: dict[str, Any], aggregates: Mapping[str, StoredAggregate],
+def segment_usage(sub: dict[str, Any], product: Product, aggregates: Mapping[str, StoredAggregate],
                   meters: Mapping[str, Meter], cycle_end: datetime, until: datetime) -> SegmentUsage:
     """The open usage segment (from `usage_start(sub)` to `until`) billed at `product`'s metered prices. Pure:
     `aggregates` are the segment's, by meter id. Each segment aggregates its own events (a max, unique, last or
@@ -269,16 +269,16 @@ def segment_usage(sub: dict[str, Any], product: dict[str, Any], aggregates: Mapp
     consumed: dict[str, Decimal] = {}
     closing_list: list[ClosingAggregate] = []
     start = usage_start(sub)
-    for price in product["prices"]:
-        if price["amount_type"] not in METERED or price["meter_id"] in consumed:
+    for price in product.metered_prices():
+        meter_id = price.meter_id or ""
+        if meter_id in consumed:
             continue
-        meter_id = price["meter_id"]
         agg = aggregates.get(meter_id)
         consumed[meter_id] = meter_consumed(meters[meter_id], agg) if agg and meter_id in meters else Decimal(0)
         closing_list.append(ClosingAggregate(sub["customer_id"], meter_id, start, iso(cycle_end),
                                              agg.version if agg else None))
     credits = {m: Decimal(v) for m, v in segment_credits(sub, product).items()}
-    lines = usage_lines(product["prices"], consumed, credits, (start, iso(until)))
+    lines = usage_lines(product.prices, consumed, credits, (start, iso(until)))
     return SegmentUsage(lines, consumed, credits, closing_list)
 
 
@@ -292,15 +292,16 @@ def plan_close(context: InvoiceContext, closing: Period, ending: bool, aggregate
     consumed, credits, closing_list = usage.consumed, usage.credits, usage.to_close
     lines = usage.lines + [Line(**p) for p in sub.get("pending_lines") or []]
     rollover = {}
-    for price in product["prices"]:
-        if price["amount_type"] in METERED and price.get("rollover"):
-            left = credits.get(price["meter_id"], Decimal(0)) - consumed.get(price["meter_id"], Decimal(0))
+    for price in product.metered_prices():
+        meter_id = price.meter_id or ""
+        if price.rollover:
+            left = credits.get(meter_id, Decimal(0)) - consumed.get(meter_id, Decimal(0))
             if left > 0:
-                rollover[price["meter_id"]] = str(left)
+                rollover[meter_id] = str(left)
     following = None
     if not ending:
         following = period_of(sub, product, int(sub["cycle"]) + 1)
-        lines += fixed_lines(product["prices"], (iso(following.start), iso(following.end)), product["name"])
+        lines += fixed_lines(product.prices, (iso(following.start), iso(following.end)), product.name)
     return ClosePlan(lines, rollover, closing_list, following)
 
 
@@ -309,7 +310,7 @@ def usage_of(context: InvoiceContext, cache: RunCache | None = None
     """The open usage segment's aggregates (one query) and, for metered products, the organization's meters."""
     cache = RunCache() if cache is None else cache
     meters: dict[str, Meter] = {}
-    if any(p["amount_type"] in METERED for p in context.product["prices"]):
+    if context.product.metered_prices():
         meters = cache.meters.get(context.org_id) or {m.id: m for m in meter_store.list_all(context.org_id)}
         cache.meters[context.org_id] = meters
     start = usage_start(context.subscription)

@@ -14,9 +14,7 @@ from typing import Any
 from functions.billing.adjustments import discount_cents, taxes_of
 from functions.billing.balance import applied_balance
 from functions.billing.pricing import billable_units, metered_line_cents
-from functions.store.entities import Discount, TaxRate
-
-METERED = ("metered_unit", "metered_tiers", "metered_package")
+from functions.store.entities import Discount, Price, TaxRate
 
 
 @dataclass
@@ -51,31 +49,31 @@ class InvoiceAmounts:
         return data
 
 
-def usage_lines(prices: list[dict[str, Any]], consumed: dict[str, Decimal], credited: dict[str, Decimal],
+def usage_lines(prices: list[Price], consumed: dict[str, Decimal], credited: dict[str, Decimal],
                 period: tuple[str, str]) -> list[Line]:
     lines = []
     for price in prices:
-        if price["amount_type"] not in METERED:
+        if not price.is_metered or price.meter_id is None:
             continue
-        meter_id = price["meter_id"]
+        meter_id = price.meter_id
         used = consumed.get(meter_id, Decimal(0))
         credit = credited.get(meter_id, Decimal(0))
         units = billable_units(used, credit)
         lines.append(Line(
-            kind="metered", description=price.get("description") or f"Usage of {price.get('meter_name', meter_id)}",
-            amount=metered_line_cents(price, units), quantity=str(units), meter_id=meter_id, price_id=price["id"],
+            kind="metered", description=f"Usage of {price.meter_name or meter_id}",
+            amount=metered_line_cents(price, units), quantity=str(units), meter_id=meter_id, price_id=price.id,
             period_start=period[0], period_end=period[1], consumed_units=str(used), credited_units=str(credit),
         ))
     return lines
 
 
-def fixed_lines(prices: list[dict[str, Any]], period: tuple[str, str], product_name: str) -> list[Line]:
+def fixed_lines(prices: list[Price], period: tuple[str, str], product_name: str) -> list[Line]:
     return [
         Line(kind="fixed", description=f"{product_name} ({period[0][:10]} to {period[1][:10]})",
-             amount=int(price.get("price_amount") or 0), quantity="1", price_id=price["id"],
+             amount=price.price_amount or 0, quantity="1", price_id=price.id,
              period_start=period[0], period_end=period[1])
         for price in prices
-        if price["amount_type"] in ("fixed", "free")
+        if price.amount_type in ("fixed", "free")
     ]
 
 

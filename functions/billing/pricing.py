@@ -12,6 +12,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from functions.billing.money import parse_unit_amount, to_cents
+from functions.store.entities import Price
 
 
 def billable_units(consumed: Decimal, credited: Decimal) -> Decimal:
@@ -48,18 +49,17 @@ def package_amount(units: Decimal, package_size: int, amount_per_package: int) -
     return packages * amount_per_package
 
 
-def metered_line_cents(price: dict[str, Any], units: Decimal) -> int:
+def metered_line_cents(price: Price, units: Decimal) -> int:
     """The whole-cent amount of one metered price line for `units` billable units (rounded once, then capped)."""
-    kind = price["amount_type"]
+    kind = price.amount_type
     if kind == "metered_unit":
-        exact = unit_amount(units, parse_unit_amount(price["unit_amount"]))
-    elif kind == "metered_tiers":
-        tiers = price["tiers"]
+        exact = unit_amount(units, parse_unit_amount(price.unit_amount or "0"))
+    elif kind == "metered_tiers" and price.tiers:
+        tiers = price.tiers
         exact = (graduated_amount if tiers["type"] == "graduated" else volume_amount)(units, tiers["tiers"])
     elif kind == "metered_package":
-        exact = package_amount(units, int(price["package_size"]), int(price["package_amount"]))
+        exact = package_amount(units, int(price.package_size or 1), int(price.package_amount or 0))
     else:
         raise ValueError(f"{kind} is not a metered price")
     cents = to_cents(exact)
-    cap = price.get("cap_amount")
-    return min(cents, int(cap)) if cap is not None else cents
+    return min(cents, price.cap_amount) if price.cap_amount is not None else cents

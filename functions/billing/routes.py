@@ -18,6 +18,7 @@ from functions.billing.schemas import (
     SubscriptionUpdate,
     TaxRateCreate,
     catalogue_out,
+    product_out,
 )
 from functions.common.http import json_response
 from functions.common.listing import parse_sorting, sort_rows
@@ -42,7 +43,7 @@ def register(app: APIGatewayHttpResolver) -> None:
                                              write=True))
     def create_product(body: Annotated[ProductCreate, Body()]):
         org_id = require(app, "products:write").organization_id
-        return json_response(201, catalogue.create_product(org_id, body))
+        return json_response(201, product_out(catalogue.create_product(org_id, body)))
 
     @app.get("/v1/products", **describe("billing.Product", page=True, scope="products:read"))
     def list_products(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -51,17 +52,18 @@ def register(app: APIGatewayHttpResolver) -> None:
                                                                 "Default: oldest first")] = None) -> dict:
         org_id = require(app, "products:read").organization_id
         keys = parse_sorting(sorting, ("created_at", "name"), "created_at")
-        return page_of(sort_rows(catalogue.list_products(org_id, is_archived), keys, _field), page, limit)
+        rows = [product_out(p) for p in catalogue.list_products(org_id, is_archived)]
+        return page_of(sort_rows(rows, keys, _field), page, limit)
 
     @app.patch("/v1/products/<product_id>", **describe("billing.Product", scope="products:write", body=True,
                                                         write=True))
     def update_product(product_id: str, body: Annotated[ProductUpdate, Body()]) -> dict:
         org_id = require(app, "products:write").organization_id
-        return catalogue.update_product(org_id, product_id, body)
+        return product_out(catalogue.update_product(org_id, product_id, body))
 
     @app.get("/v1/products/<product_id>", **describe("billing.Product", scope="products:read"))
     def get_product(product_id: str) -> dict:
-        return catalogue.get_product(require(app, "products:read").organization_id, product_id)
+        return product_out(catalogue.get_product(require(app, "products:read").organization_id, product_id))
 
     @app.post("/v1/discounts", **describe("billing.Discount", status=201, scope="discounts:write", body=True,
                                               write=True))

@@ -198,6 +198,11 @@ class InvoiceStatusUpdate(RequestModel):
     status: Literal["paid", "void"]
 
 
+def product_out(product: entities.Product) -> dict[str, Any]:
+    """The store's Product as its response (`Product` below): each price with the fields of its kind."""
+    return {**asdict(product), "prices": [p.fields_of_kind() for p in product.prices]}
+
+
 def catalogue_out(entity: entities.Discount | entities.TaxRate) -> dict[str, Any]:
     """A discount or tax rate as its response (`Discount`, `TaxRate` below): the entity's fields, as stored."""
     return asdict(entity)

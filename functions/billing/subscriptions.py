@@ -34,6 +34,7 @@ from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store.billing import InvoiceWrite
 from functions.store.customers import CustomerRef
+from functions.store.entities import Product
 
 if TYPE_CHECKING:  # the request models, validated by the management routes
     from functions.billing.schemas import SubscriptionCreate, SubscriptionUpdate
@@ -70,15 +71,15 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
     if discount and discount.archived_at:
         field = "discount_code" if body.discount_code else "discount_id"
         raise ValidationFailed([field_error(["body", field], "the discount is archived")])
-    currency = next((p.get("price_currency") for p in product["prices"]), "usd")
+    currency = product.currency
     if discount and discount.type == "fixed" and discount.currency.lower() != currency.lower():
         field = "discount_code" if body.discount_code else "discount_id"
         raise ValidationFailed([field_error(["body", field], f"the discount is an amount in "
                                             f"{discount.currency}; this product bills in {currency}")])
     now = clock()
-    period = cycle(now, product["recurring_interval"], int(product["recurring_interval_count"]), 0)
+    period = cycle(now, product.recurring_interval, product.recurring_interval_count, 0)
     sub = {
-        "id": new_id(), "organization_id": org_id, "customer_id": customer.id, "product_id": product["id"],
+        "id": new_id(), "organization_id": org_id, "customer_id": customer.id, "product_id": product.id,
         "status": "active", "billing_anchor": iso(now), "cycle": 0, "started_at": iso(now),
         "current_period_start": iso(period.start), "current_period_end": iso(period.end),
         "cancel_at_period_end": False, "canceled_at": None, "ended_at": None,
@@ -88,7 +89,7 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
     # The context keeps the subscription as it is before its first invoice (a `once` discount applies to it).
     context = InvoiceContext(org_id, dict(sub), product, customer, discount, store.list_tax_rates(org_id), clock,
                              seller_of(org_id))
-    lines = fixed_lines(product["prices"], (sub["current_period_start"], sub["current_period_end"]), product["name"])
+    lines = fixed_lines(product.prices, (iso(period.start), iso(period.end)), product.name)
     billed = any(line.amount for line in lines)
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=None,
                          customer_billing=billing_state(sub, product),
@@ -114,12 +115,12 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
     return sub
 
 
-def _body_product(org_id: str, product_id: str) -> dict[str, Any]:
+def _body_product(org_id: str, product_id: str) -> Product:
     try:
         product = catalogue.get_product(org_id, product_id)
     except NotFound as exc:
         raise ValidationFailed([field_error(["body", "product_id"], "product not found")]) from exc
-    if product.get("is_archived"):  # off sale: nobody new subscribes or switches to it
+    if product.is_archived:  # off sale: nobody new subscribes or switches to it
         raise ValidationFailed([field_error(["body", "product_id"], "the product is archived")])
     return product
 
@@ -158,11 +159,7 @@ def update_subscription(org_id: str, subscription_id: str, body: SubscriptionUpd
     return sub
 
 
-def _fixed_amount(product: dict[str, Any]) -> int:
-    return sum(int(p.get("price_amount") or 0) for p in product["prices"] if p["amount_type"] == "fixed")
-
-
-def change_product(org_id: str, sub: dict[str, Any], new: dict[str, Any], behavior: str, *, publish: Publisher,
+def change_product(org_id: str, sub: dict[str, Any], new: Product, behavior: str, *, publish: Publisher,
                    clock: Clock = utcnow) -> dict[str, Any]:
     """Same cycle, new prices. The change closes a usage segment: the old product's meters' aggregates are
     closed in the change's transaction (guarded by their versions, so a concurrent ingest makes the change
@@ -170,15 +167,15 @@ def change_product(org_id: str, sub: dict[str, Any], new: dict[str, Any], behavi
     segment at the new prices. That usage and the fixed-price difference for the rest of the cycle are charged
     now (`invoice`) or carried to the next invoice (`prorate`)."""
     old = catalogue.get_product(org_id, sub["product_id"])
-    if (old["recurring_interval"], old["recurring_interval_count"]) != (
-            new["recurring_interval"], new["recurring_interval_count"]):
+    if (old.recurring_interval, old.recurring_interval_count) != (new.recurring_interval,
+                                                                   new.recurring_interval_count):
         raise ValidationFailed([field_error(["body", "product_id"], "the new product must recur on the same "
                                             "interval")])
     for attempt in range(MAX_ATTEMPTS):
         if attempt:  # the usage or the counter moved under another writer: read again
             pause_before_retry(attempt - 1)
             sub = get_subscription(org_id, sub["id"])
-            if sub["status"] != "active" or sub["product_id"] != old["id"]:
+            if sub["status"] != "active" or sub["product_id"] != old.id:
                 raise Conflict("the subscription changed meanwhile; retry")
         written = _change_once(org_id, dict(sub), old, new, behavior, clock)
         if written is not None:
@@ -188,7 +185,7 @@ def change_product(org_id: str, sub: dict[str, Any], new: dict[str, Any], behavi
     raise Conflict("the subscription could not be changed under contention; retry")
 
 
-def _change_once(org_id: str, sub: dict[str, Any], old: dict[str, Any], new: dict[str, Any], behavior: str,
+def _change_once(org_id: str, sub: dict[str, Any], old: Product, new: Product, behavior: str,
                  clock: Clock) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     """One attempt; None when the usage or the invoice counter moved."""
     now = clock()
@@ -197,17 +194,17 @@ def _change_once(org_id: str, sub: dict[str, Any], old: dict[str, Any], new: dic
     old_context = InvoiceContext.load(org_id, sub, old, cache=cache, clock=clock)
     aggregates, meters = usage_of(old_context, cache)
     segment = segment_usage(sub, old, aggregates, meters, period.end, now)
-    amount = proration_cents(_fixed_amount(old), _fixed_amount(new), period.start, period.end, now)
+    amount = proration_cents(old.fixed_amount, new.fixed_amount, period.start, period.end, now)
     lines = [line for line in segment.lines if Decimal(line.consumed_units or 0)]
     if amount:
-        lines.append(Line(kind="proration", description=f"{old['name']} -> {new['name']} for the rest of the period",
+        lines.append(Line(kind="proration", description=f"{old.name} -> {new.name} for the rest of the period",
                           amount=amount, quantity="1", period_start=iso(now), period_end=sub["current_period_end"]))
     used = dict(sub.get("credits_used") or {})
     for meter_id, credit in segment.credits.items():
         taken = min(credit, segment.consumed.get(meter_id, Decimal(0)))
         used[meter_id] = str(Decimal(used.get(meter_id, "0")) + taken)
     guard = sub["current_period_start"]
-    sub.update(product_id=new["id"], modified_at=iso(now), usage_start=iso(now), credits_used=used)
+    sub.update(product_id=new.id, modified_at=iso(now), usage_start=iso(now), credits_used=used)
     context = InvoiceContext.load(org_id, sub, new, cache=cache, clock=clock)
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=guard,
                          customer_billing=billing_state(sub, new), close=segment.to_close)

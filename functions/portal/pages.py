@@ -13,7 +13,7 @@ from functions.billing.render import balance_label
 from functions.common.clock import parse_iso
 from functions.portal.locale import DEFAULT, Locale, money, number, percent
 from functions.portal.words import Unit, line_detail, meter_sentence, price_words, unit_of
-from functions.store.entities import Customer
+from functions.store.entities import Customer, Price
 
 DEFAULT_ACCENT = "#0969da"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -201,7 +201,7 @@ def meters_fragment(meters: list[dict[str, Any]], locale: Locale = DEFAULT) -> s
 
 # Invoices ----------------------------------------------------------------------------------------------------
 
-def _line_row(line: dict[str, Any], prices: dict[str, dict[str, Any]], meters: dict[str, dict[str, Any]],
+def _line_row(line: dict[str, Any], prices: dict[str, Price], meters: dict[str, dict[str, Any]],
               currency: str, locale: Locale) -> str:
     price = prices.get(line.get("price_id") or "")
     meter = meters.get(line.get("meter_id") or "") or {}
@@ -209,7 +209,7 @@ def _line_row(line: dict[str, Any], prices: dict[str, dict[str, Any]], meters: d
     quantity = Decimal(line.get("quantity") or 0)
     if line.get("kind") == "metered" and price:
         unit_price = escape(price_words(price, unit, locale).split(", at most")[0]) if (
-            price["amount_type"] == "metered_unit") else "see below"
+            price.amount_type == "metered_unit") else "see below"
         qty = f"{number(quantity, locale)} {escape(unit.of(quantity))}"
     else:
         unit_price = money(int(line["amount"]), currency, locale) if quantity == 1 else ""
@@ -256,10 +256,10 @@ def invoice_totals(invoice: dict[str, Any], locale: Locale, total_field: str) ->
 
 
 def upcoming_section(data: dict[str, Any], locale: Locale) -> str:
-    upcoming, subscription, product = data["upcoming"], data["subscription"], data.get("product") or {}
+    upcoming, subscription, product = data["upcoming"], data["subscription"], data.get("product")
     if not subscription or not upcoming:
         return '<p class="muted">No active subscription.</p>'
-    prices = {p["id"]: p for p in product.get("prices", [])}
+    prices = {p.id: p for p in product.prices} if product else {}
     currency = upcoming["currency"]
     lines = "".join(_line_row(line, prices, data.get("meter_names") or {}, currency, locale)
                     for line in upcoming["lines"])
@@ -417,7 +417,7 @@ def manage_section(data: dict[str, Any], locale: Locale) -> str:
     parts = []
     offered = data.get("offered") or []
     if offered:
-        options = "".join(f'<option value="{escape(p["id"])}">{escape(p["name"])}</option>' for p in offered)
+        options = "".join(f'<option value="{escape(p.id)}">{escape(p.name)}</option>' for p in offered)
         parts.append(f"""
 <form class="inline" method="get" action="/portal/subscription/change">
   <input type="hidden" name="subscription_id" value="{sub_id}">
@@ -482,35 +482,35 @@ def change_preview_page(preview: dict[str, Any], locale: Locale = DEFAULT) -> st
                   f"invoice (before tax).")
     else:
         effect = "Nothing changes on your bill for the rest of this period."
-    prices = "".join(f"<li>{escape(_price_line(p, locale))}</li>" for p in preview["product"]["prices"])
+    prices = "".join(f"<li>{escape(_price_line(p, locale))}</li>" for p in preview["product"].prices)
     return f"""<!doctype html>
 <html lang="en">
 {_head("Change plan", DEFAULT_ACCENT)}
 <body><main id="content">
 <h1>Change plan</h1>
 <p>From <strong>{escape(preview['current_product']['name'])}</strong> to
-  <strong data-field="new-product">{escape(preview['product']['name'])}</strong>, from now on.</p>
+  <strong data-field="new-product">{escape(preview['product'].name)}</strong>, from now on.</p>
 <ul>{prices}</ul>
 <p data-field="proration">{escape(effect)}</p>
 <p class="muted small">Usage this period is billed at the end of the period on the new plan's prices.</p>
 <form method="post" action="/portal/subscription/change" class="inline">
   <input type="hidden" name="subscription_id" value="{escape(preview['subscription_id'])}">
-  <input type="hidden" name="product_id" value="{escape(preview['product']['id'])}">
+  <input type="hidden" name="product_id" value="{escape(preview['product'].id)}">
   <button type="submit">Confirm the change</button>
   <a href="/portal#manage">Keep the current plan</a>
 </form>
 </main></body></html>"""
 
 
-def _price_line(price: dict[str, Any], locale: Locale) -> str:
-    currency = price.get("price_currency") or "usd"
-    if price["amount_type"] == "fixed":
-        return f"{money(int(price['price_amount']), currency, locale)} per period"
-    if price["amount_type"] == "free":
+def _price_line(price: Price, locale: Locale) -> str:
+    currency = price.price_currency
+    if price.amount_type == "fixed":
+        return f"{money(price.price_amount or 0, currency, locale)} per period"
+    if price.amount_type == "free":
         return "Free"
     unit = unit_of({"unit": "scalar"})
-    included = int(price.get("credited_units") or 0)
-    name = price.get("meter_name") or "usage"
+    included = price.credited_units
+    name = price.meter_name or "usage"
     text = f"{name}: {price_words(price, unit, locale)}"
     return text + (f", {number(included, locale)} included" if included else "")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from functions.customer_meters.service import customer_meter_id
 from functions.organizations.profile import CUSTOMER_PORTAL_SETTINGS, slug_of
-from functions.store.entities import Meter
+from functions.store.entities import Meter, Price, Product
 from functions.store.organizations import Organization
 
 # Meterbill's invoice statuses as Polar's order statuses. An open invoice is issued and awaits payment: Polar's
@@ -35,61 +35,63 @@ def customer_organization(org: Organization) -> dict[str, Any]:
             "customer_portal_settings": CUSTOMER_PORTAL_SETTINGS}
 
 
-def price_out(price: dict[str, Any], product: dict[str, Any], meters: dict[str, Meter]) -> dict[str, Any] | None:
+def price_out(price: Price, product: Product, meters: dict[str, Meter]) -> dict[str, Any] | None:
     """One of Polar's ProductPrice shapes; None for a package price, which Polar has no shape for."""
-    out: dict[str, Any] = {"id": price["id"], "created_at": price.get("created_at") or product["created_at"],
-                           "modified_at": None, "source": "catalog", "price_currency": price.get("price_currency")
-                           or "usd", "tax_behavior": None, "is_archived": bool(product.get("is_archived")),
-                           "product_id": product["id"]}
-    kind = price["amount_type"]
+    out: dict[str, Any] = {"id": price.id, "created_at": price.created_at or product.created_at,
+                           "modified_at": None, "source": "catalog", "price_currency": price.price_currency,
+                           "tax_behavior": None, "is_archived": product.is_archived, "product_id": product.id}
+    kind = price.amount_type
     if kind in ("fixed", "free"):  # a free price is a fixed price of 0
-        return {**out, "amount_type": "fixed", "price_amount": int(price.get("price_amount") or 0)}
-    if kind not in ("metered_unit", "metered_tiers"):
+        return {**out, "amount_type": "fixed", "price_amount": price.price_amount or 0}
+    if kind not in ("metered_unit", "metered_tiers") or price.meter_id is None:
         return None
-    meter = meters.get(price["meter_id"])
-    out.update(amount_type=kind, meter_id=price["meter_id"], cap_amount=price.get("cap_amount"), meter={
-        "id": price["meter_id"], "name": meter.name if meter else price.get("meter_name", ""),
+    meter = meters.get(price.meter_id)
+    out.update(amount_type=kind, meter_id=price.meter_id, cap_amount=price.cap_amount, meter={
+        "id": price.meter_id, "name": meter.name if meter else price.meter_name or "",
         "unit": meter.unit if meter else "scalar", "custom_label": meter.custom_label if meter else None,
         "custom_multiplier": meter.custom_multiplier if meter else None})
     if kind == "metered_unit":
-        out["unit_amount"] = str(price["unit_amount"])
+        out["unit_amount"] = str(price.unit_amount)
     else:
-        out["tiers"] = {"type": price["tiers"]["type"], "tiers": [
+        tiers = price.tiers or {"type": "graduated", "tiers": []}
+        out["tiers"] = {"type": tiers["type"], "tiers": [
             {"bound": None if t.get("bound") is None else int(t["bound"]), "unit_amount": str(t["unit_amount"])}
-            for t in price["tiers"]["tiers"]]}
+            for t in tiers["tiers"]]}
     return out
 
 
-def prices_out(product: dict[str, Any], meters: dict[str, Meter]) -> list[dict[str, Any]]:
-    return [p for p in (price_out(price, product, meters) for price in product["prices"]) if p is not None]
+def prices_out(product: Product, meters: dict[str, Meter]) -> list[dict[str, Any]]:
+    return [p for p in (price_out(price, product, meters) for price in product.prices) if p is not None]
 
 
-def product_out(product: dict[str, Any], org: Organization, meters: dict[str, Meter]) -> dict[str, Any]:
+def product_out(product: Product, org: Organization, meters: dict[str, Meter]) -> dict[str, Any]:
     """Polar's CustomerSubscriptionProduct (and CustomerOrderProduct, the same fields)."""
-    return {"id": product["id"], "created_at": product["created_at"], "modified_at": product.get("modified_at"),
-            "trial_interval": None, "trial_interval_count": None, "name": product["name"],
-            "description": product.get("description"), "visibility": "public",
-            "recurring_interval": product["recurring_interval"],
-            "recurring_interval_count": int(product["recurring_interval_count"]),
+    return {"id": product.id, "created_at": product.created_at, "modified_at": product.modified_at,
+            "trial_interval": None, "trial_interval_count": None, "name": product.name,
+            "description": product.description, "visibility": "public",
+            "recurring_interval": product.recurring_interval,
+            "recurring_interval_count": product.recurring_interval_count,
             "meter_interval": None, "meter_interval_count": None,  # meters count over the subscription's cycle
-            "is_recurring": True, "is_archived": bool(product.get("is_archived")), "organization_id": org.id,
+            "is_recurring": True, "is_archived": product.is_archived, "organization_id": org.id,
             "prices": prices_out(product, meters), "benefits": [], "medias": [],
             "organization": customer_organization(org)}
 
 
-def fixed_amount(product: dict[str, Any]) -> int:
-    return sum(int(p.get("price_amount") or 0) for p in product["prices"] if p["amount_type"] in ("fixed", "free"))
+def offered_product_out(product: Product) -> dict[str, Any]:
+    """A product a subscription may switch to (the portal's CustomerProduct), with the API's prices."""
+    return {"id": product.id, "name": product.name, "recurring_interval": product.recurring_interval,
+            "recurring_interval_count": product.recurring_interval_count,
+            "prices": [p.fields_of_kind() for p in product.prices]}
 
 
-def subscription_core(sub: dict[str, Any], product: dict[str, Any]) -> dict[str, Any]:
+def subscription_core(sub: dict[str, Any], product: Product) -> dict[str, Any]:
     """Polar's CustomerOrderSubscription: the subscription without its product, prices and meters."""
     ended = sub.get("ended_at")
     return {
         "id": sub["id"], "created_at": sub["created_at"], "modified_at": sub.get("modified_at"),
-        "amount": fixed_amount(product), "currency": next((p.get("price_currency") for p in product["prices"]),
-                                                          None) or "usd",
-        "recurring_interval": product["recurring_interval"],
-        "recurring_interval_count": int(product["recurring_interval_count"]), "status": sub["status"],
+        "amount": product.fixed_amount, "currency": product.currency,
+        "recurring_interval": product.recurring_interval,
+        "recurring_interval_count": product.recurring_interval_count, "status": sub["status"],
         "current_period_start": sub["current_period_start"], "current_period_end": sub["current_period_end"],
         "current_meter_period_start": None, "current_meter_period_end": None, "trial_start": None,
         "trial_end": None, "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
@@ -103,7 +105,7 @@ def subscription_core(sub: dict[str, Any], product: dict[str, Any]) -> dict[str,
     }
 
 
-def subscription_out(sub: dict[str, Any], product: dict[str, Any], org: Organization, meters: dict[str, Meter],
+def subscription_out(sub: dict[str, Any], product: Product, org: Organization, meters: dict[str, Meter],
                      usage: list[dict[str, Any]]) -> dict[str, Any]:
     """Polar's CustomerSubscription. `usage`: the subscription's meters this period (Polar's
     CustomerSubscriptionMeter, built by the service from the customer meters and the upcoming invoice)."""
@@ -124,7 +126,7 @@ def address_out(address: dict[str, Any] | None) -> dict[str, Any] | None:
     return address if address and address.get("country") else None
 
 
-def order_out(invoice: dict[str, Any], product: dict[str, Any] | None, sub: dict[str, Any] | None,
+def order_out(invoice: dict[str, Any], product: Product | None, sub: dict[str, Any] | None,
               org: Organization, meters: dict[str, Meter]) -> dict[str, Any]:
     """Polar's CustomerOrder from a Meterbill invoice. Polar's amounts keep total = net + tax, so with an
     inclusive rate net is the total less the tax in it; the lines stay as billed."""
@@ -153,6 +155,6 @@ def order_out(invoice: dict[str, Any], product: dict[str, Any] | None, sub: dict
                    "proration": line["kind"] == "proration", "product_price_id": line.get("price_id"),
                    "start_timestamp": line.get("period_start"), "end_timestamp": line.get("period_end")}
                   for i, line in enumerate(invoice["lines"])],
-        "description": product["name"] if product else "",
+        "description": product.name if product else "",
         "refundable_amount": 0, "refundable_tax_amount": 0,  # Meterbill takes no payments, so refunds none
     }

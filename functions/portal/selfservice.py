@@ -21,7 +21,7 @@ from functions.store import activity
 from functions.store import billing as billing_store
 from functions.store import customers as customer_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer
+from functions.store.entities import Customer, Product
 
 PRORATION = "prorate"  # a plan change made by the customer carries its difference to the next invoice
 
@@ -52,28 +52,24 @@ def owned_subscription(who: CustomerPrincipal, subscription_id: str) -> dict[str
     return sub
 
 
-def _fixed(product: dict[str, Any]) -> int:
-    return sum(int(p.get("price_amount") or 0) for p in product["prices"] if p["amount_type"] == "fixed")
-
-
-def offered_products(who: CustomerPrincipal, sub: dict[str, Any]) -> list[dict[str, Any]]:
+def offered_products(who: CustomerPrincipal, sub: dict[str, Any]) -> list[Product]:
     """The organization's portal products the subscription can switch to: same interval, not archived."""
     org = organization_store.get(who.organization_id)
     current = billing_store.get_product(who.organization_id, sub["product_id"])
     out = []
     for product_id in (org.portal_products if org else None) or []:
         product = billing_store.get_product(who.organization_id, product_id)
-        if (product is None or product.get("is_archived") or product_id == sub["product_id"] or current is None
-                or (product["recurring_interval"], product["recurring_interval_count"])
-                != (current["recurring_interval"], current["recurring_interval_count"])):
+        if (product is None or product.is_archived or product_id == sub["product_id"] or current is None
+                or (product.recurring_interval, product.recurring_interval_count)
+                != (current.recurring_interval, current.recurring_interval_count)):
             continue
         out.append(product)
     return out
 
 
-def _target(who: CustomerPrincipal, sub: dict[str, Any], product_id: str) -> dict[str, Any]:
+def _target(who: CustomerPrincipal, sub: dict[str, Any], product_id: str) -> Product:
     for product in offered_products(who, sub):
-        if product["id"] == product_id:
+        if product.id == product_id:
             return product
     raise ValidationFailed([field_error(["body", "product_id"], "this product is not offered for this "
                                         "subscription")])
@@ -89,12 +85,11 @@ def change_preview(who: CustomerPrincipal, subscription_id: str, product_id: str
     new = _target(who, sub, product_id)
     old = catalogue.get_product(who.organization_id, sub["product_id"])
     now = now or utcnow()
-    amount = proration_cents(_fixed(old), _fixed(new), parse_iso(sub["current_period_start"]),
+    amount = proration_cents(old.fixed_amount, new.fixed_amount, parse_iso(sub["current_period_start"]),
                              parse_iso(sub["current_period_end"]), now)
-    currency = next((p.get("price_currency") for p in new["prices"]), "usd")
-    return {"subscription_id": sub["id"], "current_product": {"id": old["id"], "name": old["name"]},
-            "product": {"id": new["id"], "name": new["name"], "prices": new["prices"]},
-            "proration_behavior": PRORATION, "proration_amount": amount, "currency": currency, "as_of": iso(now),
+    return {"subscription_id": sub["id"], "current_product": {"id": old.id, "name": old.name},
+            "product": new,
+            "proration_behavior": PRORATION, "proration_amount": amount, "currency": new.currency, "as_of": iso(now),
             "period_end": sub["current_period_end"]}
 
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from functions.common.errors import Forbidden, MeterbillError, Refused, ValidationFailed, field_error
 from functions.common.http import public_base_url
 from functions.common.openapi import describe
-from functions.portal import pages, selfservice, service
+from functions.portal import pages, polar, selfservice, service
 from functions.portal.routes import customer, html, locale
 
 FORM = "application/x-www-form-urlencoded"
@@ -190,14 +190,16 @@ def register(app: APIGatewayHttpResolver) -> None:
              **describe("portal.CustomerSubscriptionChangePreview", customer=True))
     def portal_change_preview(subscription_id: str, product_id: Annotated[str, Query()] = "") -> dict:
         """Beyond Polar: what a product change would cost now, before confirming it."""
-        return selfservice.change_preview(customer(app), subscription_id, product_id)
+        preview = selfservice.change_preview(customer(app), subscription_id, product_id)
+        return {**preview, "product": polar.offered_product_out(preview["product"])}
 
     @app.get("/v1/customer-portal/subscriptions/<subscription_id>/products",
              **describe("portal.CustomerProduct", page=True, customer=True))
     def portal_offered_products(subscription_id: str) -> dict:
         """Beyond Polar: the products this subscription may switch to."""
         who = customer(app)
-        items = selfservice.offered_products(who, selfservice.owned_subscription(who, subscription_id))
+        items = [polar.offered_product_out(p) for p in
+                 selfservice.offered_products(who, selfservice.owned_subscription(who, subscription_id))]
         return {"items": items, "pagination": {"total_count": len(items), "max_page": 1}}
 
     @app.get("/v1/customer-portal/customers/me", **describe("portal.CustomerPortalCustomer", customer=True))

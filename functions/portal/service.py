@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.billing import closing as billing
-from functions.billing.invoice import METERED
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import NotFound
 from functions.common.listing import SortKeys, sort_rows
@@ -19,7 +18,7 @@ from functions.portal import polar, selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer, Meter
+from functions.store.entities import Customer, Meter, Price, Product
 from functions.store.events import events_of
 
 
@@ -57,16 +56,15 @@ def meter(who: CustomerPrincipal, customer_meter_id: str) -> dict[str, Any]:
     raise NotFound("customer meter not found")
 
 
-def metered_prices(product: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+def metered_prices(product: Product | None) -> dict[str, Price]:
     """meter id -> the product's metered price on it (the first, if a product prices a meter twice)."""
-    out: dict[str, dict[str, Any]] = {}
-    for price in (product or {}).get("prices", []):
-        if price["amount_type"] in METERED:
-            out.setdefault(price["meter_id"], price)
+    out: dict[str, Price] = {}
+    for price in product.metered_prices() if product else []:
+        out.setdefault(price.meter_id or "", price)
     return out
 
 
-def meter_cards(who: CustomerPrincipal, customer: Customer, product: dict[str, Any] | None,
+def meter_cards(who: CustomerPrincipal, customer: Customer, product: Product | None,
                 all_meters: dict[str, Meter] | None = None, now: datetime | None = None
                 ) -> list[dict[str, Any]]:
     """Every meter the customer uses or pays for this period, with its price and its daily usage.
@@ -108,7 +106,7 @@ def subscriptions(who: CustomerPrincipal) -> list[dict[str, Any]]:
     subs = [s for s in billing_store.list_subscriptions(who.organization_id) if s["customer_id"] == who.customer_id]
     for sub in subs:
         product = billing_store.get_product(who.organization_id, sub["product_id"])
-        sub["product_name"] = product["name"] if product else ""
+        sub["product_name"] = product.name if product else ""
         sub.pop("pending_lines", None)
     return sorted(subs, key=lambda s: s["created_at"], reverse=True)
 
@@ -120,7 +118,7 @@ def _organization(who: CustomerPrincipal) -> Any:
     return org
 
 
-def _usage(who: CustomerPrincipal, sub: dict[str, Any], product: dict[str, Any], all_meters: dict[str, Meter]
+def _usage(who: CustomerPrincipal, sub: dict[str, Any], product: Product, all_meters: dict[str, Meter]
            ) -> list[dict[str, Any]]:
     """Polar's CustomerSubscriptionMeter per meter the product prices: this period's customer meter, and what
     it adds to the upcoming invoice (billing's preview). An ended subscription has no period, so no meters."""
@@ -168,7 +166,7 @@ def polar_subscriptions(who: CustomerPrincipal, product_ids: set[str] | None = N
         product = billing_store.get_product(who.organization_id, sub["product_id"])
         if product is None:
             continue
-        if query and query.lower() not in f"{product['name']}\n{org.name}".lower():
+        if query and query.lower() not in f"{product.name}\n{org.name}".lower():
             continue
         rows.append(polar.subscription_out(sub, product, org, all_meters, _usage(who, sub, product, all_meters)))
     return sort_rows(rows, sorting or [], _subscription_value)
@@ -204,7 +202,7 @@ def polar_orders(who: CustomerPrincipal, product_ids: set[str] | None = None,
     organization's name."""
     org = _organization(who)
     all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
-    products: dict[str, dict[str, Any] | None] = {}
+    products: dict[str, Product | None] = {}
     subs: dict[str, dict[str, Any] | None] = {}
     rows = []
     for invoice in invoices(who):
@@ -218,7 +216,7 @@ def polar_orders(who: CustomerPrincipal, product_ids: set[str] | None = None,
         if sub_id not in subs:
             subs[sub_id] = billing_store.get_subscription(who.organization_id, sub_id)
         product = products[product_id]
-        if query and query.lower() not in f"{(product or {}).get('name', '')}\n{org.name}".lower():
+        if query and query.lower() not in f"{product.name if product else ''}\n{org.name}".lower():
             continue
         rows.append(polar.order_out(invoice, product, subs[sub_id], org, all_meters))
     return sort_rows(rows, sorting or [], _order_value)

@@ -12,6 +12,7 @@ from typing import Any
 
 from functions.billing.money import parse_unit_amount, to_cents
 from functions.portal.locale import DEFAULT, Locale, money, number, unit_money
+from functions.store.entities import Price
 
 
 @dataclass(frozen=True)
@@ -43,35 +44,39 @@ def _per(cents: Decimal, unit: Unit, currency: str, locale: Locale) -> str:
     return f"{unit_money(cents * block, currency, locale)} per {number(block, locale)} {unit.many}"
 
 
-def price_words(price: dict[str, Any] | None, unit: Unit, locale: Locale = DEFAULT) -> str:
+def price_words(price: Price | None, unit: Unit, locale: Locale = DEFAULT) -> str:
     """The price of a metered price in one phrase ("0.02 USD per 1,000 tokens"), or "" for none."""
     if not price:
         return ""
-    currency = price.get("price_currency") or "usd"
-    kind = price["amount_type"]
+    currency = price.price_currency
+    kind = price.amount_type
     if kind == "metered_unit":
-        text = _per(parse_unit_amount(price["unit_amount"]), unit, currency, locale)
+        text = _per(parse_unit_amount(price.unit_amount or "0"), unit, currency, locale)
     elif kind == "metered_package":
-        size = int(price["package_size"])
-        text = (f"{money(int(price['package_amount']), currency, locale)} per started package of "
+        size = price.package_size or 1
+        text = (f"{money(price.package_amount or 0, currency, locale)} per started package of "
                 f"{number(size, locale)} {unit.of(size)}")
     elif kind == "metered_tiers":
         parts = [f"{tier['range']} at {_per(tier['cents'], unit, currency, locale)}"
                  for tier in tier_table(price, locale)]
-        label = "graduated tiers" if price["tiers"]["type"] == "graduated" else "volume tiers (every unit at " \
+        label = "graduated tiers" if _tiers(price)["type"] == "graduated" else "volume tiers (every unit at " \
             "the rate of the tier the total reaches)"
         text = f"{label}: " + "; ".join(parts)
     else:
         return ""
-    if price.get("cap_amount") is not None:
-        text += f", at most {money(int(price['cap_amount']), currency, locale)} per period"
+    if price.cap_amount is not None:
+        text += f", at most {money(price.cap_amount, currency, locale)} per period"
     return text
 
 
-def tier_table(price: dict[str, Any], locale: Locale = DEFAULT) -> list[dict[str, Any]]:
+def _tiers(price: Price) -> dict[str, Any]:
+    return price.tiers or {"type": "graduated", "tiers": []}
+
+
+def tier_table(price: Price, locale: Locale = DEFAULT) -> list[dict[str, Any]]:
     """The tiers of a tiered price: the range of units each covers (bounds are inclusive) and its rate."""
     out, lower = [], 0
-    for tier in price["tiers"]["tiers"]:
+    for tier in _tiers(price)["tiers"]:
         bound = tier.get("bound")
         first = number(lower + 1, locale)
         text = f"{first} and above" if bound is None else f"{first} to {number(int(bound), locale)}"
@@ -81,13 +86,13 @@ def tier_table(price: dict[str, Any], locale: Locale = DEFAULT) -> list[dict[str
     return out
 
 
-def tier_breakdown(price: dict[str, Any], units: Decimal) -> list[dict[str, Any]]:
+def tier_breakdown(price: Price, units: Decimal) -> list[dict[str, Any]]:
     """How `units` billable units fall into a tiered price's tiers: units, rate (cents) and exact amount per
     tier used. Graduated: each tier its share; volume: every unit in the tier the total reaches. The line's
     amount is their sum rounded once (functions/billing/pricing.py), so the rows are shown unrounded."""
     rows: list[dict[str, Any]] = []
-    tiers = price["tiers"]["tiers"]
-    if price["tiers"]["type"] == "volume":
+    tiers = _tiers(price)["tiers"]
+    if _tiers(price)["type"] == "volume":
         for index, tier in enumerate(tiers):
             bound = tier.get("bound")
             if bound is None or units <= Decimal(bound):
@@ -107,7 +112,7 @@ def tier_breakdown(price: dict[str, Any], units: Decimal) -> list[dict[str, Any]
     return rows
 
 
-def line_detail(line: dict[str, Any], price: dict[str, Any] | None, unit: Unit, currency: str,
+def line_detail(line: dict[str, Any], price: Price | None, unit: Unit, currency: str,
                 locale: Locale = DEFAULT) -> list[str]:
     """The sentences under an invoice line: usage against credits, then how the amount is made."""
     out: list[str] = []
@@ -124,14 +129,14 @@ def line_detail(line: dict[str, Any], price: dict[str, Any] | None, unit: Unit, 
         out.append(f"{number(consumed, locale)} {unit.of(consumed)} used, all billable.")
     if not price:
         return out
-    kind = price["amount_type"]
+    kind = price.amount_type
     if kind == "metered_unit":
         out.append(f"{number(billable, locale)} \u00d7 {price_words(price, unit, locale).split(', at most')[0]}.")
     elif kind == "metered_package":
-        size = int(price["package_size"])
+        size = price.package_size or 1
         packages = -(-billable // size) if billable else Decimal(0)
         out.append(f"{number(packages, locale)} started packages of {number(size, locale)} \u00d7 "
-                   f"{money(int(price['package_amount']), currency, locale)}.")
+                   f"{money(price.package_amount or 0, currency, locale)}.")
     elif kind == "metered_tiers":
         tiers = tier_table(price, locale)
         for row in tier_breakdown(price, billable):
@@ -139,12 +144,12 @@ def line_detail(line: dict[str, Any], price: dict[str, Any] | None, unit: Unit, 
             out.append(f"Tier {tier['range']}: {number(row['units'], locale)} \u00d7 "
                        f"{unit_money(row['cents'], currency, locale)} = "
                        f"{money(to_cents(row['exact']), currency, locale)}.")
-    if price.get("cap_amount") is not None:
-        out.append(f"Capped at {money(int(price['cap_amount']), currency, locale)} per period.")
+    if price.cap_amount is not None:
+        out.append(f"Capped at {money(price.cap_amount, currency, locale)} per period.")
     return out
 
 
-def meter_sentence(row: dict[str, Any], unit: Unit, price: dict[str, Any] | None, locale: Locale = DEFAULT) -> str:
+def meter_sentence(row: dict[str, Any], unit: Unit, price: Price | None, locale: Locale = DEFAULT) -> str:
     """The meter's state in one sentence: used, included, left or over, and what the excess costs."""
     consumed = Decimal(str(row["consumed_units"]))
     credited = Decimal(str(row["credited_units"]))

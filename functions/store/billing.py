@@ -9,8 +9,8 @@ from typing import Any
 from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
 from functions.store import dynamo
 from functions.store.aggregates import close_aggregate_action
-from functions.store.codec import entity_from_item, entity_item, from_item, to_attr, to_item
-from functions.store.entities import Discount, TaxRate
+from functions.store.codec import entity_from_item, entity_from_values, entity_item, from_item, to_attr, to_item
+from functions.store.entities import Discount, Price, Product, TaxRate
 from functions.store.keys import (
     DISCOUNT_PREFIX,
     DUE_SUBSCRIPTIONS,
@@ -74,16 +74,23 @@ def _put_entity(org_id: str, sk: str, entity: Any) -> dict[str, Any]:
 
 # Products, discounts, tax rates: documents in the organization's partition.
 
-def put_product(org_id: str, product: dict[str, Any]) -> None:
-    dynamo.call("put_item", **_put(org_id, product_sk(product["id"]), product)["Put"])
+def put_product(org_id: str, product: Product) -> None:
+    dynamo.call("put_item", **_put_entity(org_id, product_sk(product.id), product)["Put"])
 
 
-def get_product(org_id: str, product_id: str) -> dict[str, Any] | None:
-    return _get(org_id, product_sk(product_id))
+def _product(item: dict[str, Any]) -> Product:
+    values = from_item(item)
+    values["prices"] = [entity_from_values(Price, price) for price in values.get("prices") or []]
+    return entity_from_values(Product, values)
 
 
-def list_products(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, PRODUCT_PREFIX)
+def get_product(org_id: str, product_id: str) -> Product | None:
+    item = _get_item(org_id, product_sk(product_id))
+    return _product(item) if item else None
+
+
+def list_products(org_id: str) -> list[Product]:
+    return [_product(item) for item in _list_items(org_id, PRODUCT_PREFIX)]
 
 
 def create_discount(org_id: str, discount: Discount) -> None:

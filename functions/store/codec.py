@@ -76,13 +76,17 @@ def decimal_attr(attr: dict[str, Any] | None) -> Decimal | None:
 _FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
-def entity_from_item(cls: type[Entity], item: dict[str, Any]) -> Entity:
-    """An entity (store/entities.py) from its item: the attributes are its field names; one no field names (the
-    keys, an index's attributes) is ignored, and a field the item lacks takes its default."""
+def entity_from_values(cls: type[Entity], values: dict[str, Any]) -> Entity:
+    """An entity (store/entities.py) from its item's values: they are named as its fields; a value no field names
+    (the keys, an index's attributes) is ignored, and a field the item lacks takes its default."""
     names = _FIELD_NAMES.get(cls)
     if names is None:
         names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
-    return cls(**{k: from_attr(v) for k, v in item.items() if k in names})
+    return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def entity_from_item(cls: type[Entity], item: dict[str, Any]) -> Entity:
+    return entity_from_values(cls, from_item(item))
 
 
 def entity_item(entity: Any) -> dict[str, Any]:

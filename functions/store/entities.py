@@ -9,7 +9,7 @@ existed still read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 Address = dict[str, str | None]  # line1, line2, postal_code, city, state, country (Polar's Address)
@@ -108,3 +108,75 @@ class Discount:
     redemptions_count: int = 0
     archived_at: str | None = None
     modified_at: str | None = None
+
+
+METERED = ("metered_unit", "metered_tiers", "metered_package")
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """One price of a product: `amount_type` says which fields it has (billing/schemas.py Price, as validated).
+    "fixed": `price_amount` cents per cycle, billed in advance; "free"; the metered kinds bill their meter's
+    usage in arrears: "metered_unit" (`unit_amount`, cents per unit as an exact decimal string),
+    "metered_tiers" (`tiers`: the Tiers request model, dumped), "metered_package" (`package_amount` per started
+    `package_size` units), each optionally capped (`cap_amount` cents per cycle) and with `credited_units`
+    granted each cycle (`rollover`: unused ones carry over). `meter_name` is the meter's name when the price was
+    made, for an invoice line whose meter was archived since."""
+
+    id: str
+    amount_type: str
+    created_at: str
+    price_currency: str = "usd"
+    price_amount: int | None = None
+    meter_id: str | None = None
+    meter_name: str | None = None
+    unit_amount: str | None = None
+    tiers: dict[str, Any] | None = None
+    package_size: int | None = None
+    package_amount: int | None = None
+    cap_amount: int | None = None
+    credited_units: int = 0
+    rollover: bool = False
+
+    @property
+    def is_metered(self) -> bool:
+        return self.amount_type in METERED
+
+    def fields_of_kind(self) -> dict[str, Any]:
+        """The fields its kind has, as the request gave them (the API's ProductPrice): none left null, and the
+        granted units only on a metered price."""
+        data = {k: v for k, v in asdict(self).items() if v is not None}
+        if not self.is_metered:
+            data.pop("credited_units"), data.pop("rollover")
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product item: a recurring cycle (`recurring_interval_count` of `recurring_interval`) and its prices (at
+    most one fixed or free, all in one currency). `is_archived`: off sale, its subscriptions go on."""
+
+    id: str
+    organization_id: str
+    name: str
+    recurring_interval: str
+    created_at: str
+    prices: list[Price] = field(default_factory=list)
+    recurring_interval_count: int = 1
+    description: str | None = None
+    is_recurring: bool = True
+    is_archived: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+    modified_at: str | None = None
+
+    @property
+    def currency(self) -> str:
+        return next((p.price_currency for p in self.prices), "usd")
+
+    @property
+    def fixed_amount(self) -> int:
+        """Cents per cycle of its fixed price (0 without one)."""
+        return sum(p.price_amount or 0 for p in self.prices if p.amount_type == "fixed")
+
+    def metered_prices(self) -> list[Price]:
+        return [p for p in self.prices if p.is_metered]

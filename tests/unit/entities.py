@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.store.entities import Discount, Meter, TaxRate
+from functions.store.entities import Discount, Meter, Price, Product, TaxRate
 
 MATCH_ALL = {"conjunction": "and", "clauses": []}
 
@@ -24,3 +24,14 @@ def tax_rate(basis_points: int, inclusive: bool = False, *, id: str = "rate", co
 def discount(type: str = "percentage", duration: str = "forever", **fields: Any) -> Discount:
     return Discount(**{"id": "discount", "organization_id": "org", "name": "discount", "type": type,
                        "duration": duration, "created_at": "2026-01-01T00:00:00Z", **fields})
+
+
+def price(**fields: Any) -> Price:
+    """A price from its fields as the API takes them (`amount_type` and those of its kind)."""
+    return Price(**{"id": "price", "created_at": "2026-01-01T00:00:00Z", **fields})
+
+
+def product(prices: list[dict[str, Any]], **fields: Any) -> Product:
+    """A monthly product with `prices` given as the API takes them."""
+    return Product(**{"id": "product", "organization_id": "org", "name": "product", "recurring_interval": "month",
+                      "created_at": "2026-01-01T00:00:00Z", **fields, "prices": [price(**p) for p in prices]})

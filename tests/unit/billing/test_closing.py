@@ -13,20 +13,17 @@ from functions.meters.periods import Period
 from functions.store.aggregates import StoredAggregate
 from functions.store.entities import Customer
 from functions.store.partial import Partial
-from tests.unit.entities import meter, tax_rate
+from tests.unit.entities import meter, product, tax_rate
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)
 CLOSING = Period(START, END)
 METER = meter("m1", {"func": "count"}, name="API calls")
-PRODUCT = {
-    "id": "p1", "name": "Pro", "recurring_interval": "month", "recurring_interval_count": 1,
-    "prices": [
-        {"id": "fixed", "amount_type": "fixed", "price_amount": 2000, "price_currency": "usd"},
-        {"id": "usage", "amount_type": "metered_unit", "meter_id": "m1", "unit_amount": "10",
-         "credited_units": 100, "rollover": True},
-    ],
-}
+PRODUCT = product([
+    {"id": "fixed", "amount_type": "fixed", "price_amount": 2000, "price_currency": "usd"},
+    {"id": "usage", "amount_type": "metered_unit", "meter_id": "m1", "unit_amount": "10", "credited_units": 100,
+     "rollover": True},
+], id="p1", name="Pro")
 
 CUSTOMER = Customer(id="c1", organization_id="org", created_at=iso(datetime(2026, 1, 1, tzinfo=UTC)))
 

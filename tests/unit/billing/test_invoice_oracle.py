@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from functions.billing.invoice import Line, total_invoice, usage_lines
 from tests.billing_oracle import invoice_total
 from tests.unit.entities import discount as make_discount
-from tests.unit.entities import tax_rate
+from tests.unit.entities import price, tax_rate
 
 rates = st.integers(0, 3000).map(lambda n: str(Decimal(n) / 1000))  # 0 to 3 cents, 3 decimals
 tier_lists = st.lists(st.tuples(st.integers(1, 40), rates), min_size=1, max_size=4).map(
@@ -41,7 +41,8 @@ def test_invoice_matches_oracle(metered, fixed, discount, tax, credit, balance) 
     price_list = [{**p, "id": f"p{i}", "meter_id": f"m{i}"} for i, (p, _, _) in enumerate(metered)]
     consumed = {f"m{i}": Decimal(used) for i, (_, used, _) in enumerate(metered)}
     credited = {f"m{i}": Decimal(credit) for i, (_, _, credit) in enumerate(metered)}
-    lines = usage_lines(price_list, consumed, credited, ("a", "b")) + [Line("fixed", "plan", fixed)]
+    lines = usage_lines([price(**p) for p in price_list], consumed, credited, ("a", "b")) + [
+        Line("fixed", "plan", fixed)]
     if credit:
         lines.append(Line("proration", "unused time on the old plan", credit))
     # The oracle reads plain dicts; the engine its entities.

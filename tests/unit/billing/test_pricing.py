@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from functions.billing.money import parse_unit_amount, to_cents
 from functions.billing.pricing import graduated_amount, metered_line_cents, package_amount, volume_amount
+from tests.unit.entities import price as make_price
 
 TIERS = [{"bound": 1000, "unit_amount": "2"}, {"bound": 5000, "unit_amount": "1.5"}, {"unit_amount": "1"}]
 
@@ -33,7 +34,7 @@ def test_package_rounds_up_to_started_packages() -> None:
 
 
 def test_cap_applies_after_rounding_and_unit_amount_rounds_once_half_up() -> None:
-    price = {"amount_type": "metered_unit", "unit_amount": "0.005", "cap_amount": 1000}
+    price = make_price(amount_type="metered_unit", unit_amount="0.005", cap_amount=1000)
     assert metered_line_cents(price, Decimal(100)) == 1  # 0.5c rounds half up to 1c
     assert metered_line_cents(price, Decimal(300)) == 2  # 1.5c -> 2c
     assert metered_line_cents(price, Decimal(10_000_000)) == 1000  # 50,000c capped at 1,000c

@@ -11,7 +11,7 @@ from functions.common.clock import iso
 from functions.meters.periods import customer_period
 from functions.store.aggregates import StoredAggregate
 from functions.store.partial import Partial
-from tests.unit.entities import meter
+from tests.unit.entities import meter, product
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 CHANGE = datetime(2026, 10, 11, 12, tzinfo=UTC)
@@ -19,14 +19,14 @@ END = datetime(2026, 11, 1, tzinfo=UTC)
 METERS = {"calls": meter("calls", {"func": "sum", "property": "n"}),
           "seats": meter("seats", {"func": "max", "property": "n"}),
           "users": meter("users", {"func": "unique", "property": "user"})}
-OLD = {"id": "old", "name": "Old", "recurring_interval": "month", "recurring_interval_count": 1, "prices": [
+OLD = product([
     {"id": "p-calls", "amount_type": "metered_unit", "meter_id": "calls", "unit_amount": "3", "credited_units": 100},
     {"id": "p-seats", "amount_type": "metered_unit", "meter_id": "seats", "unit_amount": "500"},
     {"id": "p-users", "amount_type": "metered_unit", "meter_id": "users", "unit_amount": "40"},
-]}
-NEW = {"id": "new", "name": "New", "recurring_interval": "month", "recurring_interval_count": 1, "prices": [
+], id="old", name="Old")
+NEW = product([
     {"id": "n-calls", "amount_type": "metered_unit", "meter_id": "calls", "unit_amount": "1", "credited_units": 150},
-]}
+], id="new", name="New")
 
 
 def sub(**changes) -> dict:

@@ -12,12 +12,12 @@ from polar.v2026_10.outputs import CustomerOrder, CustomerSubscription
 from functions.portal.polar import order_out, subscription_out
 from functions.store.entities import Meter
 from functions.store.organizations import Organization
+from tests.unit.entities import product
 
 ORG = Organization(id="org", name="Acme AI, Inc.", created_at="2026-11-01T00:00:00Z")
 METER = Meter(id="m1", organization_id="org", seq=1, name="Tokens", filter={}, aggregation={"func": "count"},
               created_at="2026-11-01T00:00:00Z", unit="token")
-PRODUCT = {"id": "p1", "name": "Pro", "created_at": "2026-11-01T00:00:00Z", "recurring_interval": "month",
-           "recurring_interval_count": 1, "is_archived": False, "prices": [
+PRODUCT = product(id="p1", name="Pro", created_at="2026-11-01T00:00:00Z", prices=[
                {"id": "f", "amount_type": "fixed", "price_amount": 2000, "price_currency": "eur"},
                {"id": "z", "amount_type": "free", "price_currency": "eur"},
                {"id": "u", "amount_type": "metered_unit", "meter_id": "m1", "unit_amount": "0.5",
@@ -25,7 +25,7 @@ PRODUCT = {"id": "p1", "name": "Pro", "created_at": "2026-11-01T00:00:00Z", "rec
                {"id": "t", "amount_type": "metered_tiers", "meter_id": "m1", "price_currency": "eur",
                 "tiers": {"type": "volume", "tiers": [{"bound": 100, "unit_amount": "2"}, {"unit_amount": "1"}]}},
                {"id": "k", "amount_type": "metered_package", "meter_id": "m1", "package_size": 10,
-                "package_amount": 100, "price_currency": "eur"}]}
+                "package_amount": 100, "price_currency": "eur"}])
 SUB = {"id": "s1", "customer_id": "c1", "product_id": "p1", "status": "active", "created_at": "2026-11-01T00:00:00Z",
        "started_at": "2026-11-01T00:00:00Z", "current_period_start": "2026-11-01T00:00:00Z",
        "current_period_end": "2026-12-01T00:00:00Z", "cancel_at_period_end": True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from hypothesis import given
@@ -12,12 +13,13 @@ from functions.billing.pricing import metered_line_cents
 from functions.portal.locale import LOCALES, NBSP, NNBSP, money, negotiate, number, percent
 from functions.portal.pages import on_accent
 from functions.portal.words import Unit, line_detail, meter_sentence, price_words, tier_breakdown, unit_of
+from tests.unit.entities import price
 
 TOKENS = Unit("token", "tokens")
-GRADUATED = {"amount_type": "metered_tiers", "id": "p", "meter_id": "m", "price_currency": "usd",
-             "tiers": {"type": "graduated", "tiers": [{"bound": 1000, "unit_amount": "2"},
-                                                       {"bound": 5000, "unit_amount": "1"},
-                                                       {"bound": None, "unit_amount": "0.5"}]}}
+GRADUATED = price(amount_type="metered_tiers", id="p", meter_id="m", price_currency="usd",
+                  tiers={"type": "graduated", "tiers": [{"bound": 1000, "unit_amount": "2"},
+                                                        {"bound": 5000, "unit_amount": "1"},
+                                                        {"bound": None, "unit_amount": "0.5"}]})
 
 
 def test_accept_language_picks_the_first_known_locale_by_quality() -> None:
@@ -48,13 +50,13 @@ def test_formatted_numbers_read_back_exactly(value: int, tag: str) -> None:
 
 
 def test_unit_prices_scale_to_a_readable_block() -> None:
-    price = {"amount_type": "metered_unit", "unit_amount": "0.002", "price_currency": "usd"}
-    assert price_words(price, TOKENS) == f"0.02{NBSP}USD per 1,000 tokens"
-    assert price_words({**price, "unit_amount": "2"}, Unit("unit", "units")) == f"0.02{NBSP}USD per unit"
-    assert price_words({**price, "unit_amount": "0.000001", "cap_amount": 5000}, TOKENS) == (
+    unit_price = price(amount_type="metered_unit", unit_amount="0.002", price_currency="usd")
+    assert price_words(unit_price, TOKENS) == f"0.02{NBSP}USD per 1,000 tokens"
+    assert price_words(replace(unit_price, unit_amount="2"), Unit("unit", "units")) == f"0.02{NBSP}USD per unit"
+    assert price_words(replace(unit_price, unit_amount="0.000001", cap_amount=5000), TOKENS) == (
         f"0.01{NBSP}USD per 1,000,000 tokens, at most 50.00{NBSP}USD per period")
-    assert price_words({"amount_type": "metered_package", "package_size": 100, "package_amount": 250,
-                        "price_currency": "eur"}, TOKENS, LOCALES["de"]) == (
+    assert price_words(price(amount_type="metered_package", package_size=100, package_amount=250,
+                             price_currency="eur"), TOKENS, LOCALES["de"]) == (
         f"2,50{NBSP}EUR per started package of 100 tokens")
     assert "1 to 1,000 at" in price_words(GRADUATED, TOKENS) and "5,001 and above" in price_words(GRADUATED, TOKENS)
     assert price_words(None, TOKENS) == ""
@@ -62,16 +64,16 @@ def test_unit_prices_scale_to_a_readable_block() -> None:
 
 @given(st.integers(min_value=0, max_value=20_000), st.sampled_from(["graduated", "volume"]))
 def test_tier_breakdown_adds_up_to_the_billed_line(units: int, kind: str) -> None:
-    price = {**GRADUATED, "tiers": {**GRADUATED["tiers"], "type": kind}}
-    rows = tier_breakdown(price, Decimal(units))
+    tiered = replace(GRADUATED, tiers={**(GRADUATED.tiers or {}), "type": kind})
+    rows = tier_breakdown(tiered, Decimal(units))
     assert sum(r["units"] for r in rows) == units
-    assert to_cents(sum((r["exact"] for r in rows), Decimal(0))) == metered_line_cents(price, Decimal(units))
+    assert to_cents(sum((r["exact"] for r in rows), Decimal(0))) == metered_line_cents(tiered, Decimal(units))
 
 
 def test_meter_sentence_says_left_over_and_price() -> None:
-    price = {"amount_type": "metered_unit", "unit_amount": "0.002", "price_currency": "usd"}
+    unit_price = price(amount_type="metered_unit", unit_amount="0.002", price_currency="usd")
     over = {"consumed_units": 14780, "credited_units": 10000}
-    assert meter_sentence(over, TOKENS, price) == (
+    assert meter_sentence(over, TOKENS, unit_price) == (
         f"14,780 tokens used: 4,780 tokens over the 10,000 included, billed at 0.02{NBSP}USD per 1,000 tokens.")
     within = {"consumed_units": 1, "credited_units": 10000}
     assert meter_sentence(within, TOKENS, None) == "1 token used of the 10,000 included: 9,999 tokens left."
