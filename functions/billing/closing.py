@@ -29,7 +29,7 @@ from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import BalanceChange, ClosingAggregate, InvoiceWrite, WriteOutcome
-from functions.store.entities import Customer, Discount, Meter, Product, TaxRate
+from functions.store.entities import BillingState, Customer, Discount, Meter, Product, TaxRate
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
@@ -73,18 +73,13 @@ def segment_credits(subscription: dict[str, Any], product: Product) -> dict[str,
     return credits_of(product, subscription.get("rollover") or {}, subscription.get("credits_used"))
 
 
-def billing_state(subscription: dict[str, Any], product: Product) -> dict[str, Any]:
+def billing_state(subscription: dict[str, Any], product: Product) -> BillingState:
     """What ingest and the customer meters need on the customer item: the cycle and its credits."""
-    return {
-        "subscription_id": subscription["id"],
-        "anchor": subscription["billing_anchor"],
-        "interval": product.recurring_interval,
-        "interval_count": product.recurring_interval_count,
-        "cycle": subscription["cycle"],
-        "period_start": usage_start(subscription),
-        "period_end": subscription["current_period_end"],
-        "credits": segment_credits(subscription, product),
-    }
+    return BillingState(subscription_id=subscription["id"], anchor=subscription["billing_anchor"],
+                        interval=product.recurring_interval, interval_count=product.recurring_interval_count,
+                        cycle=int(subscription["cycle"]), period_start=usage_start(subscription),
+                        period_end=subscription["current_period_end"],
+                        credits=segment_credits(subscription, product))
 
 
 @dataclass

@@ -171,7 +171,7 @@ def delete(org_id: str, ref: CustomerRef) -> None:
     from functions.billing import invoices, subscriptions
 
     customer = resolve(org_id, ref)
-    subscription_id = (customer.billing or {}).get("subscription_id")
+    subscription_id = customer.billing.subscription_id if customer.billing else None
     if subscription_id:
         subscriptions.revoke(org_id, subscription_id, publish=invoices.publish)
         customer = resolve(org_id, ref)  # the revoke changed the customer's billing state

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Protocol
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import Contention, PeriodClosed, ValidationFailed, field_error
@@ -30,7 +30,7 @@ from functions.store import aggregates, markers
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
-from functions.store.entities import Customer, Meter
+from functions.store.entities import BillingState, Customer, Meter
 from functions.store.events import EventRecord
 from functions.thresholds import service as thresholds
 
@@ -94,7 +94,7 @@ class PeriodRouter:
     """The period an event counts in: the one containing its timestamp (the customer's billing cycle, or the
     calendar month without a subscription) unless that period is closed; then the open one, marked late."""
 
-    def __init__(self, billing: dict[str, dict[str, Any] | None]) -> None:
+    def __init__(self, billing: dict[str, BillingState | None]) -> None:
         self.billing = billing
         self.closed: set[tuple[str, str]] = set()  # (customer, period key)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from functions.common.clock import iso, parse_iso
+from functions.store.entities import BillingState
 
 
 @dataclass(frozen=True, order=True)
@@ -76,24 +76,23 @@ def cycle_containing(anchor: datetime, interval: str, count: int, moment: dateti
     return n, cycle(anchor, interval, count, n)
 
 
-def customer_period(billing: dict[str, Any] | None, moment: datetime) -> tuple[Period, bool]:
+def customer_period(billing: BillingState | None, moment: datetime) -> tuple[Period, bool]:
     """The period an event at `moment` counts in, and whether it is late (its own period already closed)."""
     if not billing:
         return calendar_month(moment), False
-    start, end = parse_iso(billing["period_start"]), parse_iso(billing["period_end"])
+    start, end = parse_iso(billing.period_start), parse_iso(billing.period_end)
     if moment < start:
         return Period(start, end), True
     if moment < end:  # the open usage period: a cycle, or its segment since a product change (docs/billing.md)
         return Period(start, end), False
-    _, period = cycle_containing(parse_iso(billing["anchor"]), billing["interval"], int(billing["interval_count"]),
-                                 moment, start_at=int(billing["cycle"]))
+    _, period = cycle_containing(parse_iso(billing.anchor), billing.interval, billing.interval_count, moment,
+                                 start_at=billing.cycle)
     return period, False
 
 
-def following_period(billing: dict[str, Any] | None, period: Period) -> Period:
+def following_period(billing: BillingState | None, period: Period) -> Period:
     if not billing:
         return next_period(period)
-    anchor = parse_iso(billing["anchor"])
-    n, _ = cycle_containing(anchor, billing["interval"], int(billing["interval_count"]), period.start,
-                            start_at=int(billing["cycle"]))
-    return cycle(anchor, billing["interval"], int(billing["interval_count"]), n + 1)
+    anchor = parse_iso(billing.anchor)
+    n, _ = cycle_containing(anchor, billing.interval, billing.interval_count, period.start, start_at=billing.cycle)
+    return cycle(anchor, billing.interval, billing.interval_count, n + 1)

@@ -77,15 +77,15 @@ def meter_cards(who: CustomerPrincipal, customer: Customer, product: Product | N
         all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
     shown = [(row.numbers(), row.meter) for row in customer_meters(who.organization_id, customer, all_meters)]
     prices = metered_prices(product)
-    billing_state = customer.billing or {}
+    billing_state = customer.billing
     used = {meter.id for _, meter in shown}
     for meter_id in prices:
         priced = all_meters.get(meter_id)
         if meter_id in used or priced is None or priced.archived_at or not billing_state:
             continue
         shown.append(({"id": None, "customer_id": customer.id, "meter_id": meter_id, "consumed_units": 0,
-                       "credited_units": 0, "balance": 0, "period_start": billing_state["period_start"],
-                       "period_end": billing_state["period_end"]}, priced))
+                       "credited_units": 0, "balance": 0, "period_start": billing_state.period_start,
+                       "period_end": billing_state.period_end}, priced))
     if not shown:
         return []
     start = min(row["period_start"] for row, _ in shown)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
 from functions.store import dynamo
 from functions.store.aggregates import close_aggregate_action
 from functions.store.codec import entity_from_item, entity_from_values, entity_item, from_item, to_attr, to_item
-from functions.store.entities import Discount, Price, Product, TaxRate
+from functions.store.entities import BillingState, Discount, Price, Product, TaxRate
 from functions.store.keys import (
     DISCOUNT_PREFIX,
     DUE_SUBSCRIPTIONS,
@@ -232,7 +232,7 @@ class InvoiceWrite:
     previous_number: int
     subscription: dict[str, Any]
     subscription_guard: str | None  # the period start the subscription must still have (None: must not exist)
-    customer_billing: dict[str, Any] | None
+    customer_billing: BillingState | None
     close: list[ClosingAggregate] = field(default_factory=list)
     discount_redemption: str | None = None  # discount id whose redemption count goes up
     balance: BalanceChange | None = None  # the invoice takes credit from, or gives credit to, the customer
@@ -248,14 +248,14 @@ class WriteOutcome:
 
 
 def _customer_update(org_id: str, customer_id: str, balance: BalanceChange | None,
-                     billing: dict[str, Any] | None, keep_billing: bool = False) -> dict[str, Any]:
+                     billing: BillingState | None, keep_billing: bool = False) -> dict[str, Any]:
     """The customer item's part of a transaction: its billing state (set, or removed unless `keep_billing`),
     and its credit balance when it moves (one action per item in a transaction, so both in one update)."""
     sets, values, names = [], {}, {}
     condition = "attribute_exists(PK)"
     if billing is not None:
         sets.append("billing = :b")
-        values[":b"] = to_attr(billing)
+        values[":b"] = to_attr(asdict(billing))
     if balance is not None:
         sets.append("#bal = :bal, #bv = :bv")
         names.update({"#bal": "balance", "#bv": "balance_version"})

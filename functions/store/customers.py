@@ -7,8 +7,8 @@ from typing import Any
 
 from functions.common.errors import AlreadyExists, Conflict, NotFound
 from functions.store import dynamo
-from functions.store.codec import entity_from_item, entity_item, to_item
-from functions.store.entities import Customer
+from functions.store.codec import entity_from_values, entity_item, from_item, to_item
+from functions.store.entities import BillingState, Customer
 from functions.store.keys import (
     CUSTOMER_PREFIX,
     customer_email_sk,
@@ -40,6 +40,13 @@ class CustomerRef:
         if external_customer_id:
             return cls(external_customer_id=external_customer_id)
         return None
+
+
+def customer_from_item(item: dict[str, Any]) -> Customer:
+    values = from_item(item)
+    if values.get("billing"):
+        values["billing"] = entity_from_values(BillingState, values["billing"])
+    return entity_from_values(Customer, values)
 
 
 def find(org_id: str, ref: CustomerRef) -> Customer | None:
@@ -117,7 +124,7 @@ def get(org_id: str, customer_id: str) -> Customer | None:
     ).get("Item")
     if not item:
         return None
-    customer = entity_from_item(Customer, item)
+    customer = customer_from_item(item)
     return None if customer.deleted_at else customer
 
 
@@ -127,7 +134,7 @@ def get_many(org_id: str, customer_ids: list[str]) -> dict[str, Customer]:
     for start in range(0, len(ids), 100):
         keys = [key(org_pk(org_id), customer_sk(c)) for c in ids[start : start + 100]]
         for item in dynamo.batch_get(keys):
-            customer = entity_from_item(Customer, item)
+            customer = customer_from_item(item)
             if not customer.deleted_at:
                 found[customer.id] = customer
     return found
@@ -149,7 +156,7 @@ def list_all(org_id: str) -> list[Customer]:
         KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
         ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":prefix": {"S": CUSTOMER_PREFIX}},
     )
-    customers = [entity_from_item(Customer, item) for item in items]
+    customers = [customer_from_item(item) for item in items]
     return [c for c in customers if not c.deleted_at]
 
 

@@ -16,9 +16,26 @@ Address = dict[str, str | None]  # line1, line2, postal_code, city, state, count
 
 
 @dataclass(frozen=True, slots=True)
+class BillingState:
+    """What a customer's active subscription keeps on the customer item, so that ingest and the customer meters
+    find the customer's period without reading the subscription: its cycle (`anchor`, every `interval_count`
+    `interval`s, now at number `cycle`), the open usage segment (from `period_start`, the cycle's start or its
+    last product change, to `period_end`), and the units credited per meter in it (exact decimal strings)."""
+
+    subscription_id: str
+    anchor: str
+    interval: str
+    interval_count: int
+    cycle: int
+    period_start: str
+    period_end: str
+    credits: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Customer:
-    """A customer item. `billing` is the billing state the subscriptions keep on it (subscription id, product
-    cycle and anchor: what meters/periods.py reads to find the customer's period); None without a subscription.
+    """A customer item. `billing` is the billing state its subscription keeps on it (what meters/periods.py
+    reads to find the customer's period); None without an active subscription.
     `tax_id` is Polar's `[value, type]` pair, or the text the portal's form saved. `balance` is the customer's
     credit per currency (lower case -> cents, positive: credit to spend on the next invoices), changed only in an
     invoice's transaction, each change guarded by `balance_version` (docs/billing.md, Customer balance)."""
@@ -34,7 +51,7 @@ class Customer:
     tax_exempt: bool = False
     billing_name: str | None = None
     tax_id: str | list[str | None] | None = None
-    billing: dict[str, Any] | None = None
+    billing: BillingState | None = None
     balance: dict[str, int] = field(default_factory=dict)
     balance_version: int = 0
     modified_at: str | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -15,7 +14,7 @@ from functions.common.settings import settings
 from functions.meters.aggregation import value_of
 from functions.store import thresholds as store
 from functions.store.aggregates import AggregateKey, StoredAggregate, read_aggregates
-from functions.store.entities import Meter
+from functions.store.entities import BillingState, Meter
 from functions.store.thresholds import Crossing
 from functions.thresholds.rules import reached
 
@@ -24,7 +23,7 @@ logger = Logger()
 
 
 def check(org_id: str, keys: list[AggregateKey], meters: dict[str, Meter],
-          billing: dict[str, dict[str, Any] | None], *,
+          billing: dict[str, BillingState | None], *,
           read: Callable[[str, list[AggregateKey]], dict[AggregateKey, StoredAggregate]] = read_aggregates,
           claim: Callable[[str, Crossing], bool] = store.claim,
           announce: Callable[[Crossing], None] | None = None,
@@ -40,7 +39,8 @@ def check(org_id: str, keys: list[AggregateKey], meters: dict[str, Meter],
         customer_id, meter_id, period_key = agg_key
         meter = meters[meter_id]
         consumed = value_of(meter.aggregation["func"], aggregate.state, aggregate.unique_count)
-        credits = ((billing.get(customer_id) or {}).get("credits") or {})
+        state = billing.get(customer_id)
+        credits = state.credits if state else {}
         credited = Decimal(str(credits.get(meter_id, 0)))
         for threshold in meter.thresholds:
             if not reached(threshold, consumed, credited):

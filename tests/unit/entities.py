@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.store.entities import Discount, Meter, Price, Product, TaxRate
+from functions.store.entities import BillingState, Discount, Meter, Price, Product, TaxRate
 
 MATCH_ALL = {"conjunction": "and", "clauses": []}
 
@@ -35,3 +35,10 @@ def product(prices: list[dict[str, Any]], **fields: Any) -> Product:
     """A monthly product with `prices` given as the API takes them."""
     return Product(**{"id": "product", "organization_id": "org", "name": "product", "recurring_interval": "month",
                       "created_at": "2026-01-01T00:00:00Z", **fields, "prices": [price(**p) for p in prices]})
+
+
+def billing(**fields: Any) -> BillingState:
+    """A customer's billing state: a monthly subscription in its cycle 0 from 2026-01-01, unless told."""
+    return BillingState(**{"subscription_id": "s1", "anchor": "2026-01-01T00:00:00Z", "interval": "month",
+                           "interval_count": 1, "cycle": 0, "period_start": "2026-01-01T00:00:00Z",
+                           "period_end": "2026-02-01T00:00:00Z", **fields})

@@ -15,6 +15,7 @@ from functions.billing.adjustments import (
 from functions.billing.invoice import Line, total_invoice
 from functions.meters.periods import Period, customer_period, cycle, cycle_boundary
 from functions.store.entities import TaxRate
+from tests.unit.entities import billing as make_billing
 from tests.unit.entities import discount as make_discount
 from tests.unit.entities import tax_rate
 
@@ -34,8 +35,8 @@ def test_leap_year_and_month_end_renewals() -> None:
 
 
 def test_usage_period_follows_the_subscription_and_routes_earlier_events_late() -> None:
-    billing = {"anchor": "2026-01-31T00:00:00Z", "interval": "month", "interval_count": 1, "cycle": 1,
-               "period_start": "2026-02-28T00:00:00Z", "period_end": "2026-03-31T00:00:00Z"}
+    billing = make_billing(anchor="2026-01-31T00:00:00Z", cycle=1, period_start="2026-02-28T00:00:00Z",
+                           period_end="2026-03-31T00:00:00Z")
     assert customer_period(billing, d(2026, 3, 5)) == (Period(d(2026, 2, 28), d(2026, 3, 31)), False)
     assert customer_period(billing, d(2026, 4, 2)) == (Period(d(2026, 3, 31), d(2026, 4, 30)), False)
     assert customer_period(billing, d(2026, 2, 20)) == (Period(d(2026, 2, 28), d(2026, 3, 31)), True)

@@ -87,7 +87,7 @@ def test_rolled_over_credits_add_to_the_next_cycles_grant() -> None:
     sub = subscription(rollover={"m1": "25"})
     plan = plan_close(context(sub), CLOSING, False, usage(110), {"m1": METER})
     assert plan.lines[0].credited_units == "125" and plan.lines[0].quantity == "0"
-    assert billing_state(sub, PRODUCT)["credits"] == {"m1": "125"}
+    assert billing_state(sub, PRODUCT).credits == {"m1": "125"}
 
 
 def test_totals_apply_the_tax_rate_of_the_customers_country() -> None:

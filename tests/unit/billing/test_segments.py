@@ -61,8 +61,8 @@ def test_the_next_segment_counts_its_own_events_with_the_credits_left_in_the_cyc
     # New grant 150 - 100 used = 50 credited; 90 - 50 = 40 units x 1c.
     [line] = segment.lines
     assert (line.quantity, line.credited_units, line.amount, line.period_start) == ("40", "50", 40, iso(CHANGE))
-    assert billing_state(later, NEW)["credits"] == {"calls": "50"}
-    assert billing_state(later, NEW)["period_start"] == iso(CHANGE)
+    assert billing_state(later, NEW).credits == {"calls": "50"}
+    assert billing_state(later, NEW).period_start == iso(CHANGE)
 
 
 def test_an_event_after_the_change_counts_in_the_new_segment_and_one_before_it_is_late() -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from functions.customer_meters.service import consumed, open_aggregates
 from functions.store.aggregates import StoredAggregate
 from functions.store.partial import Partial
-from tests.unit.entities import meter
+from tests.unit.entities import billing, meter
 
 OCT, NOV, DEC = "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"
 
@@ -27,8 +27,8 @@ def test_a_closed_period_never_counts_even_if_it_is_the_latest() -> None:
 
 
 def test_with_a_subscription_only_its_current_cycle_counts() -> None:
-    billing = {"period_start": NOV}
-    current = open_aggregates([agg("m1", OCT), agg("m1", NOV, 7), agg("m1", DEC), agg("m2", OCT)], billing)
+    state = billing(period_start=NOV)
+    current = open_aggregates([agg("m1", OCT), agg("m1", NOV, 7), agg("m1", DEC), agg("m2", OCT)], state)
     assert list(current) == ["m1"] and current["m1"].state.count == 7
 
 

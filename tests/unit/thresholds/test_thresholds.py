@@ -15,7 +15,7 @@ from functions.store.partial import Partial
 from functions.store.thresholds import Crossing
 from functions.thresholds.rules import reached
 from functions.thresholds.service import check
-from tests.unit.entities import meter
+from tests.unit.entities import billing, meter
 
 NOW = datetime(2026, 11, 10, tzinfo=UTC)
 
@@ -56,8 +56,8 @@ def run(count: int, claimed: set[str], published: list[Crossing], meters: dict |
             raise RuntimeError("EventBridge is down")
         published.append(crossing)
 
-    billing = {"c1": {"credits": {"m1": "100"}}}
-    return check("org", [KEY], meters or {"m1": METER}, billing, read=read, claim=claim, announce=announce,
+    states = {"c1": billing(credits={"m1": "100"})}
+    return check("org", [KEY], meters or {"m1": METER}, states, read=read, claim=claim, announce=announce,
                  clock=lambda: NOW)
 
 
