@@ -70,8 +70,9 @@ class Edge:
         self.used: set[tuple[str, str, str]] = set()  # (role, action, resource) allowed and sent
         self.denied: list[tuple[str, str, str]] = []
         # Fault injection for tests: hook(phase, role, service, operation) before ("before") and after ("after")
-        # a request is forwarded, and while a transaction is in flight ("in_flight"); a reply returned by a
-        # "before" hook is sent instead of forwarding.
+        # a request is forwarded, while a transaction is in flight ("in_flight"), and once DynamoDB has answered
+        # a write but before the caller hears it ("committed": a crash there is a write the caller never saw
+        # succeed); a reply returned by a "before" hook is sent instead of forwarding.
         self.hooks: list[Callable[[str, str, str, str], Reply | None]] = []
         self._local = threading.local()
         edge = self
@@ -207,7 +208,8 @@ class Edge:
             try:
                 for hook in list(self.hooks):  # tests: hold a transaction while it is in flight
                     hook("in_flight", principal.name, "dynamodb", operation)
-                if self._forward(request, self.config.dynamodb, headers, body) >= 400:
+                if self._forward(request, self.config.dynamodb, headers, body,
+                                 lambda: self._run_hooks("committed", principal, operation)) >= 400:
                     with self.lock:
                         self.conflicts.transactions_refused_upstream += 1
             finally:
@@ -239,7 +241,12 @@ class Edge:
             pool[upstream] = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=900)
         return pool[upstream]
 
-    def _forward(self, request: BaseHTTPRequestHandler, upstream: str, headers: dict[str, str], body: bytes) -> int:
+    def _run_hooks(self, phase: str, principal: Principal, operation: str) -> None:
+        for hook in list(self.hooks):
+            hook(phase, principal.name, "dynamodb", operation)
+
+    def _forward(self, request: BaseHTTPRequestHandler, upstream: str, headers: dict[str, str], body: bytes,
+                 answered: Callable[[], None] | None = None) -> int:
         sent = {k: v for k, v in request.headers.items()
                 if k.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive")}
         sent["Content-Length"] = str(len(body))
@@ -253,6 +260,8 @@ class Edge:
                 connection.close()  # a kept-alive connection the upstream closed: once more on a new one
                 if attempt == 2:
                     raise
+        if answered is not None:
+            answered()
         request.send_response(response.status, response.reason)
         length = response.getheader("content-length")
         for key, value in response.getheaders():

@@ -69,7 +69,8 @@ def test_duplicates_inside_one_request(org, api_calls_meters, tmp_path) -> None:
 
 
 def kill_ingest_at(local_stack, edge_hooks, phase: str, transaction: int) -> None:
-    """SIGKILL the ingest Lambda's environment before or after its N-th TransactWriteItems reaches DynamoDB."""
+    """SIGKILL the ingest Lambda's environment before its N-th TransactWriteItems reaches DynamoDB ("before"), or
+    once DynamoDB committed it but before the reply reaches the Lambda ("committed")."""
     ingest = local_stack.function_name("ingest")
     role = local_stack.stack.functions[ingest].role
     seen = {"n": 0}
@@ -105,8 +106,8 @@ def test_crash_after_commit_before_reply_then_retry(org, api_calls_meters, local
                                                     tmp_path) -> None:
     events = batch("carol", 0, 150)
     last = transactions_of_one_request(org, local_stack, edge_hooks, batch("carol-twin", 0, 150, prefix="twin"))
-    # The last chunk commits, then the Lambda's environment dies before it can answer.
-    kill_ingest_at(local_stack, edge_hooks, "after", last)
+    # The last chunk commits, then the Lambda's environment dies before it hears so, let alone answers.
+    kill_ingest_at(local_stack, edge_hooks, "committed", last)
     assert org.http.post("/v1/events/ingest", json={"events": events}).status_code == 500
     edge_hooks.clear()
     retry = org.http.post("/v1/events/ingest", json={"events": events}).json()
