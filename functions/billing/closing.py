@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,7 +29,7 @@ from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import BalanceChange, ClosingAggregate, InvoiceWrite, WriteOutcome
-from functions.store.entities import BillingState, Customer, Discount, Meter, Product, TaxRate
+from functions.store.entities import BillingState, Customer, Discount, Meter, Product, Subscription, TaxRate
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
@@ -43,7 +43,7 @@ def invoice_id(subscription_id: str, reason: str, marker: str) -> str:
     return str(uuid.uuid5(INVOICE_NAMESPACE, f"{subscription_id}|{reason}|{marker}"))
 
 
-def get_subscription(org_id: str, subscription_id: str) -> dict[str, Any]:
+def get_subscription(org_id: str, subscription_id: str) -> Subscription:
     sub = store.get_subscription(org_id, subscription_id)
     if sub is None:
         raise NotFound("subscription not found")
@@ -64,21 +64,21 @@ def credits_of(product: Product, rollover: dict[str, str], used: dict[str, str] 
     return credits
 
 
-def usage_start(subscription: dict[str, Any]) -> str:
+def usage_start(subscription: Subscription) -> str:
     """Where the open usage segment starts: the cycle's start, or the last product change in it."""
-    return subscription.get("usage_start") or subscription["current_period_start"]  # type: ignore[no-any-return]
+    return subscription.usage_start or subscription.current_period_start
 
 
-def segment_credits(subscription: dict[str, Any], product: Product) -> dict[str, str]:
-    return credits_of(product, subscription.get("rollover") or {}, subscription.get("credits_used"))
+def segment_credits(subscription: Subscription, product: Product) -> dict[str, str]:
+    return credits_of(product, subscription.rollover, subscription.credits_used)
 
 
-def billing_state(subscription: dict[str, Any], product: Product) -> BillingState:
+def billing_state(subscription: Subscription, product: Product) -> BillingState:
     """What ingest and the customer meters need on the customer item: the cycle and its credits."""
-    return BillingState(subscription_id=subscription["id"], anchor=subscription["billing_anchor"],
+    return BillingState(subscription_id=subscription.id, anchor=subscription.billing_anchor,
                         interval=product.recurring_interval, interval_count=product.recurring_interval_count,
-                        cycle=int(subscription["cycle"]), period_start=usage_start(subscription),
-                        period_end=subscription["current_period_end"],
+                        cycle=subscription.cycle, period_start=usage_start(subscription),
+                        period_end=subscription.current_period_end,
                         credits=segment_credits(subscription, product))
 
 
@@ -98,7 +98,7 @@ class RunCache:
 @dataclass
 class InvoiceContext:
     org_id: str
-    subscription: dict[str, Any]
+    subscription: Subscription
     product: Product
     customer: Customer
     discount: Discount | None
@@ -107,22 +107,22 @@ class InvoiceContext:
     seller: dict[str, Any] | None = None  # the organization's details printed on the invoice
 
     @classmethod
-    def load(cls, org_id: str, subscription: dict[str, Any], product: Product | None = None,
+    def load(cls, org_id: str, subscription: Subscription, product: Product | None = None,
              cache: RunCache | None = None, clock: Clock = utcnow) -> InvoiceContext:
         cache = RunCache() if cache is None else cache
-        product_key = (org_id, subscription["product_id"])
+        product_key = (org_id, subscription.product_id)
         if product is None:
-            product = cache.products.get(product_key) or catalogue.get_product(org_id, subscription["product_id"])
+            product = cache.products.get(product_key) or catalogue.get_product(org_id, subscription.product_id)
         cache.products[(org_id, product.id)] = product
         discount = None
-        if subscription.get("discount_id"):
-            discount_key = (org_id, subscription["discount_id"])
+        if subscription.discount_id:
+            discount_key = (org_id, subscription.discount_id)
             if discount_key not in cache.discounts or cache.discounts[discount_key] is None:
-                cache.discounts[discount_key] = store.get_discount(org_id, subscription["discount_id"])
+                cache.discounts[discount_key] = store.get_discount(org_id, subscription.discount_id)
             discount = cache.discounts[discount_key]
         if org_id not in cache.tax_rates:
             cache.tax_rates[org_id] = store.list_tax_rates(org_id)
-        customer = customer_store.get(org_id, subscription["customer_id"])
+        customer = customer_store.get(org_id, subscription.customer_id)
         if customer is None:
             raise NotFound("customer not found")
         if org_id not in cache.sellers:
@@ -139,8 +139,7 @@ class InvoiceContext:
 
     def totals(self, lines: list[Line], issued_at: datetime) -> InvoiceAmounts:
         sub = self.subscription
-        applies = discount_applies(self.discount, parse_iso(sub["started_at"]), int(sub.get("invoice_count", 0)),
-                                   issued_at)
+        applies = discount_applies(self.discount, parse_iso(sub.started_at), sub.invoice_count, issued_at)
         return total_invoice(lines, self.discount if applies else None, self.applying_tax_rates(), self.currency,
                              self.credit)
 
@@ -165,12 +164,12 @@ class InvoiceContext:
         sub = self.subscription
         issued = self.clock()
         return {
-            "id": invoice_id(sub["id"], reason, marker), "number": number, "organization_id": self.org_id,
-            "customer_id": sub["customer_id"], "subscription_id": sub["id"], "product_id": self.product.id,
+            "id": invoice_id(sub.id, reason, marker), "number": number, "organization_id": self.org_id,
+            "customer_id": sub.customer_id, "subscription_id": sub.id, "product_id": self.product.id,
             # Nothing due (a credit, or paid from the balance): settled when issued, as Stripe marks it paid.
             "status": "open" if amounts.amount_due else "paid", "billing_reason": reason, "currency": self.currency,
             "period_start": iso(period.start), "period_end": iso(period.end),
-            "discount_id": sub.get("discount_id") if amounts.discount_amount else None,
+            "discount_id": sub.discount_id if amounts.discount_amount else None,
             "customer_name": self.customer.billing_name or self.customer.name,
             "customer_email": self.customer.email, "customer_tax_id": self.customer.tax_id,
             "billing_address": self.customer.billing_address,
@@ -193,8 +192,8 @@ def seller_of(org_id: str) -> dict[str, Any] | None:
     return seller
 
 
-def period_of(sub: dict[str, Any], product: Product, n: int) -> Period:
-    return cycle(parse_iso(sub["billing_anchor"]), product.recurring_interval, product.recurring_interval_count, n)
+def period_of(sub: Subscription, product: Product, n: int) -> Period:
+    return cycle(parse_iso(sub.billing_anchor), product.recurring_interval, product.recurring_interval_count, n)
 
 
 def write_numbered(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], None],
@@ -256,7 +255,7 @@ class SegmentUsage:
     to_close: list[ClosingAggregate]
 
 
-def segment_usage(sub: dict[str, Any], product: Product, aggregates: Mapping[str, StoredAggregate],
+def segment_usage(sub: Subscription, product: Product, aggregates: Mapping[str, StoredAggregate],
                   meters: Mapping[str, Meter], cycle_end: datetime, until: datetime) -> SegmentUsage:
     """The open usage segment (from `usage_start(sub)` to `until`) billed at `product`'s metered prices. Pure:
     `aggregates` are the segment's, by meter id. Each segment aggregates its own events (a max, unique, last or
@@ -270,7 +269,7 @@ def segment_usage(sub: dict[str, Any], product: Product, aggregates: Mapping[str
             continue
         agg = aggregates.get(meter_id)
         consumed[meter_id] = meter_consumed(meters[meter_id], agg) if agg and meter_id in meters else Decimal(0)
-        closing_list.append(ClosingAggregate(sub["customer_id"], meter_id, start, iso(cycle_end),
+        closing_list.append(ClosingAggregate(sub.customer_id, meter_id, start, iso(cycle_end),
                                              agg.version if agg else None))
     credits = {m: Decimal(v) for m, v in segment_credits(sub, product).items()}
     lines = usage_lines(product.prices, consumed, credits, (start, iso(until)))
@@ -285,7 +284,7 @@ def plan_close(context: InvoiceContext, closing: Period, ending: bool, aggregate
     sub, product = context.subscription, context.product
     usage = segment_usage(sub, product, aggregates, meters, closing.end, final_at or closing.end)
     consumed, credits, closing_list = usage.consumed, usage.credits, usage.to_close
-    lines = usage.lines + [Line(**p) for p in sub.get("pending_lines") or []]
+    lines = usage.lines + [Line(**p) for p in sub.pending_lines]
     rollover = {}
     for price in product.metered_prices():
         meter_id = price.meter_id or ""
@@ -295,7 +294,7 @@ def plan_close(context: InvoiceContext, closing: Period, ending: bool, aggregate
                 rollover[meter_id] = str(left)
     following = None
     if not ending:
-        following = period_of(sub, product, int(sub["cycle"]) + 1)
+        following = period_of(sub, product, sub.cycle + 1)
         lines += fixed_lines(product.prices, (iso(following.start), iso(following.end)), product.name)
     return ClosePlan(lines, rollover, closing_list, following)
 
@@ -309,7 +308,7 @@ def usage_of(context: InvoiceContext, cache: RunCache | None = None
         meters = cache.meters.get(context.org_id) or {m.id: m for m in meter_store.list_all(context.org_id)}
         cache.meters[context.org_id] = meters
     start = usage_start(context.subscription)
-    aggregates = {a.meter_id: a for a in customer_aggregates(context.org_id, context.subscription["customer_id"])
+    aggregates = {a.meter_id: a for a in customer_aggregates(context.org_id, context.subscription.customer_id)
                   if a.period_key == start}
     return aggregates, meters
 
@@ -322,28 +321,26 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
         if attempt:  # the counter, the usage or the subscription moved under another writer
             pause_before_retry(attempt - 1)
         sub = get_subscription(org_id, subscription_id)
-        if sub["status"] != "active":
+        if not sub.active:
             return CloseResult(None, False, notes=["not active"])
-        closing = Period(parse_iso(sub["current_period_start"]), parse_iso(sub["current_period_end"]))
+        closing = Period(parse_iso(sub.current_period_start), parse_iso(sub.current_period_end))
         if not cancel_now and closing.end > as_of:
             return CloseResult(None, False, notes=["not due"])
         context = InvoiceContext.load(org_id, sub, cache=cache, clock=clock)
-        ending = cancel_now or bool(sub.get("cancel_at_period_end"))
+        ending = cancel_now or sub.cancel_at_period_end
         aggregates, meters = usage_of(context, cache)
         plan = plan_close(context, closing, ending, aggregates, meters, as_of if cancel_now else None)
-        guard = sub["current_period_start"]
+        guard = sub.current_period_start
         reason = "subscription_cancel" if ending else "subscription_cycle"
-        count = int(sub.get("invoice_count", 0))
         amounts = context.totals(plan.lines, as_of if cancel_now else closing.end)
-        next_sub = dict(sub)
         if plan.following is None:
-            next_sub.update(status="canceled", ended_at=iso(as_of if cancel_now else closing.end),
-                            canceled_at=sub.get("canceled_at") or iso(as_of))
+            next_sub = replace(sub, status="canceled", ended_at=iso(as_of if cancel_now else closing.end),
+                               canceled_at=sub.canceled_at or iso(as_of))
         else:
-            next_sub.update(cycle=int(sub["cycle"]) + 1, current_period_start=iso(plan.following.start),
-                            current_period_end=iso(plan.following.end), rollover=plan.rollover)
-        next_sub.update(pending_lines=[], invoice_count=count + 1, modified_at=iso(clock()), usage_start=None,
-                        credits_used={})
+            next_sub = replace(sub, cycle=sub.cycle + 1, current_period_start=iso(plan.following.start),
+                               current_period_end=iso(plan.following.end), rollover=plan.rollover)
+        next_sub = replace(next_sub, pending_lines=[], invoice_count=sub.invoice_count + 1, modified_at=iso(clock()),
+                           usage_start=None, credits_used={})
         write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=next_sub,
                              subscription_guard=guard,
                              customer_billing=billing_state(next_sub, context.product) if plan.following else None,
@@ -358,7 +355,7 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
         outcome = write_numbered(write, build, cache.counters)
         if outcome.committed:
             return CloseResult(write.invoice, True,
-                               next_period_end=next_sub["current_period_end"] if plan.following else None)
+                               next_period_end=next_sub.current_period_end if plan.following else None)
         if outcome.already_done:
             return CloseResult(None, False, notes=["closed by another run"])
         # The counter, the usage or the customer's balance moved: read everything again and rebuild the invoice.
@@ -368,12 +365,12 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
 def preview(org_id: str, subscription_id: str) -> dict[str, Any]:
     """What closing the current period now would bill: the same code as the close, nothing written."""
     sub = get_subscription(org_id, subscription_id)
-    if sub["status"] != "active":
+    if not sub.active:
         raise ValidationFailed([field_error(["path", "subscription_id"], "the subscription has ended")])
     context = InvoiceContext.load(org_id, sub)
-    closing = Period(parse_iso(sub["current_period_start"]), parse_iso(sub["current_period_end"]))
+    closing = Period(parse_iso(sub.current_period_start), parse_iso(sub.current_period_end))
     aggregates, meters = usage_of(context)
-    plan = plan_close(context, closing, bool(sub.get("cancel_at_period_end")), aggregates, meters)
+    plan = plan_close(context, closing, sub.cancel_at_period_end, aggregates, meters)
     invoice = context.invoice("upcoming", "preview", context.totals(plan.lines, closing.end), closing, 0)
     invoice.update(id=None, number=None, status="draft", issues_at=iso(closing.end),
                    due_at=iso(closing.end + timedelta(days=context.payment_terms_days)))

@@ -19,17 +19,12 @@ from functions.billing.schemas import (
     TaxRateCreate,
     catalogue_out,
     product_out,
+    subscription_out,
 )
 from functions.common.http import json_response
 from functions.common.listing import parse_sorting, sort_rows
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
-
-
-def subscription_out(sub: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in sub.items() if k not in ("pending_lines",)} | {
-        "pending_lines": sub.get("pending_lines") or []}
-
 
 PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
 

@@ -203,6 +203,11 @@ def product_out(product: entities.Product) -> dict[str, Any]:
     return {**asdict(product), "prices": [p.fields_of_kind() for p in product.prices]}
 
 
+def subscription_out(sub: entities.Subscription) -> dict[str, Any]:
+    """The store's Subscription as its response (`Subscription` below)."""
+    return asdict(sub)
+
+
 def catalogue_out(entity: entities.Discount | entities.TaxRate) -> dict[str, Any]:
     """A discount or tax rate as its response (`Discount`, `TaxRate` below): the entity's fields, as stored."""
     return asdict(entity)

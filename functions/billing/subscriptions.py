@@ -5,6 +5,7 @@ right away through `publish` (the cycle close republishes one whose publication 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store.billing import InvoiceWrite
 from functions.store.customers import CustomerRef
-from functions.store.entities import Product
+from functions.store.entities import Product, Subscription
 
 if TYPE_CHECKING:  # the request models, validated by the management routes
     from functions.billing.schemas import SubscriptionCreate, SubscriptionUpdate
@@ -50,7 +51,7 @@ def _publish_written(invoice: dict[str, Any] | None, publish: Publisher) -> None
 
 
 def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock = utcnow,
-                        publish: Publisher = invoices.publish) -> dict[str, Any]:
+                        publish: Publisher = invoices.publish) -> Subscription:
     customer = customer_store.find(org_id, CustomerRef(body.customer_id, body.external_customer_id))
     if customer is None:  # an id in the body: a 422 naming it (Polar's answer), not a 404 of the route
         name = "customer_id" if body.customer_id else "external_customer_id"
@@ -78,25 +79,19 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
                                             f"{discount.currency}; this product bills in {currency}")])
     now = clock()
     period = cycle(now, product.recurring_interval, product.recurring_interval_count, 0)
-    sub = {
-        "id": new_id(), "organization_id": org_id, "customer_id": customer.id, "product_id": product.id,
-        "status": "active", "billing_anchor": iso(now), "cycle": 0, "started_at": iso(now),
-        "current_period_start": iso(period.start), "current_period_end": iso(period.end),
-        "cancel_at_period_end": False, "canceled_at": None, "ended_at": None,
-        "discount_id": discount.id if discount else None, "invoice_count": 0, "pending_lines": [],
-        "rollover": {}, "created_at": iso(now), "modified_at": None,
-    }
+    before_first_invoice = Subscription(
+        id=new_id(), organization_id=org_id, customer_id=customer.id, product_id=product.id,
+        billing_anchor=iso(now), started_at=iso(now), current_period_start=iso(period.start),
+        current_period_end=iso(period.end), discount_id=discount.id if discount else None, created_at=iso(now))
     # The context keeps the subscription as it is before its first invoice (a `once` discount applies to it).
-    context = InvoiceContext(org_id, dict(sub), product, customer, discount, store.list_tax_rates(org_id), clock,
-                             seller_of(org_id))
+    context = InvoiceContext(org_id, before_first_invoice, product, customer, discount, store.list_tax_rates(org_id),
+                             clock, seller_of(org_id))
     lines = fixed_lines(product.prices, (iso(period.start), iso(period.end)), product.name)
     billed = any(line.amount for line in lines)
+    sub = replace(before_first_invoice, invoice_count=1) if billed else before_first_invoice
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=None,
                          customer_billing=billing_state(sub, product),
                          discount_redemption=discount.id if discount else None)
-
-    if billed:
-        sub["invoice_count"] = 1
 
     def build(w: InvoiceWrite, previous: int) -> None:
         if billed:  # fixed prices are billed in advance: the first cycle's fee now
@@ -126,32 +121,32 @@ def _body_product(org_id: str, product_id: str) -> Product:
 
 
 def list_subscriptions(org_id: str, customer_id: str | None = None, active: bool | None = None
-                       ) -> list[dict[str, Any]]:
+                       ) -> list[Subscription]:
     """Newest first."""
     rows = store.list_subscriptions(org_id)
     if customer_id:
-        rows = [s for s in rows if s["customer_id"] == customer_id]
+        rows = [s for s in rows if s.customer_id == customer_id]
     if active is not None:
-        rows = [s for s in rows if (s["status"] == "active") == active]
-    rows.sort(key=lambda s: s["created_at"], reverse=True)
+        rows = [s for s in rows if s.active == active]
+    rows.sort(key=lambda s: s.created_at, reverse=True)
     return rows
 
 
 def update_subscription(org_id: str, subscription_id: str, body: SubscriptionUpdate, *, publish: Publisher,
-                        clock: Clock = utcnow) -> dict[str, Any]:
+                        clock: Clock = utcnow) -> Subscription:
     """`publish` has no default: the caller says what becomes of an invoice the change writes (the management
     API publishes it; the portal, whose role may not, leaves it to the close's repair)."""
     sub = get_subscription(org_id, subscription_id)
-    if sub["status"] != "active":
+    if not sub.active:
         raise ValidationFailed([field_error(["body"], "the subscription has ended")])
-    if body.product_id and body.product_id != sub["product_id"]:
+    if body.product_id and body.product_id != sub.product_id:
         return change_product(org_id, sub, _body_product(org_id, body.product_id), body.proration_behavior,
                               clock=clock, publish=publish)
     if body.cancel_at_period_end is not None:
-        guard = sub["current_period_start"]
-        sub.update(cancel_at_period_end=body.cancel_at_period_end,
-                   canceled_at=iso(clock()) if body.cancel_at_period_end else None, modified_at=iso(clock()))
-        product = catalogue.get_product(org_id, sub["product_id"])
+        guard = sub.current_period_start
+        sub = replace(sub, cancel_at_period_end=body.cancel_at_period_end,
+                      canceled_at=iso(clock()) if body.cancel_at_period_end else None, modified_at=iso(clock()))
+        product = catalogue.get_product(org_id, sub.product_id)
         write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub,
                              subscription_guard=guard, customer_billing=billing_state(sub, product))
         if not store.write_invoice(write).committed:
@@ -159,14 +154,14 @@ def update_subscription(org_id: str, subscription_id: str, body: SubscriptionUpd
     return sub
 
 
-def change_product(org_id: str, sub: dict[str, Any], new: Product, behavior: str, *, publish: Publisher,
-                   clock: Clock = utcnow) -> dict[str, Any]:
+def change_product(org_id: str, sub: Subscription, new: Product, behavior: str, *, publish: Publisher,
+                   clock: Clock = utcnow) -> Subscription:
     """Same cycle, new prices. The change closes a usage segment: the old product's meters' aggregates are
     closed in the change's transaction (guarded by their versions, so a concurrent ingest makes the change
     re-read and retry) and their usage so far is billed at the old prices; the rest of the cycle counts in a new
     segment at the new prices. That usage and the fixed-price difference for the rest of the cycle are charged
     now (`invoice`) or carried to the next invoice (`prorate`)."""
-    old = catalogue.get_product(org_id, sub["product_id"])
+    old = catalogue.get_product(org_id, sub.product_id)
     if (old.recurring_interval, old.recurring_interval_count) != (new.recurring_interval,
                                                                    new.recurring_interval_count):
         raise ValidationFailed([field_error(["body", "product_id"], "the new product must recur on the same "
@@ -174,10 +169,10 @@ def change_product(org_id: str, sub: dict[str, Any], new: Product, behavior: str
     for attempt in range(MAX_ATTEMPTS):
         if attempt:  # the usage or the counter moved under another writer: read again
             pause_before_retry(attempt - 1)
-            sub = get_subscription(org_id, sub["id"])
-            if sub["status"] != "active" or sub["product_id"] != old.id:
+            sub = get_subscription(org_id, sub.id)
+            if not sub.active or sub.product_id != old.id:
                 raise Conflict("the subscription changed meanwhile; retry")
-        written = _change_once(org_id, dict(sub), old, new, behavior, clock)
+        written = _change_once(org_id, sub, old, new, behavior, clock)
         if written is not None:
             changed, invoice = written
             _publish_written(invoice, publish)
@@ -185,11 +180,11 @@ def change_product(org_id: str, sub: dict[str, Any], new: Product, behavior: str
     raise Conflict("the subscription could not be changed under contention; retry")
 
 
-def _change_once(org_id: str, sub: dict[str, Any], old: Product, new: Product, behavior: str,
-                 clock: Clock) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+def _change_once(org_id: str, sub: Subscription, old: Product, new: Product, behavior: str,
+                 clock: Clock) -> tuple[Subscription, dict[str, Any] | None] | None:
     """One attempt; None when the usage or the invoice counter moved."""
     now = clock()
-    period = Period(parse_iso(sub["current_period_start"]), parse_iso(sub["current_period_end"]))
+    period = Period(parse_iso(sub.current_period_start), parse_iso(sub.current_period_end))
     cache = RunCache()  # the customer, tax rates and seller read once for both products' contexts
     old_context = InvoiceContext.load(org_id, sub, old, cache=cache, clock=clock)
     aggregates, meters = usage_of(old_context, cache)
@@ -198,25 +193,25 @@ def _change_once(org_id: str, sub: dict[str, Any], old: Product, new: Product, b
     lines = [line for line in segment.lines if Decimal(line.consumed_units or 0)]
     if amount:
         lines.append(Line(kind="proration", description=f"{old.name} -> {new.name} for the rest of the period",
-                          amount=amount, quantity="1", period_start=iso(now), period_end=sub["current_period_end"]))
-    used = dict(sub.get("credits_used") or {})
+                          amount=amount, quantity="1", period_start=iso(now), period_end=sub.current_period_end))
+    used = dict(sub.credits_used)
     for meter_id, credit in segment.credits.items():
         taken = min(credit, segment.consumed.get(meter_id, Decimal(0)))
         used[meter_id] = str(Decimal(used.get(meter_id, "0")) + taken)
-    guard = sub["current_period_start"]
-    sub.update(product_id=new.id, modified_at=iso(now), usage_start=iso(now), credits_used=used)
+    guard = sub.current_period_start
+    sub = replace(sub, product_id=new.id, modified_at=iso(now), usage_start=iso(now), credits_used=used)
     context = InvoiceContext.load(org_id, sub, new, cache=cache, clock=clock)
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=guard,
                          customer_billing=billing_state(sub, new), close=segment.to_close)
     if behavior == "prorate" or not lines:
-        sub["pending_lines"] = [*(sub.get("pending_lines") or []), *(line.__dict__ for line in lines)]
+        sub = write.subscription = replace(sub, pending_lines=[*sub.pending_lines, *(asdict(line) for line in lines)])
         outcome = store.write_invoice(write)
         if outcome.already_done:
             raise Conflict("the subscription changed meanwhile; retry")
         return (sub, None) if outcome.committed else None
 
     amounts = context.totals(lines, now)
-    sub["invoice_count"] = int(sub.get("invoice_count", 0)) + 1
+    sub = write.subscription = replace(sub, invoice_count=sub.invoice_count + 1)
     write.balance = context.balance_change(amounts)
 
     def build(w: InvoiceWrite, previous: int) -> None:
@@ -230,7 +225,7 @@ def _change_once(org_id: str, sub: dict[str, Any], old: Product, new: Product, b
 
 
 def revoke(org_id: str, subscription_id: str, *, clock: Clock = utcnow, publish: Publisher = invoices.publish
-           ) -> dict[str, Any]:
+           ) -> Subscription:
     """Cancel now: a final invoice with the usage so far (Polar's revoke)."""
     get_subscription(org_id, subscription_id)
     result = close_subscription(org_id, subscription_id, clock(), cancel_now=True, clock=clock)

@@ -263,11 +263,11 @@ def upcoming_section(data: dict[str, Any], locale: Locale) -> str:
     currency = upcoming["currency"]
     lines = "".join(_line_row(line, prices, data.get("meter_names") or {}, currency, locale)
                     for line in upcoming["lines"])
-    ending = (" The subscription ends then; it will not renew." if subscription.get("cancel_at_period_end")
+    ending = (" The subscription ends then; it will not renew." if subscription.cancel_at_period_end
               else "")
     return f"""
-<p><strong>{escape(subscription.get('product_name', ''))}</strong>: this period runs from
-  {_time(subscription['current_period_start'])} to {_time(subscription['current_period_end'])} (UTC).
+<p><strong>{escape(product.name if product else '')}</strong>: this period runs from
+  {_time(subscription.current_period_start)} to {_time(subscription.current_period_end)} (UTC).
   The invoice will be issued on <span data-field="issue-date">{_time(upcoming.get('issues_at'))}</span> and is due
   on <span data-field="due-date">{_time(upcoming.get('due_at'))}</span>.{ending}</p>
 <p class="muted small">Usage so far; the amounts grow with usage until the period closes.</p>
@@ -413,7 +413,7 @@ def manage_section(data: dict[str, Any], locale: Locale) -> str:
     sub = data.get("subscription")
     if not sub:
         return ""
-    sub_id = escape(sub["id"])
+    sub_id = escape(sub.id)
     parts = []
     offered = data.get("offered") or []
     if offered:
@@ -425,9 +425,9 @@ def manage_section(data: dict[str, Any], locale: Locale) -> str:
   <select id="product" name="product_id">{options}</select></div>
   <button type="submit">Preview the change</button>
 </form>""")
-    if sub.get("cancel_at_period_end"):
+    if sub.cancel_at_period_end:
         parts.append(f"""
-<p data-field="cancel-state">Your subscription ends on {_time(sub['current_period_end'])} and will not renew.</p>
+<p data-field="cancel-state">Your subscription ends on {_time(sub.current_period_end)} and will not renew.</p>
 <form class="inline" method="post" action="/portal/subscription/cancel">
   <input type="hidden" name="subscription_id" value="{sub_id}">
   <input type="hidden" name="cancel_at_period_end" value="false">
@@ -438,7 +438,7 @@ def manage_section(data: dict[str, Any], locale: Locale) -> str:
             "too_expensive", "missing_features", "switched_service", "unused", "customer_service", "low_quality",
             "other"))
         parts.append(f"""
-<p data-field="cancel-state">Your subscription renews on {_time(sub['current_period_end'])}.</p>
+<p data-field="cancel-state">Your subscription renews on {_time(sub.current_period_end)}.</p>
 <form class="inline" method="post" action="/portal/subscription/cancel">
   <input type="hidden" name="subscription_id" value="{sub_id}">
   <input type="hidden" name="cancel_at_period_end" value="true">

@@ -11,7 +11,7 @@ from typing import Any
 
 from functions.customer_meters.service import customer_meter_id
 from functions.organizations.profile import CUSTOMER_PORTAL_SETTINGS, slug_of
-from functions.store.entities import Meter, Price, Product
+from functions.store.entities import Meter, Price, Product, Subscription
 from functions.store.organizations import Organization
 
 # Meterbill's invoice statuses as Polar's order statuses. An open invoice is issued and awaits payment: Polar's
@@ -84,28 +84,28 @@ def offered_product_out(product: Product) -> dict[str, Any]:
             "prices": [p.fields_of_kind() for p in product.prices]}
 
 
-def subscription_core(sub: dict[str, Any], product: Product) -> dict[str, Any]:
+def subscription_core(sub: Subscription, product: Product) -> dict[str, Any]:
     """Polar's CustomerOrderSubscription: the subscription without its product, prices and meters."""
-    ended = sub.get("ended_at")
+    ended = sub.ended_at
     return {
-        "id": sub["id"], "created_at": sub["created_at"], "modified_at": sub.get("modified_at"),
+        "id": sub.id, "created_at": sub.created_at, "modified_at": sub.modified_at,
         "amount": product.fixed_amount, "currency": product.currency,
         "recurring_interval": product.recurring_interval,
-        "recurring_interval_count": product.recurring_interval_count, "status": sub["status"],
-        "current_period_start": sub["current_period_start"], "current_period_end": sub["current_period_end"],
+        "recurring_interval_count": product.recurring_interval_count, "status": sub.status,
+        "current_period_start": sub.current_period_start, "current_period_end": sub.current_period_end,
         "current_meter_period_start": None, "current_meter_period_end": None, "trial_start": None,
-        "trial_end": None, "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
-        "canceled_at": sub.get("canceled_at"), "started_at": sub["started_at"],
-        "ends_at": ended or (sub["current_period_end"] if sub.get("cancel_at_period_end") else None),
+        "trial_end": None, "cancel_at_period_end": bool(sub.cancel_at_period_end),
+        "canceled_at": sub.canceled_at, "started_at": sub.started_at,
+        "ends_at": ended or (sub.current_period_end if sub.cancel_at_period_end else None),
         "ended_at": ended, "past_due_at": None, "pause_at_period_end": False, "paused_at": None,
-        "resumes_at": None, "customer_id": sub["customer_id"], "product_id": sub["product_id"],
-        "discount_id": sub.get("discount_id"), "checkout_id": None, "seats": None, "units": None,
+        "resumes_at": None, "customer_id": sub.customer_id, "product_id": sub.product_id,
+        "discount_id": sub.discount_id, "checkout_id": None, "seats": None, "units": None,
         # Kept in the audit entry of the cancellation (GET /v1/audit-log), not on the subscription.
         "customer_cancellation_reason": None, "customer_cancellation_comment": None,
     }
 
 
-def subscription_out(sub: dict[str, Any], product: Product, org: Organization, meters: dict[str, Meter],
+def subscription_out(sub: Subscription, product: Product, org: Organization, meters: dict[str, Meter],
                      usage: list[dict[str, Any]]) -> dict[str, Any]:
     """Polar's CustomerSubscription. `usage`: the subscription's meters this period (Polar's
     CustomerSubscriptionMeter, built by the service from the customer meters and the upcoming invoice)."""
@@ -126,7 +126,7 @@ def address_out(address: dict[str, Any] | None) -> dict[str, Any] | None:
     return address if address and address.get("country") else None
 
 
-def order_out(invoice: dict[str, Any], product: Product | None, sub: dict[str, Any] | None,
+def order_out(invoice: dict[str, Any], product: Product | None, sub: Subscription | None,
               org: Organization, meters: dict[str, Meter]) -> dict[str, Any]:
     """Polar's CustomerOrder from a Meterbill invoice. Polar's amounts keep total = net + tax, so with an
     inclusive rate net is the total less the tax in it; the lines stay as billed."""

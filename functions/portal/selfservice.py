@@ -21,7 +21,7 @@ from functions.store import activity
 from functions.store import billing as billing_store
 from functions.store import customers as customer_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer, Product
+from functions.store.entities import Customer, Product, Subscription
 
 PRORATION = "prorate"  # a plan change made by the customer carries its difference to the next invoice
 
@@ -44,22 +44,22 @@ def record(who: CustomerPrincipal, action: str, subject: str, changes: dict[str,
     return entry
 
 
-def owned_subscription(who: CustomerPrincipal, subscription_id: str) -> dict[str, Any]:
+def owned_subscription(who: CustomerPrincipal, subscription_id: str) -> Subscription:
     """The session's customer's subscription, or 404 (another customer's id looks like a missing one)."""
     sub = billing_store.get_subscription(who.organization_id, subscription_id)
-    if sub is None or sub["customer_id"] != who.customer_id:
+    if sub is None or sub.customer_id != who.customer_id:
         raise NotFound("subscription not found")
     return sub
 
 
-def offered_products(who: CustomerPrincipal, sub: dict[str, Any]) -> list[Product]:
+def offered_products(who: CustomerPrincipal, sub: Subscription) -> list[Product]:
     """The organization's portal products the subscription can switch to: same interval, not archived."""
     org = organization_store.get(who.organization_id)
-    current = billing_store.get_product(who.organization_id, sub["product_id"])
+    current = billing_store.get_product(who.organization_id, sub.product_id)
     out = []
     for product_id in (org.portal_products if org else None) or []:
         product = billing_store.get_product(who.organization_id, product_id)
-        if (product is None or product.is_archived or product_id == sub["product_id"] or current is None
+        if (product is None or product.is_archived or product_id == sub.product_id or current is None
                 or (product.recurring_interval, product.recurring_interval_count)
                 != (current.recurring_interval, current.recurring_interval_count)):
             continue
@@ -67,7 +67,7 @@ def offered_products(who: CustomerPrincipal, sub: dict[str, Any]) -> list[Produc
     return out
 
 
-def _target(who: CustomerPrincipal, sub: dict[str, Any], product_id: str) -> Product:
+def _target(who: CustomerPrincipal, sub: Subscription, product_id: str) -> Product:
     for product in offered_products(who, sub):
         if product.id == product_id:
             return product
@@ -80,17 +80,17 @@ def change_preview(who: CustomerPrincipal, subscription_id: str, product_id: str
     """What switching now would cost: the fixed-price difference for the rest of the period (billing's
     proration rule), added to (or, negative, taken off) the next invoice. Nothing is written."""
     sub = owned_subscription(who, subscription_id)
-    if sub["status"] != "active":
+    if sub.status != "active":
         raise ValidationFailed([field_error(["path", "id"], "the subscription has ended")])
     new = _target(who, sub, product_id)
-    old = catalogue.get_product(who.organization_id, sub["product_id"])
+    old = catalogue.get_product(who.organization_id, sub.product_id)
     now = now or utcnow()
-    amount = proration_cents(old.fixed_amount, new.fixed_amount, parse_iso(sub["current_period_start"]),
-                             parse_iso(sub["current_period_end"]), now)
-    return {"subscription_id": sub["id"], "current_product": {"id": old.id, "name": old.name},
+    amount = proration_cents(old.fixed_amount, new.fixed_amount, parse_iso(sub.current_period_start),
+                             parse_iso(sub.current_period_end), now)
+    return {"subscription_id": sub.id, "current_product": {"id": old.id, "name": old.name},
             "product": new,
             "proration_behavior": PRORATION, "proration_amount": amount, "currency": new.currency, "as_of": iso(now),
-            "period_end": sub["current_period_end"]}
+            "period_end": sub.current_period_end}
 
 
 def _left_to_the_close(invoice: dict[str, Any] | None) -> None:
@@ -98,12 +98,12 @@ def _left_to_the_close(invoice: dict[str, Any] | None) -> None:
     Were one written, it stays on the unpublished index and the next close run publishes it (publish_pending)."""
 
 
-def change_product(who: CustomerPrincipal, subscription_id: str, product_id: str) -> dict[str, Any]:
+def change_product(who: CustomerPrincipal, subscription_id: str, product_id: str) -> Subscription:
     sub = owned_subscription(who, subscription_id)
-    if sub["status"] != "active":
+    if sub.status != "active":
         raise ValidationFailed([field_error(["path", "id"], "the subscription has ended")])
     _target(who, sub, product_id)
-    before = sub["product_id"]
+    before = sub.product_id
     updated = subscriptions.update_subscription(who.organization_id, subscription_id,
                                                 cast(Any, Change(product_id=product_id)),
                                                 publish=_left_to_the_close)
@@ -113,11 +113,11 @@ def change_product(who: CustomerPrincipal, subscription_id: str, product_id: str
 
 
 def set_cancel_at_period_end(who: CustomerPrincipal, subscription_id: str, cancel: bool,
-                             reason: str | None = None, comment: str | None = None) -> dict[str, Any]:
+                             reason: str | None = None, comment: str | None = None) -> Subscription:
     sub = owned_subscription(who, subscription_id)
-    if sub["status"] != "active":
+    if sub.status != "active":
         raise ValidationFailed([field_error(["path", "id"], "the subscription has ended")])
-    before = bool(sub.get("cancel_at_period_end"))
+    before = bool(sub.cancel_at_period_end)
     updated = subscriptions.update_subscription(who.organization_id, subscription_id,
                                                 cast(Any, Change(cancel_at_period_end=cancel)),
                                                 publish=_left_to_the_close)

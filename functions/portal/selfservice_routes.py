@@ -19,6 +19,7 @@ from functions.common.http import public_base_url
 from functions.common.openapi import describe
 from functions.portal import pages, polar, selfservice, service
 from functions.portal.routes import customer, html, locale
+from functions.store.entities import Subscription
 
 FORM = "application/x-www-form-urlencoded"
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "state", "country")
@@ -124,7 +125,7 @@ def billing_changes(body: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def _subscription_change(who: Any, subscription_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def _subscription_change(who: Any, subscription_id: str, body: dict[str, Any]) -> Subscription:
     """One of Polar's CustomerSubscriptionUpdate bodies: a product change, a cancellation (or its undoing), or
     clearing the pending update (there never is one: a change applies at once, prorated)."""
     errors = unknown_fields(body, SUBSCRIPTION_FIELDS)
@@ -181,7 +182,7 @@ def register(app: APIGatewayHttpResolver) -> None:
         cancelled, or scheduled to be, is Polar's 403 AlreadyCanceledSubscription."""
         who = customer(app)
         sub = selfservice.owned_subscription(who, subscription_id)
-        if sub["status"] != "active" or sub.get("cancel_at_period_end"):
+        if not sub.active or sub.cancel_at_period_end:
             raise Refused(403, "AlreadyCanceledSubscription", "this subscription is cancelled, or will be at the "
                           "end of its period")
         return service.polar_shape(who, selfservice.set_cancel_at_period_end(who, subscription_id, True))

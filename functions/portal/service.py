@@ -18,7 +18,7 @@ from functions.portal import polar, selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer, Meter, Price, Product
+from functions.store.entities import Customer, Meter, Price, Product, Subscription
 from functions.store.events import events_of
 
 
@@ -102,13 +102,9 @@ def meter_cards(who: CustomerPrincipal, customer: Customer, product: Product | N
     return sorted((row for row, _ in shown), key=lambda r: r["meter"]["name"].lower())
 
 
-def subscriptions(who: CustomerPrincipal) -> list[dict[str, Any]]:
-    subs = [s for s in billing_store.list_subscriptions(who.organization_id) if s["customer_id"] == who.customer_id]
-    for sub in subs:
-        product = billing_store.get_product(who.organization_id, sub["product_id"])
-        sub["product_name"] = product.name if product else ""
-        sub.pop("pending_lines", None)
-    return sorted(subs, key=lambda s: s["created_at"], reverse=True)
+def subscriptions(who: CustomerPrincipal) -> list[Subscription]:
+    subs = [s for s in billing_store.list_subscriptions(who.organization_id) if s.customer_id == who.customer_id]
+    return sorted(subs, key=lambda s: s.created_at, reverse=True)
 
 
 def _organization(who: CustomerPrincipal) -> Any:
@@ -118,16 +114,16 @@ def _organization(who: CustomerPrincipal) -> Any:
     return org
 
 
-def _usage(who: CustomerPrincipal, sub: dict[str, Any], product: Product, all_meters: dict[str, Meter]
+def _usage(who: CustomerPrincipal, sub: Subscription, product: Product, all_meters: dict[str, Meter]
            ) -> list[dict[str, Any]]:
     """Polar's CustomerSubscriptionMeter per meter the product prices: this period's customer meter, and what
     it adds to the upcoming invoice (billing's preview). An ended subscription has no period, so no meters."""
-    if sub["status"] != "active":
+    if sub.status != "active":
         return []
     customer = customers.get(who.organization_id, who.customer_id)
     rows = {row.meter.id: row for row in customer_meters(who.organization_id, customer, all_meters)}
     amounts: dict[str, int] = {}
-    for line in billing.preview(who.organization_id, sub["id"])["lines"]:
+    for line in billing.preview(who.organization_id, sub.id)["lines"]:
         if line["kind"] == "metered" and line.get("meter_id"):
             amounts[line["meter_id"]] = amounts.get(line["meter_id"], 0) + int(line["amount"])
     out = []
@@ -136,8 +132,8 @@ def _usage(who: CustomerPrincipal, sub: dict[str, Any], product: Product, all_me
         if priced is None:
             continue
         row = rows.get(meter_id)
-        numbers = row.numbers() if row else {"consumed_units": 0, "credited_units": 0,
-                                             "period_start": sub["current_period_start"]}
+        numbers: dict[str, Any] = row.numbers() if row else {
+            "consumed_units": 0, "credited_units": 0, "period_start": sub.current_period_start}
         out.append(polar.subscription_meter(who.customer_id, priced, numbers["consumed_units"],
                                             numbers["credited_units"], amounts.get(meter_id, 0),
                                             numbers["period_start"]))
@@ -160,10 +156,10 @@ def polar_subscriptions(who: CustomerPrincipal, product_ids: set[str] | None = N
     all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
     rows = []
     for sub in subscriptions(who):
-        if (product_ids is not None and sub["product_id"] not in product_ids) or (
-                active is not None and (sub["status"] == "active") != active):
+        if (product_ids is not None and sub.product_id not in product_ids) or (
+                active is not None and (sub.status == "active") != active):
             continue
-        product = billing_store.get_product(who.organization_id, sub["product_id"])
+        product = billing_store.get_product(who.organization_id, sub.product_id)
         if product is None:
             continue
         if query and query.lower() not in f"{product.name}\n{org.name}".lower():
@@ -177,10 +173,10 @@ def polar_subscription(who: CustomerPrincipal, subscription_id: str) -> dict[str
     return polar_shape(who, selfservice.owned_subscription(who, subscription_id))
 
 
-def polar_shape(who: CustomerPrincipal, sub: dict[str, Any]) -> dict[str, Any]:
+def polar_shape(who: CustomerPrincipal, sub: Subscription) -> dict[str, Any]:
     org = _organization(who)
     all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
-    product = billing_store.get_product(who.organization_id, sub["product_id"])
+    product = billing_store.get_product(who.organization_id, sub.product_id)
     if product is None:
         raise NotFound("subscription not found")
     return polar.subscription_out(sub, product, org, all_meters, _usage(who, sub, product, all_meters))
@@ -203,7 +199,7 @@ def polar_orders(who: CustomerPrincipal, product_ids: set[str] | None = None,
     org = _organization(who)
     all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
     products: dict[str, Product | None] = {}
-    subs: dict[str, dict[str, Any] | None] = {}
+    subs: dict[str, Subscription | None] = {}
     rows = []
     for invoice in invoices(who):
         if (product_ids is not None and invoice.get("product_id") not in product_ids) or (
@@ -252,9 +248,9 @@ def organization(who: CustomerPrincipal) -> dict[str, Any]:
 def overview(who: CustomerPrincipal) -> dict[str, Any]:
     customer = customers.get(who.organization_id, who.customer_id)
     subs = subscriptions(who)
-    active = next((s for s in subs if s["status"] == "active"), None)
-    product = billing_store.get_product(who.organization_id, active["product_id"]) if active else None
-    upcoming = billing.preview(who.organization_id, active["id"]) if active else None
+    active = next((s for s in subs if s.status == "active"), None)
+    product = billing_store.get_product(who.organization_id, active.product_id) if active else None
+    upcoming = billing.preview(who.organization_id, active.id) if active else None
     past = invoices(who)
     outstanding = [i for i in past if i["status"] == "open"]
     all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
@@ -275,6 +271,6 @@ def overview(who: CustomerPrincipal) -> dict[str, Any]:
 def live_meters(who: CustomerPrincipal) -> dict[str, Any]:
     """The meters part of the overview, for the page's refresh (no invoice preview, no invoice list)."""
     customer = customers.get(who.organization_id, who.customer_id)
-    active = next((s for s in subscriptions(who) if s["status"] == "active"), None)
-    product = billing_store.get_product(who.organization_id, active["product_id"]) if active else None
+    active = next((s for s in subscriptions(who) if s.status == "active"), None)
+    product = billing_store.get_product(who.organization_id, active.product_id) if active else None
     return {"meters": meter_cards(who, customer, product)}

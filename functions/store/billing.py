@@ -10,7 +10,7 @@ from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidT
 from functions.store import dynamo
 from functions.store.aggregates import close_aggregate_action
 from functions.store.codec import entity_from_item, entity_from_values, entity_item, from_item, to_attr, to_item
-from functions.store.entities import BillingState, Discount, Price, Product, TaxRate
+from functions.store.entities import BillingState, Discount, Price, Product, Subscription, TaxRate
 from functions.store.keys import (
     DISCOUNT_PREFIX,
     DUE_SUBSCRIPTIONS,
@@ -132,12 +132,13 @@ def list_tax_rates(org_id: str) -> list[TaxRate]:
 
 # Subscriptions and invoices.
 
-def get_subscription(org_id: str, subscription_id: str) -> dict[str, Any] | None:
-    return _get(org_id, subscription_sk(subscription_id))
+def get_subscription(org_id: str, subscription_id: str) -> Subscription | None:
+    item = _get_item(org_id, subscription_sk(subscription_id))
+    return entity_from_item(Subscription, item) if item else None
 
 
-def list_subscriptions(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, SUBSCRIPTION_PREFIX)
+def list_subscriptions(org_id: str) -> list[Subscription]:
+    return [entity_from_item(Subscription, item) for item in _list_items(org_id, SUBSCRIPTION_PREFIX)]
 
 
 def get_invoice(org_id: str, invoice_id: str) -> dict[str, Any] | None:
@@ -230,7 +231,7 @@ class InvoiceWrite:
     org_id: str
     invoice: dict[str, Any] | None
     previous_number: int
-    subscription: dict[str, Any]
+    subscription: Subscription
     subscription_guard: str | None  # the period start the subscription must still have (None: must not exist)
     customer_billing: BillingState | None
     close: list[ClosingAggregate] = field(default_factory=list)
@@ -317,9 +318,10 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
         actions.append({"Update": counter})
         roles.append("counter")
     sub = w.subscription
-    extra = {"GSI1PK": {"S": DUE_SUBSCRIPTIONS}, "GSI1SK": {"S": due_position(sub["current_period_end"], sub["id"])}} \
-        if sub["status"] == "active" else {}
-    sub_put = _put(w.org_id, subscription_sk(sub["id"]), sub, extra)
+    sub_put = _put_entity(w.org_id, subscription_sk(sub.id), sub)
+    if sub.active:  # on the due list, in the order of its period's end
+        sub_put["Put"]["Item"].update(GSI1PK={"S": DUE_SUBSCRIPTIONS},
+                                      GSI1SK={"S": due_position(sub.current_period_end, sub.id)})
     if w.subscription_guard is None:
         sub_put["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
     else:
@@ -327,7 +329,7 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
         sub_put["Put"]["ExpressionAttributeValues"] = {":guard": {"S": w.subscription_guard}}
     actions.append(sub_put)
     roles.append("subscription")
-    actions.append({"Update": _customer_update(w.org_id, sub["customer_id"], w.balance, w.customer_billing)})
+    actions.append({"Update": _customer_update(w.org_id, sub.customer_id, w.balance, w.customer_billing)})
     roles.append("customer")
     for agg in w.close:
         actions.append({"Update": close_aggregate_action(

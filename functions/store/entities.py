@@ -197,3 +197,41 @@ class Product:
 
     def metered_prices(self) -> list[Price]:
         return [p for p in self.prices if p.is_metered]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A subscription item: a customer on a product, in cycle number `cycle` of the product's interval from
+    `billing_anchor` (`current_period_start` to `current_period_end`), `status` "active" until it is
+    "canceled" (`ended_at`). `usage_start` is the last product change in the cycle (the open usage segment
+    starts there; None: at the cycle's start) and `credits_used` what earlier segments of the cycle took of the
+    grant; `rollover` the credits carried in from the last cycle (meter id -> exact decimal string).
+    `pending_lines` are invoice lines (billing/invoice.py Line, as fields) carried to the next invoice:
+    prorations and earlier segments' usage. `invoice_count` numbers its invoices (a `once` discount applies
+    to the first)."""
+
+    id: str
+    organization_id: str
+    customer_id: str
+    product_id: str
+    billing_anchor: str
+    started_at: str
+    current_period_start: str
+    current_period_end: str
+    created_at: str
+    status: str = "active"
+    cycle: int = 0
+    cancel_at_period_end: bool = False
+    canceled_at: str | None = None
+    ended_at: str | None = None
+    discount_id: str | None = None
+    invoice_count: int = 0
+    pending_lines: list[dict[str, Any]] = field(default_factory=list)
+    rollover: dict[str, str] = field(default_factory=dict)
+    usage_start: str | None = None
+    credits_used: dict[str, str] = field(default_factory=dict)
+    modified_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"

@@ -616,7 +616,7 @@ def test_a_first_invoice_whose_credit_moved_meanwhile_is_built_again(org, monkey
     created = create_subscription(org.id, SubscriptionCreate(external_customer_id="resubscriber", product_id=small),
                                   publish=lambda invoice: None)
     assert [o.balance_moved for o in attempts] == [True, False]
-    [first] = invoices(org, created["id"])
+    [first] = invoices(org, created.id)
     # 1,785c, of which the 1,000c there is now: 785c due, the balance empty.
     assert (first["applied_balance"], first["amount_due"], first["status"]) == (-1000, 785, "open")
     assert balances(org, "resubscriber") == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.store.entities import BillingState, Discount, Meter, Price, Product, TaxRate
+from functions.store.entities import BillingState, Discount, Meter, Price, Product, Subscription, TaxRate
 
 MATCH_ALL = {"conjunction": "and", "clauses": []}
 
@@ -42,3 +42,12 @@ def billing(**fields: Any) -> BillingState:
     return BillingState(**{"subscription_id": "s1", "anchor": "2026-01-01T00:00:00Z", "interval": "month",
                            "interval_count": 1, "cycle": 0, "period_start": "2026-01-01T00:00:00Z",
                            "period_end": "2026-02-01T00:00:00Z", **fields})
+
+
+def subscription(**fields: Any) -> Subscription:
+    """An active subscription of customer c1 to `product`, in its cycle 0 from 2026-01-01, unless told."""
+    return Subscription(**{"id": "s1", "organization_id": "org", "customer_id": "c1", "product_id": "product",
+                           "billing_anchor": "2026-01-01T00:00:00Z", "started_at": "2026-01-01T00:00:00Z",
+                           "current_period_start": "2026-01-01T00:00:00Z",
+                           "current_period_end": "2026-02-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z",
+                           **fields})

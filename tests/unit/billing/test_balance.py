@@ -17,7 +17,7 @@ from functions.meters.periods import Period
 from functions.store.billing import BalanceChange
 from functions.store.entities import Customer
 from tests.unit.entities import product as make_product
-from tests.unit.entities import tax_rate
+from tests.unit.entities import subscription, tax_rate
 
 VAT = tax_rate(1900, id="vat", name="VAT", country="DE")
 
@@ -58,8 +58,7 @@ def test_a_downgrade_credit_with_its_tax_becomes_balance() -> None:
 def context_for(customer: Customer, currency: str = "usd") -> InvoiceContext:
     product = make_product([{"id": "x", "amount_type": "fixed", "price_amount": 1500, "price_currency": currency}],
                            id="p", name="Small")
-    sub = {"id": "s", "customer_id": customer.id, "product_id": "p", "started_at": "2026-01-01T00:00:00+00:00",
-           "invoice_count": 3}
+    sub = subscription(id="s", customer_id=customer.id, product_id="p", invoice_count=3)
     return InvoiceContext("org", sub, product, customer, None, [])
 
 

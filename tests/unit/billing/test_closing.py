@@ -11,9 +11,10 @@ from functions.billing.closing import InvoiceContext, billing_state, plan_close
 from functions.common.clock import iso
 from functions.meters.periods import Period
 from functions.store.aggregates import StoredAggregate
-from functions.store.entities import Customer
+from functions.store.entities import Customer, Subscription
 from functions.store.partial import Partial
 from tests.unit.entities import meter, product, tax_rate
+from tests.unit.entities import subscription as make_subscription
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -27,14 +28,13 @@ PRODUCT = product([
 
 CUSTOMER = Customer(id="c1", organization_id="org", created_at=iso(datetime(2026, 1, 1, tzinfo=UTC)))
 
-def subscription(**changes) -> dict:
-    sub = {"id": "s1", "customer_id": "c1", "product_id": "p1", "billing_anchor": iso(START), "cycle": 0,
-           "started_at": iso(START), "current_period_start": iso(START), "current_period_end": iso(END),
-           "invoice_count": 1, "pending_lines": [], "rollover": {}, "status": "active"}
-    return {**sub, **changes}
+def subscription(**changes) -> Subscription:
+    return make_subscription(**{"product_id": "p1", "billing_anchor": iso(START), "started_at": iso(START),
+                                "current_period_start": iso(START), "current_period_end": iso(END),
+                                "invoice_count": 1, **changes})
 
 
-def context(sub: dict) -> InvoiceContext:
+def context(sub: Subscription) -> InvoiceContext:
     return InvoiceContext("org", sub, PRODUCT, CUSTOMER, None, [], clock=lambda: END)
 
 

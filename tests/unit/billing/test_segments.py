@@ -10,8 +10,9 @@ from functions.billing.closing import billing_state, segment_usage
 from functions.common.clock import iso
 from functions.meters.periods import customer_period
 from functions.store.aggregates import StoredAggregate
+from functions.store.entities import Subscription
 from functions.store.partial import Partial
-from tests.unit.entities import meter, product
+from tests.unit.entities import meter, product, subscription
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 CHANGE = datetime(2026, 10, 11, 12, tzinfo=UTC)
@@ -29,9 +30,9 @@ NEW = product([
 ], id="new", name="New")
 
 
-def sub(**changes) -> dict:
-    return {"id": "s1", "customer_id": "c1", "billing_anchor": iso(START), "cycle": 0,
-            "current_period_start": iso(START), "current_period_end": iso(END), "rollover": {}, **changes}
+def sub(**changes) -> Subscription:
+    return subscription(**{"billing_anchor": iso(START), "started_at": iso(START),
+                           "current_period_start": iso(START), "current_period_end": iso(END), **changes})
 
 
 def aggregate(meter: str, period_key: str, state: Partial, unique_count: int = 0, version: int = 4

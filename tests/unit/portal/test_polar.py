@@ -12,7 +12,7 @@ from polar.v2026_10.outputs import CustomerOrder, CustomerSubscription
 from functions.portal.polar import order_out, subscription_out
 from functions.store.entities import Meter
 from functions.store.organizations import Organization
-from tests.unit.entities import product
+from tests.unit.entities import product, subscription
 
 ORG = Organization(id="org", name="Acme AI, Inc.", created_at="2026-11-01T00:00:00Z")
 METER = Meter(id="m1", organization_id="org", seq=1, name="Tokens", filter={}, aggregation={"func": "count"},
@@ -26,10 +26,10 @@ PRODUCT = product(id="p1", name="Pro", created_at="2026-11-01T00:00:00Z", prices
                 "tiers": {"type": "volume", "tiers": [{"bound": 100, "unit_amount": "2"}, {"unit_amount": "1"}]}},
                {"id": "k", "amount_type": "metered_package", "meter_id": "m1", "package_size": 10,
                 "package_amount": 100, "price_currency": "eur"}])
-SUB = {"id": "s1", "customer_id": "c1", "product_id": "p1", "status": "active", "created_at": "2026-11-01T00:00:00Z",
-       "started_at": "2026-11-01T00:00:00Z", "current_period_start": "2026-11-01T00:00:00Z",
-       "current_period_end": "2026-12-01T00:00:00Z", "cancel_at_period_end": True,
-       "canceled_at": "2026-11-20T00:00:00Z"}
+SUB = subscription(product_id="p1", created_at="2026-11-01T00:00:00Z", started_at="2026-11-01T00:00:00Z",
+                   billing_anchor="2026-11-01T00:00:00Z", current_period_start="2026-11-01T00:00:00Z",
+                   current_period_end="2026-12-01T00:00:00Z", cancel_at_period_end=True,
+                   canceled_at="2026-11-20T00:00:00Z")
 
 
 def invoice(status: str, **amounts: Any) -> dict[str, Any]:
