@@ -23,7 +23,7 @@ from typing import Any
 
 from functions.billing.money import basis_points, to_cents
 from functions.meters.periods import add_months
-from functions.store.entities import Discount, TaxRate
+from functions.store.entities import Discount, InvoiceTax, TaxRate
 
 
 def discount_applies(discount: Discount | None, subscription_started: datetime, invoice_index: int,
@@ -49,7 +49,7 @@ def discount_cents(discount: Discount, subtotal: int, currency: str | None = Non
     return min(subtotal, int(discount.amount or 0))
 
 
-def taxes_of(amount: int, rates: list[TaxRate]) -> list[dict[str, Any]]:
+def taxes_of(amount: int, rates: list[TaxRate]) -> list[InvoiceTax]:
     """Each rate with its tax in a signed amount, inclusive rates first (the rule above): the invoice's `taxes`
     (billing/schemas.py InvoiceTax)."""
     if amount == 0:
@@ -57,14 +57,14 @@ def taxes_of(amount: int, rates: list[TaxRate]) -> list[dict[str, Any]]:
     inclusive = [r for r in rates if r.inclusive]
     shared = 10_000 + sum(r.basis_points for r in inclusive)
     taxes = [_with_amount(r, to_cents(Decimal(amount) * r.basis_points / shared)) for r in inclusive]
-    net = amount - sum(t["amount"] for t in taxes)
+    net = amount - sum(t.amount for t in taxes)
     taxes += [_with_amount(r, basis_points(net, r.basis_points)) for r in rates if not r.inclusive]
     return taxes
 
 
-def _with_amount(rate: TaxRate, amount: int) -> dict[str, Any]:
-    return {"id": rate.id, "name": rate.name, "basis_points": rate.basis_points, "inclusive": rate.inclusive,
-            "country": rate.country, "state": rate.state, "amount": amount}
+def _with_amount(rate: TaxRate, amount: int) -> InvoiceTax:
+    return InvoiceTax(id=rate.id, name=rate.name, basis_points=rate.basis_points, inclusive=rate.inclusive,
+                      country=rate.country, state=rate.state, amount=amount)
 
 
 def find_tax_rates(rates: list[TaxRate], address: dict[str, Any] | None, exempt: bool) -> list[TaxRate]:

@@ -29,7 +29,16 @@ from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import BalanceChange, ClosingAggregate, InvoiceWrite, WriteOutcome
-from functions.store.entities import BillingState, Customer, Discount, Meter, Product, Subscription, TaxRate
+from functions.store.entities import (
+    BillingState,
+    Customer,
+    Discount,
+    Invoice,
+    Meter,
+    Product,
+    Subscription,
+    TaxRate,
+)
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
@@ -160,24 +169,24 @@ class InvoiceContext:
         return BalanceChange({c: int(v) for c, v in balances.items() if v}, self.customer.balance_version)
 
     def invoice(self, reason: str, marker: str, amounts: InvoiceAmounts, period: Period, number: int
-                ) -> dict[str, Any]:
-        sub = self.subscription
+                ) -> Invoice:
+        sub, customer = self.subscription, self.customer
         issued = self.clock()
-        return {
-            "id": invoice_id(sub.id, reason, marker), "number": number, "organization_id": self.org_id,
-            "customer_id": sub.customer_id, "subscription_id": sub.id, "product_id": self.product.id,
+        return Invoice(
+            id=invoice_id(sub.id, reason, marker), number=number, organization_id=self.org_id,
+            customer_id=sub.customer_id, subscription_id=sub.id, product_id=self.product.id,
             # Nothing due (a credit, or paid from the balance): settled when issued, as Stripe marks it paid.
-            "status": "open" if amounts.amount_due else "paid", "billing_reason": reason, "currency": self.currency,
-            "period_start": iso(period.start), "period_end": iso(period.end),
-            "discount_id": sub.discount_id if amounts.discount_amount else None,
-            "customer_name": self.customer.billing_name or self.customer.name,
-            "customer_email": self.customer.email, "customer_tax_id": self.customer.tax_id,
-            "billing_address": self.customer.billing_address,
-            **amounts.as_dict(), "created_at": iso(issued), "modified_at": None,
+            status="open" if amounts.amount_due else "paid", billing_reason=reason, currency=self.currency,
+            period_start=iso(period.start), period_end=iso(period.end),
+            discount_id=sub.discount_id if amounts.discount_amount else None,
+            customer_name=customer.billing_name or customer.name, customer_email=customer.email,
+            customer_tax_id=customer.tax_id, billing_address=customer.billing_address,
+            lines=amounts.lines, subtotal=amounts.subtotal, discount_amount=amounts.discount_amount,
+            tax_amount=amounts.tax_amount, taxes=amounts.taxes, total=amounts.total,
+            tax_inclusive=amounts.tax_inclusive, applied_balance=amounts.applied_balance,
+            amount_due=amounts.amount_due, created_at=iso(issued),
             # The seller as it was when issued (the rates applied are in `taxes`), the due date from the terms.
-            "seller": self.seller,
-            "due_at": iso(issued + timedelta(days=self.payment_terms_days)),
-        }
+            seller=self.seller, due_at=iso(issued + timedelta(days=self.payment_terms_days)))
 
 
 def seller_of(org_id: str) -> dict[str, Any] | None:
@@ -207,13 +216,13 @@ def write_numbered(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], Non
     build(write, counters[write.org_id])
     outcome = store.write_invoice(write)
     if outcome.committed and write.invoice is not None:
-        counters[write.org_id] = int(write.invoice["number"])
+        counters[write.org_id] = write.invoice.number
     elif not outcome.committed:
         counters.pop(write.org_id, None)
     return outcome
 
 
-def commit(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], None]) -> dict[str, Any] | None:
+def commit(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], None]) -> Invoice | None:
     """Write with the next invoice number, retrying while another invoice took it. None: the change was
     already written (by a retried request or a concurrent one)."""
     for attempt in range(MAX_ATTEMPTS):
@@ -231,7 +240,7 @@ def commit(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], None]) -> d
 
 @dataclass
 class CloseResult:
-    invoice: dict[str, Any] | None
+    invoice: Invoice | None
     written: bool
     notes: list[str] = field(default_factory=list)
     next_period_end: str | None = None  # after a close that renewed: when the new period ends
@@ -362,8 +371,9 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
     raise Conflict(f"subscription {subscription_id} could not be closed under contention")
 
 
-def preview(org_id: str, subscription_id: str) -> dict[str, Any]:
-    """What closing the current period now would bill: the same code as the close, nothing written."""
+def preview(org_id: str, subscription_id: str) -> Invoice:
+    """What closing the current period now would bill: the same code as the close, nothing written. A draft,
+    issued at the period's end (the response has no id or number yet: billing/schemas.py upcoming_out)."""
     sub = get_subscription(org_id, subscription_id)
     if not sub.active:
         raise ValidationFailed([field_error(["path", "subscription_id"], "the subscription has ended")])
@@ -372,6 +382,4 @@ def preview(org_id: str, subscription_id: str) -> dict[str, Any]:
     aggregates, meters = usage_of(context)
     plan = plan_close(context, closing, sub.cancel_at_period_end, aggregates, meters)
     invoice = context.invoice("upcoming", "preview", context.totals(plan.lines, closing.end), closing, 0)
-    invoice.update(id=None, number=None, status="draft", issues_at=iso(closing.end),
-                   due_at=iso(closing.end + timedelta(days=context.payment_terms_days)))
-    return invoice
+    return replace(invoice, status="draft", due_at=iso(closing.end + timedelta(days=context.payment_terms_days)))

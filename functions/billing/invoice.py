@@ -7,28 +7,15 @@ period ending).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from functions.billing.adjustments import discount_cents, taxes_of
 from functions.billing.balance import applied_balance
 from functions.billing.pricing import billable_units, metered_line_cents
-from functions.store.entities import Discount, Price, TaxRate
+from functions.store.entities import Discount, InvoiceLine, InvoiceTax, Price, TaxRate
 
-
-@dataclass
-class Line:
-    kind: str  # fixed | metered | proration
-    description: str
-    amount: int  # cents
-    quantity: str | None = None  # units, exact decimal as text
-    meter_id: str | None = None
-    price_id: str | None = None
-    period_start: str | None = None
-    period_end: str | None = None
-    consumed_units: str | None = None
-    credited_units: str | None = None
+Line = InvoiceLine  # the rules build invoice lines; the store keeps them on invoices (and pending on subscriptions)
 
 
 @dataclass
@@ -41,12 +28,7 @@ class InvoiceAmounts:
     tax_inclusive: bool = False
     applied_balance: int = 0  # what the customer's credit balance did to the total (functions/billing/balance.py)
     amount_due: int = 0
-    taxes: list[dict[str, Any]] = field(default_factory=list)  # each rate applied, with its amount
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["lines"] = [asdict(line) for line in self.lines]
-        return data
+    taxes: list[InvoiceTax] = field(default_factory=list)  # each rate applied, with its amount
 
 
 def usage_lines(prices: list[Price], consumed: dict[str, Decimal], credited: dict[str, Decimal],
@@ -85,18 +67,10 @@ def total_invoice(lines: list[Line], discount: Discount | None, tax_rates: list[
     off = discount_cents(discount, subtotal, currency) if discount else 0
     taxable = subtotal - off
     taxes = taxes_of(taxable, tax_rates)
-    total = taxable + sum(t["amount"] for t in taxes if not t["inclusive"])
+    total = taxable + sum(t.amount for t in taxes if not t.inclusive)
     applied = applied_balance(total, credit)
     return InvoiceAmounts(lines=lines, subtotal=subtotal, discount_amount=off,
-                          tax_amount=sum(t["amount"] for t in taxes), total=total,
-                          tax_inclusive=bool(taxes) and all(t["inclusive"] for t in taxes),
+                          tax_amount=sum(t.amount for t in taxes), total=total,
+                          tax_inclusive=bool(taxes) and all(t.inclusive for t in taxes),
                           applied_balance=applied, amount_due=total + applied, taxes=taxes)
 
-
-def invoice_taxes(invoice: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rates an invoice applied, with their amounts; an invoice written before rates stacked kept one
-    `tax_rate` beside its `tax_amount`."""
-    if "taxes" in invoice:
-        return list(invoice["taxes"])
-    rate = invoice.get("tax_rate")
-    return [{**rate, "amount": invoice.get("tax_amount", 0)}] if rate else []

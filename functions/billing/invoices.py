@@ -5,7 +5,6 @@ the UNRENDERED index until it is published, so a crash in between is repaired by
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from functions.adapters import eventbridge, s3
 from functions.billing.closing import MAX_ATTEMPTS
@@ -17,27 +16,28 @@ from functions.common.settings import Settings, settings
 from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store.billing import BalanceChange
+from functions.store.entities import Invoice
 
 
-def artifact_keys(invoice: dict[str, Any]) -> dict[str, str]:
-    base = f"invoices/{invoice['organization_id']}/{invoice['id']}"
+def artifact_keys(invoice: Invoice) -> dict[str, str]:
+    base = f"invoices/{invoice.organization_id}/{invoice.id}"
     return {"pdf": f"{base}.pdf", "json": f"{base}.json"}
 
 
-def publish_invoice(config: Settings, invoice: dict[str, Any]) -> None:
+def publish_invoice(config: Settings, invoice: Invoice) -> None:
     keys = artifact_keys(invoice)
     s3.put(config.invoice_bucket, keys["pdf"], invoice_pdf(invoice), "application/pdf")
     s3.put(config.invoice_bucket, keys["json"], invoice_json(invoice), "application/json")
     eventbridge.publish(config.event_bus_name, "invoice.created", [{
-        "invoice_id": invoice["id"], "number": invoice["number"], "organization_id": invoice["organization_id"],
-        "customer_id": invoice["customer_id"], "subscription_id": invoice["subscription_id"],
-        "total": invoice["total"], "amount_due": invoice.get("amount_due", invoice["total"]),
-        "status": invoice["status"], "currency": invoice["currency"], "pdf_key": keys["pdf"],
+        "invoice_id": invoice.id, "number": invoice.number, "organization_id": invoice.organization_id,
+        "customer_id": invoice.customer_id, "subscription_id": invoice.subscription_id,
+        "total": invoice.total, "amount_due": invoice.amount_due,
+        "status": invoice.status, "currency": invoice.currency, "pdf_key": keys["pdf"],
     }])
-    store.mark_rendered(invoice["organization_id"], invoice["id"], keys)
+    store.mark_rendered(invoice.organization_id, invoice.id, keys)
 
 
-def publish(invoice: dict[str, Any]) -> None:
+def publish(invoice: Invoice) -> None:
     """The default publisher of the services: with the function's settings."""
     publish_invoice(settings(), invoice)
 
@@ -57,30 +57,30 @@ def publish_pending(config: Settings, has_time: Callable[[], bool] = lambda: Tru
 
 
 def list_invoices(org_id: str, customer_id: str | None = None, subscription_id: str | None = None
-                  ) -> list[dict[str, Any]]:
+                  ) -> list[Invoice]:
     """Newest (highest number) first."""
     rows = store.list_invoices(org_id)
     if customer_id:
-        rows = [i for i in rows if i["customer_id"] == customer_id]
+        rows = [i for i in rows if i.customer_id == customer_id]
     if subscription_id:
-        rows = [i for i in rows if i["subscription_id"] == subscription_id]
-    rows.sort(key=lambda i: i["number"], reverse=True)
+        rows = [i for i in rows if i.subscription_id == subscription_id]
+    rows.sort(key=lambda i: i.number, reverse=True)
     return rows
 
 
-def get_invoice(org_id: str, invoice_id: str) -> dict[str, Any]:
+def get_invoice(org_id: str, invoice_id: str) -> Invoice:
     invoice = store.get_invoice(org_id, invoice_id)
     if invoice is None:
         raise NotFound("invoice not found")
     return invoice
 
 
-def set_status(org_id: str, invoice_id: str, status: str) -> dict[str, Any]:
+def set_status(org_id: str, invoice_id: str, status: str) -> Invoice:
     """An open invoice becomes paid, void or uncollectible; any other move is a 422 on `status`. Voiding an
     invoice that took credit from the customer's balance gives it back (docs/billing.md, Customer balance)."""
     invoice = get_invoice(org_id, invoice_id)
     try:
-        if status == "void" and int(invoice.get("applied_balance", 0)) < 0:
+        if status == "void" and invoice.applied_balance < 0:
             _void_returning_credit(org_id, invoice)
         else:
             store.set_invoice_status(org_id, invoice_id, status, ("open",), iso(utcnow()))
@@ -89,27 +89,27 @@ def set_status(org_id: str, invoice_id: str, status: str) -> dict[str, Any]:
     return get_invoice(org_id, invoice_id)
 
 
-def _void_returning_credit(org_id: str, invoice: dict[str, Any]) -> None:
-    currency = invoice["currency"].lower()
+def _void_returning_credit(org_id: str, invoice: Invoice) -> None:
+    currency = invoice.currency.lower()
     for attempt in range(MAX_ATTEMPTS):
         if attempt:  # another invoice moved the balance meanwhile
             pause_before_retry(attempt - 1)
-        customer = customer_store.get(org_id, invoice["customer_id"])
+        customer = customer_store.get(org_id, invoice.customer_id)
         if customer is None:  # a deleted customer keeps no balance to give back to
-            store.set_invoice_status(org_id, invoice["id"], "void", ("open",), iso(utcnow()))
+            store.set_invoice_status(org_id, invoice.id, "void", ("open",), iso(utcnow()))
             return
         balances = {**customer.balance, currency: int(customer.balance.get(currency, 0))
-                    - int(invoice["applied_balance"])}
-        if store.void_returning_credit(org_id, invoice["id"], customer.id,
+                    - invoice.applied_balance}
+        if store.void_returning_credit(org_id, invoice.id, customer.id,
                                        BalanceChange(balances, customer.balance_version), iso(utcnow())):
             return
     raise Conflict("the invoice could not be voided under contention; retry")
 
 
-def pdf(org_id: str, invoice_id: str) -> tuple[dict[str, Any], bytes]:
+def pdf(org_id: str, invoice_id: str) -> tuple[Invoice, bytes]:
     """The invoice and its PDF: the one written at publication, rendered on the fly if it is not in S3 yet."""
     invoice = get_invoice(org_id, invoice_id)
-    if invoice.get("artifacts"):
+    if invoice.artifacts:
         try:
             return invoice, s3.get(settings().invoice_bucket, artifact_keys(invoice)["pdf"])
         except Exception:  # fall back to rendering: the invoice item is the source of truth

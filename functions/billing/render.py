@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import asdict
 from html import escape
 from typing import Any
 
-from functions.billing.invoice import invoice_taxes
+from functions.store.entities import Invoice
 
 
 def money(cents: int, currency: str) -> str:
@@ -21,11 +22,17 @@ def balance_label(applied: int) -> str:
     return "Applied balance" if applied < 0 else "Credited to balance"
 
 
-def invoice_json(invoice: dict[str, Any]) -> bytes:
-    return json.dumps(invoice, indent=2, sort_keys=True, default=str).encode()
+def invoice_out(invoice: Invoice) -> dict[str, Any]:
+    """The invoice as the API answers it (billing/schemas.py `Invoice`, the portal's `CustomerInvoice`) and as its
+    JSON file is written: every field, as stored."""
+    return asdict(invoice)
 
 
-def invoice_pdf(invoice: dict[str, Any]) -> bytes:
+def invoice_json(invoice: Invoice) -> bytes:
+    return json.dumps(invoice_out(invoice), indent=2, sort_keys=True, default=str).encode()
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
     # reportlab is imported here, not at module level: it costs 80-110 ms, and the management, portal and
     # cycle-close Lambdas import this module at cold start while only some invocations render a PDF.
     from reportlab.lib import colors
@@ -35,25 +42,24 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
 
     buffer = io.BytesIO()
     styles = getSampleStyleSheet()
-    currency = invoice["currency"]
-    doc = SimpleDocTemplate(buffer, pagesize=A4, title=f"Invoice {invoice['number']}")
+    currency = invoice.currency
+    doc = SimpleDocTemplate(buffer, pagesize=A4, title=f"Invoice {invoice.number}")
     rows = [["Description", "Quantity", "Amount"]]
-    for line in invoice["lines"]:
-        rows.append([Paragraph(line["description"], styles["BodyText"]), line.get("quantity") or "",
-                     money(line["amount"], currency)])
-    rows.append(["Subtotal", "", money(invoice["subtotal"], currency)])
-    if invoice["discount_amount"]:
-        rows.append(["Discount", "", money(-invoice["discount_amount"], currency)])
-    taxes = invoice_taxes(invoice)
-    for tax in taxes:  # one row per rate applied (stacked rates each show theirs)
-        label = f"Tax {tax.get('name') or ''} {int(tax['basis_points']) / 100:g}%"
-        rows.append([f"{label} (included)" if tax.get("inclusive") else label, "", money(tax["amount"], currency)])
-    if not taxes:
-        rows.append(["Tax", "", money(invoice["tax_amount"], currency)])
-    rows.append(["Total", "", money(invoice["total"], currency)])
-    if invoice.get("applied_balance"):
-        rows.append([balance_label(invoice["applied_balance"]), "", money(invoice["applied_balance"], currency)])
-        rows.append(["Amount due", "", money(invoice["amount_due"], currency)])
+    for line in invoice.lines:
+        rows.append([Paragraph(line.description, styles["BodyText"]), line.quantity or "",
+                     money(line.amount, currency)])
+    rows.append(["Subtotal", "", money(invoice.subtotal, currency)])
+    if invoice.discount_amount:
+        rows.append(["Discount", "", money(-invoice.discount_amount, currency)])
+    for tax in invoice.taxes:  # one row per rate applied (stacked rates each show theirs)
+        label = f"Tax {tax.name or ''} {tax.basis_points / 100:g}%"
+        rows.append([f"{label} (included)" if tax.inclusive else label, "", money(tax.amount, currency)])
+    if not invoice.taxes:
+        rows.append(["Tax", "", money(invoice.tax_amount, currency)])
+    rows.append(["Total", "", money(invoice.total, currency)])
+    if invoice.applied_balance:
+        rows.append([balance_label(invoice.applied_balance), "", money(invoice.applied_balance, currency)])
+        rows.append(["Amount due", "", money(invoice.amount_due, currency)])
     table = Table(rows, colWidths=[300, 80, 110])
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
@@ -63,24 +69,24 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
         ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
-    address = invoice.get("billing_address") or {}
-    seller = invoice.get("seller") or {}
+    address = invoice.billing_address or {}
+    seller = invoice.seller or {}
     seller_address = seller.get("address") or {}
     seller_text = " ".join(str(part) for part in (
         seller.get("legal_name") or seller.get("name"), seller_address.get("line1"), seller_address.get("line2"),
         seller_address.get("postal_code"), seller_address.get("city"), seller_address.get("country"),
         f"Tax ID {seller['tax_id']}" if seller.get("tax_id") else None, seller.get("email")) if part)
-    due = f" &middot; Due {invoice['due_at'][:10]}" if invoice.get("due_at") else ""
+    due = f" &middot; Due {invoice.due_at[:10]}" if invoice.due_at else ""
     story = [
-        Paragraph(f"Invoice {invoice['number']}", styles["Title"]),
+        Paragraph(f"Invoice {invoice.number}", styles["Title"]),
         *([Paragraph(f"From: {escape(seller_text)}", styles["Normal"])] if seller_text else []),
-        Paragraph(f"Status: {invoice['status']} &middot; Issued {invoice['created_at'][:10]}{due}",
+        Paragraph(f"Status: {invoice.status} &middot; Issued {invoice.created_at[:10]}{due}",
                   styles["Normal"]),
-        Paragraph(escape(f"Billed to: {invoice.get('customer_name') or ''} {invoice.get('customer_email') or ''} "
+        Paragraph(escape(f"Billed to: {invoice.customer_name or ''} {invoice.customer_email or ''} "
                          f"{address.get('line1') or ''} {address.get('city') or ''} {address.get('country') or ''}"
-                         + (f" Tax ID {invoice['customer_tax_id']}" if invoice.get("customer_tax_id") else "")),
+                         + (f" Tax ID {invoice.customer_tax_id}" if invoice.customer_tax_id else "")),
                   styles["Normal"]),
-        Paragraph(f"Period: {invoice['period_start'][:10]} to {invoice['period_end'][:10]}", styles["Normal"]),
+        Paragraph(f"Period: {invoice.period_start[:10]} to {invoice.period_end[:10]}", styles["Normal"]),
         Spacer(1, 12),
         table,
     ]

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.auth.service import require
 from functions.billing import catalogue, closing, invoices, subscriptions
+from functions.billing.render import invoice_out
 from functions.billing.schemas import (
     DiscountCreate,
     InvoiceStatusUpdate,
@@ -20,6 +21,7 @@ from functions.billing.schemas import (
     catalogue_out,
     product_out,
     subscription_out,
+    upcoming_out,
 )
 from functions.common.http import json_response
 from functions.common.listing import parse_sorting, sort_rows
@@ -149,7 +151,7 @@ def register(app: APIGatewayHttpResolver) -> None:
              **describe("billing.UpcomingInvoice", scope="subscriptions:read"))
     def upcoming_invoice(subscription_id: str) -> dict:
         org_id = require(app, "subscriptions:read").organization_id
-        return closing.preview(org_id, subscription_id)
+        return upcoming_out(closing.preview(org_id, subscription_id))
 
     @app.get("/v1/invoices", **describe("billing.Invoice", page=True, scope="orders:read"))
     def list_invoices(
@@ -159,12 +161,13 @@ def register(app: APIGatewayHttpResolver) -> None:
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
     ) -> dict:
         org_id = require(app, "orders:read").organization_id
-        return page_of(invoices.list_invoices(org_id, customer_id, subscription_id), page, limit)
+        return page_of([invoice_out(i) for i in invoices.list_invoices(org_id, customer_id, subscription_id)], page,
+                       limit)
 
     @app.get("/v1/invoices/<invoice_id>", **describe("billing.Invoice", scope="orders:read"))
     def get_invoice(invoice_id: str) -> dict:
         org_id = require(app, "orders:read").organization_id
-        return invoices.get_invoice(org_id, invoice_id)
+        return invoice_out(invoices.get_invoice(org_id, invoice_id))
 
     @app.get("/v1/invoices/<invoice_id>/pdf", **describe(scope="orders:read", content=PDF,
                                                           description="The invoice as PDF."))
@@ -173,11 +176,11 @@ def register(app: APIGatewayHttpResolver) -> None:
         invoice, pdf = invoices.pdf(org_id, invoice_id)
         # Bytes: Powertools answers with isBase64Encoded, which API Gateway turns back into the PDF.
         return Response(200, "application/pdf", pdf,
-                        headers={"Content-Disposition": f'inline; filename="invoice-{invoice["number"]}.pdf"'})
+                        headers={"Content-Disposition": f'inline; filename="invoice-{invoice.number}.pdf"'})
 
     @app.patch("/v1/invoices/<invoice_id>", **describe("billing.Invoice", scope="orders:write", body=True,
                                                            write=True))
     def update_invoice(invoice_id: str, body: Annotated[InvoiceStatusUpdate, Body()]) -> dict:
         org_id = require(app, "orders:write").organization_id
-        return invoices.set_status(org_id, invoice_id, body.status)
+        return invoice_out(invoices.set_status(org_id, invoice_id, body.status))
 

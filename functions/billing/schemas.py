@@ -208,6 +208,11 @@ def subscription_out(sub: entities.Subscription) -> dict[str, Any]:
     return asdict(sub)
 
 
+def upcoming_out(invoice: entities.Invoice) -> dict[str, Any]:
+    """The preview as its response (`UpcomingInvoice` below): no id or number yet, issued at the period's end."""
+    return {**asdict(invoice), "id": None, "number": None, "issues_at": invoice.period_end}
+
+
 def catalogue_out(entity: entities.Discount | entities.TaxRate) -> dict[str, Any]:
     """A discount or tax rate as its response (`Discount`, `TaxRate` below): the entity's fields, as stored."""
     return asdict(entity)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from functions.billing import catalogue, invoices
 from functions.billing.adjustments import proration_cents
@@ -35,17 +35,17 @@ from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store.billing import InvoiceWrite
 from functions.store.customers import CustomerRef
-from functions.store.entities import Product, Subscription
+from functions.store.entities import Invoice, Product, Subscription
 
 if TYPE_CHECKING:  # the request models, validated by the management routes
     from functions.billing.schemas import SubscriptionCreate, SubscriptionUpdate
 
-Publisher = Callable[[dict[str, Any]], None]
+Publisher = Callable[[Invoice], None]
 
 __all__ = ["create_subscription", "get_subscription", "list_subscriptions", "revoke", "update_subscription"]
 
 
-def _publish_written(invoice: dict[str, Any] | None, publish: Publisher) -> None:
+def _publish_written(invoice: Invoice | None, publish: Publisher) -> None:
     if invoice is not None:
         publish(invoice)
 
@@ -181,7 +181,7 @@ def change_product(org_id: str, sub: Subscription, new: Product, behavior: str, 
 
 
 def _change_once(org_id: str, sub: Subscription, old: Product, new: Product, behavior: str,
-                 clock: Clock) -> tuple[Subscription, dict[str, Any] | None] | None:
+                 clock: Clock) -> tuple[Subscription, Invoice | None] | None:
     """One attempt; None when the usage or the invoice counter moved."""
     now = clock()
     period = Period(parse_iso(sub.current_period_start), parse_iso(sub.current_period_end))

@@ -8,12 +8,11 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from functions.billing.invoice import invoice_taxes
 from functions.billing.render import balance_label
 from functions.common.clock import parse_iso
 from functions.portal.locale import DEFAULT, Locale, money, number, percent
 from functions.portal.words import Unit, line_detail, meter_sentence, price_words, unit_of
-from functions.store.entities import Customer, Price
+from functions.store.entities import Customer, Invoice, InvoiceLine, InvoiceTax, Price
 
 DEFAULT_ACCENT = "#0969da"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -201,57 +200,56 @@ def meters_fragment(meters: list[dict[str, Any]], locale: Locale = DEFAULT) -> s
 
 # Invoices ----------------------------------------------------------------------------------------------------
 
-def _line_row(line: dict[str, Any], prices: dict[str, Price], meters: dict[str, dict[str, Any]],
+def _line_row(line: InvoiceLine, prices: dict[str, Price], meters: dict[str, dict[str, Any]],
               currency: str, locale: Locale) -> str:
-    price = prices.get(line.get("price_id") or "")
-    meter = meters.get(line.get("meter_id") or "") or {}
+    price = prices.get(line.price_id or "")
+    meter = meters.get(line.meter_id or "") or {}
     unit = unit_of(meter)
-    quantity = Decimal(line.get("quantity") or 0)
-    if line.get("kind") == "metered" and price:
+    quantity = Decimal(line.quantity or 0)
+    if line.kind == "metered" and price:
         unit_price = escape(price_words(price, unit, locale).split(", at most")[0]) if (
             price.amount_type == "metered_unit") else "see below"
         qty = f"{number(quantity, locale)} {escape(unit.of(quantity))}"
     else:
-        unit_price = money(int(line["amount"]), currency, locale) if quantity == 1 else ""
-        qty = number(quantity, locale) if line.get("quantity") else ""
+        unit_price = money(line.amount, currency, locale) if quantity == 1 else ""
+        qty = number(quantity, locale) if line.quantity else ""
     details = line_detail(line, price, unit, currency, locale)
     detail = ('<ul class="detail">' + "".join(f"<li>{escape(d)}</li>" for d in details) + "</ul>") if details else ""
-    return (f"<tr><td>{escape(line['description'])}{detail}</td><td class=\"num hide-small\">{qty}</td>"
+    return (f"<tr><td>{escape(line.description)}{detail}</td><td class=\"num hide-small\">{qty}</td>"
             f"<td class=\"num hide-small\">{unit_price}</td>"
-            f"<td class=\"num\">{money(int(line['amount']), currency, locale)}</td></tr>")
+            f"<td class=\"num\">{money(line.amount, currency, locale)}</td></tr>")
 
 
-def tax_label(tax: dict[str, Any], locale: Locale) -> str:
-    name = f"{tax.get('name')} " if tax.get("name") else ""
-    how = "included" if tax.get("inclusive") else "added"
-    return f"Tax ({name}{percent(int(tax['basis_points']), locale)}, {how})"
+def tax_label(tax: InvoiceTax, locale: Locale) -> str:
+    name = f"{tax.name} " if tax.name else ""
+    how = "included" if tax.inclusive else "added"
+    return f"Tax ({name}{percent(tax.basis_points, locale)}, {how})"
 
 
 GAP = '<td class="hide-small"></td><td class="hide-small"></td>'  # under Quantity and Unit price
 
 
-def invoice_totals(invoice: dict[str, Any], locale: Locale, total_field: str) -> str:
-    currency = invoice["currency"]
+def invoice_totals(invoice: Invoice, locale: Locale, total_field: str) -> str:
+    currency = invoice.currency
     rows = [f'<tr><th scope="row">Subtotal</th>{GAP}<td class="num">'
-            f'{money(int(invoice["subtotal"]), currency, locale)}</td></tr>']
-    if invoice.get("discount_amount"):
+            f'{money(invoice.subtotal, currency, locale)}</td></tr>']
+    if invoice.discount_amount:
         rows.append(f'<tr><th scope="row">Discount</th>{GAP}<td class="num">'
-                    f'{money(-int(invoice["discount_amount"]), currency, locale)}</td></tr>')
-    taxes = invoice_taxes(invoice)
-    for tax in taxes:  # one row per rate applied: stacked rates each show theirs
+                    f'{money(-invoice.discount_amount, currency, locale)}</td></tr>')
+    for tax in invoice.taxes:  # one row per rate applied: stacked rates each show theirs
         rows.append(f'<tr><th scope="row">{escape(tax_label(tax, locale))}</th>{GAP}<td class="num" '
-                    f'data-field="tax">{money(int(tax["amount"]), currency, locale)}</td></tr>')
-    if not taxes:
+                    f'data-field="tax">{money(tax.amount, currency, locale)}</td></tr>')
+    if not invoice.taxes:
         rows.append(f'<tr><th scope="row">Tax</th>{GAP}<td class="num" data-field="tax">'
-                    f'{money(int(invoice["tax_amount"]), currency, locale)}</td></tr>')
+                    f'{money(invoice.tax_amount, currency, locale)}</td></tr>')
     rows.append(f'<tr class="total"><th scope="row">Total</th>{GAP}<td class="num" data-field="{total_field}">'
-                f'{money(int(invoice["total"]), currency, locale)}</td></tr>')
-    if invoice.get("applied_balance"):
-        rows.append(f'<tr><th scope="row">{balance_label(int(invoice["applied_balance"]))}</th>{GAP}'
+                f'{money(invoice.total, currency, locale)}</td></tr>')
+    if invoice.applied_balance:
+        rows.append(f'<tr><th scope="row">{balance_label(invoice.applied_balance)}</th>{GAP}'
                     f'<td class="num" data-field="applied-balance">'
-                    f'{money(int(invoice["applied_balance"]), currency, locale)}</td></tr>')
+                    f'{money(invoice.applied_balance, currency, locale)}</td></tr>')
         rows.append(f'<tr class="total"><th scope="row">Amount due</th>{GAP}<td class="num" data-field="amount-due">'
-                    f'{money(int(invoice["amount_due"]), currency, locale)}</td></tr>')
+                    f'{money(invoice.amount_due, currency, locale)}</td></tr>')
     return "<tfoot>" + "".join(rows) + "</tfoot>"
 
 
@@ -260,16 +258,16 @@ def upcoming_section(data: dict[str, Any], locale: Locale) -> str:
     if not subscription or not upcoming:
         return '<p class="muted">No active subscription.</p>'
     prices = {p.id: p for p in product.prices} if product else {}
-    currency = upcoming["currency"]
+    currency = upcoming.currency
     lines = "".join(_line_row(line, prices, data.get("meter_names") or {}, currency, locale)
-                    for line in upcoming["lines"])
+                    for line in upcoming.lines)
     ending = (" The subscription ends then; it will not renew." if subscription.cancel_at_period_end
               else "")
     return f"""
 <p><strong>{escape(product.name if product else '')}</strong>: this period runs from
   {_time(subscription.current_period_start)} to {_time(subscription.current_period_end)} (UTC).
-  The invoice will be issued on <span data-field="issue-date">{_time(upcoming.get('issues_at'))}</span> and is due
-  on <span data-field="due-date">{_time(upcoming.get('due_at'))}</span>.{ending}</p>
+  The invoice will be issued on <span data-field="issue-date">{_time(upcoming.period_end)}</span> and is due
+  on <span data-field="due-date">{_time(upcoming.due_at)}</span>.{ending}</p>
 <p class="muted small">Usage so far; the amounts grow with usage until the period closes.</p>
 <div class="scroll" tabindex="0" role="region" aria-label="Upcoming invoice table">
 <table aria-label="Upcoming invoice">
@@ -292,15 +290,15 @@ def balance_section(data: dict[str, Any], locale: Locale) -> str:
             f'{"s" if count != 1 else ""}).</p>' + credit)
 
 
-def invoice_rows(invoices: list[dict[str, Any]], locale: Locale = DEFAULT) -> str:
+def invoice_rows(invoices: list[Invoice], locale: Locale = DEFAULT) -> str:
     if not invoices:
         return '<p class="muted">No invoices yet.</p>'
     rows = "".join(
-        f"<tr data-invoice-id=\"{escape(inv['id'])}\"><th scope=\"row\">{inv['number']}</th>"
-        f"<td class=\"hide-small\">{_time(inv['created_at'])}</td><td>{_time(inv.get('due_at'))}</td>"
-        f"<td><span class=\"status-{escape(inv['status'])}\">{STATUS_WORDS.get(inv['status'], inv['status'])}"
-        f"</span></td><td class=\"num\">{money(int(inv['total']), inv['currency'], locale)}</td>"
-        f"<td><a href=\"/portal/invoices/{escape(inv['id'])}/pdf\" aria-label=\"PDF of invoice {inv['number']}\">"
+        f"<tr data-invoice-id=\"{escape(inv.id)}\"><th scope=\"row\">{inv.number}</th>"
+        f"<td class=\"hide-small\">{_time(inv.created_at)}</td><td>{_time(inv.due_at)}</td>"
+        f"<td><span class=\"status-{escape(inv.status)}\">{STATUS_WORDS.get(inv.status, inv.status)}"
+        f"</span></td><td class=\"num\">{money(inv.total, inv.currency, locale)}</td>"
+        f"<td><a href=\"/portal/invoices/{escape(inv.id)}/pdf\" aria-label=\"PDF of invoice {inv.number}\">"
         f"PDF</a></td></tr>"
         for inv in invoices)
     return ('<div class="scroll" tabindex="0" role="region" aria-label="Past invoices table">'

@@ -11,7 +11,7 @@ from typing import Any
 
 from functions.customer_meters.service import customer_meter_id
 from functions.organizations.profile import CUSTOMER_PORTAL_SETTINGS, slug_of
-from functions.store.entities import Meter, Price, Product, Subscription
+from functions.store.entities import Invoice, Meter, Price, Product, Subscription
 from functions.store.organizations import Organization
 
 # Meterbill's invoice statuses as Polar's order statuses. An open invoice is issued and awaits payment: Polar's
@@ -126,35 +126,35 @@ def address_out(address: dict[str, Any] | None) -> dict[str, Any] | None:
     return address if address and address.get("country") else None
 
 
-def order_out(invoice: dict[str, Any], product: Product | None, sub: Subscription | None,
+def order_out(invoice: Invoice, product: Product | None, sub: Subscription | None,
               org: Organization, meters: dict[str, Meter]) -> dict[str, Any]:
     """Polar's CustomerOrder from a Meterbill invoice. Polar's amounts keep total = net + tax, so with an
     inclusive rate net is the total less the tax in it; the lines stay as billed."""
-    total, tax, discount = int(invoice["total"]), int(invoice["tax_amount"]), int(invoice["discount_amount"])
+    total, tax, discount = invoice.total, invoice.tax_amount, invoice.discount_amount
     net = total - tax
-    applied = int(invoice.get("applied_balance") or 0)
-    status = ORDER_STATUS[invoice["status"]]
+    applied = invoice.applied_balance
+    status = ORDER_STATUS[invoice.status]
     return {
-        "id": invoice["id"], "created_at": invoice["created_at"], "modified_at": invoice.get("modified_at"),
+        "id": invoice.id, "created_at": invoice.created_at, "modified_at": invoice.modified_at,
         "status": status, "paid": status == "paid", "subtotal_amount": net + discount,
         "discount_amount": discount, "net_amount": net, "tax_amount": tax, "total_amount": total,
         # The customer's credit balance on this invoice, in Polar's sign (due = total + applied).
         "applied_balance_amount": applied, "due_amount": total + applied if status == "pending" else 0,
-        "refunded_amount": 0, "refunded_tax_amount": 0, "currency": invoice["currency"],
-        "billing_reason": BILLING_REASON.get(invoice["billing_reason"], "subscription_cycle"),
-        "billing_name": invoice.get("customer_name"), "billing_address": address_out(invoice.get("billing_address")),
-        "invoice_number": str(invoice["number"]), "is_invoice_generated": True, "receipt_number": None,
-        "seats": None, "units": None, "customer_id": invoice["customer_id"], "product_id": invoice.get("product_id"),
-        "discount_id": invoice.get("discount_id"), "subscription_id": invoice.get("subscription_id"),
+        "refunded_amount": 0, "refunded_tax_amount": 0, "currency": invoice.currency,
+        "billing_reason": BILLING_REASON.get(invoice.billing_reason, "subscription_cycle"),
+        "billing_name": invoice.customer_name, "billing_address": address_out(invoice.billing_address),
+        "invoice_number": str(invoice.number), "is_invoice_generated": True, "receipt_number": None,
+        "seats": None, "units": None, "customer_id": invoice.customer_id, "product_id": invoice.product_id,
+        "discount_id": invoice.discount_id, "subscription_id": invoice.subscription_id,
         "checkout_id": None, "next_payment_attempt_at": None,
         "product": product_out(product, org, meters) if product else None,
         "subscription": subscription_core(sub, product) if sub and product else None,
-        "items": [{"id": f"{invoice['id']}-{i}", "created_at": invoice["created_at"], "modified_at": None,
-                   "label": line["description"], "amount": int(line["amount"]),
+        "items": [{"id": f"{invoice.id}-{i}", "created_at": invoice.created_at, "modified_at": None,
+                   "label": line.description, "amount": line.amount,
                    "tax_amount": 0,  # Meterbill taxes the invoice as a whole: the tax is the order's tax_amount
-                   "proration": line["kind"] == "proration", "product_price_id": line.get("price_id"),
-                   "start_timestamp": line.get("period_start"), "end_timestamp": line.get("period_end")}
-                  for i, line in enumerate(invoice["lines"])],
+                   "proration": line.kind == "proration", "product_price_id": line.price_id,
+                   "start_timestamp": line.period_start, "end_timestamp": line.period_end}
+                  for i, line in enumerate(invoice.lines)],
         "description": product.name if product else "",
         "refundable_amount": 0, "refundable_tax_amount": 0,  # Meterbill takes no payments, so refunds none
     }

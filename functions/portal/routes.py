@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from functions.billing.render import invoice_pdf
+from functions.billing.render import invoice_out, invoice_pdf
 from functions.common.errors import Refused, Unauthorized
 from functions.common.http import bearer_token, public_base_url
 from functions.common.listing import parse_sorting
@@ -87,7 +87,7 @@ def register(app: APIGatewayHttpResolver) -> None:
         who = customer(app)
         found = service.invoice(who, invoice_id)
         return Response(200, "application/pdf", invoice_pdf(found),
-                        headers={"Content-Disposition": f'inline; filename="invoice-{found["number"]}.pdf"'})
+                        headers={"Content-Disposition": f'inline; filename="invoice-{found.number}.pdf"'})
 
     @app.get("/v1/customer-portal/meters", **describe("portal.CustomerCustomerMeter", page=True, customer=True))
     def portal_meters(
@@ -124,7 +124,7 @@ def register(app: APIGatewayHttpResolver) -> None:
     @app.get("/v1/customer-portal/invoices", **describe("portal.CustomerInvoice", page=True, customer=True))
     def portal_invoices() -> dict:
         """Beyond Polar: the invoices as Meterbill writes them (Polar's orders are /v1/customer-portal/orders)."""
-        rows = service.invoices(customer(app))
+        rows = [invoice_out(i) for i in service.invoices(customer(app))]
         return page_of(rows, 1, max(1, len(rows)))
 
     @app.get("/v1/customer-portal/orders", **describe("portal.CustomerOrder", page=True, customer=True))
@@ -152,14 +152,14 @@ def register(app: APIGatewayHttpResolver) -> None:
     def portal_order_invoice(order_id: str) -> dict:
         """The invoice's PDF: the portal's own download, which takes the same session (Bearer or cookie)."""
         found = service.invoice(customer(app), order_id)
-        return {"url": f"{public_base_url(app.current_event)}/portal/invoices/{found['id']}/pdf"}
+        return {"url": f"{public_base_url(app.current_event)}/portal/invoices/{found.id}/pdf"}
 
     @app.post("/v1/customer-portal/orders/<order_id>/invoice", **describe(
         status=202, content={}, customer=True, body=True, write=True,
         description="Never: the invoice was written when it was issued (409 OrderNotEligibleForInvoice)"))
     def portal_generate_order_invoice(order_id: str) -> dict:
         found = service.invoice(customer(app), order_id)
-        raise Refused(409, "OrderNotEligibleForInvoice", f"invoice {found['number']} was written when it was "
+        raise Refused(409, "OrderNotEligibleForInvoice", f"invoice {found.number} was written when it was "
                       "issued and is rendered from the issued record on every download: there is nothing to "
                       "generate; GET this path for its URL")
 

@@ -21,7 +21,7 @@ from functions.store import activity
 from functions.store import billing as billing_store
 from functions.store import customers as customer_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer, Product, Subscription
+from functions.store.entities import Customer, Invoice, Product, Subscription
 
 PRORATION = "prorate"  # a plan change made by the customer carries its difference to the next invoice
 
@@ -93,7 +93,7 @@ def change_preview(who: CustomerPrincipal, subscription_id: str, product_id: str
             "period_end": sub.current_period_end}
 
 
-def _left_to_the_close(invoice: dict[str, Any] | None) -> None:
+def _left_to_the_close(invoice: Invoice) -> None:
     """The portal writes no invoice (a plan change is prorated onto the next one): it has no right to publish.
     Were one written, it stays on the unpublished index and the next close run publishes it (publish_pending)."""
 

@@ -18,7 +18,7 @@ from functions.portal import polar, selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer, Meter, Price, Product, Subscription
+from functions.store.entities import Customer, Invoice, Meter, Price, Product, Subscription
 from functions.store.events import events_of
 
 
@@ -123,9 +123,9 @@ def _usage(who: CustomerPrincipal, sub: Subscription, product: Product, all_mete
     customer = customers.get(who.organization_id, who.customer_id)
     rows = {row.meter.id: row for row in customer_meters(who.organization_id, customer, all_meters)}
     amounts: dict[str, int] = {}
-    for line in billing.preview(who.organization_id, sub.id)["lines"]:
-        if line["kind"] == "metered" and line.get("meter_id"):
-            amounts[line["meter_id"]] = amounts.get(line["meter_id"], 0) + int(line["amount"])
+    for line in billing.preview(who.organization_id, sub.id).lines:
+        if line.kind == "metered" and line.meter_id:
+            amounts[line.meter_id] = amounts.get(line.meter_id, 0) + line.amount
     out = []
     for meter_id in metered_prices(product):
         priced = all_meters.get(meter_id)
@@ -202,11 +202,11 @@ def polar_orders(who: CustomerPrincipal, product_ids: set[str] | None = None,
     subs: dict[str, Subscription | None] = {}
     rows = []
     for invoice in invoices(who):
-        if (product_ids is not None and invoice.get("product_id") not in product_ids) or (
-                subscription_ids is not None and invoice.get("subscription_id") not in subscription_ids) or (
+        if (product_ids is not None and invoice.product_id not in product_ids) or (
+                subscription_ids is not None and invoice.subscription_id not in subscription_ids) or (
                 billing_types is not None and "recurring" not in billing_types):
             continue
-        product_id, sub_id = invoice.get("product_id") or "", invoice.get("subscription_id") or ""
+        product_id, sub_id = invoice.product_id, invoice.subscription_id
         if product_id not in products:
             products[product_id] = billing_store.get_product(who.organization_id, product_id)
         if sub_id not in subs:
@@ -220,20 +220,20 @@ def polar_orders(who: CustomerPrincipal, product_ids: set[str] | None = None,
 
 def polar_order(who: CustomerPrincipal, invoice_id: str) -> dict[str, Any]:
     found = invoice(who, invoice_id)
-    product = billing_store.get_product(who.organization_id, found.get("product_id") or "")
-    sub = billing_store.get_subscription(who.organization_id, found.get("subscription_id") or "")
+    product = billing_store.get_product(who.organization_id, found.product_id)
+    sub = billing_store.get_subscription(who.organization_id, found.subscription_id)
     all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
     return polar.order_out(found, product, sub, _organization(who), all_meters)
 
 
-def invoices(who: CustomerPrincipal) -> list[dict[str, Any]]:
-    rows = [i for i in billing_store.list_invoices(who.organization_id) if i["customer_id"] == who.customer_id]
-    return sorted(rows, key=lambda i: i["number"], reverse=True)
+def invoices(who: CustomerPrincipal) -> list[Invoice]:
+    rows = [i for i in billing_store.list_invoices(who.organization_id) if i.customer_id == who.customer_id]
+    return sorted(rows, key=lambda i: i.number, reverse=True)
 
 
-def invoice(who: CustomerPrincipal, invoice_id: str) -> dict[str, Any]:
+def invoice(who: CustomerPrincipal, invoice_id: str) -> Invoice:
     found = billing_store.get_invoice(who.organization_id, invoice_id)
-    if found is None or found["customer_id"] != who.customer_id:
+    if found is None or found.customer_id != who.customer_id:
         raise NotFound("invoice not found")
     return found
 
@@ -252,17 +252,15 @@ def overview(who: CustomerPrincipal) -> dict[str, Any]:
     product = billing_store.get_product(who.organization_id, active.product_id) if active else None
     upcoming = billing.preview(who.organization_id, active.id) if active else None
     past = invoices(who)
-    outstanding = [i for i in past if i["status"] == "open"]
+    outstanding = [i for i in past if i.status == "open"]
     all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
     return {
         "organization": organization(who), "customer": customer, "subscription": active, "product": product,
         "meters": meter_cards(who, customer, product, all_meters), "upcoming": upcoming, "invoices": past,
         "credit": customer.balances(),
         # What is left to pay: the amount due (after the credit balance); invoices from before it, their total.
-        "balance": {"amount": sum(int(i.get("amount_due", i["total"])) for i in outstanding),
-                    "count": len(outstanding),
-                    "currency": (outstanding[0]["currency"] if outstanding else (upcoming or {}).get("currency"))
-                    or "usd"},
+        "balance": {"amount": sum(i.amount_due for i in outstanding), "count": len(outstanding),
+                    "currency": outstanding[0].currency if outstanding else upcoming.currency if upcoming else "usd"},
         "meter_names": {k: _meter_out(v) for k, v in all_meters.items()}, "return_url": who.return_url,
         "offered": selfservice.offered_products(who, active) if active else [],
     }

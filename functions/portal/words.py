@@ -12,7 +12,7 @@ from typing import Any
 
 from functions.billing.money import parse_unit_amount, to_cents
 from functions.portal.locale import DEFAULT, Locale, money, number, unit_money
-from functions.store.entities import Price
+from functions.store.entities import InvoiceLine, Price
 
 
 @dataclass(frozen=True)
@@ -112,15 +112,15 @@ def tier_breakdown(price: Price, units: Decimal) -> list[dict[str, Any]]:
     return rows
 
 
-def line_detail(line: dict[str, Any], price: Price | None, unit: Unit, currency: str,
+def line_detail(line: InvoiceLine, price: Price | None, unit: Unit, currency: str,
                 locale: Locale = DEFAULT) -> list[str]:
     """The sentences under an invoice line: usage against credits, then how the amount is made."""
     out: list[str] = []
-    if line.get("kind") != "metered":
+    if line.kind != "metered":
         return out
-    consumed = Decimal(line.get("consumed_units") or 0)
-    credited = Decimal(line.get("credited_units") or 0)
-    billable = Decimal(line.get("quantity") or 0)
+    consumed = Decimal(line.consumed_units or 0)
+    credited = Decimal(line.credited_units or 0)
+    billable = Decimal(line.quantity or 0)
     if credited:
         applied = min(consumed, credited)
         out.append(f"{number(consumed, locale)} {unit.of(consumed)} used, {number(applied, locale)} covered by "

@@ -9,8 +9,18 @@ from typing import Any
 from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
 from functions.store import dynamo
 from functions.store.aggregates import close_aggregate_action
-from functions.store.codec import entity_from_item, entity_from_values, entity_item, from_item, to_attr, to_item
-from functions.store.entities import BillingState, Discount, Price, Product, Subscription, TaxRate
+from functions.store.codec import entity_from_item, entity_from_values, from_item, to_attr, to_item
+from functions.store.entities import (
+    BillingState,
+    Discount,
+    Invoice,
+    InvoiceLine,
+    InvoiceTax,
+    Price,
+    Product,
+    Subscription,
+    TaxRate,
+)
 from functions.store.keys import (
     DISCOUNT_PREFIX,
     DUE_SUBSCRIPTIONS,
@@ -33,12 +43,6 @@ from functions.store.keys import (
 )
 
 
-def _strip(data: dict[str, Any]) -> dict[str, Any]:
-    for name in ("PK", "SK", "GSI1PK", "GSI1SK"):
-        data.pop(name, None)
-    return data
-
-
 def _get_item(org_id: str, sk: str) -> dict[str, Any] | None:
     item: dict[str, Any] | None = dynamo.call("get_item", TableName=dynamo.table_name(),
                                               Key=key(org_pk(org_id), sk), ConsistentRead=True).get("Item")
@@ -47,7 +51,7 @@ def _get_item(org_id: str, sk: str) -> dict[str, Any] | None:
 
 def _get(org_id: str, sk: str) -> dict[str, Any] | None:
     item = _get_item(org_id, sk)
-    return _strip(from_item(item)) if item else None
+    return from_item(item) if item else None  # a pointer or a counter: the keys are not read
 
 
 def _list_items(org_id: str, prefix: str) -> list[dict[str, Any]]:
@@ -59,17 +63,12 @@ def _list_items(org_id: str, prefix: str) -> list[dict[str, Any]]:
     ))
 
 
-def _list(org_id: str, prefix: str) -> list[dict[str, Any]]:
-    return [_strip(from_item(item)) for item in _list_items(org_id, prefix)]
-
-
-def _put(org_id: str, sk: str, values: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"Put": {"TableName": dynamo.table_name(),
-                    "Item": {**key(org_pk(org_id), sk), **to_item(values), **(extra or {})}}}
+def _put(org_id: str, sk: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {"Put": {"TableName": dynamo.table_name(), "Item": {**key(org_pk(org_id), sk), **to_item(values)}}}
 
 
 def _put_entity(org_id: str, sk: str, entity: Any) -> dict[str, Any]:
-    return {"Put": {"TableName": dynamo.table_name(), "Item": {**key(org_pk(org_id), sk), **entity_item(entity)}}}
+    return _put(org_id, sk, asdict(entity))
 
 
 # Products, discounts, tax rates: documents in the organization's partition.
@@ -78,7 +77,7 @@ def put_product(org_id: str, product: Product) -> None:
     dynamo.call("put_item", **_put_entity(org_id, product_sk(product.id), product)["Put"])
 
 
-def _product(item: dict[str, Any]) -> Product:
+def product_from_item(item: dict[str, Any]) -> Product:
     values = from_item(item)
     values["prices"] = [entity_from_values(Price, price) for price in values.get("prices") or []]
     return entity_from_values(Product, values)
@@ -86,11 +85,11 @@ def _product(item: dict[str, Any]) -> Product:
 
 def get_product(org_id: str, product_id: str) -> Product | None:
     item = _get_item(org_id, product_sk(product_id))
-    return _product(item) if item else None
+    return product_from_item(item) if item else None
 
 
 def list_products(org_id: str) -> list[Product]:
-    return [_product(item) for item in _list_items(org_id, PRODUCT_PREFIX)]
+    return [product_from_item(item) for item in _list_items(org_id, PRODUCT_PREFIX)]
 
 
 def create_discount(org_id: str, discount: Discount) -> None:
@@ -141,12 +140,25 @@ def list_subscriptions(org_id: str) -> list[Subscription]:
     return [entity_from_item(Subscription, item) for item in _list_items(org_id, SUBSCRIPTION_PREFIX)]
 
 
-def get_invoice(org_id: str, invoice_id: str) -> dict[str, Any] | None:
-    return _get(org_id, invoice_sk(invoice_id))
+def invoice_from_item(item: dict[str, Any]) -> Invoice:
+    """An invoice item, of any age: one written before rates stacked kept a single `tax_rate` beside its
+    `tax_amount`, one written before credit balances has no `amount_due` (all of its total was due)."""
+    values = from_item(item)
+    values["lines"] = [entity_from_values(InvoiceLine, line) for line in values.get("lines") or []]
+    if "taxes" not in values and values.get("tax_rate"):
+        values["taxes"] = [{**values["tax_rate"], "amount": values.get("tax_amount", 0)}]
+    values["taxes"] = [entity_from_values(InvoiceTax, {"inclusive": False, **tax}) for tax in values.get("taxes") or []]
+    values.setdefault("amount_due", values.get("total", 0))
+    return entity_from_values(Invoice, values)
 
 
-def list_invoices(org_id: str) -> list[dict[str, Any]]:
-    return _list(org_id, INVOICE_PREFIX)
+def get_invoice(org_id: str, invoice_id: str) -> Invoice | None:
+    item = _get_item(org_id, invoice_sk(invoice_id))
+    return invoice_from_item(item) if item else None
+
+
+def list_invoices(org_id: str) -> list[Invoice]:
+    return [invoice_from_item(item) for item in _list_items(org_id, INVOICE_PREFIX)]
 
 
 def invoice_counter(org_id: str) -> int:
@@ -229,7 +241,7 @@ class InvoiceWrite:
     """Everything one invoice changes, written in one transaction (the close, a creation, a change)."""
 
     org_id: str
-    invoice: dict[str, Any] | None
+    invoice: Invoice | None
     previous_number: int
     subscription: Subscription
     subscription_guard: str | None  # the period start the subscription must still have (None: must not exist)
@@ -299,8 +311,8 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
     actions: list[dict[str, Any]] = []
     roles: list[str] = []
     if w.invoice is not None:
-        invoice_put = _put(w.org_id, invoice_sk(w.invoice["id"]), w.invoice,
-                           {"GSI1PK": {"S": UNRENDERED_INVOICES}, "GSI1SK": {"S": w.invoice["id"]}})
+        invoice_put = _put_entity(w.org_id, invoice_sk(w.invoice.id), w.invoice)
+        invoice_put["Put"]["Item"].update(GSI1PK={"S": UNRENDERED_INVOICES}, GSI1SK={"S": w.invoice.id})
         invoice_put["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
         actions.append(invoice_put)
         roles.append("invoice")
@@ -308,7 +320,7 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
             "TableName": table, "Key": key(org_pk(w.org_id), INVOICE_COUNTER_SK),
             "UpdateExpression": "SET #v = :n",
             "ExpressionAttributeNames": {"#v": "value"},
-            "ExpressionAttributeValues": {":n": {"N": str(w.invoice["number"])}},
+            "ExpressionAttributeValues": {":n": {"N": str(w.invoice.number)}},
         }
         if w.previous_number:
             counter["ConditionExpression"] = "#v = :prev"

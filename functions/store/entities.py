@@ -235,3 +235,75 @@ class Subscription:
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One line of an invoice: `kind` "fixed" (a fee, billed in advance), "metered" (usage of `meter_id`
+    at `price_id`, in arrears: `consumed_units` less `credited_units` is the billable `quantity`) or
+    "proration" (the rest of a cycle after a product change). Units are exact decimal strings; `amount` cents."""
+
+    kind: str
+    description: str
+    amount: int
+    quantity: str | None = None
+    meter_id: str | None = None
+    price_id: str | None = None
+    period_start: str | None = None
+    period_end: str | None = None
+    consumed_units: str | None = None
+    credited_units: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceTax:
+    """One tax rate an invoice applied (the rate as it was: `id` names the TaxRate) and its `amount`, cents signed
+    like the amount it is the tax of."""
+
+    basis_points: int
+    inclusive: bool
+    amount: int
+    id: str | None = None
+    name: str | None = None
+    country: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """An invoice item, numbered in its organization, immutable once issued but for `status` ("open" until
+    "paid" or "void"; nothing due: "paid" when issued). The customer and the seller are copied as they were
+    when it was issued. `applied_balance` is what the customer's credit balance did to the `total` (negative:
+    credit spent; positive: a negative total moved to the balance), `amount_due` what is left to pay.
+    `artifacts` are the S3 keys of its PDF and JSON once published."""
+
+    id: str
+    number: int
+    organization_id: str
+    customer_id: str
+    subscription_id: str
+    product_id: str
+    status: str
+    billing_reason: str
+    currency: str
+    period_start: str
+    period_end: str
+    created_at: str
+    lines: list[InvoiceLine] = field(default_factory=list)
+    subtotal: int = 0
+    discount_amount: int = 0
+    tax_amount: int = 0
+    taxes: list[InvoiceTax] = field(default_factory=list)
+    total: int = 0
+    tax_inclusive: bool = False
+    applied_balance: int = 0
+    amount_due: int = 0
+    discount_id: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    customer_tax_id: str | list[str | None] | None = None
+    billing_address: Address | None = None
+    seller: dict[str, Any] | None = None
+    due_at: str | None = None
+    artifacts: dict[str, str] | None = None
+    modified_at: str | None = None

@@ -68,7 +68,7 @@ def test_fixed_discount_never_goes_below_zero() -> None:
 
 def tax_cents(amount: int, rate: TaxRate) -> int:
     """The tax one rate puts in an amount."""
-    return sum(t["amount"] for t in taxes_of(amount, [rate]))
+    return sum(t.amount for t in taxes_of(amount, [rate]))
 
 
 def test_inclusive_vs_exclusive_tax() -> None:
@@ -138,7 +138,7 @@ def test_stacked_exclusive_rates_are_each_computed_on_the_subtotal() -> None:
     gst = tax_rate(500, id="gst", name="GST", country="CA")
     pst = tax_rate(700, id="pst", name="PST", country="CA", state="BC")
     amounts = total_invoice([Line("fixed", "plan", 10_000)], None, [gst, pst])
-    assert [(t["id"], t["amount"]) for t in amounts.taxes] == [("gst", 500), ("pst", 700)]
+    assert [(t.id, t.amount) for t in amounts.taxes] == [("gst", 500), ("pst", 700)]
     assert (amounts.tax_amount, amounts.total, amounts.tax_inclusive) == (1200, 11_200, False)
     # Each rounded on its own: 1,005c -> GST 50.25c -> 50c, PST 70.35c -> 70c (120c; 12% of 1,005c is 120.6c).
     assert total_invoice([Line("fixed", "plan", 1005)], None, [gst, pst]).tax_amount == 120
@@ -149,11 +149,11 @@ def test_stacked_inclusive_rates_share_the_gross_and_an_exclusive_one_applies_to
     gst = tax_rate(500, inclusive=True, id="gst", country="CA")
     pst = tax_rate(700, inclusive=True, id="pst", country="CA", state="BC")
     both = total_invoice([Line("fixed", "plan", 11_200)], None, [gst, pst])
-    assert ([t["amount"] for t in both.taxes], both.total, both.tax_inclusive) == ([500, 700], 11_200, True)
+    assert ([t.amount for t in both.taxes], both.total, both.tax_inclusive) == ([500, 700], 11_200, True)
     # 10,000c with 20% VAT inside and a 5% levy on top: VAT 10,000 x 0.2 / 1.2 = 1,666.67c -> 1,667c; the net
     # 8,333c; the levy 5% of it = 416.65c -> 417c; the total 10,000 + 417 = 10,417c.
     vat = tax_rate(2000, inclusive=True, id="vat", country="GB")
     levy = tax_rate(500, id="levy", country="GB")
     mixed = total_invoice([Line("fixed", "plan", 10_000)], None, [levy, vat])
-    assert [(t["id"], t["amount"]) for t in mixed.taxes] == [("vat", 1667), ("levy", 417)]
+    assert [(t.id, t.amount) for t in mixed.taxes] == [("vat", 1667), ("levy", 417)]
     assert (mixed.tax_amount, mixed.total, mixed.tax_inclusive) == (2084, 10_417, False)

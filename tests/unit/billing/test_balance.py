@@ -81,7 +81,7 @@ def test_the_balance_change_keeps_other_currencies_and_the_version_read() -> Non
     assert usd.balance_change(emptied) == BalanceChange({"eur": 70}, 4)  # a spent currency is left out
     month = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
     invoice = usd.invoice("subscription_cycle", "m", spent, month, 9)
-    assert (invoice["status"], invoice["applied_balance"], invoice["amount_due"]) == ("paid", -1500, 0)
+    assert (invoice.status, invoice.applied_balance, invoice.amount_due) == ("paid", -1500, 0)
 
 
 def test_customer_balances_are_polar_customer_balance_shapes() -> None:

@@ -10,7 +10,7 @@ from polar.base import deserialize
 from polar.v2026_10.outputs import CustomerOrder, CustomerSubscription
 
 from functions.portal.polar import order_out, subscription_out
-from functions.store.entities import Meter
+from functions.store.entities import Invoice, InvoiceLine, Meter
 from functions.store.organizations import Organization
 from tests.unit.entities import product, subscription
 
@@ -32,13 +32,14 @@ SUB = subscription(product_id="p1", created_at="2026-11-01T00:00:00Z", started_a
                    canceled_at="2026-11-20T00:00:00Z")
 
 
-def invoice(status: str, **amounts: Any) -> dict[str, Any]:
-    return {"id": "i1", "number": 7, "customer_id": "c1", "subscription_id": "s1", "product_id": "p1",
-            "status": status, "billing_reason": "subscription_cancel", "currency": "eur",
-            "customer_name": "Lin", "billing_address": {"city": "Lyon"}, "created_at": "2026-12-01T02:00:00Z",
-            "lines": [{"kind": "fixed", "description": "Pro", "amount": 2000},
-                      {"kind": "proration", "description": "Change", "amount": 400, "price_id": "f"}],
-            **amounts}
+def invoice(status: str, **amounts: Any) -> Invoice:
+    return Invoice(**{"id": "i1", "number": 7, "organization_id": "org", "customer_id": "c1",
+                      "subscription_id": "s1", "product_id": "p1", "status": status,
+                      "billing_reason": "subscription_cancel", "currency": "eur", "customer_name": "Lin",
+                      "billing_address": {"city": "Lyon"}, "created_at": "2026-12-01T02:00:00Z",
+                      "period_start": "2026-11-01T00:00:00Z", "period_end": "2026-12-01T00:00:00Z",
+                      "lines": [InvoiceLine("fixed", "Pro", 2000),
+                                InvoiceLine("proration", "Change", 400, price_id="f")], **amounts})
 
 
 @pytest.mark.parametrize(("status", "polar_status", "paid", "due"), [

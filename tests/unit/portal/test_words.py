@@ -13,6 +13,7 @@ from functions.billing.pricing import metered_line_cents
 from functions.portal.locale import LOCALES, NBSP, NNBSP, money, negotiate, number, percent
 from functions.portal.pages import on_accent
 from functions.portal.words import Unit, line_detail, meter_sentence, price_words, tier_breakdown, unit_of
+from functions.store.entities import InvoiceLine
 from tests.unit.entities import price
 
 TOKENS = Unit("token", "tokens")
@@ -84,8 +85,8 @@ def test_meter_sentence_says_left_over_and_price() -> None:
 
 
 def test_line_detail_shows_credits_and_tiers() -> None:
-    line = {"kind": "metered", "quantity": "1500", "consumed_units": "2500", "credited_units": "1000",
-            "amount": 2500}
+    line = InvoiceLine(kind="metered", description="Usage", quantity="1500", consumed_units="2500",
+                       credited_units="1000", amount=2500)
     detail = line_detail(line, GRADUATED, TOKENS, "usd")
     assert detail[0] == "2,500 tokens used, 1,000 covered by the 1,000 included; 1,500 billable."
     assert detail[1] == f"Tier 1 to 1,000: 1,000 \u00d7 0.02{NBSP}USD = 20.00{NBSP}USD."
