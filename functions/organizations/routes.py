@@ -11,7 +11,7 @@ from functions.auth.service import require
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.organizations import service
-from functions.organizations.schemas import OrganizationUpdate, organization_out
+from functions.organizations.schemas import OrganizationUpdate, audit_entry_out, organization_out
 
 
 def register(app: APIGatewayHttpResolver) -> None:
@@ -26,7 +26,7 @@ def register(app: APIGatewayHttpResolver) -> None:
                   page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
         """Beyond Polar: what customers changed in the portal (who, when, what), newest first."""
         org_id = require(app, "customers:read").organization_id
-        return page_of(service.audit_log(org_id, customer_id), page, limit)
+        return page_of([audit_entry_out(e) for e in service.audit_log(org_id, customer_id)], page, limit)
 
     @app.patch("/v1/organizations/<organization_id>", **describe("organizations.Organization",
                                                                   scope="organizations:write", body=True, write=True))

@@ -4,6 +4,7 @@ the seller's details printed on invoices."""
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
@@ -17,6 +18,7 @@ from functions.organizations.profile import (
     SUBSCRIPTION_SETTINGS,
     slug_of,
 )
+from functions.store.entities import AuditEntry
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -66,6 +68,11 @@ class OrganizationUpdate(RequestModel):
     payment_terms_days: int | None = Field(default=None, ge=0, le=365)
     # The products a customer may switch to in the portal ("offered to customers"), in the order shown.
     portal_products: list[str] | None = Field(default=None, max_length=20)
+
+
+def audit_entry_out(entry: AuditEntry) -> dict[str, Any]:
+    """The store's AuditEntry as its response (`AuditEntry` below)."""
+    return asdict(entry)
 
 
 def organization_out(org: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from functions.common.ids import new_id
 from functions.store import activity
 from functions.store import billing as billing_store
 from functions.store import organizations as store
+from functions.store.entities import AuditEntry
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,9 @@ def get_organization(organization_id: str, caller_organization_id: str) -> store
     return org
 
 
-def audit_log(org_id: str, customer_id: str | None = None) -> list[dict[str, Any]]:
+def audit_log(org_id: str, customer_id: str | None = None) -> list[AuditEntry]:
     """What customers changed in the portal, newest first (optionally one customer's)."""
-    return [e for e in activity.list_entries(org_id) if customer_id is None or e["customer_id"] == customer_id]
+    return [e for e in activity.list_entries(org_id) if customer_id is None or e.customer_id == customer_id]
 
 
 def update_profile(organization_id: str, caller_organization_id: str, changes: dict[str, Any]

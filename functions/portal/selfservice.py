@@ -21,7 +21,7 @@ from functions.store import activity
 from functions.store import billing as billing_store
 from functions.store import customers as customer_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer, Invoice, Product, Subscription
+from functions.store.entities import AuditEntry, Customer, Invoice, Product, Subscription
 
 PRORATION = "prorate"  # a plan change made by the customer carries its difference to the next invoice
 
@@ -35,11 +35,11 @@ class Change:
     cancel_at_period_end: bool | None = None
 
 
-def record(who: CustomerPrincipal, action: str, subject: str, changes: dict[str, Any]) -> dict[str, Any]:
+def record(who: CustomerPrincipal, action: str, subject: str, changes: dict[str, Any]) -> AuditEntry:
     """One audit entry: who (the customer, through a customer session), when, what."""
-    entry = {"id": new_id(), "organization_id": who.organization_id, "created_at": iso(utcnow()),
-             "actor": {"type": "customer", "customer_id": who.customer_id, "via": "customer_portal"},
-             "customer_id": who.customer_id, "action": action, "subject_id": subject, "changes": changes}
+    entry = AuditEntry(id=new_id(), organization_id=who.organization_id, created_at=iso(utcnow()),
+                       actor={"type": "customer", "customer_id": who.customer_id, "via": "customer_portal"},
+                       customer_id=who.customer_id, action=action, subject_id=subject, changes=changes)
     activity.put(who.organization_id, entry)
     return entry
 

@@ -3,35 +3,26 @@ the organization's partition, sorted by time."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from functions.store import dynamo
-from functions.store.codec import from_item, to_item
-from functions.store.keys import key, org_pk
+from functions.store.codec import entity_from_item, entity_item
+from functions.store.entities import AuditEntry
+from functions.store.keys import ACTIVITY_PREFIX, activity_sk, key, org_pk
 
-PREFIX = "ACTIVITY#"
 
-
-def put(org_id: str, entry: dict[str, Any]) -> None:
+def put(org_id: str, entry: AuditEntry) -> None:
     dynamo.call("put_item", TableName=dynamo.table_name(),
-                Item={**key(org_pk(org_id), f"{PREFIX}{entry['created_at']}#{entry['id']}"), **to_item(entry)},
+                Item={**key(org_pk(org_id), activity_sk(entry.created_at, entry.id)), **entity_item(entry)},
                 ConditionExpression="attribute_not_exists(PK)")
 
 
-def list_entries(org_id: str, since: str | None = None) -> list[dict[str, Any]]:
+def list_entries(org_id: str, since: str | None = None) -> list[AuditEntry]:
     """Newest first."""
     items = dynamo.query_all(
         TableName=dynamo.table_name(),
         KeyConditionExpression="PK = :pk AND SK BETWEEN :from AND :to",
-        ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":from": {"S": f"{PREFIX}{since or ''}"},
-                                   ":to": {"S": f"{PREFIX}\uffff"}},
+        ExpressionAttributeValues={":pk": {"S": org_pk(org_id)}, ":from": {"S": f"{ACTIVITY_PREFIX}{since or ''}"},
+                                   ":to": {"S": f"{ACTIVITY_PREFIX}\uffff"}},
         ScanIndexForward=False,
         ConsistentRead=True,
     )
-    out = []
-    for item in items:
-        data = from_item(item)
-        data.pop("PK", None)
-        data.pop("SK", None)
-        out.append(data)
-    return out
+    return [entity_from_item(AuditEntry, item) for item in items]

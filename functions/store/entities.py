@@ -307,3 +307,18 @@ class Invoice:
     due_at: str | None = None
     artifacts: dict[str, str] | None = None
     modified_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One entry of the organization's audit log: who (`actor`: a customer, through a customer session), when,
+    what (`action` on `subject_id`; `changes`: field -> {"from", "to"}, and the reason a customer gave)."""
+
+    id: str
+    organization_id: str
+    created_at: str
+    customer_id: str
+    action: str
+    subject_id: str
+    actor: dict[str, Any] = field(default_factory=dict)
+    changes: dict[str, Any] = field(default_factory=dict)

@@ -130,6 +130,14 @@ def invoice_sk(invoice_id: str) -> str:
     return f"{INVOICE_PREFIX}{invoice_id}"
 
 
+ACTIVITY_PREFIX = "ACTIVITY#"
+
+
+def activity_sk(created_at: str, entry_id: str) -> str:
+    """Audit entries sort by time in the organization's partition."""
+    return f"{ACTIVITY_PREFIX}{created_at}#{entry_id}"
+
+
 INVOICE_COUNTER_SK = "COUNTER#invoice"
 # GSI1 partitions: active subscriptions by period end (the cycle close's work list), and invoices whose PDF and
 # JSON are not yet in S3 (a crash between the close and the rendering is repaired by the next run).
