@@ -144,6 +144,9 @@ class InvoiceContext:
 
     @property
     def payment_terms_days(self) -> int:
+        """The customer's own terms, else the organization's."""
+        if self.customer.payment_terms_days is not None:
+            return self.customer.payment_terms_days
         return int((self.seller or {}).get("payment_terms_days", PAYMENT_TERMS_DAYS))
 
     def totals(self, lines: list[Line], issued_at: datetime) -> InvoiceAmounts:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from functions.billing.adjustments import discount_cents, taxes_of
 from functions.billing.balance import applied_balance
-from functions.billing.pricing import billable_units, metered_line_cents
+from functions.billing.pricing import billable_units, metered_line_cents, tier_breakdown
 from functions.store.entities import Discount, InvoiceLine, InvoiceTax, Price, TaxRate
 
 Line = InvoiceLine  # the rules build invoice lines; the store keeps them on invoices (and pending on subscriptions)
@@ -45,14 +46,28 @@ def usage_lines(prices: list[Price], consumed: dict[str, Decimal], credited: dic
             kind="metered", description=f"Usage of {price.meter_name or meter_id}",
             amount=metered_line_cents(price, units), quantity=str(units), meter_id=meter_id, price_id=price.id,
             period_start=period[0], period_end=period[1], consumed_units=str(used), credited_units=str(credit),
+            **how_priced(price, units),
         ))
     return lines
+
+
+def how_priced(price: Price, units: Decimal) -> dict[str, Any]:
+    """The fields of a metered line that show how its amount is made (InvoiceLine's docstring)."""
+    if price.amount_type == "metered_unit":
+        shown: dict[str, Any] = {"unit_amount": price.unit_amount}
+    elif price.amount_type == "metered_package":
+        shown = {"unit_amount": str(price.package_amount), "package_size": price.package_size}
+    else:
+        shown = {"tiers": [{"first_unit": use.first_unit, "last_unit": use.last_unit, "units": str(use.units),
+                            "unit_amount": str(use.unit_amount), "amount": str(use.exact)}
+                           for use in tier_breakdown(price.tiers or {"type": "graduated", "tiers": []}, units)]}
+    return {**shown, "cap_amount": price.cap_amount}
 
 
 def fixed_lines(prices: list[Price], period: tuple[str, str], product_name: str) -> list[Line]:
     return [
         Line(kind="fixed", description=f"{product_name} ({period[0][:10]} to {period[1][:10]})",
-             amount=price.price_amount or 0, quantity="1", price_id=price.id,
+             amount=price.price_amount or 0, quantity="1", unit_amount=str(price.price_amount or 0), price_id=price.id,
              period_start=period[0], period_end=period[1])
         for price in prices
         if price.amount_type in ("fixed", "free")

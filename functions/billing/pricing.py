@@ -8,6 +8,7 @@ of `package_size` units. A cap (`cap_amount`, cents) limits the line after round
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -23,25 +24,65 @@ def unit_amount(units: Decimal, rate: Decimal) -> Decimal:
     return units * rate
 
 
-def graduated_amount(units: Decimal, tiers: list[dict[str, Any]]) -> Decimal:
-    total, lower = Decimal(0), Decimal(0)
+@dataclass(frozen=True, slots=True)
+class TierUse:
+    """The billable units that fall in one tier of a tiered price, at that tier's rate (cents per unit)."""
+
+    tier: int  # its index in the price's tiers
+    first_unit: int  # the tier's range of units (inclusive; `last_unit` None: and above)
+    last_unit: int | None
+    units: Decimal
+    unit_amount: Decimal
+
+    @property
+    def exact(self) -> Decimal:
+        return self.units * self.unit_amount
+
+
+def _ranges(tiers: list[dict[str, Any]]) -> list[tuple[int, int | None, Decimal]]:
+    out, lower = [], 0
     for tier in tiers:
         bound = tier.get("bound")
-        upper = units if bound is None else min(units, Decimal(bound))
-        if upper > lower:
-            total += (upper - lower) * parse_unit_amount(tier["unit_amount"])
-        if bound is None or units <= Decimal(bound):
+        out.append((lower + 1, None if bound is None else int(bound), parse_unit_amount(tier["unit_amount"])))
+        if bound is not None:
+            lower = int(bound)
+    return out
+
+
+def graduated_uses(units: Decimal, tiers: list[dict[str, Any]]) -> list[TierUse]:
+    """Each unit at the rate of the tier it falls in."""
+    uses = []
+    for index, (first, last, rate) in enumerate(_ranges(tiers)):
+        upper = units if last is None else min(units, Decimal(last))
+        if upper > first - 1:
+            uses.append(TierUse(index, first, last, upper - (first - 1), rate))
+        if last is None or units <= last:
             break
-        lower = Decimal(bound)
-    return total
+    return uses
+
+
+def volume_uses(units: Decimal, tiers: list[dict[str, Any]]) -> list[TierUse]:
+    """Every unit at the rate of the tier the total falls in."""
+    ranges = _ranges(tiers)
+    for index, (first, last, rate) in enumerate(ranges):
+        if last is None or units <= last:
+            return [TierUse(index, first, last, units, rate)]
+    first, last, rate = ranges[-1]
+    return [TierUse(len(ranges) - 1, first, last, units, rate)]
+
+
+def tier_breakdown(tiers: dict[str, Any], units: Decimal) -> list[TierUse]:
+    """How `units` billable units fall into a tiered price's tiers (the Tiers request shape). The line's amount
+    is the sum of the uses, rounded once: the uses themselves are exact."""
+    return (graduated_uses if tiers["type"] == "graduated" else volume_uses)(units, tiers["tiers"])
+
+
+def graduated_amount(units: Decimal, tiers: list[dict[str, Any]]) -> Decimal:
+    return sum((use.exact for use in graduated_uses(units, tiers)), Decimal(0))
 
 
 def volume_amount(units: Decimal, tiers: list[dict[str, Any]]) -> Decimal:
-    for tier in tiers:
-        bound = tier.get("bound")
-        if bound is None or units <= Decimal(bound):
-            return units * parse_unit_amount(tier["unit_amount"])
-    return units * parse_unit_amount(tiers[-1]["unit_amount"])
+    return sum((use.exact for use in volume_uses(units, tiers)), Decimal(0))
 
 
 def package_amount(units: Decimal, package_size: int, amount_per_package: int) -> Decimal:
@@ -55,8 +96,7 @@ def metered_line_cents(price: Price, units: Decimal) -> int:
     if kind == "metered_unit":
         exact = unit_amount(units, parse_unit_amount(price.unit_amount or "0"))
     elif kind == "metered_tiers" and price.tiers:
-        tiers = price.tiers
-        exact = (graduated_amount if tiers["type"] == "graduated" else volume_amount)(units, tiers["tiers"])
+        exact = sum((use.exact for use in tier_breakdown(price.tiers, units)), Decimal(0))
     elif kind == "metered_package":
         exact = package_amount(units, int(price.package_size or 1), int(price.package_amount or 0))
     else:

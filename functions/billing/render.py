@@ -5,16 +5,55 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import asdict
+from decimal import Decimal
 from html import escape
 from typing import Any
 
-from functions.store.entities import Invoice
+from functions.store.entities import Invoice, InvoiceLine
 
 
 def money(cents: int, currency: str) -> str:
     sign = "-" if cents < 0 else ""
     whole, part = divmod(abs(int(cents)), 100)
     return f"{sign}{whole:,}.{part:02d} {currency.upper()}"
+
+
+def unit_money(cents: str, currency: str) -> str:
+    """An exact rate in cents (a decimal string, "0.25") as an amount of the currency with every digit it has,
+    at least two ("0.0025 USD")."""
+    amount = Decimal(cents) / 100
+    places = max(2, -amount.normalize().as_tuple().exponent)  # type: ignore[operator]
+    return f"{amount:,.{places}f} {currency.upper()}"
+
+
+def line_details(line: InvoiceLine, currency: str) -> list[str]:
+    """The rows under a line that show how its amount is made: usage against credits, each tier, the cap."""
+    out = []
+    if line.kind == "metered" and Decimal(line.credited_units or 0):
+        out.append(f"{line.consumed_units} used, {line.credited_units} credited, {line.quantity} billable")
+    for tier in line.tiers or []:
+        span = f"{tier['first_unit']:,}+" if tier["last_unit"] is None else \
+            f"{tier['first_unit']:,}-{tier['last_unit']:,}"
+        out.append(f"Tier {span}: {tier['units']} x {unit_money(tier['unit_amount'], currency)} = "
+                   f"{unit_money(tier['amount'], currency)}")
+    if line.cap_amount is not None:
+        out.append(f"At most {money(line.cap_amount, currency)} per period")
+    return out
+
+
+def unit_price(line: InvoiceLine, currency: str) -> str:
+    if line.unit_amount is None:
+        return ""
+    per = f" per {line.package_size:,}" if line.package_size else ""
+    return unit_money(line.unit_amount, currency) + per
+
+
+def tax_id_text(tax_id: str | list[str | None]) -> str:
+    """Polar's `[value, type]` pair as "FR123 (eu_vat)"; the text the portal's form saved as it is."""
+    if isinstance(tax_id, list):
+        value, kind = (tax_id + [None, None])[:2]
+        return f"{value} ({kind})" if kind else str(value or "")
+    return tax_id
 
 
 def balance_label(applied: int) -> str:
@@ -44,23 +83,24 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     styles = getSampleStyleSheet()
     currency = invoice.currency
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=f"Invoice {invoice.number}")
-    rows = [["Description", "Quantity", "Amount"]]
+    rows: list[list[Any]] = [["Description", "Quantity", "Unit price", "Amount"]]
     for line in invoice.lines:
-        rows.append([Paragraph(line.description, styles["BodyText"]), line.quantity or "",
-                     money(line.amount, currency)])
-    rows.append(["Subtotal", "", money(invoice.subtotal, currency)])
+        rows.append([Paragraph(escape(line.description), styles["BodyText"]), line.quantity or "",
+                     unit_price(line, currency), money(line.amount, currency)])
+        rows += [[Paragraph(escape(detail), styles["BodyText"]), "", "", ""] for detail in line_details(line, currency)]
+    rows.append(["Subtotal", "", "", money(invoice.subtotal, currency)])
     if invoice.discount_amount:
-        rows.append(["Discount", "", money(-invoice.discount_amount, currency)])
-    for tax in invoice.taxes:  # one row per rate applied (stacked rates each show theirs)
+        rows.append(["Discount", "", "", money(-invoice.discount_amount, currency)])
+    for tax in invoice.taxes:  # one row per rate applied to every line (stacked rates each show theirs)
         label = f"Tax {tax.name or ''} {tax.basis_points / 100:g}%"
-        rows.append([f"{label} (included)" if tax.inclusive else label, "", money(tax.amount, currency)])
+        rows.append([f"{label} (included)" if tax.inclusive else label, "", "", money(tax.amount, currency)])
     if not invoice.taxes:
-        rows.append(["Tax", "", money(invoice.tax_amount, currency)])
-    rows.append(["Total", "", money(invoice.total, currency)])
+        rows.append(["Tax", "", "", money(invoice.tax_amount, currency)])
+    rows.append(["Total", "", "", money(invoice.total, currency)])
     if invoice.applied_balance:
-        rows.append([balance_label(invoice.applied_balance), "", money(invoice.applied_balance, currency)])
-        rows.append(["Amount due", "", money(invoice.amount_due, currency)])
-    table = Table(rows, colWidths=[300, 80, 110])
+        rows.append([balance_label(invoice.applied_balance), "", "", money(invoice.applied_balance, currency)])
+        rows.append(["Amount due", "", "", money(invoice.amount_due, currency)])
+    table = Table(rows, colWidths=[250, 70, 90, 90])
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
         ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
@@ -84,7 +124,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
                   styles["Normal"]),
         Paragraph(escape(f"Billed to: {invoice.customer_name or ''} {invoice.customer_email or ''} "
                          f"{address.get('line1') or ''} {address.get('city') or ''} {address.get('country') or ''}"
-                         + (f" Tax ID {invoice.customer_tax_id}" if invoice.customer_tax_id else "")),
+                         + (f" Tax ID {tax_id_text(invoice.customer_tax_id)}" if invoice.customer_tax_id else "")),
                   styles["Normal"]),
         Paragraph(f"Period: {invoice.period_start[:10]} to {invoice.period_end[:10]}", styles["Normal"]),
         Spacer(1, 12),

@@ -306,6 +306,13 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         created_at: datetime
         modified_at: datetime | None = None
 
+    class InvoiceLineTier(Schema):
+        first_unit: int
+        last_unit: int | None = Field(description="null: and above")
+        units: str
+        unit_amount: str = Field(description="cents per unit")
+        amount: str = Field(description="cents, exact (not rounded)")
+
     class InvoiceLine(Schema):
         kind: Literal["fixed", "metered", "proration"]
         description: str
@@ -317,6 +324,13 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         period_end: datetime | None = None
         consumed_units: str | None = None
         credited_units: str | None = None
+        unit_amount: str | None = Field(default=None, description="cents per unit (per started package of "
+                                        "`package_size` units), an exact decimal as text; a fixed line's fee")
+        package_size: int | None = None
+        tiers: list[InvoiceLineTier] | None = Field(default=None, description="the tiers the billable units fell "
+                                                    "in, each at its rate; their amounts add up to the line's "
+                                                    "before it is rounded once")
+        cap_amount: int | None = Field(default=None, description="cents: the price's cap on the line")
 
     class InvoiceTax(Schema):
         """One tax rate an invoice applied (several stack: a country's and its state's) and its amount."""
@@ -368,8 +382,8 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         status: Literal["draft"]  # type: ignore[assignment]
 
     return {"ProductPrice": ProductPrice, "Product": Product, "Discount": Discount, "TaxRate": TaxRate,
-            "Subscription": Subscription, "InvoiceLine": InvoiceLine, "InvoiceTax": InvoiceTax, "Invoice": Invoice,
-            "UpcomingInvoice": UpcomingInvoice}
+            "Subscription": Subscription, "InvoiceLineTier": InvoiceLineTier, "InvoiceLine": InvoiceLine,
+            "InvoiceTax": InvoiceTax, "Invoice": Invoice, "UpcomingInvoice": UpcomingInvoice}
 
 
 __getattr__ = lazy_models(_response_models)

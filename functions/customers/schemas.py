@@ -34,6 +34,8 @@ class CustomerCreate(RequestModel):
     billing_address: Address | None = None
     tax_exempt: bool = False
     tax_id: str | None = Field(default=None, min_length=1, max_length=64)  # shown as Polar's [value, type]
+    payment_terms_days: int | None = Field(default=None, ge=0, le=365, description="beyond Polar: days from "
+                                           "issue to due date on its invoices (default: the organization's)")
     type: Literal["individual"] = "individual"  # Polar's only customer type in this API version
     organization_id: str | None = None  # must be the token's organization (the route checks)
 
@@ -53,6 +55,7 @@ class CustomerUpdate(RequestModel):
     billing_address: Address | None = None
     tax_exempt: bool | None = None
     tax_id: str | None = Field(default=None, min_length=1, max_length=64)
+    payment_terms_days: int | None = Field(default=None, ge=0, le=365, description="null: the organization's")
     type: Literal["individual"] | None = None
 
     @field_validator("metadata")
@@ -90,6 +93,7 @@ def customer_out(customer: entities.Customer) -> dict[str, Any]:
         "first_user_event_at": None,
         "avatar_url": None,
         "tax_exempt": bool(customer.tax_exempt),
+        "payment_terms_days": customer.payment_terms_days,
         "balances": customer.balances(),
     }
 
@@ -139,6 +143,7 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         first_user_event_at: datetime | None
         avatar_url: str | None
         tax_exempt: bool
+        payment_terms_days: int | None = None
         balances: list[CustomerBalance]
 
     class CustomerStateMeter(Schema):

@@ -29,10 +29,11 @@ __all__ = ["CustomerRef"]
 
 def new_customer(org_id: str, *, external_id: str | None, email: str = "", name: str | None = None,
                  metadata: dict[str, Any] | None = None, billing_address: dict[str, Any] | None = None,
-                 tax_exempt: bool = False, tax_id: str | None = None) -> Customer:
+                 tax_exempt: bool = False, tax_id: str | None = None,
+                 payment_terms_days: int | None = None) -> Customer:
     return Customer(id=new_id(), organization_id=org_id, created_at=iso(utcnow()), external_id=external_id,
                     email=email, name=name, metadata=metadata or {}, billing_address=billing_address,
-                    tax_exempt=tax_exempt, tax_id=tax_id)
+                    tax_exempt=tax_exempt, tax_id=tax_id, payment_terms_days=payment_terms_days)
 
 
 def _taken(exc: AlreadyExists) -> ValidationFailed:

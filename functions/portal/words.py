@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from functions.billing.money import parse_unit_amount, to_cents
+from functions.billing.pricing import tier_breakdown
 from functions.portal.locale import DEFAULT, Locale, money, number, unit_money
 from functions.store.entities import InvoiceLine, Price
 
@@ -86,32 +87,6 @@ def tier_table(price: Price, locale: Locale = DEFAULT) -> list[dict[str, Any]]:
     return out
 
 
-def tier_breakdown(price: Price, units: Decimal) -> list[dict[str, Any]]:
-    """How `units` billable units fall into a tiered price's tiers: units, rate (cents) and exact amount per
-    tier used. Graduated: each tier its share; volume: every unit in the tier the total reaches. The line's
-    amount is their sum rounded once (functions/billing/pricing.py), so the rows are shown unrounded."""
-    rows: list[dict[str, Any]] = []
-    tiers = _tiers(price)["tiers"]
-    if _tiers(price)["type"] == "volume":
-        for index, tier in enumerate(tiers):
-            bound = tier.get("bound")
-            if bound is None or units <= Decimal(bound):
-                rate = parse_unit_amount(tier["unit_amount"])
-                return [{"tier": index, "units": units, "cents": rate, "exact": units * rate}]
-        return rows
-    lower = Decimal(0)
-    for index, tier in enumerate(tiers):
-        bound = tier.get("bound")
-        upper = units if bound is None else min(units, Decimal(bound))
-        if upper > lower:
-            rate = parse_unit_amount(tier["unit_amount"])
-            rows.append({"tier": index, "units": upper - lower, "cents": rate, "exact": (upper - lower) * rate})
-        if bound is None or units <= Decimal(bound):
-            break
-        lower = Decimal(bound)
-    return rows
-
-
 def line_detail(line: InvoiceLine, price: Price | None, unit: Unit, currency: str,
                 locale: Locale = DEFAULT) -> list[str]:
     """The sentences under an invoice line: usage against credits, then how the amount is made."""
@@ -139,11 +114,10 @@ def line_detail(line: InvoiceLine, price: Price | None, unit: Unit, currency: st
                    f"{money(price.package_amount or 0, currency, locale)}.")
     elif kind == "metered_tiers":
         tiers = tier_table(price, locale)
-        for row in tier_breakdown(price, billable):
-            tier = tiers[row["tier"]]
-            out.append(f"Tier {tier['range']}: {number(row['units'], locale)} \u00d7 "
-                       f"{unit_money(row['cents'], currency, locale)} = "
-                       f"{money(to_cents(row['exact']), currency, locale)}.")
+        for use in tier_breakdown(_tiers(price), billable):
+            out.append(f"Tier {tiers[use.tier]['range']}: {number(use.units, locale)} \u00d7 "
+                       f"{unit_money(use.unit_amount, currency, locale)} = "
+                       f"{money(to_cents(use.exact), currency, locale)}.")
     if price.cap_amount is not None:
         out.append(f"Capped at {money(price.cap_amount, currency, locale)} per period.")
     return out

@@ -54,6 +54,7 @@ class Customer:
     billing: BillingState | None = None
     balance: dict[str, int] = field(default_factory=dict)
     balance_version: int = 0
+    payment_terms_days: int | None = None  # overrides the organization's terms on its invoices' due date
     modified_at: str | None = None
     deleted_at: str | None = None
 
@@ -241,7 +242,10 @@ class Subscription:
 class InvoiceLine:
     """One line of an invoice: `kind` "fixed" (a fee, billed in advance), "metered" (usage of `meter_id`
     at `price_id`, in arrears: `consumed_units` less `credited_units` is the billable `quantity`) or
-    "proration" (the rest of a cycle after a product change). Units are exact decimal strings; `amount` cents."""
+    "proration" (the rest of a cycle after a product change). Units are exact decimal strings; `amount` cents.
+    How the amount is made, as the price was when billed: `unit_amount` (cents per unit, or per started
+    package of `package_size` units), the `tiers` the units fell in (each: `first_unit`, `last_unit` (None: and
+    above), `units`, `unit_amount`, the exact `amount`), and `cap_amount` when the price caps the line."""
 
     kind: str
     description: str
@@ -253,6 +257,10 @@ class InvoiceLine:
     period_end: str | None = None
     consumed_units: str | None = None
     credited_units: str | None = None
+    unit_amount: str | None = None
+    package_size: int | None = None
+    tiers: list[dict[str, Any]] | None = None
+    cap_amount: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

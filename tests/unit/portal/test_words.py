@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.billing.money import to_cents
-from functions.billing.pricing import metered_line_cents
+from functions.billing.pricing import metered_line_cents, tier_breakdown
 from functions.portal.locale import LOCALES, NBSP, NNBSP, money, negotiate, number, percent
 from functions.portal.pages import on_accent
-from functions.portal.words import Unit, line_detail, meter_sentence, price_words, tier_breakdown, unit_of
+from functions.portal.words import Unit, line_detail, meter_sentence, price_words, unit_of
 from functions.store.entities import InvoiceLine
 from tests.unit.entities import price
 
@@ -66,9 +66,9 @@ def test_unit_prices_scale_to_a_readable_block() -> None:
 @given(st.integers(min_value=0, max_value=20_000), st.sampled_from(["graduated", "volume"]))
 def test_tier_breakdown_adds_up_to_the_billed_line(units: int, kind: str) -> None:
     tiered = replace(GRADUATED, tiers={**(GRADUATED.tiers or {}), "type": kind})
-    rows = tier_breakdown(tiered, Decimal(units))
-    assert sum(r["units"] for r in rows) == units
-    assert to_cents(sum((r["exact"] for r in rows), Decimal(0))) == metered_line_cents(tiered, Decimal(units))
+    uses = tier_breakdown(tiered.tiers or {}, Decimal(units))
+    assert sum(u.units for u in uses) == units
+    assert to_cents(sum((u.exact for u in uses), Decimal(0))) == metered_line_cents(tiered, Decimal(units))
 
 
 def test_meter_sentence_says_left_over_and_price() -> None:
