@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from functions.billing.money import parse_unit_amount
 from functions.common.request_types import Metadata, RequestModel
@@ -119,6 +119,9 @@ class SubscriptionCreate(RequestModel):
     product_id: str
     discount_id: str | None = None
     discount_code: str | None = None
+    billing_cycle_anchor: AwareDatetime | None = Field(default=None, description=(
+        "Stripe's: a future moment, at most one cycle away, where the cycles start; the time until then is a "
+        "first, shorter period whose fixed fee is prorated. Default: now"))
 
     @model_validator(mode="after")
     def _customer(self) -> SubscriptionCreate:

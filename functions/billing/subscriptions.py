@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from functions.billing.closing import (
     close_subscription,
     commit,
     get_subscription,
+    period_of,
     segment_usage,
     seller_of,
     usage_of,
@@ -78,15 +80,25 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
         raise ValidationFailed([field_error(["body", field], f"the discount is an amount in "
                                             f"{discount.currency}; this product bills in {currency}")])
     now = clock()
-    period = cycle(now, product.recurring_interval, product.recurring_interval_count, 0)
+    anchor = _anchor(body.billing_cycle_anchor, product, now)
+    # Anchored now: cycle 0 starts at once. Anchored later: a first, shorter period (number -1) runs to the
+    # anchor, as Stripe's billing_cycle_anchor; the cycles, from the anchor, keep its day of the month.
+    first = -1 if anchor > now else 0
+    period = Period(now, anchor) if first else cycle(now, product.recurring_interval,
+                                                     product.recurring_interval_count, 0)
     before_first_invoice = Subscription(
-        id=new_id(), organization_id=org_id, customer_id=customer.id, product_id=product.id,
-        billing_anchor=iso(now), started_at=iso(now), current_period_start=iso(period.start),
+        id=new_id(), organization_id=org_id, customer_id=customer.id, product_id=product.id, cycle=first,
+        billing_anchor=iso(anchor), started_at=iso(now), current_period_start=iso(period.start),
         current_period_end=iso(period.end), discount_id=discount.id if discount else None, created_at=iso(now))
     # The context keeps the subscription as it is before its first invoice (a `once` discount applies to it).
     context = InvoiceContext(org_id, before_first_invoice, product, customer, discount, store.list_tax_rates(org_id),
                              clock, seller_of(org_id))
     lines = fixed_lines(product.prices, (iso(period.start), iso(period.end)), product.name)
+    if first:  # the fee of a whole cycle, for the part of one until the anchor: to the microsecond, rounded once
+        whole = cycle(anchor, product.recurring_interval, product.recurring_interval_count, -1)
+        lines = [replace(line, amount=proration_cents(0, line.amount, whole.start, whole.end, now),
+                         description=f"{line.description}, prorated to the billing cycle anchor",
+                         unit_amount=None) for line in lines]
     billed = any(line.amount for line in lines)
     sub = replace(before_first_invoice, invoice_count=1) if billed else before_first_invoice
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=None,
@@ -108,6 +120,17 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
         raise ValidationFailed([field_error(["body", "discount_id"], str(exc))]) from exc
     _publish_written(written, publish)
     return sub
+
+
+def _anchor(requested: datetime | None, product: Product, now: datetime) -> datetime:
+    if requested is None:
+        return now
+    requested = requested.astimezone(UTC)
+    latest = cycle(now, product.recurring_interval, product.recurring_interval_count, 0).end
+    if not now < requested <= latest:
+        raise ValidationFailed([field_error(["body", "billing_cycle_anchor"], "must be in the future, at most one "
+                                            f"cycle away (by {iso(latest)})")])
+    return requested
 
 
 def _body_product(org_id: str, product_id: str) -> Product:
@@ -180,6 +203,14 @@ def change_product(org_id: str, sub: Subscription, new: Product, behavior: str, 
     raise Conflict("the subscription could not be changed under contention; retry")
 
 
+def change_proration(sub: Subscription, old: Product, new: Product, at: datetime) -> int:
+    """The fixed-fee difference for the rest of the period from `at`, as a share of the cycle the fee is for: the
+    current one, or in the first, shorter period before a billing cycle anchor, the whole cycle that ends there
+    (its fee was prorated the same way)."""
+    fee_period = period_of(sub, old, sub.cycle)
+    return proration_cents(old.fixed_amount, new.fixed_amount, fee_period.start, fee_period.end, at)
+
+
 def _change_once(org_id: str, sub: Subscription, old: Product, new: Product, behavior: str,
                  clock: Clock) -> tuple[Subscription, Invoice | None] | None:
     """One attempt; None when the usage or the invoice counter moved."""
@@ -189,7 +220,7 @@ def _change_once(org_id: str, sub: Subscription, old: Product, new: Product, beh
     old_context = InvoiceContext.load(org_id, sub, old, cache=cache, clock=clock)
     aggregates, meters = usage_of(old_context, cache)
     segment = segment_usage(sub, old, aggregates, meters, period.end, now)
-    amount = proration_cents(old.fixed_amount, new.fixed_amount, period.start, period.end, now)
+    amount = change_proration(sub, old, new, now)
     lines = [line for line in segment.lines if Decimal(line.consumed_units or 0)]
     if amount:
         lines.append(Line(kind="proration", description=f"{old.name} -> {new.name} for the rest of the period",

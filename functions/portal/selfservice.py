@@ -10,8 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from functions.billing import catalogue, subscriptions
-from functions.billing.adjustments import proration_cents
-from functions.common.clock import iso, parse_iso, utcnow
+from functions.common.clock import iso, utcnow
 from functions.common.errors import NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.customer_sessions.service import CustomerPrincipal
@@ -85,8 +84,7 @@ def change_preview(who: CustomerPrincipal, subscription_id: str, product_id: str
     new = _target(who, sub, product_id)
     old = catalogue.get_product(who.organization_id, sub.product_id)
     now = now or utcnow()
-    amount = proration_cents(old.fixed_amount, new.fixed_amount, parse_iso(sub.current_period_start),
-                             parse_iso(sub.current_period_end), now)
+    amount = subscriptions.change_proration(sub, old, new, now)
     return {"subscription_id": sub.id, "current_product": {"id": old.id, "name": old.name},
             "product": new,
             "proration_behavior": PRORATION, "proration_amount": amount, "currency": new.currency, "as_of": iso(now),

@@ -3,6 +3,7 @@ its own (max, unique, last, avg per segment), and the next segment's credits are
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -74,3 +75,18 @@ def test_an_event_after_the_change_counts_in_the_new_segment_and_one_before_it_i
     assert (period.key, late) == (iso(CHANGE), True)
     period, late = customer_period(billing, datetime(2026, 11, 2, tzinfo=UTC))
     assert (period.start, late) == (END, False)
+
+
+def test_a_change_before_the_billing_cycle_anchor_prorates_over_the_cycle_the_fee_was_for() -> None:
+    from functions.billing.subscriptions import change_proration
+
+    small = product([{"amount_type": "fixed", "price_amount": 3100}], id="small")
+    large = product([{"amount_type": "fixed", "price_amount": 6200}], id="large")
+    anchored = subscription(billing_anchor="2026-12-31T00:00:00Z", cycle=-1, started_at="2026-12-03T00:00:00Z",
+                            current_period_start="2026-12-03T00:00:00Z", current_period_end="2026-12-31T00:00:00Z")
+    # 14 days left of the 31 from Nov 30 to Dec 31 (not of the 28-day first period): 3,100 x 14/31 = 1,400c.
+    assert change_proration(anchored, small, large, datetime(2026, 12, 17, tzinfo=UTC)) == 1400
+    # In a whole cycle it is that cycle's share: Dec 31 to Jan 31, 14 days left of 31, the same 1,400c.
+    whole = replace(anchored, cycle=0, current_period_start="2026-12-31T00:00:00Z",
+                    current_period_end="2027-01-31T00:00:00Z")
+    assert change_proration(whole, small, large, datetime(2027, 1, 17, tzinfo=UTC)) == 1400
