@@ -48,9 +48,9 @@ def plan(org) -> dict:
     return {"meter_id": meter_id, "product": product.json()}
 
 
-def subscribe(org, customer: str, product_id: str, **extra) -> dict:
+def subscribe(org, customer: str, product_id: str, customer_fields: dict | None = None, **extra) -> dict:
     org.http.post("/v1/customers/", json={"email": f"{customer}@example.com", "external_id": customer,
-                                          "billing_address": {"country": "DE"}, **extra.pop("customer", {})})
+                                          "billing_address": {"country": "DE"}, **(customer_fields or {})})
     response = org.http.post("/v1/subscriptions/", json={"external_customer_id": customer, "product_id": product_id,
                                                         **extra})
     assert response.status_code == 201, response.text
@@ -649,7 +649,7 @@ def test_the_rates_of_a_country_and_its_state_stack_on_the_invoice_and_its_pdf(o
 
 
 def test_a_customers_payment_terms_and_the_lines_pricing_reach_the_invoice(org, plan) -> None:
-    sub = subscribe(org, "net7", plan["product"]["id"], customer={"payment_terms_days": 7})
+    sub = subscribe(org, "net7", plan["product"]["id"], customer_fields={"payment_terms_days": 7})
     assert org.http.get("/v1/customers/external/net7").json()["payment_terms_days"] == 7
     [first] = invoices(org, sub["id"])
     issued, due = parse_iso(first["created_at"]), parse_iso(first["due_at"])
