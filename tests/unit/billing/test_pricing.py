@@ -69,3 +69,19 @@ def test_tiers_against_unit_by_unit_oracle(units: int, tiers: list[dict]) -> Non
 
     assert graduated_amount(Decimal(units), tiers) == sum((rate_of(n) for n in range(1, units + 1)), Decimal(0))
     assert volume_amount(Decimal(units), tiers) == (rate_of(units) * units if units else Decimal(0))
+
+
+@given(st.integers(min_value=0, max_value=20_000), st.sampled_from(["graduated", "volume"]))
+def test_each_tier_used_holds_units_within_its_range_and_they_add_up(units: int, kind: str) -> None:
+    from functions.billing.pricing import tier_breakdown
+
+    tiers = [{"bound": 1000, "unit_amount": "2"}, {"bound": 5000, "unit_amount": "1"},
+             {"bound": None, "unit_amount": "0.5"}]
+    uses = tier_breakdown({"type": kind, "tiers": tiers}, Decimal(units))
+    assert sum(u.units for u in uses) == units
+    if kind == "graduated":  # each tier holds at most its width, and only the last one used is partly full
+        assert all(u.last_unit is None or u.units <= u.last_unit - u.first_unit + 1 for u in uses)
+        assert [u.tier for u in uses] == list(range(len(uses)))
+    else:  # one tier: the one the total falls in
+        [use] = uses
+        assert use.first_unit <= max(units, 1) and (use.last_unit is None or units <= use.last_unit)

@@ -8,8 +8,6 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from functions.billing.money import to_cents
-from functions.billing.pricing import metered_line_cents, tier_breakdown
 from functions.portal.locale import LOCALES, NBSP, NNBSP, money, negotiate, number, percent
 from functions.portal.pages import on_accent
 from functions.portal.words import Unit, line_detail, meter_sentence, price_words, unit_of
@@ -61,14 +59,6 @@ def test_unit_prices_scale_to_a_readable_block() -> None:
         f"2,50{NBSP}EUR per started package of 100 tokens")
     assert "1 to 1,000 at" in price_words(GRADUATED, TOKENS) and "5,001 and above" in price_words(GRADUATED, TOKENS)
     assert price_words(None, TOKENS) == ""
-
-
-@given(st.integers(min_value=0, max_value=20_000), st.sampled_from(["graduated", "volume"]))
-def test_tier_breakdown_adds_up_to_the_billed_line(units: int, kind: str) -> None:
-    tiered = replace(GRADUATED, tiers={**(GRADUATED.tiers or {}), "type": kind})
-    uses = tier_breakdown(tiered.tiers or {}, Decimal(units))
-    assert sum(u.units for u in uses) == units
-    assert to_cents(sum((u.exact for u in uses), Decimal(0))) == metered_line_cents(tiered, Decimal(units))
 
 
 def test_meter_sentence_says_left_over_and_price() -> None:
