@@ -77,6 +77,11 @@ class EventCreate(BaseModel):
 class EventsIngest(BaseModel):
     events: list[EventCreate] = Field(max_length=MAX_EVENTS_PER_REQUEST)
 
+    def __repr__(self) -> str:
+        # Powertools formats the route's arguments into a debug message on every request, whatever the log
+        # level: pydantic's own repr of 1,000 events cost the ingest 12 ms (12 us an event) per request.
+        return f"EventsIngest({len(self.events)} events)"
+
 
 
 class EventTypeUpdate(RequestModel):

@@ -178,3 +178,10 @@ def test_a_held_chunk_is_sent_again_as_built_and_a_moved_one_is_read_again(monke
     inserted, _, _ = write_chunk("org", plan(events(("a", "1", {}),), [COUNT]), PeriodRouter({}), "ingested", 1, usage,
                                  Deadline(lambda: 10_000, margin_ms=3000))
     assert (inserted, len(usage.written), len(reads)) == (1, 5, 2)  # read first, and again after the moved one
+
+
+def test_the_request_model_prints_in_constant_time_as_powertools_logs_it_on_every_request() -> None:
+    from functions.events.schemas import EventsIngest
+
+    body = EventsIngest.model_validate({"events": [{"name": "x", "external_customer_id": "c"}] * 1000})
+    assert repr(body) == "EventsIngest(1000 events)" and str({"body": body}) == "{'body': EventsIngest(1000 events)}"
