@@ -13,7 +13,7 @@ from typing import Any
 
 from functions.billing.adjustments import discount_cents, taxes_of
 from functions.billing.balance import applied_balance
-from functions.billing.pricing import billable_units, metered_line_cents, tier_breakdown
+from functions.billing.pricing import PricedUsage, billable_units, priced_usage
 from functions.store.entities import Discount, InvoiceLine, InvoiceTax, Price, TaxRate
 
 Line = InvoiceLine  # the rules build invoice lines; the store keeps them on invoices (and pending on subscriptions)
@@ -42,16 +42,17 @@ def usage_lines(prices: list[Price], consumed: dict[str, Decimal], credited: dic
         used = consumed.get(meter_id, Decimal(0))
         credit = credited.get(meter_id, Decimal(0))
         units = billable_units(used, credit)
+        priced = priced_usage(price, units)
         lines.append(Line(
             kind="metered", description=f"Usage of {price.meter_name or meter_id}",
-            amount=metered_line_cents(price, units), quantity=str(units), meter_id=meter_id, price_id=price.id,
+            amount=priced.cents, quantity=str(units), meter_id=meter_id, price_id=price.id,
             period_start=period[0], period_end=period[1], consumed_units=str(used), credited_units=str(credit),
-            **how_priced(price, units),
+            **how_priced(price, priced),
         ))
     return lines
 
 
-def how_priced(price: Price, units: Decimal) -> dict[str, Any]:
+def how_priced(price: Price, priced: PricedUsage) -> dict[str, Any]:
     """The fields of a metered line that show how its amount is made (InvoiceLine's docstring)."""
     if price.amount_type == "metered_unit":
         shown: dict[str, Any] = {"unit_amount": price.unit_amount}
@@ -59,8 +60,7 @@ def how_priced(price: Price, units: Decimal) -> dict[str, Any]:
         shown = {"unit_amount": str(price.package_amount), "package_size": price.package_size}
     else:
         shown = {"tiers": [{"first_unit": use.first_unit, "last_unit": use.last_unit, "units": str(use.units),
-                            "unit_amount": str(use.unit_amount), "amount": str(use.exact)}
-                           for use in tier_breakdown(price.tiers or {"type": "graduated", "tiers": []}, units)]}
+                            "unit_amount": str(use.unit_amount), "amount": str(use.exact)} for use in priced.tiers]}
     return {**shown, "cap_amount": price.cap_amount}
 
 

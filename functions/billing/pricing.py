@@ -90,16 +90,28 @@ def package_amount(units: Decimal, package_size: int, amount_per_package: int) -
     return packages * amount_per_package
 
 
-def metered_line_cents(price: Price, units: Decimal) -> int:
-    """The whole-cent amount of one metered price line for `units` billable units (rounded once, then capped)."""
-    kind = price.amount_type
+@dataclass(frozen=True, slots=True)
+class PricedUsage:
+    cents: int  # the line's amount: rounded once, then capped
+    tiers: list[TierUse]  # how the units fell into a tiered price's tiers (empty for the other kinds)
+
+
+def priced_usage(price: Price, units: Decimal) -> PricedUsage:
+    """One metered price line for `units` billable units."""
+    kind, uses = price.amount_type, []
     if kind == "metered_unit":
         exact = unit_amount(units, parse_unit_amount(price.unit_amount or "0"))
-    elif kind == "metered_tiers" and price.tiers:
-        exact = sum((use.exact for use in tier_breakdown(price.tiers, units)), Decimal(0))
+    elif kind == "metered_tiers":
+        uses = tier_breakdown(price.tier_spec, units)
+        exact = sum((use.exact for use in uses), Decimal(0))
     elif kind == "metered_package":
         exact = package_amount(units, int(price.package_size or 1), int(price.package_amount or 0))
     else:
         raise ValueError(f"{kind} is not a metered price")
     cents = to_cents(exact)
-    return min(cents, price.cap_amount) if price.cap_amount is not None else cents
+    return PricedUsage(min(cents, price.cap_amount) if price.cap_amount is not None else cents, uses)
+
+
+def metered_line_cents(price: Price, units: Decimal) -> int:
+    """The whole-cent amount of one metered price line for `units` billable units (rounded once, then capped)."""
+    return priced_usage(price, units).cents

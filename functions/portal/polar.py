@@ -53,7 +53,7 @@ def price_out(price: Price, product: Product, meters: dict[str, Meter]) -> dict[
     if kind == "metered_unit":
         out["unit_amount"] = str(price.unit_amount)
     else:
-        tiers = price.tiers or {"type": "graduated", "tiers": []}
+        tiers = price.tier_spec
         out["tiers"] = {"type": tiers["type"], "tiers": [
             {"bound": None if t.get("bound") is None else int(t["bound"]), "unit_amount": str(t["unit_amount"])}
             for t in tiers["tiers"]]}

@@ -60,7 +60,7 @@ def price_words(price: Price | None, unit: Unit, locale: Locale = DEFAULT) -> st
     elif kind == "metered_tiers":
         parts = [f"{tier['range']} at {_per(tier['cents'], unit, currency, locale)}"
                  for tier in tier_table(price, locale)]
-        label = "graduated tiers" if _tiers(price)["type"] == "graduated" else "volume tiers (every unit at " \
+        label = "graduated tiers" if price.tier_spec["type"] == "graduated" else "volume tiers (every unit at " \
             "the rate of the tier the total reaches)"
         text = f"{label}: " + "; ".join(parts)
     else:
@@ -70,14 +70,10 @@ def price_words(price: Price | None, unit: Unit, locale: Locale = DEFAULT) -> st
     return text
 
 
-def _tiers(price: Price) -> dict[str, Any]:
-    return price.tiers or {"type": "graduated", "tiers": []}
-
-
 def tier_table(price: Price, locale: Locale = DEFAULT) -> list[dict[str, Any]]:
     """The tiers of a tiered price: the range of units each covers (bounds are inclusive) and its rate."""
     out, lower = [], 0
-    for tier in _tiers(price)["tiers"]:
+    for tier in price.tier_spec["tiers"]:
         bound = tier.get("bound")
         first = number(lower + 1, locale)
         text = f"{first} and above" if bound is None else f"{first} to {number(int(bound), locale)}"
@@ -114,7 +110,7 @@ def line_detail(line: InvoiceLine, price: Price | None, unit: Unit, currency: st
                    f"{money(price.package_amount or 0, currency, locale)}.")
     elif kind == "metered_tiers":
         tiers = tier_table(price, locale)
-        for use in tier_breakdown(_tiers(price), billable):
+        for use in tier_breakdown(price.tier_spec, billable):
             out.append(f"Tier {tiers[use.tier]['range']}: {number(use.units, locale)} \u00d7 "
                        f"{unit_money(use.unit_amount, currency, locale)} = "
                        f"{money(to_cents(use.exact), currency, locale)}.")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
 from functions.store import dynamo
@@ -54,6 +55,18 @@ def _get(org_id: str, sk: str) -> dict[str, Any] | None:
     return from_item(item) if item else None  # a pointer or a counter: the keys are not read
 
 
+Entity = TypeVar("Entity")
+
+
+def _read(org_id: str, sk: str, reader: Callable[[dict[str, Any]], Entity]) -> Entity | None:
+    item = _get_item(org_id, sk)
+    return reader(item) if item else None
+
+
+def _read_all(org_id: str, prefix: str, reader: Callable[[dict[str, Any]], Entity]) -> list[Entity]:
+    return [reader(item) for item in _list_items(org_id, prefix)]
+
+
 def _list_items(org_id: str, prefix: str) -> list[dict[str, Any]]:
     return list(dynamo.query_all(
         TableName=dynamo.table_name(),
@@ -84,12 +97,11 @@ def product_from_item(item: dict[str, Any]) -> Product:
 
 
 def get_product(org_id: str, product_id: str) -> Product | None:
-    item = _get_item(org_id, product_sk(product_id))
-    return product_from_item(item) if item else None
+    return _read(org_id, product_sk(product_id), product_from_item)
 
 
 def list_products(org_id: str) -> list[Product]:
-    return [product_from_item(item) for item in _list_items(org_id, PRODUCT_PREFIX)]
+    return _read_all(org_id, PRODUCT_PREFIX, product_from_item)
 
 
 def create_discount(org_id: str, discount: Discount) -> None:
@@ -108,8 +120,7 @@ def put_discount(org_id: str, discount: Discount) -> None:
 
 
 def get_discount(org_id: str, discount_id: str) -> Discount | None:
-    item = _get_item(org_id, discount_sk(discount_id))
-    return entity_from_item(Discount, item) if item else None
+    return _read(org_id, discount_sk(discount_id), partial(entity_from_item, Discount))
 
 
 def discount_by_code(org_id: str, code: str) -> Discount | None:
@@ -118,7 +129,7 @@ def discount_by_code(org_id: str, code: str) -> Discount | None:
 
 
 def list_discounts(org_id: str) -> list[Discount]:
-    return [entity_from_item(Discount, item) for item in _list_items(org_id, DISCOUNT_PREFIX)]
+    return _read_all(org_id, DISCOUNT_PREFIX, partial(entity_from_item, Discount))
 
 
 def put_tax_rate(org_id: str, rate: TaxRate) -> None:
@@ -126,18 +137,17 @@ def put_tax_rate(org_id: str, rate: TaxRate) -> None:
 
 
 def list_tax_rates(org_id: str) -> list[TaxRate]:
-    return [entity_from_item(TaxRate, item) for item in _list_items(org_id, TAX_RATE_PREFIX)]
+    return _read_all(org_id, TAX_RATE_PREFIX, partial(entity_from_item, TaxRate))
 
 
 # Subscriptions and invoices.
 
 def get_subscription(org_id: str, subscription_id: str) -> Subscription | None:
-    item = _get_item(org_id, subscription_sk(subscription_id))
-    return entity_from_item(Subscription, item) if item else None
+    return _read(org_id, subscription_sk(subscription_id), partial(entity_from_item, Subscription))
 
 
 def list_subscriptions(org_id: str) -> list[Subscription]:
-    return [entity_from_item(Subscription, item) for item in _list_items(org_id, SUBSCRIPTION_PREFIX)]
+    return _read_all(org_id, SUBSCRIPTION_PREFIX, partial(entity_from_item, Subscription))
 
 
 def invoice_from_item(item: dict[str, Any]) -> Invoice:
@@ -153,12 +163,11 @@ def invoice_from_item(item: dict[str, Any]) -> Invoice:
 
 
 def get_invoice(org_id: str, invoice_id: str) -> Invoice | None:
-    item = _get_item(org_id, invoice_sk(invoice_id))
-    return invoice_from_item(item) if item else None
+    return _read(org_id, invoice_sk(invoice_id), invoice_from_item)
 
 
 def list_invoices(org_id: str) -> list[Invoice]:
-    return [invoice_from_item(item) for item in _list_items(org_id, INVOICE_PREFIX)]
+    return _read_all(org_id, INVOICE_PREFIX, invoice_from_item)
 
 
 def invoice_counter(org_id: str) -> int:

@@ -160,6 +160,11 @@ class Price:
     def is_metered(self) -> bool:
         return self.amount_type in METERED
 
+    @property
+    def tier_spec(self) -> dict[str, Any]:
+        """The Tiers shape of a tiered price (`{"type", "tiers"}`); no tiers for any other kind."""
+        return self.tiers or {"type": "graduated", "tiers": []}
+
     def fields_of_kind(self) -> dict[str, Any]:
         """The fields its kind has, as the request gave them (the API's ProductPrice): none left null, and the
         granted units only on a metered price."""
