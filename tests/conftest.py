@@ -3,7 +3,8 @@ per test session (per xdist worker), from the synthesized template, exactly as `
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -50,6 +51,22 @@ def edge_hooks(local_aws: LocalAws) -> Iterator[list]:
     before = list(hooks)
     yield hooks
     hooks[:] = before
+
+
+@pytest.fixture
+def slow_dynamodb(edge_hooks: list) -> Callable[[str, float], None]:
+    """slow_dynamodb(role, seconds): every DynamoDB call of that role waits that long at the edge. A test of work
+    that must outlast an invocation's time sets how long the work takes, not how fast the machine is (a faster
+    runner once fitted a whole cycle close into one invocation, and the hand-over was never exercised)."""
+
+    def slow(role: str, seconds: float) -> None:
+        def hook(when: str, principal: str, service: str, operation: str) -> None:
+            if when == "before" and principal == role and service == "dynamodb":
+                time.sleep(seconds)
+
+        edge_hooks.append(hook)
+
+    return slow
 
 
 class Org:

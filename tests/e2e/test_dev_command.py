@@ -160,7 +160,9 @@ def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the file never finished after the restart"
             time.sleep(1)
         assert result["status"] == "done" and result["inserted"] + result["duplicates"] == 20_000, result
-        assert result["segment"] >= 5, result  # the invocations that worked on it
+        # The invocations that worked on it: the hand-over seen before the kill made a second one; how many more
+        # depends on the machine's speed (a fast runner needs fewer 3 s invocations for 20,000 rows).
+        assert result["segment"] >= 2, result
         headers = {"Authorization": f"Bearer {state['token']}"}
         total = 0
         for k in range(7):

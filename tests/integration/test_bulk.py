@@ -137,10 +137,13 @@ def test_same_notification_twice_counts_once(org, local_aws, local_stack) -> Non
     assert meter_value(org.http, "twice", meter_id) == sum(range(1, 41))
 
 
-def test_a_long_file_continues_in_fresh_invocations(org, local_stack, tmp_path) -> None:
+def test_a_long_file_continues_in_fresh_invocations(org, local_stack, slow_dynamodb, tmp_path) -> None:
     meter_id = create_meter(org, "bytes", {"func": "sum", "property": "bytes"})
     key = f"incoming/{org.id}/long.ndjson.gz"
-    with bulk_timeout(local_stack, 2):  # each invocation has time for a batch or two, then hands over
+    # 50 ms a DynamoDB call: a batch of 1,000 rows takes longer than a second whatever the machine, so 4 s with
+    # 1 s kept back holds at most two batches (the next must fit twice in what is left).
+    slow_dynamodb(local_stack.stack.functions[local_stack.function_name("bulk_ingest")].role, 0.05)
+    with bulk_timeout(local_stack, 4):
         result = upload(local_stack, key, gzip.compress(encode("ndjson", events(8000, "long"))))
     # A batch cut by the timeout is counted again by the retry as duplicates: nothing twice, nothing lost.
     assert (result["status"], result["inserted"] + result["duplicates"], result["line"]) == ("done", 8000, 8000)
