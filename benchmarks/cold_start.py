@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TASK = ROOT / ".build" / "lambda"
 LAYER = ROOT / ".build" / "layer" / "python"
-HANDLERS = ("ingest", "management", "portal", "bulk_ingest", "cycle_close")
+HANDLERS = ("ingest", "management", "portal", "bulk_ingest", "cycle_close", "webhook_delivery")
 TARGET_MS = 300
 
 # What Lambda sets for every function, and what the template sets for ours (values are placeholders: module
@@ -46,6 +46,7 @@ ENVIRONMENT = {
     "BATCH_BUCKET": "meterbill-batch",
     "PUBLIC_URL": "https://api.example.com",
     "GRACE_PERIOD_SECONDS": "3600",
+    "WEBHOOK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
     "POWERTOOLS_SERVICE_NAME": "cold-start",
     "POWERTOOLS_METRICS_NAMESPACE": "Meterbill",
 }

@@ -20,7 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
-SERVICES = ("dynamodb", "events", "lambda", "s3")
+SERVICES = ("dynamodb", "events", "lambda", "s3", "sqs")
 
 
 def slim(site_packages: Path, services: tuple[str, ...] = SERVICES) -> None:

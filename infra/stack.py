@@ -11,6 +11,7 @@ from infra.cycle_close import CycleClose
 from infra.lambda_function import Layer
 from infra.monitoring import Monitoring
 from infra.storage import Storage
+from infra.webhooks import Webhooks
 
 
 class MeterbillStack(Stack):
@@ -23,6 +24,8 @@ class MeterbillStack(Stack):
         api = Api(self, "Api", storage=storage, layer=layer)
         bulk = BulkIngest(self, "BulkIngest", storage=storage, layer=layer)
         cycle = CycleClose(self, "CycleClose", storage=storage, layer=layer)
+        webhooks = Webhooks(self, "Webhooks", storage=storage, layer=layer)
+        webhooks.allow_redelivery(api.functions["management"])
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -30,11 +33,13 @@ class MeterbillStack(Stack):
                 **{name.capitalize(): fn.function for name, fn in api.functions.items()},
                 "BulkIngest": bulk.handler.function,
                 "CycleClose": cycle.handler.function,
+                "WebhookDelivery": webhooks.handler.function,
             },
             queues={
                 "BulkIngestFailures": bulk.failures,
                 "CycleCloseDeadLetters": cycle.dead_letters,
                 "CycleCloseFailures": cycle.failures,
+                "WebhookDeadLetters": webhooks.dead_letters,
             },
             http_api=api.http_api,
         )

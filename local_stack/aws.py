@@ -6,6 +6,7 @@ transaction-conflict rule), and the resources the template declares (table, buck
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,12 +153,22 @@ class LocalAws:
             if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
                 s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         sqs = self.client("sqs")
-        for name in self.stack.queues:
-            sqs.create_queue(QueueName=name)
+        for queue in self.stack.queues:  # dead-letter queues exist before a redrive policy names them
+            sqs.create_queue(QueueName=queue.name, Attributes={
+                "VisibilityTimeout": str(queue.visibility_timeout), "MessageRetentionPeriod": str(queue.retention)})
+        for queue in self.stack.queues:
+            if queue.dead_letter_queue:
+                sqs.set_queue_attributes(QueueUrl=self.queue_url(queue.name), Attributes={"RedrivePolicy": json.dumps({
+                    "deadLetterTargetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue.dead_letter_queue}",
+                    "maxReceiveCount": queue.max_receive_count})})
         events = self.client("events")
         for name in self.stack.buses:
             with _ignore(("ResourceAlreadyExistsException",)):
                 events.create_event_bus(Name=name)
+        for rule in self.stack.rules:  # moto's bus sends what matches a rule to its SQS targets, as EventBridge
+            events.put_rule(Name=rule.name, EventBusName=rule.bus, EventPattern=json.dumps(rule.pattern))
+            events.put_targets(Rule=rule.name, EventBusName=rule.bus,
+                               Targets=[{"Id": f"q{i}", "Arn": arn} for i, arn in enumerate(rule.queues)])
 
     def queue_url(self, name: str) -> str:
         return f"{self.endpoint}/{ACCOUNT}/{name}"

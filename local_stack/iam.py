@@ -81,7 +81,9 @@ def events_needs(operation: str, body: dict) -> list[Need]:
 def sqs_needs(operation: str, body: dict) -> list[Need]:
     url = body.get("QueueUrl") or ""
     name = url.rstrip("/").rsplit("/", 1)[-1] if url else body.get("QueueName", "*")
-    return [Need(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
+    # A batch call is authorized as its single action (IAM has no sqs:DeleteMessageBatch).
+    action = operation.removesuffix("Batch")
+    return [Need(f"sqs:{action}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
 
 
 def lambda_needs(method: str, path: str) -> list[Need]:

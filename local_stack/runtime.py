@@ -9,6 +9,10 @@
   an error or a timeout is retried with Lambda's delays (1 minute, then 2, times `retry_delay_scale`) up to the
   function's MaximumRetryAttempts, then sent to its on-failure destination with Lambda's record format, using the
   function's own role (as Lambda does). With a state directory the queue survives a restart of the stack.
+- SQS event source mappings: a poller per mapping receives batches with the function's role (as Lambda's
+  pollers do), invokes the function synchronously with SQS's event, and deletes the messages it handled: all of
+  them, or with ReportBatchItemFailures all but the `batchItemFailures`; a function error deletes none (they come
+  back after the queue's visibility timeout, and its redrive policy moves them to the dead-letter queue).
 - The Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`) is served for the functions' own
   `lambda:InvokeFunction` calls, behind the edge's IAM check.
 """
@@ -36,7 +40,7 @@ import boto3
 
 from local_stack.edge import role_access_key
 from local_stack.ports import LoopbackServer
-from local_stack.template import ACCOUNT, REGION, FunctionSpec, Stack
+from local_stack.template import ACCOUNT, REGION, FunctionSpec, QueueMapping, Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 RETRY_DELAYS = (60.0, 120.0)  # Lambda's waits before the second and third attempts
@@ -392,6 +396,61 @@ class LambdaRuntime:
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
         else:
             raise NotImplementedError(f"destination {destination}")
+
+    # ---- SQS event source mappings ----
+
+    def poll_queue(self, mapping: QueueMapping) -> None:
+        """Lambda's SQS poller for one mapping, until the runtime stops (run it in a thread)."""
+        spec = self.pools[mapping.function].spec
+        session = boto3.session.Session(aws_access_key_id=role_access_key(spec.role), aws_secret_access_key="local",
+                                        aws_session_token="local", region_name=REGION)
+        sqs = session.client("sqs", endpoint_url=self.edge_endpoint)
+        url = f"{self.edge_endpoint}/{ACCOUNT}/{mapping.queue}"
+        # Creating a mapping checks that the role may read the queue: here the first call does, and a role that
+        # may not fails every poll, loudly.
+        while not self._stopping.is_set():
+            try:
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+                received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(mapping.batch_size, 10),
+                                               WaitTimeSeconds=1, AttributeNames=["All"],
+                                               MessageAttributeNames=["All"]).get("Messages", [])
+            except Exception as exc:
+                print(f"[{spec.name}] polling {mapping.queue}: {type(exc).__name__}: {exc}", file=sys.stderr,
+                      flush=True)
+                self._stopping.wait(1.0)
+                continue
+            if received:
+                self._handle_batch(mapping, sqs, url, received)
+
+    def _handle_batch(self, mapping: QueueMapping, sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
+        spec = self.pools[mapping.function].spec
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": mapping.queue_arn,
+            "awsRegion": REGION} for m in messages]}
+        with self._queue_condition:
+            self._in_flight += 1  # not idle while a batch is in an environment
+        try:
+            outcome = self.pools[mapping.function].invoke(event, wait=True)
+        finally:
+            with self._queue_condition:
+                self._in_flight -= 1
+        self.completed.append((mapping.function, messages[0]["MessageId"], outcome.ok))
+        if not outcome.ok:
+            print(f"[{spec.name}] batch of {len(messages)} failed: {outcome.error_type}: {outcome.error_message}",
+                  file=sys.stderr, flush=True)
+            return  # nothing deleted: the whole batch comes back after its visibility timeout
+        failed: set[str] = set()
+        if mapping.report_batch_item_failures and isinstance(outcome.result, dict):
+            reported = outcome.result.get("batchItemFailures") or []
+            failed = {str(f.get("itemIdentifier") or "") for f in reported}
+            if "" in failed:  # Lambda treats a failure it cannot read as the whole batch failing
+                return
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                            for i, m in enumerate(done)])
 
     def wait_idle(self, timeout: float) -> bool:
         """True once no asynchronous invocation is queued or running (tests)."""

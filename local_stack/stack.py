@@ -78,6 +78,9 @@ class LocalStack:
         threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True).start()
         for notification_watch in self._notification_watchers():
             threading.Thread(target=notification_watch, name="s3-notifications", daemon=True).start()
+        for mapping in self.stack.queue_mappings:
+            threading.Thread(target=self.runtime.poll_queue, args=(mapping,), name=f"sqs-{mapping.queue}",
+                             daemon=True).start()
         for schedule in self.stack.schedules:
             seconds = self.options.schedule_seconds or template.schedule_seconds(schedule.expression)
             threading.Thread(target=self._every, args=(seconds, schedule.name, schedule.function),

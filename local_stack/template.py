@@ -123,13 +123,43 @@ class Schedule:
 
 
 @dataclass
+class QueueSpec:
+    name: str
+    visibility_timeout: int = 30  # SQS's default
+    retention: int = 4 * 24 * 3600
+    dead_letter_queue: str | None = None  # the queue's name
+    max_receive_count: int | None = None
+
+
+@dataclass
+class BusRule:
+    """A rule with an event pattern on a bus, and the queues it sends matching events to."""
+    name: str
+    bus: str
+    pattern: dict[str, Any]
+    queues: list[str]  # queue ARNs
+
+
+@dataclass
+class QueueMapping:
+    """A Lambda event source mapping on an SQS queue."""
+    queue: str  # name
+    queue_arn: str
+    function: str  # name
+    batch_size: int = 10
+    report_batch_item_failures: bool = False
+
+
+@dataclass
 class Stack:
     resources: dict[str, dict[str, Any]]
     functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by function name
     policies: dict[str, list[Statement]] = field(default_factory=dict)  # by role logical id
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # by table name: the CFN properties
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)  # by bucket name
-    queues: list[str] = field(default_factory=list)
+    queues: list[QueueSpec] = field(default_factory=list)
+    rules: list[BusRule] = field(default_factory=list)
+    queue_mappings: list[QueueMapping] = field(default_factory=list)
     buses: list[str] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
@@ -248,7 +278,14 @@ def load(path: Path | None = None) -> Stack:
         stack.tables[r.name(logical_id)] = resources[logical_id]["Properties"]
     for logical_id in by_kind.get("AWS::S3::Bucket", []):
         stack.buckets[r.name(logical_id)] = resources[logical_id].get("Properties", {})
-    stack.queues = [r.name(q) for q in by_kind.get("AWS::SQS::Queue", [])]
+    for logical_id in by_kind.get("AWS::SQS::Queue", []):
+        props = r.resolve(resources[logical_id].get("Properties", {}))
+        redrive = props.get("RedrivePolicy") or {}
+        stack.queues.append(QueueSpec(
+            name=r.name(logical_id), visibility_timeout=int(props.get("VisibilityTimeout", 30)),
+            retention=int(props.get("MessageRetentionPeriod", 4 * 24 * 3600)),
+            dead_letter_queue=str(redrive["deadLetterTargetArn"]).rsplit(":", 1)[-1] if redrive else None,
+            max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None))
     stack.buses = [r.name(b) for b in by_kind.get("AWS::Events::EventBus", [])]
 
     for logical_id in by_kind.get("AWS::IAM::Policy", []):
@@ -295,9 +332,29 @@ def load(path: Path | None = None) -> Stack:
             stack.notifications.append(Notification(
                 bucket=props["BucketName"], function=stack.function_by_arn(config["LambdaFunctionArn"]).name,
                 events=config["Events"], prefix=rules.get("prefix", ""), suffix=rules.get("suffix", "")))
+    for logical_id in by_kind.get("AWS::Lambda::EventSourceMapping", []):
+        props = r.resolve(resources[logical_id]["Properties"])
+        queue_arn = str(props["EventSourceArn"])
+        if ":sqs:" not in queue_arn:
+            continue
+        stack.queue_mappings.append(QueueMapping(
+            queue=queue_arn.rsplit(":", 1)[-1], queue_arn=queue_arn,
+            function=stack.function_by_arn(str(props["FunctionName"])).name,
+            batch_size=int(props.get("BatchSize", 10)),
+            report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))
     for logical_id in by_kind.get("AWS::Events::Rule", []):
         props = resources[logical_id]["Properties"]
-        if "ScheduleExpression" not in props or props.get("State", "ENABLED") != "ENABLED":
+        if props.get("State", "ENABLED") != "ENABLED":
+            continue
+        if "EventPattern" in props:
+            stack.rules.append(BusRule(
+                name=physical_name(logical_id, "AWS::Events::Rule"), bus=str(r.resolve(props.get("EventBusName",
+                                                                                                  "default"))),
+                pattern=r.resolve(props["EventPattern"]),
+                queues=[str(r.resolve(t["Arn"])) for t in props.get("Targets", [])
+                        if ":sqs:" in str(r.resolve(t["Arn"]))]))
+            continue
+        if "ScheduleExpression" not in props:
             continue
         for target in props.get("Targets", []):
             arn = str(r.resolve(target["Arn"]))

@@ -27,6 +27,8 @@ ALL_SCOPES: tuple[str, ...] = (
     "discounts:write",
     "orders:read",
     "orders:write",
+    "webhooks:read",
+    "webhooks:write",
 )
 
 

@@ -29,6 +29,7 @@ class Settings:
     # Public base URL of the API (the portal links customers to it).
     public_url: str = ""
     grace_period_seconds: int = 3600
+    webhook_queue_url: str = ""  # the queue the delivery Lambda reads (redeliveries are put on it)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             event_bus_name=environ.get("EVENT_BUS_NAME", ""),
             public_url=environ.get("PUBLIC_URL", ""),
             grace_period_seconds=_whole_seconds("GRACE_PERIOD_SECONDS", environ.get("GRACE_PERIOD_SECONDS", "3600")),
+            webhook_queue_url=environ.get("WEBHOOK_QUEUE_URL", ""),
         )
 
 

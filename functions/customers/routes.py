@@ -14,19 +14,12 @@ from functions.common.listing import metadata_filter, parse_sorting
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.customers import service
-from functions.customers.schemas import CustomerCreate, CustomerUpdate, customer_out
+from functions.customers.schemas import CustomerCreate, CustomerUpdate, customer_out, customer_state_out
 from functions.customers.service import CustomerRef
-
-STATE_METER_FIELDS = ("id", "created_at", "modified_at", "meter_id", "consumed_units", "credited_units", "balance")
-CROSSING_FIELDS = ("meter_id", "threshold_id", "threshold", "period_start", "crossed_at", "consumed_units")
 
 
 def customer_state(org_id: str, ref: CustomerRef) -> dict[str, Any]:
-    customer, active_rows, crossed = service.state(org_id, ref)
-    active = [{k: v for k, v in row.numbers().items() if k in STATE_METER_FIELDS} for row in active_rows]
-    crossings = [{k: getattr(c, k) for k in CROSSING_FIELDS} for c in crossed]
-    return {**customer_out(customer), "active_subscriptions": [], "granted_benefits": [], "active_meters": active,
-            "crossed_thresholds": crossings}
+    return customer_state_out(*service.state(org_id, ref))
 
 
 def refuse_anonymize(anonymize: bool) -> None:

@@ -98,6 +98,18 @@ def customer_out(customer: entities.Customer) -> dict[str, Any]:
     }
 
 
+STATE_METER_FIELDS = ("id", "created_at", "modified_at", "meter_id", "consumed_units", "credited_units", "balance")
+CROSSING_FIELDS = ("meter_id", "threshold_id", "threshold", "period_start", "crossed_at", "consumed_units")
+
+
+def customer_state_out(customer: entities.Customer, active_rows: list[Any], crossed: list[Any]) -> dict[str, Any]:
+    """Polar's CustomerState (GET .../state, and the data of a `customer.state_changed` webhook)."""
+    active = [{k: v for k, v in row.numbers().items() if k in STATE_METER_FIELDS} for row in active_rows]
+    crossings = [{k: getattr(c, k) for k in CROSSING_FIELDS} for c in crossed]
+    return {**customer_out(customer), "active_subscriptions": [], "granted_benefits": [], "active_meters": active,
+            "crossed_thresholds": crossings}
+
+
 def _response_models() -> dict[str, type]:  # built on first use: functions/common/schemas.py
     from datetime import datetime
 

@@ -25,6 +25,7 @@ class ManagementEnvironment(HandlerEnvironment):
     table_name: str
     event_bus_name: str  # invoice.created for invoices an API change writes
     invoice_bucket: str  # their PDF and JSON
+    webhook_queue_url: str  # redeliveries of webhook events
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,13 @@ class CycleCloseEnvironment(HandlerEnvironment):
     grace_period_seconds: int  # how long after a period's end it closes (late events still count in it)
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookDeliveryEnvironment(HandlerEnvironment):
+    handler = "the webhook delivery function"
+    table_name: str
+    webhook_queue_url: str  # the queue it reads: a failed delivery's message is made visible again later
+
+
 # handler module (functions.handlers.<name>) -> its model
 ENVIRONMENTS: dict[str, type[HandlerEnvironment]] = {
     "ingest": IngestEnvironment,
@@ -56,4 +64,5 @@ ENVIRONMENTS: dict[str, type[HandlerEnvironment]] = {
     "portal": PortalEnvironment,
     "bulk_ingest": BulkIngestEnvironment,
     "cycle_close": CycleCloseEnvironment,
+    "webhook_delivery": WebhookDeliveryEnvironment,
 }

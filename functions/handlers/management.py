@@ -1,4 +1,4 @@
-"""Management API Lambda: meters, customers, customer meters, events listing, billing."""
+"""Management API Lambda: meters, customers, customer meters, events listing, billing, webhook endpoints."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     from functions.meters import routes as meter_routes
     from functions.organizations import routes as organization_routes
     from functions.store import dynamo
+    from functions.webhooks import routes as webhook_routes
 
     logger = Logger()
     metrics = Metrics()
@@ -41,6 +42,7 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
         event_routes.register_listing,
         billing_routes.register,
         customer_session_routes.register,
+        webhook_routes.register,
     )
     for register_routes in ROUTE_GROUPS:
         register_routes(app)

@@ -130,6 +130,24 @@ def invoice_sk(invoice_id: str) -> str:
     return f"{INVOICE_PREFIX}{invoice_id}"
 
 
+WEBHOOK_ENDPOINT_PREFIX = "WHEP#"
+WEBHOOK_EVENT_PREFIX = "WHEV#"
+WEBHOOK_DELIVERY_PREFIX = "WHDL#"
+
+
+def webhook_endpoint_sk(endpoint_id: str) -> str:
+    return f"{WEBHOOK_ENDPOINT_PREFIX}{endpoint_id}"
+
+
+def webhook_event_sk(event_id: str) -> str:
+    return f"{WEBHOOK_EVENT_PREFIX}{event_id}"
+
+
+def webhook_delivery_sk(created_at: str, delivery_id: str) -> str:
+    """Deliveries sort by time within the organization: the delivery log reads newest first."""
+    return f"{WEBHOOK_DELIVERY_PREFIX}{created_at}#{delivery_id}"
+
+
 ACTIVITY_PREFIX = "ACTIVITY#"
 
 

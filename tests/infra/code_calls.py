@@ -10,7 +10,7 @@ calls, translated to the IAM actions they need:
   "ConditionCheck"), since a transaction needs the permission of each action it holds; a query with
   `IndexName=` needs Query on the index.
 - S3 `put_object`/`get_object` (and `s3:GetObjectVersion` when the same function passes `VersionId`),
-  EventBridge `put_events`, Lambda `invoke`.
+  EventBridge `put_events`, Lambda `invoke`, SQS `send_message` and `change_message_visibility`.
 
 It over-approximates (a name mentioned counts as called), which is the safe side for "every call is
 granted"; the grants are compared with it both ways, so an action no code reaches is caught as well.
@@ -35,7 +35,8 @@ TRANSACTION_OPERATIONS = {"transact_write_items"}  # its actions are read from t
 TRANSACTION_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem",
                        "ConditionCheck": "dynamodb:ConditionCheckItem"}
 CLIENT_METHODS = {"put_object": "s3:PutObject", "get_object": "s3:GetObject", "put_events": "events:PutEvents",
-                  "invoke": "lambda:InvokeFunction"}
+                  "invoke": "lambda:InvokeFunction", "send_message": "sqs:SendMessage",
+                  "change_message_visibility": "sqs:ChangeMessageVisibility"}
 INDEX_QUERY = "dynamodb:Query (index)"
 
 Node = tuple[str, str]  # (module, top-level name or "<top>")

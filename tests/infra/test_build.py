@@ -106,6 +106,9 @@ NOT_IMPORTED = {
     "bulk_ingest": ("aws_lambda_powertools.event_handler", "functions.billing", "functions.portal"),
     "cycle_close": ("pydantic", "aws_lambda_powertools.event_handler", "functions.billing.schemas",
                     "functions.meters.schemas", "functions.portal", "functions.bulk"),
+    # Delivering builds Polar's shapes; it never routes requests nor closes cycles.
+    "webhook_delivery": ("aws_lambda_powertools.event_handler", "functions.billing.close", "functions.bulk",
+                         "functions.webhooks.routes"),
 }
 # boto3 (with s3transfer) adds nothing to botocore's clients; reportlab waits for the first PDF; Powertools'
 # other resolvers (AppSync's with asyncio) and event classes stay out (infra/lazy_inits.py).

@@ -101,7 +101,7 @@ def test_cycle_close_failures_reach_a_queue_and_runs_one_at_a_time(synthesized) 
     failures = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
     assert raw["Resources"][failures]["Type"] == "AWS::SQS::Queue"
     # A queue of its own, not the schedule's dead-letter queue (which still catches delivery failures).
-    (rule,) = resources(raw, "AWS::Events::Rule").values()
+    (rule,) = [r for r in resources(raw, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
     assert rule["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] != failures
     depth_alarms = [a["Properties"] for a in resources(raw, "AWS::CloudWatch::Alarm").values()
                     if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"]
@@ -112,9 +112,15 @@ def test_alarms_cover_errors_throttles_api_5xx_and_every_queue(synthesized) -> N
     raw, _ = synthesized
     alarms = resources(raw, "AWS::CloudWatch::Alarm").values()
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
-    assert metrics.count("Errors") == 5 and metrics.count("Throttles") == 5
-    queues = resources(raw, "AWS::SQS::Queue")
-    assert metrics.count("ApproximateNumberOfMessagesVisible") == len(queues) == 3
+    handlers = [f for f in resources(raw, "AWS::Lambda::Function").values()
+                if f["Properties"]["Handler"].startswith("functions.handlers.")]
+    assert metrics.count("Errors") == len(handlers) == 6 and metrics.count("Throttles") == 6
+    # Every failure queue: each queue but the one a Lambda reads (webhook deliveries, whose messages wait there
+    # between retries by design; its dead-letter queue is watched).
+    read = {m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+            for m in resources(raw, "AWS::Lambda::EventSourceMapping").values()}
+    failure_queues = set(resources(raw, "AWS::SQS::Queue")) - read
+    assert metrics.count("ApproximateNumberOfMessagesVisible") == len(failure_queues) == 4
     (api_5xx,) = [a["Properties"] for a in alarms if a["Properties"]["MetricName"] == "5xx"]
     assert api_5xx["Namespace"] == "AWS/ApiGateway"
     (api_id,) = resources(raw, "AWS::ApiGatewayV2::Api")
@@ -232,3 +238,32 @@ def test_every_function_gets_the_environment_its_handler_declares(synthesized) -
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
         assert required <= set(variables), (name, required - set(variables))
     assert seen == set(ENVIRONMENTS)
+
+
+def test_webhook_deliveries_flow_from_the_bus_through_a_queue_with_a_day_of_retries(synthesized) -> None:
+    from functions.webhooks.facts import TYPE_OF_DETAIL
+    from functions.webhooks.retries import MAX_ATTEMPTS
+
+    raw, _ = synthesized
+    functions = resources(raw, "AWS::Lambda::Function")
+    (delivery_id,) = [k for k, f in functions.items()
+                      if f["Properties"]["Handler"] == "functions.handlers.webhook_delivery.handler"]
+    (mapping,) = [m["Properties"] for m in resources(raw, "AWS::Lambda::EventSourceMapping").values()]
+    assert mapping["FunctionName"] == {"Ref": delivery_id}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]  # one failing message, not the batch
+    queue_id = mapping["EventSourceArn"]["Fn::GetAtt"][0]
+    queue = raw["Resources"][queue_id]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_ATTEMPTS
+    assert queue["VisibilityTimeout"] >= 6 * functions[delivery_id]["Properties"]["Timeout"]
+    (rule,) = [r["Properties"] for r in resources(raw, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    assert rule["EventPattern"] == {"source": ["meterbill"], "detail-type": sorted(TYPE_OF_DETAIL)}
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    # EventBridge may send to the queue only from this rule (a resource policy: the local stack does not check
+    # those, so the template is checked here).
+    (policy,) = [p["Properties"] for p in resources(raw, "AWS::SQS::QueuePolicy").values()
+                 if {"Ref": queue_id} in p["Properties"]["Queues"]]
+    statements = policy["PolicyDocument"]["Statement"]
+    (rule_id,) = [k for k, r in resources(raw, "AWS::Events::Rule").items() if "EventPattern" in r["Properties"]]
+    assert any(s["Principal"] == {"Service": "events.amazonaws.com"} and "sqs:SendMessage" in s["Action"]
+               and s["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+               for s in statements if s["Effect"] == "Allow"), statements

@@ -1,0 +1,193 @@
+"""Webhooks as Polar has them, end to end on the local stack: an endpoint registered through polar-sdk, Meterbill's
+events on the bus -> the rule -> the SQS queue -> the delivery Lambda (its own role, Lambda's SQS poller) -> a
+receiver here, which verifies each delivery with the `standardwebhooks` package and with polar-sdk's own
+`validate_event`."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from polar.v2026_10.client import Polar
+from polar.v2026_10.errors import HTTPValidationError, ResourceNotFound
+from polar.v2026_10.webhooks import (
+    WebhookCustomerStateChangedPayload,
+    WebhookOrderCreatedPayload,
+    validate_event,
+)
+from standardwebhooks.webhooks import Webhook
+
+
+class Receiver:
+    """An HTTP endpoint that records every request and answers the statuses it is told to, in order (then 200)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], str]] = []
+        self.statuses: list[int] = []
+        self.arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                with receiver.arrived:
+                    receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                    receiver.arrived.notify_all()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def wait_for(self, count: int, timeout: float) -> list[tuple[dict[str, str], str]]:
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.received) < count:
+                left = deadline - time.monotonic()
+                assert left > 0, f"{len(self.received)} of {count} deliveries after {timeout} s"
+                self.arrived.wait(left)
+            return list(self.received)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+def verified(headers: dict[str, str], body: str, secret: str):
+    """Both verifiers accept it; polar-sdk's gives the typed payload."""
+    Webhook(base64.b64encode(secret.encode()).decode()).verify(body, headers)
+    return validate_event(body, headers, secret)
+
+
+def cross_a_threshold(org, customer: str) -> None:
+    meter = org.http.post("/v1/meters/", json={
+        "name": "Calls", "filter": {"conjunction": "and", "clauses": []}, "aggregation": {"func": "count"},
+        "thresholds": [{"id": "three", "type": "units", "value": 3}]})
+    assert meter.status_code == 201, meter.text
+    response = org.http.post("/v1/events/ingest", json={"events": [
+        {"name": "call", "external_customer_id": customer, "external_id": f"{customer}-{i}"} for i in range(4)]})
+    assert response.status_code == 200, response.text
+
+
+def test_a_threshold_crossing_is_delivered_signed_logged_and_redelivered(org, api_url, receiver) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        endpoint = polar.webhooks.create_webhook_endpoint(**{
+            "url": receiver.url, "format": "raw", "events": ["customer.state_changed"], "name": "quota"})
+        assert endpoint.secret.startswith("polar_whs_") and endpoint.enabled and endpoint.api_version == "2026-10"
+        cross_a_threshold(org, "hooked")
+
+        (headers, body), = receiver.wait_for(1, timeout=30)
+        payload = verified(headers, body, endpoint.secret)
+        assert isinstance(payload, WebhookCustomerStateChangedPayload)
+        assert payload.data.external_id == "hooked"
+        assert [m.consumed_units for m in payload.data.active_meters] == [4]
+
+        deliveries = polar.webhooks.list_webhook_deliveries(endpoint_id=endpoint.id)
+        assert [(d.succeeded, d.http_code, d.response) for d in deliveries.items] == [(True, 200, "ok")]
+        event = deliveries.items[0].webhook_event
+        assert (event.id, event.type, event.succeeded, event.payload) == (headers["webhook-id"],
+                                                                         "customer.state_changed", True, body)
+
+        polar.webhooks.redeliver_webhook_event(event.id)
+        (_, _), (again, again_body) = receiver.wait_for(2, timeout=30)
+        # The same event: same id and bytes, a new timestamp and signature.
+        assert (again["webhook-id"], again_body) == (headers["webhook-id"], body)
+        verified(again, again_body, endpoint.secret)
+        assert polar.webhooks.list_webhook_deliveries(endpoint_id=endpoint.id).pagination.total_count == 2
+        with pytest.raises(ResourceNotFound):
+            polar.webhooks.redeliver_webhook_event("00000000-0000-0000-0000-000000000000")
+
+
+def test_a_failing_endpoint_is_retried_later_and_a_delivered_one_is_not_sent_again(org, api_url,
+                                                                                    receiver) -> None:
+    healthy = Receiver()
+    try:
+        with Polar(org.token, base_url=api_url) as polar:
+            failing = polar.webhooks.create_webhook_endpoint(**{
+                "url": receiver.url, "format": "raw", "events": ["customer.state_changed"]})
+            polar.webhooks.create_webhook_endpoint(**{
+                "url": healthy.url, "format": "raw", "events": ["customer.state_changed"]})
+            receiver.statuses = [503]
+            cross_a_threshold(org, "flaky")
+            first, second = receiver.wait_for(2, timeout=90)  # the first retry comes 30 s after the failure
+            assert first[0]["webhook-id"] == second[0]["webhook-id"] and first[1] == second[1]
+            verified(*second, failing.secret)
+            time.sleep(2)
+            assert len(healthy.received) == 1  # the retried message skipped the endpoint that had it
+
+            log = polar.webhooks.list_webhook_deliveries(endpoint_id=failing.id).items
+            assert [(d.succeeded, d.http_code) for d in log] == [(True, 200), (False, 503)]  # newest first
+            failed = polar.webhooks.list_webhook_deliveries(succeeded=False, http_code_class="5xx").items
+            assert [d.id for d in failed] == [log[1].id]
+    finally:
+        healthy.server.shutdown()
+
+
+def test_an_invoice_is_an_order_created_webhook_in_polars_order_shape(org, api_url, receiver) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        endpoint = polar.webhooks.create_webhook_endpoint(**{
+            "url": receiver.url, "format": "raw", "events": ["order.created"]})
+        product = org.http.post("/v1/products/", json={"name": "Team", "recurring_interval": "month",
+                                                        "prices": [{"amount_type": "fixed", "price_amount": 2500}]})
+        org.http.post("/v1/customers/", json={"email": "team@example.com", "external_id": "team"})
+        subscription = org.http.post("/v1/subscriptions/", json={"external_customer_id": "team",
+                                                                 "product_id": product.json()["id"]})
+        assert subscription.status_code == 201, subscription.text
+        (headers, body), = receiver.wait_for(1, timeout=30)
+        payload = verified(headers, body, endpoint.secret)
+        assert isinstance(payload, WebhookOrderCreatedPayload)
+        assert (payload.data.total_amount, payload.data.customer.external_id, payload.data.billing_reason) == (
+            2500, "team", "subscription_create")
+        assert payload.data.subscription_id == subscription.json()["id"]
+
+
+def test_endpoints_are_managed_through_polar_sdk_and_what_meterbill_does_not_send_is_refused(org, api_url,
+                                                                                            receiver) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        created = polar.webhooks.create_webhook_endpoint(**{
+            "url": receiver.url, "format": "raw", "events": ["order.created"]})
+        assert polar.webhooks.get_webhook_endpoint(created.id).url == receiver.url
+        updated = polar.webhooks.update_webhook_endpoint(created.id, **{
+            "events": ["order.created", "customer.state_changed"], "enabled": False, "name": "ops"})
+        assert (updated.events, updated.enabled, updated.name) == (["order.created", "customer.state_changed"],
+                                                                   False, "ops")
+        reset = polar.webhooks.reset_webhook_endpoint_secret(created.id)
+        assert reset.secret != created.secret and reset.secret.startswith("polar_whs_")
+        assert [e.id for e in polar.webhooks.list_webhook_endpoints().items] == [created.id]
+
+        for bad, field in (({"events": ["checkout.created"]}, "events"), ({"format": "slack"}, "format"),
+                           ({"url": "http://example.com/hook"}, "url"), ({"api_version": "2026-04"}, "api_version"),
+                           ({"secret": "mine"}, "secret")):
+            request = {"url": receiver.url, "format": "raw", "events": ["order.created"], **bad}
+            with pytest.raises(HTTPValidationError) as refused:
+                polar.webhooks.create_webhook_endpoint(**request)
+            assert [list(d.loc) for d in refused.value.error.detail] == [["body", field]], bad
+
+        polar.webhooks.delete_webhook_endpoint(created.id)
+        with pytest.raises(ResourceNotFound):
+            polar.webhooks.get_webhook_endpoint(created.id)
+
+
+def test_a_disabled_endpoint_receives_nothing(org, api_url, receiver) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        endpoint = polar.webhooks.create_webhook_endpoint(**{
+            "url": receiver.url, "format": "raw", "events": ["customer.state_changed"]})
+        polar.webhooks.update_webhook_endpoint(endpoint.id, **{"enabled": False})
+        cross_a_threshold(org, "quiet")
+        time.sleep(5)
+        assert receiver.received == []
+        assert polar.webhooks.list_webhook_deliveries().items == []
