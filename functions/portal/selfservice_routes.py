@@ -14,10 +14,11 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from functions.billing import polar
 from functions.common.errors import Forbidden, MeterbillError, Refused, ValidationFailed, field_error
 from functions.common.http import public_base_url
 from functions.common.openapi import describe
-from functions.portal import pages, polar, selfservice, service
+from functions.portal import pages, selfservice, service
 from functions.portal.routes import customer, html, locale
 from functions.store.entities import Subscription
 

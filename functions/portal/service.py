@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.billing import closing as billing
+from functions.billing import polar
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import NotFound
 from functions.common.listing import SortKeys, sort_rows
@@ -14,7 +15,7 @@ from functions.customer_meters.service import customer_meters
 from functions.customer_sessions.service import CustomerPrincipal
 from functions.customers import service as customers
 from functions.meters.service import bucketed
-from functions.portal import polar, selfservice
+from functions.portal import selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.billing.polar import order_out
 from functions.customers.schemas import customer_out
-from functions.portal.polar import order_out
 from functions.store.entities import Customer, Invoice, Meter, Product, Subscription
 from functions.store.organizations import Organization
 

@@ -255,7 +255,8 @@ def test_webhook_deliveries_flow_from_the_bus_through_a_queue_with_a_day_of_retr
     queue = raw["Resources"][queue_id]["Properties"]
     assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_ATTEMPTS
     assert queue["VisibilityTimeout"] >= 6 * functions[delivery_id]["Properties"]["Timeout"]
-    (rule,) = [r["Properties"] for r in resources(raw, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    (rule,) = [r["Properties"] for r in resources(raw, "AWS::Events::Rule").values()
+               if "EventPattern" in r["Properties"]]
     assert rule["EventPattern"] == {"source": ["meterbill"], "detail-type": sorted(TYPE_OF_DETAIL)}
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     # EventBridge may send to the queue only from this rule (a resource policy: the local stack does not check

@@ -1,4 +1,5 @@
-"""Polar's customer-portal shapes, filled from what Meterbill keeps (pure: the records in, the shapes out).
+"""Polar's shapes for products, subscriptions and orders, filled from what Meterbill keeps (pure: the records in, the
+shapes out): the customer portal's, the organization API's and the webhooks'.
 
 Where Polar has a field Meterbill has nothing behind (trials, seats, pauses, payments, refunds, benefits), it
 answers the value that says so (null, false, 0, []), never an invented one. The mapping of invoices onto Polar's

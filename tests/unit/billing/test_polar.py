@@ -1,4 +1,4 @@
-"""Meterbill's records in Polar's customer-portal shapes (functions/portal/polar.py), checked by polar-sdk's own
+"""Meterbill's records in Polar's customer-portal shapes (functions/billing/polar.py), checked by polar-sdk's own
 loader: what the client would parse, with the amounts Polar's identities require. Pure."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from polar.base import deserialize
 from polar.v2026_10.outputs import CustomerOrder, CustomerSubscription
 
-from functions.portal.polar import order_out, subscription_out
+from functions.billing.polar import order_out, subscription_out
 from functions.store.entities import Invoice, InvoiceLine, Meter
 from functions.store.organizations import Organization
 from tests.unit.entities import product, subscription
