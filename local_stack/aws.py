@@ -97,13 +97,13 @@ class LocalAws:
         return self.edge.endpoint
 
     def operator_variables(self) -> dict[str, str]:
-        """TABLE_NAME, the buckets, the bus and the grace period, as the functions see them: for the operator's
+        """TABLE_NAME, the buckets, the bus, the grace period and the webhook queue, as the functions see them: for the operator's
         commands, and the benchmarks that import a handler in-process (its init checks its environment)."""
         variables: dict[str, str] = {}
         for spec in self.stack.functions.values():
             variables.update({k: v for k, v in spec.environment.items()
                               if k in ("TABLE_NAME", "BATCH_BUCKET", "INVOICE_BUCKET", "EVENT_BUS_NAME",
-                                       "GRACE_PERIOD_SECONDS")})
+                                       "GRACE_PERIOD_SECONDS", "WEBHOOK_QUEUE_URL")})
         return variables
 
     @property

@@ -10,7 +10,7 @@ from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, f
 from functions.common.ids import new_id
 from functions.store import billing as store
 from functions.store import meters as meter_store
-from functions.store.entities import Discount, Price, Product, TaxRate
+from functions.store.entities import Discount, Meter, Price, Product, TaxRate
 
 if TYPE_CHECKING:  # the request models, validated by the management routes: the portal and the cycle close,
     # which import the billing services, need none of them, and building them costs their cold start 15-20 ms
@@ -63,6 +63,11 @@ def update_product(org_id: str, product_id: str, body: ProductUpdate) -> Product
     product = replace(product, **changes, modified_at=iso(utcnow()))
     store.put_product(org_id, product)
     return product
+
+
+def meters_by_id(org_id: str) -> dict[str, Meter]:
+    """The organization's meters, for the shapes of metered prices (Polar's price names its meter)."""
+    return {m.id: m for m in meter_store.list_all(org_id)}
 
 
 def create_discount(org_id: str, body: DiscountCreate) -> Discount:

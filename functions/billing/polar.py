@@ -8,11 +8,12 @@ orders is in docs/portal.md ("Polar's customer-portal API").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from functions.customer_meters.service import customer_meter_id
 from functions.organizations.profile import CUSTOMER_PORTAL_SETTINGS, slug_of
-from functions.store.entities import Invoice, Meter, Price, Product, Subscription
+from functions.store.entities import Customer, Discount, Invoice, Meter, Price, Product, Subscription
 from functions.store.organizations import Organization
 
 # Meterbill's invoice statuses as Polar's order statuses. An open invoice is issued and awaits payment: Polar's
@@ -21,6 +22,15 @@ ORDER_STATUS = {"draft": "draft", "open": "pending", "paid": "paid", "void": "vo
 # Polar has no reason for the final invoice of a subscription cancelled now: it bills the cycle's usage so far.
 BILLING_REASON = {"subscription_create": "subscription_create", "subscription_cycle": "subscription_cycle",
                   "subscription_update": "subscription_update", "subscription_cancel": "subscription_cycle"}
+
+
+@dataclass(frozen=True)
+class Named:
+    """What subscriptions' responses embed besides themselves (read once for a page of them)."""
+    products: dict[str, Product]
+    customers: dict[str, Customer]
+    discounts: dict[str, Discount]
+    meters: dict[str, Meter]
 
 
 def meter_ref(meter: Meter) -> dict[str, Any]:

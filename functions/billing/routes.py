@@ -19,6 +19,7 @@ from functions.billing.schemas import (
     SubscriptionUpdate,
     TaxRateCreate,
     catalogue_out,
+    discount_out,
     product_out,
     subscription_out,
     upcoming_out,
@@ -40,7 +41,7 @@ def register(app: APIGatewayHttpResolver) -> None:
                                              write=True))
     def create_product(body: Annotated[ProductCreate, Body()]):
         org_id = require(app, "products:write").organization_id
-        return json_response(201, product_out(catalogue.create_product(org_id, body)))
+        return json_response(201, product_out(catalogue.create_product(org_id, body), catalogue.meters_by_id(org_id)))
 
     @app.get("/v1/products", **describe("billing.Product", page=True, scope="products:read"))
     def list_products(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -49,24 +50,26 @@ def register(app: APIGatewayHttpResolver) -> None:
                                                                 "Default: oldest first")] = None) -> dict:
         org_id = require(app, "products:read").organization_id
         keys = parse_sorting(sorting, ("created_at", "name"), "created_at")
-        rows = [product_out(p) for p in catalogue.list_products(org_id, is_archived)]
+        meters = catalogue.meters_by_id(org_id)
+        rows = [product_out(p, meters) for p in catalogue.list_products(org_id, is_archived)]
         return page_of(sort_rows(rows, keys, _field), page, limit)
 
     @app.patch("/v1/products/<product_id>", **describe("billing.Product", scope="products:write", body=True,
                                                         write=True))
     def update_product(product_id: str, body: Annotated[ProductUpdate, Body()]) -> dict:
         org_id = require(app, "products:write").organization_id
-        return product_out(catalogue.update_product(org_id, product_id, body))
+        return product_out(catalogue.update_product(org_id, product_id, body), catalogue.meters_by_id(org_id))
 
     @app.get("/v1/products/<product_id>", **describe("billing.Product", scope="products:read"))
     def get_product(product_id: str) -> dict:
-        return product_out(catalogue.get_product(require(app, "products:read").organization_id, product_id))
+        org_id = require(app, "products:read").organization_id
+        return product_out(catalogue.get_product(org_id, product_id), catalogue.meters_by_id(org_id))
 
     @app.post("/v1/discounts", **describe("billing.Discount", status=201, scope="discounts:write", body=True,
                                               write=True))
     def create_discount(body: Annotated[DiscountCreate, Body()]):
         org_id = require(app, "discounts:write").organization_id
-        return json_response(201, catalogue_out(catalogue.create_discount(org_id, body)))
+        return json_response(201, discount_out(catalogue.create_discount(org_id, body)))
 
     @app.get("/v1/discounts", **describe("billing.Discount", page=True, scope="discounts:read"))
     def list_discounts(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -75,13 +78,13 @@ def register(app: APIGatewayHttpResolver) -> None:
                                                                  "first")] = None) -> dict:
         org_id = require(app, "discounts:read").organization_id
         keys = parse_sorting(sorting, ("created_at", "name", "code", "redemptions"), "created_at")
-        rows = [catalogue_out(d) for d in catalogue.list_discounts(org_id)]
+        rows = [discount_out(d) for d in catalogue.list_discounts(org_id)]
         return page_of(sort_rows(rows, keys, lambda row, key: row.get("redemptions_count" if key == "redemptions"
                                                                        else key)), page, limit)
 
     @app.get("/v1/discounts/<discount_id>", **describe("billing.Discount", scope="discounts:read"))
     def get_discount(discount_id: str) -> dict:
-        return catalogue_out(catalogue.get_discount(require(app, "discounts:read").organization_id, discount_id))
+        return discount_out(catalogue.get_discount(require(app, "discounts:read").organization_id, discount_id))
 
     @app.delete("/v1/discounts/<discount_id>", **describe(status=204, content={}, scope="discounts:write",
                                                            write=True))
@@ -112,7 +115,7 @@ def register(app: APIGatewayHttpResolver) -> None:
     def create_subscription(body: Annotated[SubscriptionCreate, Body()]):
         org_id = require(app, "subscriptions:write").organization_id
         sub = subscriptions.create_subscription(org_id, body)
-        return json_response(201, subscription_out(sub))
+        return json_response(201, subscription_out(sub, subscriptions.named_by(org_id, [sub])))
 
     @app.get("/v1/subscriptions", **describe("billing.Subscription", page=True, scope="subscriptions:read"))
     def list_subscriptions(
@@ -125,27 +128,31 @@ def register(app: APIGatewayHttpResolver) -> None:
     ) -> dict:
         org_id = require(app, "subscriptions:read").organization_id
         keys = parse_sorting(sorting, ("started_at", "current_period_end", "status"), "")
-        rows = [subscription_out(s) for s in subscriptions.list_subscriptions(org_id, customer_id, active)]
+        found = subscriptions.list_subscriptions(org_id, customer_id, active)
+        named = subscriptions.named_by(org_id, found)
+        rows = [subscription_out(s, named) for s in found]
         return page_of(sort_rows(rows, keys, _field), page, limit)
 
     @app.get("/v1/subscriptions/<subscription_id>", **describe("billing.Subscription", scope="subscriptions:read"))
     def get_subscription(subscription_id: str) -> dict:
         org_id = require(app, "subscriptions:read").organization_id
-        return subscription_out(subscriptions.get_subscription(org_id, subscription_id))
+        sub = subscriptions.get_subscription(org_id, subscription_id)
+        return subscription_out(sub, subscriptions.named_by(org_id, [sub]))
 
     @app.patch("/v1/subscriptions/<subscription_id>", **describe("billing.Subscription", scope="subscriptions:write",
                                                                    body=True, write=True))
     def update_subscription(subscription_id: str, body: Annotated[SubscriptionUpdate, Body()]) -> dict:
         org_id = require(app, "subscriptions:write").organization_id
-        return subscription_out(subscriptions.update_subscription(org_id, subscription_id, body,
-                                                                       publish=invoices.publish))
+        sub = subscriptions.update_subscription(org_id, subscription_id, body, publish=invoices.publish)
+        return subscription_out(sub, subscriptions.named_by(org_id, [sub]))
 
     @app.delete("/v1/subscriptions/<subscription_id>", **describe("billing.Subscription", scope="subscriptions:write",
                                                                     write=True))
     def revoke_subscription(subscription_id: str) -> dict:
         """Cancel now: a final invoice with the usage so far (Polar's revoke)."""
         org_id = require(app, "subscriptions:write").organization_id
-        return subscription_out(subscriptions.revoke(org_id, subscription_id))
+        sub = subscriptions.revoke(org_id, subscription_id)
+        return subscription_out(sub, subscriptions.named_by(org_id, [sub]))
 
     @app.get("/v1/subscriptions/<subscription_id>/upcoming-invoice",
              **describe("billing.UpcomingInvoice", scope="subscriptions:read"))

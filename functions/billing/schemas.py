@@ -7,9 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from functions.billing import polar
 from functions.billing.money import parse_unit_amount
 from functions.common.request_types import Metadata, RequestModel
 from functions.common.schemas import lazy_models
+from functions.customers.schemas import customer_out
 from functions.store import entities
 
 Currency = Annotated[str, Field(default="usd", min_length=3, max_length=3)]
@@ -201,14 +203,35 @@ class InvoiceStatusUpdate(RequestModel):
     status: Literal["paid", "void"]
 
 
-def product_out(product: entities.Product) -> dict[str, Any]:
-    """The store's Product as its response (`Product` below): each price with the fields of its kind."""
-    return {**asdict(product), "prices": [p.fields_of_kind() for p in product.prices]}
+def product_out(product: entities.Product, meters: dict[str, entities.Meter]) -> dict[str, Any]:
+    """The store's Product as its response (`Product` below): each price with the fields of its kind, and the
+    fields of Polar's Product and ProductPrice that Meterbill's lack (no trials, benefits, media or custom fields;
+    a metered price's `meter`), so that polar-sdk reads it. Meterbill's fields win where both have one."""
+    prices = []
+    for price in product.prices:
+        shaped = polar.price_out(price, product, meters) or {}  # a package price has no Polar shape
+        prices.append({**shaped, **price.fields_of_kind()})
+    return {**asdict(product), "prices": prices, "trial_interval": None, "trial_interval_count": None,
+            "visibility": "public", "meter_interval": None, "meter_interval_count": None,
+            "is_deletable": False, "benefits": [], "medias": [], "attached_custom_fields": []}
 
 
-def subscription_out(sub: entities.Subscription) -> dict[str, Any]:
-    """The store's Subscription as its response (`Subscription` below)."""
-    return asdict(sub)
+def subscription_out(sub: entities.Subscription, named: polar.Named) -> dict[str, Any]:
+    """The store's Subscription as its response (`Subscription` below): its fields, and Polar's Subscription's
+    (the amount and cycle of its product, the product, customer and discount embedded, no trials or pauses), so
+    that polar-sdk reads it. Meterbill's fields win where both have one. `meters` is [] here: a subscription's
+    usage is the customer's meters (GET /v1/customer-meters), not read for every listed subscription."""
+    out = asdict(sub)
+    product = named.products.get(sub.product_id)
+    if product is None:
+        return out
+    customer = named.customers.get(sub.customer_id)
+    discount = named.discounts.get(sub.discount_id) if sub.discount_id else None
+    shaped = product_out(product, named.meters)
+    return {**polar.subscription_core(sub, product), **out, "metadata": {},
+            "customer": customer_out(customer) if customer else None, "product": shaped,
+            "discount": discount_out(discount) if discount else None, "prices": shaped["prices"], "meters": [],
+            "pending_update": None}
 
 
 def upcoming_out(invoice: entities.Invoice) -> dict[str, Any]:
@@ -216,9 +239,20 @@ def upcoming_out(invoice: entities.Invoice) -> dict[str, Any]:
     return {**asdict(invoice), "id": None, "number": None, "issues_at": invoice.period_end}
 
 
-def catalogue_out(entity: entities.Discount | entities.TaxRate) -> dict[str, Any]:
-    """A discount or tax rate as its response (`Discount`, `TaxRate` below): the entity's fields, as stored."""
+def catalogue_out(entity: entities.TaxRate) -> dict[str, Any]:
+    """A tax rate as its response (`TaxRate` below): the entity's fields, as stored."""
     return asdict(entity)
+
+
+def discount_out(discount: entities.Discount) -> dict[str, Any]:
+    """A discount as its response (`Discount` below): the entity's fields, and Polar's for what Meterbill does not
+    restrict (no validity window, no per-customer limit, every product, no metadata), so that polar-sdk reads it as
+    its Discount. A fixed discount's `amounts` is Polar's by-currency form of its one amount."""
+    polar: dict[str, Any] = {"metadata": {}, "starts_at": None, "ends_at": None,
+                             "max_redemptions_per_customer": None, "products": []}
+    if discount.type == "fixed":
+        polar["amounts"] = {discount.currency: discount.amount}
+    return {**asdict(discount), **polar}
 
 
 
@@ -260,6 +294,15 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         metadata: dict[str, MetadataValue]
         created_at: datetime
         modified_at: datetime | None = None
+        visibility: Literal["public"] = "public"
+        trial_interval: None = Field(default=None, description="always null: Meterbill has no trials")
+        trial_interval_count: None = None
+        meter_interval: None = Field(default=None, description="always null: meters count over the cycle")
+        meter_interval_count: None = None
+        is_deletable: bool = Field(default=False, description="always false: a product is archived, not deleted")
+        benefits: list[dict[str, Any]] = Field(default_factory=list, description="always []")
+        medias: list[dict[str, Any]] = Field(default_factory=list, description="always []")
+        attached_custom_fields: list[dict[str, Any]] = Field(default_factory=list, description="always []")
 
     class Discount(Schema):
         id: str
@@ -277,6 +320,12 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         archived_at: datetime | None = Field(default=None, description="set by DELETE: no new redemptions")
         created_at: datetime
         modified_at: datetime | None = None
+        amounts: dict[str, int] | None = Field(default=None, description="fixed: {currency: amount}, Polar's form")
+        metadata: dict[str, str] = Field(default_factory=dict)
+        starts_at: datetime | None = Field(default=None, description="always null: valid from creation")
+        ends_at: datetime | None = Field(default=None, description="always null: valid until archived")
+        max_redemptions_per_customer: int | None = None
+        products: list[dict[str, Any]] = Field(default_factory=list, description="always []: every product")
 
     class TaxRate(Schema):
         id: str
@@ -308,6 +357,19 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         pending_lines: list[dict[str, Any]] = Field(description="proration carried to the next invoice")
         created_at: datetime
         modified_at: datetime | None = None
+        # Polar's Subscription (polar-sdk reads these): the product's amount and cycle, what it embeds.
+        amount: int | None = Field(default=None, description="the product's fixed amount, cents")
+        currency: str | None = None
+        recurring_interval: str | None = None
+        recurring_interval_count: int | None = None
+        ends_at: datetime | None = None
+        customer: dict[str, Any] | None = Field(default=None, description="the Customer")
+        product: Product | None = None
+        discount: Discount | None = None
+        prices: list[dict[str, Any]] = Field(default_factory=list, description="the product's prices")
+        meters: list[dict[str, Any]] = Field(default_factory=list, description="always []: read the customer's "
+                                                                              "meters (GET /v1/customer-meters)")
+        metadata: dict[str, str] = Field(default_factory=dict)
 
     class InvoiceLineTier(Schema):
         first_unit: int

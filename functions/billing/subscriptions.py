@@ -28,6 +28,7 @@ from functions.billing.closing import (
     write_numbered,
 )
 from functions.billing.invoice import Line, fixed_lines
+from functions.billing.polar import Named
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, Exhausted, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
@@ -141,6 +142,17 @@ def _body_product(org_id: str, product_id: str) -> Product:
     if product.is_archived:  # off sale: nobody new subscribes or switches to it
         raise ValidationFailed([field_error(["body", "product_id"], "the product is archived")])
     return product
+
+
+def named_by(org_id: str, subs: list[Subscription]) -> Named:
+    """The products, customers, discounts and meters a page of subscriptions names (for their responses)."""
+    customers = {}
+    for customer_id in {s.customer_id for s in subs}:
+        found = customer_store.get(org_id, customer_id)
+        if found is not None:
+            customers[customer_id] = found
+    return Named(products={p.id: p for p in store.list_products(org_id)}, customers=customers,
+                 discounts={d.id: d for d in store.list_discounts(org_id)}, meters=catalogue.meters_by_id(org_id))
 
 
 def list_subscriptions(org_id: str, customer_id: str | None = None, active: bool | None = None

@@ -46,7 +46,8 @@ def register(app: APIGatewayHttpResolver) -> None:
         return endpoint_out(service.update_endpoint(org_id, endpoint_id, body))
 
     @app.patch("/v1/webhooks/endpoints/<endpoint_id>/secret", **describe("webhooks.WebhookEndpoint",
-                                                                         scope="webhooks:write", write=True))
+                                                                         scope="webhooks:write", body=True,
+                                                                         write=True))
     def reset_webhook_endpoint_secret(endpoint_id: str) -> dict:
         org_id = require(app, "webhooks:write").organization_id
         return endpoint_out(service.reset_secret(org_id, endpoint_id))
@@ -76,7 +77,8 @@ def register(app: APIGatewayHttpResolver) -> None:
         return page_of([delivery_out(d, e) for d, e in rows], page, limit)
 
     @app.post("/v1/webhooks/events/<event_id>/redeliver", **describe(status=202, content={},
-                                                                     scope="webhooks:write", write=True))
+                                                                     scope="webhooks:write", body=True,
+                                                                     write=True))
     def redeliver_webhook_event(event_id: str):
         service.redeliver(require(app, "webhooks:write").organization_id, event_id, settings().webhook_queue_url)
         return json_response(202, None)
