@@ -283,3 +283,36 @@ def test_organizations_get_parses_in_polar_sdk_and_says_what_meterbill_does(org,
     assert (emails.order_confirmation, emails.subscription_cycled, emails.subscription_cancellation) == (
         False, False, False)
     assert (got.capabilities.checkout_payments, got.capabilities.api_access) == (False, True)
+
+
+def test_products_subscriptions_and_discounts_parse_in_polar_sdk_with_meterbills_values(org, api_url) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        meter = polar.meters.create(name="Calls", filter={"conjunction": "and", "clauses": []},
+                                    aggregation={"func": "count"})
+        product = polar.products.create(name="Team", recurring_interval="month", prices=[
+            {"amount_type": "fixed", "price_amount": 4900},
+            {"amount_type": "metered_unit", "meter_id": meter.id, "unit_amount": "0.5"}])
+        fixed, metered = product.prices
+        assert (fixed.amount_type, fixed.price_amount, fixed.product_id) == ("fixed", 4900, product.id)
+        assert (metered.amount_type, metered.unit_amount, metered.meter.name) == ("metered_unit", "0.5", "Calls")
+        assert [p.id for p in polar.products.list().items] == [product.id]
+        assert polar.products.update(product.id, name="Team+").name == "Team+"
+
+        ten = polar.discounts.create(name="Ten", type="percentage", basis_points=1000, duration="once")
+        five = polar.discounts.create(name="Five", type="fixed", amount=500, currency="usd", duration="repeating",
+                                      duration_in_months=3)
+        assert (ten.basis_points, five.amount, five.amounts, five.duration) == (1000, 500, {"usd": 500}, "repeating")
+        assert {d.id for d in polar.discounts.list().items} == {ten.id, five.id}
+
+        polar.customers.create(email="team@example.com", external_id="team")
+        created = org.http.post("/v1/subscriptions/", json={"external_customer_id": "team", "product_id": product.id,
+                                                            "discount_id": five.id})
+        assert created.status_code == 201, created.text
+        subscription = polar.subscriptions.get(created.json()["id"])
+        assert (subscription.amount, subscription.currency, subscription.recurring_interval) == (4900, "usd", "month")
+        assert (subscription.customer.external_id, subscription.product.name) == ("team", "Team+")
+        assert subscription.discount is not None and subscription.discount.id == five.id
+        assert [p.id for p in subscription.prices] == [fixed.id, metered.id]
+        assert [s.id for s in polar.subscriptions.list().items] == [subscription.id]
+        canceled = polar.subscriptions.update(subscription.id, cancel_at_period_end=True)
+        assert canceled.cancel_at_period_end and canceled.ends_at == canceled.current_period_end
