@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.customer_meters.service import customer_meter_id
+from functions.customers.schemas import customer_out
 from functions.organizations.profile import CUSTOMER_PORTAL_SETTINGS, slug_of
 from functions.store.entities import Customer, Discount, Invoice, Meter, Price, Product, Subscription
 from functions.store.organizations import Organization
@@ -169,3 +170,17 @@ def order_out(invoice: Invoice, product: Product | None, sub: Subscription | Non
         "description": product.name if product else "",
         "refundable_amount": 0, "refundable_tax_amount": 0,  # Meterbill takes no payments, so refunds none
     }
+
+
+def organization_order_out(invoice: Invoice, product: Product | None, sub: Subscription | None, org: Organization,
+          meters: dict[str, Meter], customer: Customer) -> dict[str, Any]:
+    """Polar's Order (the organization's view: the customer-portal order plus the customer and what Polar keeps
+    for payments, which Meterbill does not take: no platform fee, no custom fields)."""
+    shaped = order_out(invoice, product, sub, org, meters)
+    if product is not None and shaped["product"] is not None:
+        shaped["product"] = {**shaped["product"], "metadata": product.metadata}
+    if shaped["subscription"] is not None:
+        shaped["subscription"] = {**shaped["subscription"], "metadata": {}}  # subscriptions keep no metadata
+    return {**shaped, "customer": customer_out(customer), "metadata": {}, "custom_field_data": {},
+            "platform_fee_amount": 0, "platform_fee_currency": None,
+            "discount": None}  # `discount_id` names it; Polar's embedded discount is not built here

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.auth.service import require
-from functions.billing import catalogue, closing, invoices, subscriptions
+from functions.billing import catalogue, closing, invoices, orders, subscriptions
 from functions.billing.render import invoice_out
 from functions.billing.schemas import (
     DiscountCreate,
@@ -24,10 +25,20 @@ from functions.billing.schemas import (
     subscription_out,
     upcoming_out,
 )
-from functions.common.http import json_response
+from functions.common.http import json_response, public_base_url
 from functions.common.listing import parse_sorting, sort_rows
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
+
+
+def _ids(values: list[str] | None) -> set[str] | None:
+    """Polar's repeated (or comma-joined) id parameters as a set; None when not given."""
+    return {v for value in values for v in value.split(",")} if values else None
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
 
 PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
 
@@ -159,6 +170,43 @@ def register(app: APIGatewayHttpResolver) -> None:
     def upcoming_invoice(subscription_id: str) -> dict:
         org_id = require(app, "subscriptions:read").organization_id
         return upcoming_out(closing.preview(org_id, subscription_id))
+
+    @app.get("/v1/orders", **describe("billing.Order", page=True, scope="orders:read"))
+    def list_orders(
+        product_id: Annotated[list[str] | None, Query()] = None,
+        product_billing_type: Annotated[Literal["recurring", "one_time"] | None, Query()] = None,
+        discount_id: Annotated[list[str] | None, Query()] = None,
+        customer_id: Annotated[list[str] | None, Query()] = None,
+        external_customer_id: Annotated[list[str] | None, Query()] = None,
+        subscription_id: Annotated[list[str] | None, Query()] = None,
+        status: Annotated[list[Literal["draft", "pending", "paid", "void"]] | None, Query()] = None,
+        created_after: Annotated[datetime | None, Query()] = None,
+        created_before: Annotated[datetime | None, Query()] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        sorting: Annotated[list[str] | None, Query(description="created_at, status, invoice_number, amount, "
+                                                  "net_amount; `-` descends. Default: -created_at")] = None,
+    ) -> dict:
+        """Meterbill's invoices as Polar's orders. Every invoice bills a subscription: `product_billing_type`
+        one_time matches none."""
+        org_id = require(app, "orders:read").organization_id
+        keys = parse_sorting(sorting, ("created_at", "status", "invoice_number", "amount", "net_amount"),
+                             "-created_at")
+        wanted = orders.OrderFilter(
+            product_ids=_ids(product_id), customer_ids=_ids(customer_id),
+            external_customer_ids=_ids(external_customer_id), subscription_ids=_ids(subscription_id),
+            discount_ids=_ids(discount_id), statuses=set(status) if status else None, created_after=_utc(created_after),
+            created_before=_utc(created_before), one_time_only=product_billing_type == "one_time")
+        return page_of(orders.list_orders(org_id, wanted, keys), page, limit)
+
+    @app.get("/v1/orders/<order_id>", **describe("billing.Order", scope="orders:read"))
+    def get_order(order_id: str) -> dict:
+        return orders.get_order(require(app, "orders:read").organization_id, order_id)
+
+    @app.get("/v1/orders/<order_id>/invoice", **describe("billing.OrderInvoice", scope="orders:read"))
+    def get_order_invoice(order_id: str) -> dict:
+        found = invoices.get_invoice(require(app, "orders:read").organization_id, order_id)
+        return {"url": f"{public_base_url(app.current_event)}/v1/invoices/{found.id}/pdf"}
 
     @app.get("/v1/invoices", **describe("billing.Invoice", page=True, scope="orders:read"))
     def list_invoices(

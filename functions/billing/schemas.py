@@ -371,6 +371,39 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
                                                                               "meters (GET /v1/customer-meters)")
         metadata: dict[str, str] = Field(default_factory=dict)
 
+    class Order(Schema):
+        """Polar's Order: one of Meterbill's invoices (docs/portal.md maps statuses and amounts), with its
+        customer, product and subscription embedded."""
+
+        id: str
+        created_at: datetime
+        modified_at: datetime | None
+        status: Literal["draft", "pending", "paid", "void"]
+        paid: bool
+        subtotal_amount: int
+        discount_amount: int
+        net_amount: int
+        tax_amount: int
+        total_amount: int
+        applied_balance_amount: int
+        due_amount: int
+        currency: str
+        billing_reason: str
+        invoice_number: str
+        customer_id: str
+        product_id: str | None
+        subscription_id: str | None
+        discount_id: str | None
+        customer: dict[str, Any] = Field(description="the Customer")
+        product: dict[str, Any] | None
+        subscription: dict[str, Any] | None
+        items: list[dict[str, Any]]
+        metadata: dict[str, str]
+        platform_fee_amount: int = Field(description="always 0: Meterbill takes no payments")
+
+    class OrderInvoice(Schema):
+        url: str = Field(description="the invoice's PDF (GET with the organization token)")
+
     class InvoiceLineTier(Schema):
         first_unit: int
         last_unit: int | None = Field(description="null: and above")
@@ -447,7 +480,8 @@ def _response_models() -> dict[str, type]:  # built on first use: functions/comm
         status: Literal["draft"]  # type: ignore[assignment]
 
     return {"ProductPrice": ProductPrice, "Product": Product, "Discount": Discount, "TaxRate": TaxRate,
-            "Subscription": Subscription, "InvoiceLineTier": InvoiceLineTier, "InvoiceLine": InvoiceLine,
+            "Subscription": Subscription, "Order": Order, "OrderInvoice": OrderInvoice,
+            "InvoiceLineTier": InvoiceLineTier, "InvoiceLine": InvoiceLine,
             "InvoiceTax": InvoiceTax, "Invoice": Invoice, "UpcomingInvoice": UpcomingInvoice}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from functions.adapters import webhook_http
+from functions.billing.polar import organization_order_out
 from functions.common.clock import iso, utcnow
 from functions.common.errors import NotFound
 from functions.common.ids import new_id
@@ -22,7 +23,7 @@ from functions.store import organizations as organization_store
 from functions.store import webhooks as store
 from functions.store.customers import CustomerRef
 from functions.store.entities import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from functions.webhooks import facts, payloads
+from functions.webhooks import facts
 from functions.webhooks.facts import Fact
 from functions.webhooks.signing import signed_headers
 
@@ -93,5 +94,6 @@ def _data(fact: Fact) -> dict[str, Any]:
     if invoice is None or customer is None or org is None:
         raise NotFound("the invoice, its customer or its organization is gone")
     meters = {m.id: m for m in meter_store.list_all(org_id)}
-    return payloads.order(invoice, billing_store.get_product(org_id, invoice.product_id),
-                          billing_store.get_subscription(org_id, invoice.subscription_id), org, meters, customer)
+    return organization_order_out(invoice, billing_store.get_product(org_id, invoice.product_id),
+                                  billing_store.get_subscription(org_id, invoice.subscription_id), org, meters,
+                                  customer)

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from polar.v2026_10.client import Polar
-from polar.v2026_10.errors import HTTPValidationError
+from polar.v2026_10.errors import HTTPValidationError, ResourceNotFound
 
 
 def test_polar_sdk_ingests_creates_a_meter_and_reads_customer_meters(org, api_url) -> None:
@@ -316,3 +316,29 @@ def test_products_subscriptions_and_discounts_parse_in_polar_sdk_with_meterbills
         assert [s.id for s in polar.subscriptions.list().items] == [subscription.id]
         canceled = polar.subscriptions.update(subscription.id, cancel_at_period_end=True)
         assert canceled.cancel_at_period_end and canceled.ends_at == canceled.current_period_end
+
+
+def test_invoices_are_polars_orders_through_polar_sdk(org, other_org, api_url) -> None:
+    product = org.http.post("/v1/products/", json={"name": "Seat", "recurring_interval": "month",
+                                                    "prices": [{"amount_type": "fixed", "price_amount": 1200}]}).json()
+    for who in ("ana", "ben"):
+        org.http.post("/v1/customers/", json={"email": f"{who}@example.com", "external_id": who})
+        assert org.http.post("/v1/subscriptions/", json={"external_customer_id": who,
+                                                         "product_id": product["id"]}).status_code == 201
+    with Polar(org.token, base_url=api_url) as polar:
+        listed = polar.orders.list()
+        assert listed.pagination.total_count == 2
+        assert [o.customer.external_id for o in listed.items] == ["ben", "ana"]  # newest first, Polar's default
+        ana = polar.orders.list(external_customer_id="ana").items
+        assert [(o.total_amount, o.status, o.billing_reason, o.product.name) for o in ana] == [
+            (1200, "pending", "subscription_create", "Seat")]
+        order = polar.orders.get(ana[0].id)
+        assert (order.id, order.customer.email, order.items[0].amount) == (ana[0].id, "ana@example.com", 1200)
+        assert polar.orders.list(status="paid").items == []
+        assert polar.orders.list(product_billing_type="one_time").items == []
+        assert [o.total_amount for o in polar.orders.list(sorting=["amount"]).items] == [1200, 1200]
+        url = polar.orders.invoice(order.id).url
+        pdf = org.http.get(url)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    with Polar(other_org.token, base_url=api_url) as other, pytest.raises(ResourceNotFound):
+        other.orders.get(ana[0].id)
