@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.auth.service import require
-from functions.billing import catalogue, closing, invoices, orders, subscriptions
+from functions.billing import catalogue, closing, exports, invoices, orders, subscriptions
 from functions.billing.render import invoice_out
 from functions.billing.schemas import (
     DiscountCreate,
@@ -40,6 +40,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
+CSV = {"text/csv": {"schema": {"type": "string"}}}
 PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
 
 
@@ -144,6 +145,14 @@ def register(app: APIGatewayHttpResolver) -> None:
         rows = [subscription_out(s, named) for s in found]
         return page_of(sort_rows(rows, keys, _field), page, limit)
 
+    @app.get("/v1/subscriptions/export", **describe(scope="subscriptions:read", content=CSV,
+                                                    description="The subscriptions as CSV."))
+    def export_subscriptions(timezone: Annotated[str, Query(description="an IANA time zone for the dates")] = "UTC"):
+        """Polar's subscriptions export, oldest first (docs/api.md lists the columns)."""
+        org_id = require(app, "subscriptions:read").organization_id
+        return Response(200, "text/csv", exports.subscriptions_csv(org_id, timezone),
+                        headers={"Content-Disposition": 'attachment; filename="subscriptions.csv"'})
+
     @app.get("/v1/subscriptions/<subscription_id>", **describe("billing.Subscription", scope="subscriptions:read"))
     def get_subscription(subscription_id: str) -> dict:
         org_id = require(app, "subscriptions:read").organization_id
@@ -198,6 +207,14 @@ def register(app: APIGatewayHttpResolver) -> None:
             discount_ids=_ids(discount_id), statuses=set(status) if status else None, created_after=_utc(created_after),
             created_before=_utc(created_before), one_time_only=product_billing_type == "one_time")
         return page_of(orders.list_orders(org_id, wanted, keys), page, limit)
+
+    @app.get("/v1/orders/export", **describe(scope="orders:read", content=CSV, description="The orders as CSV."))
+    def export_orders(product_id: Annotated[list[str] | None, Query()] = None,
+                      timezone: Annotated[str, Query(description="an IANA time zone for the dates")] = "UTC"):
+        """Polar's orders export: every invoice, oldest first (docs/api.md lists the columns)."""
+        org_id = require(app, "orders:read").organization_id
+        return Response(200, "text/csv", exports.orders_csv(org_id, timezone, _ids(product_id)),
+                        headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
 
     @app.get("/v1/orders/<order_id>", **describe("billing.Order", scope="orders:read"))
     def get_order(order_id: str) -> dict:

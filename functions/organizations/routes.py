@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.auth.service import require
+from functions.common.listing import parse_sorting
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.organizations import service
@@ -15,6 +16,17 @@ from functions.organizations.schemas import OrganizationUpdate, audit_entry_out,
 
 
 def register(app: APIGatewayHttpResolver) -> None:
+    @app.get("/v1/organizations", **describe("organizations.Organization", page=True, scope="organizations:read"))
+    def list_organizations(slug: Annotated[str | None, Query()] = None,
+                           page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1, le=100)] = 10,
+                           sorting: Annotated[list[str] | None, Query(description="created_at, slug, name: one "
+                                                                      "organization, any order")] = None) -> dict:
+        """Polar lists the organizations a user belongs to; an organization token reads one: its own."""
+        principal = require(app, "organizations:read")
+        parse_sorting(sorting, ("created_at", "slug", "name"), "created_at")  # checked, though one row has no order
+        own = organization_out(service.get_organization(principal.organization_id, principal.organization_id))
+        return page_of([own] if slug in (None, own["slug"]) else [], page, limit)
+
     @app.get("/v1/organizations/<organization_id>", **describe("organizations.Organization",
                                                                 scope="organizations:read"))
     def get_organization(organization_id: str) -> dict:

@@ -340,5 +340,17 @@ def test_invoices_are_polars_orders_through_polar_sdk(org, other_org, api_url) -
         url = polar.orders.invoice(order.id).url
         pdf = org.http.get(url)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        rows = list(csv.DictReader(io.StringIO(polar.orders.export(timezone="Europe/Paris"))))
+        assert [(r["customer_external_id"], r["total_amount"], r["status"]) for r in rows] == [
+            ("ana", "1200", "pending"), ("ben", "1200", "pending")]
+        assert rows[0]["created_at"].endswith("+01:00")  # December in Paris
+        subs = list(csv.DictReader(io.StringIO(polar.subscriptions.export())))
+        assert [(r["customer_email"], r["amount"], r["interval"], r["status"]) for r in subs] == [
+            ("ana@example.com", "1200", "1 month", "active"), ("ben@example.com", "1200", "1 month", "active")]
+        with pytest.raises(HTTPValidationError) as refused:
+            polar.subscriptions.export(timezone="Mars/Olympus")
+        assert [list(d.loc) for d in refused.value.error.detail] == [["query", "timezone"]]
+        assert [o.id for o in polar.organizations.list().items] == [org.id]
+        assert polar.organizations.list(slug="someone-else").items == []
     with Polar(other_org.token, base_url=api_url) as other, pytest.raises(ResourceNotFound):
         other.orders.get(ana[0].id)
