@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from functions.common.clock import iso, utcnow
-from functions.common.errors import AlreadyExists, NotFound, ValidationFailed, field_error
+from functions.common.errors import AlreadyExists, Exhausted, NotFound, ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.store import billing as store
 from functions.store import meters as meter_store
@@ -14,7 +14,7 @@ from functions.store.entities import Discount, Meter, Price, Product, TaxRate
 
 if TYPE_CHECKING:  # the request models, validated by the management routes: the portal and the cycle close,
     # which import the billing services, need none of them, and building them costs their cold start 15-20 ms
-    from functions.billing.schemas import DiscountCreate, ProductCreate, ProductUpdate, TaxRateCreate
+    from functions.billing.schemas import DiscountCreate, DiscountUpdate, ProductCreate, ProductUpdate, TaxRateCreate
 
 
 def create_product(org_id: str, body: ProductCreate) -> Product:
@@ -85,6 +85,24 @@ def get_discount(org_id: str, discount_id: str) -> Discount:
     if discount is None:
         raise NotFound("discount not found")
     return discount
+
+
+def update_discount(org_id: str, discount_id: str, body: DiscountUpdate) -> Discount:
+    """A new name or redemption limit; a limit below the redemptions already made is a 422 on it."""
+    discount = get_discount(org_id, discount_id)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("max_redemptions") is not None and changes["max_redemptions"] < discount.redemptions_count:
+        raise ValidationFailed([field_error(["body", "max_redemptions"], f"{discount.redemptions_count} "
+                                            "redemptions are already made")])
+    if "name" in changes and changes["name"] is None:
+        del changes["name"]  # a discount keeps a name
+    if not changes:
+        return discount
+    try:
+        return store.update_discount_terms(org_id, discount_id, changes, iso(utcnow()))
+    except Exhausted:
+        raise ValidationFailed([field_error(["body", "max_redemptions"], "more redemptions are already made")]
+                               ) from None
 
 
 def archive_discount(org_id: str, discount_id: str) -> None:

@@ -13,6 +13,7 @@ from functions.billing import catalogue, closing, exports, invoices, orders, sub
 from functions.billing.render import invoice_out
 from functions.billing.schemas import (
     DiscountCreate,
+    DiscountUpdate,
     InvoiceStatusUpdate,
     ProductCreate,
     ProductUpdate,
@@ -25,6 +26,7 @@ from functions.billing.schemas import (
     subscription_out,
     upcoming_out,
 )
+from functions.common.errors import Refused
 from functions.common.http import json_response, public_base_url
 from functions.common.listing import parse_sorting, sort_rows
 from functions.common.openapi import describe
@@ -71,6 +73,19 @@ def register(app: APIGatewayHttpResolver) -> None:
     def update_product(product_id: str, body: Annotated[ProductUpdate, Body()]) -> dict:
         org_id = require(app, "products:write").organization_id
         return product_out(catalogue.update_product(org_id, product_id, body), catalogue.meters_by_id(org_id))
+
+    @app.delete("/v1/products/<product_id>", **describe(status=204, content={}, scope="products:write",
+                                                        write=True, description="Never: 409 ProductNotDeletable"))
+    def delete_product(product_id: str):
+        catalogue.get_product(require(app, "products:write").organization_id, product_id)
+        raise Refused(409, "ProductNotDeletable", "Meterbill keeps a product with the invoices that name it: "
+                      "archive it instead (PATCH is_archived=true); its subscriptions go on")
+
+    @app.patch("/v1/discounts/<discount_id>", **describe("billing.Discount", scope="discounts:write", body=True,
+                                                         write=True))
+    def update_discount(discount_id: str, body: Annotated[DiscountUpdate, Body()]) -> dict:
+        org_id = require(app, "discounts:write").organization_id
+        return discount_out(catalogue.update_discount(org_id, discount_id, body))
 
     @app.get("/v1/products/<product_id>", **describe("billing.Product", scope="products:read"))
     def get_product(product_id: str) -> dict:
@@ -219,6 +234,27 @@ def register(app: APIGatewayHttpResolver) -> None:
     @app.get("/v1/orders/<order_id>", **describe("billing.Order", scope="orders:read"))
     def get_order(order_id: str) -> dict:
         return orders.get_order(require(app, "orders:read").organization_id, order_id)
+
+    # Polar's manual orders: the one 501 NotServed (docs/api.md), undocumented like every path that answers it.
+    @app.post("/v1/orders", include_in_schema=False)
+    def create_order():
+        require(app, "orders:write")
+        raise Refused(501, "NotServed", "Meterbill does not serve Polar's manual orders API: an order is an "
+                      "invoice its subscription writes")
+
+    @app.patch("/v1/orders/<order_id>", include_in_schema=False)
+    def update_order(order_id: str):
+        invoices.get_invoice(require(app, "orders:write").organization_id, order_id)
+        raise Refused(501, "NotServed", "Meterbill does not serve Polar's order updates: an invoice is final "
+                      "once issued (its billing details are the customer's at that time)")
+
+    @app.post("/v1/orders/<order_id>/invoice", **describe(
+        status=202, content={}, scope="orders:write", body=True, write=True,
+        description="Never: the invoice was written when it was issued (409 OrderNotEligibleForInvoice)"))
+    def generate_order_invoice(order_id: str):
+        found = invoices.get_invoice(require(app, "orders:write").organization_id, order_id)
+        raise Refused(409, "OrderNotEligibleForInvoice", f"invoice {found.number} was written when it was issued: "
+                      "there is nothing to generate; GET this path for its URL")
 
     @app.get("/v1/orders/<order_id>/invoice", **describe("billing.OrderInvoice", scope="orders:read"))
     def get_order_invoice(order_id: str) -> dict:

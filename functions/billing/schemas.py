@@ -184,6 +184,17 @@ class DiscountCreate(RequestModel):
         return self
 
 
+class DiscountUpdate(RequestModel):
+    """Polar's DiscountUpdate, for what a discount may change once customers may hold it: its name and its
+    redemption limit. Its amount, type, duration and code are fixed at creation (subscriptions have redeemed
+    them); any other field of Polar's is a 422 naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    max_redemptions: int | None = Field(default=None, ge=1, le=BIG)
+
+
 class TaxRateCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 

@@ -29,6 +29,8 @@ NOT_SERVED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/v1/customer-portal/customers/me/email-update(/|$)", "customer email update"),
         (rf"^/v1/customer-portal/orders/{_ID}/(payment-status|confirm-payment)/?$", "payments"),
         (rf"^/v1/customer-portal/orders/{_ID}/receipt/?$", "receipts (payments)"),  # a receipt records a payment
+        (rf"^/v1/orders/{_ID}/receipt/?$", "receipts (payments)"),
+        (rf"^/v1/orders/{_ID}/finalize/?$", "manual orders"),  # finalizing a draft order Meterbill never has
         (rf"^/v1/customers/{_CUSTOMER}/payment-methods(/|$)", "payment methods"),
         (rf"^/v1/customers/{_CUSTOMER}/members(/|$)", "customers.members"),
         (r"^/v1/benefits(/|$)", "benefits"),

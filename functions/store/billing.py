@@ -119,6 +119,26 @@ def put_discount(org_id: str, discount: Discount) -> None:
     dynamo.call("put_item", **_put_entity(org_id, discount_sk(discount.id), discount)["Put"])
 
 
+def update_discount_terms(org_id: str, discount_id: str, changes: dict[str, Any], modified_at: str) -> Discount:
+    """Set a discount's name and/or redemption limit in place: a redemption raising the count meanwhile is kept,
+    and a limit below the count (even one reached a moment ago) is refused (Exhausted)."""
+    names = {f"#f{i}": name for i, name in enumerate([*changes, "modified_at"])}
+    values = {f":v{i}": to_attr(value) for i, value in enumerate([*changes.values(), modified_at])}
+    condition = "attribute_exists(PK)"
+    if changes.get("max_redemptions") is not None:
+        condition += " AND redemptions_count <= :limit"
+        values[":limit"] = to_attr(changes["max_redemptions"])
+    try:
+        item = dynamo.call("update_item", TableName=dynamo.table_name(),
+                           Key=key(org_pk(org_id), discount_sk(discount_id)),
+                           UpdateExpression="SET " + ", ".join(f"{n} = :v{i}" for i, n in enumerate(names)),
+                           ConditionExpression=condition, ExpressionAttributeNames=names,
+                           ExpressionAttributeValues=values, ReturnValues="ALL_NEW")["Attributes"]
+    except Conflict as exc:
+        raise Exhausted("the discount has more redemptions than that limit, or is gone") from exc
+    return entity_from_item(Discount, item)
+
+
 def get_discount(org_id: str, discount_id: str) -> Discount | None:
     return _read(org_id, discount_sk(discount_id), partial(entity_from_item, Discount))
 
