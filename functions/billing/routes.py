@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -26,21 +26,12 @@ from functions.billing.schemas import (
     subscription_out,
     upcoming_out,
 )
+from functions.common.clock import as_utc
 from functions.common.errors import Refused
 from functions.common.http import json_response, public_base_url
-from functions.common.listing import parse_sorting, sort_rows
+from functions.common.listing import id_set, parse_sorting, sort_rows
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
-
-
-def _ids(values: list[str] | None) -> set[str] | None:
-    """Polar's repeated (or comma-joined) id parameters as a set; None when not given."""
-    return {v for value in values for v in value.split(",")} if values else None
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
 
 CSV = {"text/csv": {"schema": {"type": "string"}}}
 PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
@@ -217,10 +208,11 @@ def register(app: APIGatewayHttpResolver) -> None:
         keys = parse_sorting(sorting, ("created_at", "status", "invoice_number", "amount", "net_amount"),
                              "-created_at")
         wanted = orders.OrderFilter(
-            product_ids=_ids(product_id), customer_ids=_ids(customer_id),
-            external_customer_ids=_ids(external_customer_id), subscription_ids=_ids(subscription_id),
-            discount_ids=_ids(discount_id), statuses=set(status) if status else None, created_after=_utc(created_after),
-            created_before=_utc(created_before), one_time_only=product_billing_type == "one_time")
+            product_ids=id_set(product_id), customer_ids=id_set(customer_id),
+            external_customer_ids=id_set(external_customer_id), subscription_ids=id_set(subscription_id),
+            discount_ids=id_set(discount_id), statuses=set(status) if status else None,
+            created_after=as_utc(created_after), created_before=as_utc(created_before),
+            one_time_only=product_billing_type == "one_time")
         return page_of(orders.list_orders(org_id, wanted, keys), page, limit)
 
     @app.get("/v1/orders/export", **describe(scope="orders:read", content=CSV, description="The orders as CSV."))
@@ -228,7 +220,7 @@ def register(app: APIGatewayHttpResolver) -> None:
                       timezone: Annotated[str, Query(description="an IANA time zone for the dates")] = "UTC"):
         """Polar's orders export: every invoice, oldest first (docs/api.md lists the columns)."""
         org_id = require(app, "orders:read").organization_id
-        return Response(200, "text/csv", exports.orders_csv(org_id, timezone, _ids(product_id)),
+        return Response(200, "text/csv", exports.orders_csv(org_id, timezone, id_set(product_id)),
                         headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
 
     @app.get("/v1/orders/<order_id>", **describe("billing.Order", scope="orders:read"))

@@ -20,3 +20,8 @@ def parse_iso(text: str) -> datetime:
     if dt.tzinfo is None:
         raise ValueError("timestamp must carry a timezone")
     return dt.astimezone(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A timestamp a request gave without a zone is UTC, as everywhere in the API."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

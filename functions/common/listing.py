@@ -18,6 +18,11 @@ from functions.common.errors import ValidationFailed, field_error
 SortKeys = list[tuple[str, bool]]  # (property, descending)
 
 
+def id_set(values: list[str] | None) -> set[str] | None:
+    """Polar's repeated (or comma-joined) id query parameters as a set; None when not given."""
+    return {v for value in values for v in value.split(",")} if values else None
+
+
 def parse_sorting(raw: str | list[str] | None, allowed: Iterable[str], default: str) -> SortKeys:
     """`name,-created_at` -> [("name", False), ("created_at", True)]; a key not in `allowed` is a 422 on
     ["query", "sorting"] (never silently ignored)."""

@@ -11,15 +11,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.auth.service import require
 from functions.common.http import json_response
+from functions.common.listing import id_set
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.common.settings import settings
 from functions.webhooks import service
 from functions.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointUpdate, delivery_out, endpoint_out
-
-
-def _ids(values: list[str] | None) -> set[str] | None:
-    return {v for value in values for v in value.split(",")} if values else None
 
 
 def register(app: APIGatewayHttpResolver) -> None:
@@ -71,9 +68,9 @@ def register(app: APIGatewayHttpResolver) -> None:
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
     ) -> dict:
         org_id = require(app, "webhooks:read").organization_id
-        rows = service.list_deliveries(org_id, endpoint_ids=_ids(endpoint_id), start=start_timestamp,
+        rows = service.list_deliveries(org_id, endpoint_ids=id_set(endpoint_id), start=start_timestamp,
                                        end=end_timestamp, succeeded=succeeded, query=query,
-                                       http_code_class=http_code_class, event_types=_ids(event_type))
+                                       http_code_class=http_code_class, event_types=id_set(event_type))
         return page_of([delivery_out(d, e) for d, e in rows], page, limit)
 
     @app.post("/v1/webhooks/events/<event_id>/redeliver", **describe(status=202, content={},

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from functions.adapters import sqs
-from functions.common.clock import iso, parse_iso, utcnow
+from functions.common.clock import as_utc, iso, parse_iso, utcnow
 from functions.common.errors import ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.store import webhooks as store
@@ -60,7 +60,7 @@ def list_deliveries(org_id: str, *, endpoint_ids: set[str] | None = None, start:
                     ) -> Iterator[tuple[WebhookDelivery, WebhookEvent]]:
     """The organization's deliveries, newest first, with the webhook event each one sent. `query` matches the
     event's payload (a customer's email or id, an invoice number); `http_code_class` is 2xx..5xx."""
-    start, end = _aware(start), _aware(end)
+    start, end = as_utc(start), as_utc(end)
     events: dict[str, WebhookEvent] = {}
     for delivery in store.deliveries(org_id):
         created = parse_iso(delivery.created_at)
@@ -77,11 +77,6 @@ def list_deliveries(org_id: str, *, endpoint_ids: set[str] | None = None, start:
         if query and query.lower() not in event.payload.lower():
             continue
         yield delivery, event
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """A timestamp without a zone is UTC, as everywhere in the API."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def redeliver(org_id: str, webhook_event_id: str, queue_url: str) -> None:
