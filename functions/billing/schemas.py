@@ -94,7 +94,7 @@ Price = Annotated[
 
 
 class ProductCreate(RequestModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # a field Meterbill does not implement is a 422 naming it
 
     name: str = Field(min_length=1, max_length=256)
     description: str | None = None
@@ -114,7 +114,7 @@ class ProductCreate(RequestModel):
 
 
 class SubscriptionCreate(RequestModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # a field Meterbill does not implement is a 422 naming it
 
     customer_id: str | None = None
     external_customer_id: str | None = None
@@ -136,7 +136,7 @@ class ProductUpdate(RequestModel):
     """Polar's ProductUpdate, without price changes (a new product is the way to new prices): only the fields
     sent change; `is_archived` takes a product off sale, its subscriptions go on."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # a field Meterbill does not implement is a 422 naming it
 
     name: str | None = Field(default=None, min_length=1, max_length=256)
     description: str | None = None
@@ -147,7 +147,7 @@ class ProductUpdate(RequestModel):
 class SubscriptionUpdate(RequestModel):
     """One change at a time, as in Polar: a product change, or a cancellation (or its undoing)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # a field Meterbill does not implement is a 422 naming it
 
     product_id: str | None = None
     proration_behavior: Literal["invoice", "prorate"] = "prorate"
@@ -161,7 +161,7 @@ class SubscriptionUpdate(RequestModel):
 
 
 class DiscountCreate(RequestModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # a field Meterbill does not implement is a 422 naming it
 
     name: str = Field(min_length=1, max_length=256)
     type: Literal["percentage", "fixed"]
@@ -196,7 +196,7 @@ class DiscountUpdate(RequestModel):
 
 
 class TaxRateCreate(RequestModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # a field Meterbill does not implement is a 422 naming it
 
     name: str = Field(min_length=1, max_length=128)
     country: str = Field(min_length=2, max_length=2)

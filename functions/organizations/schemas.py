@@ -60,7 +60,7 @@ class Seller(RequestModel):
 class OrganizationUpdate(RequestModel):
     """Only the fields sent change; `null` clears an optional one."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # a field Meterbill does not implement is a 422 naming it
 
     name: str | None = Field(default=None, min_length=1, max_length=256)
     branding: Branding | None = None

@@ -354,3 +354,19 @@ def test_invoices_are_polars_orders_through_polar_sdk(org, other_org, api_url) -
         assert polar.organizations.list(slug="someone-else").items == []
     with Polar(other_org.token, base_url=api_url) as other, pytest.raises(ResourceNotFound):
         other.orders.get(ana[0].id)
+
+
+def test_billing_bodies_refuse_polar_fields_meterbill_does_not_implement_by_name(org) -> None:
+    product = {"name": "P", "recurring_interval": "month", "prices": [{"amount_type": "fixed", "price_amount": 100}]}
+    made = org.http.post("/v1/products/", json=product).json()
+    for path, method, body, field in (
+            ("/v1/products/", "post", {**product, "medias": ["m1"]}, "medias"),
+            (f"/v1/products/{made['id']}", "patch", {"prices": []}, "prices"),
+            ("/v1/discounts/", "post", {"name": "D", "type": "percentage", "basis_points": 100, "duration": "once",
+                                        "starts_at": "2027-01-01T00:00:00Z"}, "starts_at"),
+            ("/v1/subscriptions/", "post", {"external_customer_id": "x", "product_id": made["id"],
+                                            "trial_interval": "day"}, "trial_interval"),
+            (f"/v1/organizations/{org.id}", "patch", {"feature_settings": {}}, "feature_settings")):
+        response = getattr(org.http, method)(path, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert [d["loc"] for d in response.json()["detail"]] == [["body", field]], (path, response.text)
