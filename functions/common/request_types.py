@@ -18,4 +18,6 @@ class RequestModel(BaseModel):
     management and portal Lambdas, docs/performance.md). The ingest's models are built at import instead: its
     Lambda uses them in every request, so building them in the init phase keeps the work off the first one."""
 
-    model_config = ConfigDict(defer_build=True)
+    # extra="forbid": no request model drops a field it does not implement, nested ones included (a price's
+    # unknown field, an address's): the 422 names it.
+    model_config = ConfigDict(defer_build=True, extra="forbid")

@@ -370,3 +370,8 @@ def test_billing_bodies_refuse_polar_fields_meterbill_does_not_implement_by_name
         response = getattr(org.http, method)(path, json=body)
         assert response.status_code == 422, (path, response.text)
         assert [d["loc"] for d in response.json()["detail"]] == [["body", field]], (path, response.text)
+    # Nested too: a price's field Meterbill does not implement (Polar's tax_behavior) is named where it is.
+    priced = org.http.post("/v1/products/", json={**product, "prices": [
+        {"amount_type": "fixed", "price_amount": 100, "tax_behavior": "inclusive"}]})
+    assert priced.status_code == 422
+    assert [d["loc"][-1] for d in priced.json()["detail"]] == ["tax_behavior"], priced.text
