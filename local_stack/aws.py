@@ -97,8 +97,9 @@ class LocalAws:
         return self.edge.endpoint
 
     def operator_variables(self) -> dict[str, str]:
-        """TABLE_NAME, the buckets, the bus, the grace period and the webhook queue, as the functions see them: for the operator's
-        commands, and the benchmarks that import a handler in-process (its init checks its environment)."""
+        """TABLE_NAME, the buckets, the bus, the grace period and the webhook queue, as the functions see them: for
+        the operator's commands, and the benchmarks that import a handler in-process (its init checks its
+        environment)."""
         variables: dict[str, str] = {}
         for spec in self.stack.functions.values():
             variables.update({k: v for k, v in spec.environment.items()
