@@ -406,11 +406,14 @@ class LambdaRuntime:
                                         aws_session_token="local", region_name=REGION)
         sqs = session.client("sqs", endpoint_url=self.edge_endpoint)
         url = f"{self.edge_endpoint}/{ACCOUNT}/{mapping.queue}"
-        # Creating a mapping checks that the role may read the queue: here the first call does, and a role that
-        # may not fails every poll, loudly.
+        # Creating a mapping checks that the role may read the queue: here the first call does (once), and a role
+        # that may not fails every poll, loudly.
+        checked = False
         while not self._stopping.is_set():
             try:
-                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+                if not checked:
+                    sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+                    checked = True
                 received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(mapping.batch_size, 10),
                                                WaitTimeSeconds=1, AttributeNames=["All"],
                                                MessageAttributeNames=["All"]).get("Messages", [])

@@ -65,7 +65,7 @@ def get_event(org_id: str, event_id: str) -> WebhookEvent:
     return entity_from_item(WebhookEvent, item)
 
 
-def record_delivery(event: WebhookEvent, delivery: WebhookDelivery) -> WebhookEvent:
+def record_delivery(event: WebhookEvent, delivery: WebhookDelivery) -> None:
     """The attempt in the log and its outcome on the event. A success is never overwritten by a later failure
     (a redelivery that fails leaves the event delivered)."""
     updated = replace(event, last_http_code=delivery.http_code, modified_at=delivery.created_at,
@@ -80,7 +80,6 @@ def record_delivery(event: WebhookEvent, delivery: WebhookDelivery) -> WebhookEv
                  "Item": {**key(org_pk(event.organization_id), webhook_event_sk(event.id)), **entity_item(updated)}}},
     ]) is not None:
         raise Conflict("the delivery could not be recorded; retry")
-    return updated
 
 
 def deliveries(org_id: str) -> Iterator[WebhookDelivery]:

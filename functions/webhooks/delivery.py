@@ -41,7 +41,7 @@ def handle_message(message: dict[str, Any], post: Post = webhook_http.post) -> b
             endpoint = store.get_endpoint(event.organization_id, event.endpoint_id)
         except NotFound:
             return True  # the endpoint was deleted since: nothing to send to
-        return attempt(event, endpoint, post).succeeded is True
+        return attempt(event, endpoint, post)  # this attempt's outcome: a failed redelivery is retried
     fact = facts.fact_of(message.get("detail-type", ""), message.get("detail") or {})
     if fact is None:
         return True
@@ -66,13 +66,13 @@ def handle_message(message: dict[str, Any], post: Post = webhook_http.post) -> b
                                                     created_at=iso(utcnow())))
         if event.succeeded:
             continue  # an earlier delivery of this message reached this endpoint
-        delivered = attempt(event, endpoint, post).succeeded is True and delivered
+        delivered = attempt(event, endpoint, post) and delivered
     return delivered
 
 
-def attempt(event: WebhookEvent, endpoint: WebhookEndpoint, post: Post) -> WebhookEvent:
-    """One signed POST of the event, logged. The webhook-id is the event's: a receiver that saw it already can
-    tell a retry from a new event."""
+def attempt(event: WebhookEvent, endpoint: WebhookEndpoint, post: Post) -> bool:
+    """One signed POST of the event, logged; True when the endpoint answered 2xx. The webhook-id is the event's:
+    a receiver that saw it already can tell a retry from a new event."""
     sent_at = utcnow()
     headers = signed_headers(endpoint.secret, event.id, int(sent_at.timestamp()), event.payload)
     code, response = post(endpoint.url, event.payload, headers)
@@ -80,7 +80,8 @@ def attempt(event: WebhookEvent, endpoint: WebhookEndpoint, post: Post) -> Webho
                                webhook_event_id=event.id, event_type=event.type,
                                succeeded=code is not None and 200 <= code < 300, http_code=code,
                                response=response, created_at=iso(sent_at))
-    return store.record_delivery(event, delivery)
+    store.record_delivery(event, delivery)
+    return delivery.succeeded
 
 
 def _data(fact: Fact) -> dict[str, Any]:

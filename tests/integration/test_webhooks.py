@@ -108,6 +108,13 @@ def test_a_threshold_crossing_is_delivered_signed_logged_and_redelivered(org, ap
         assert (again["webhook-id"], again_body) == (headers["webhook-id"], body)
         verified(again, again_body, endpoint.secret)
         assert polar.webhooks.list_webhook_deliveries(endpoint_id=endpoint.id).pagination.total_count == 2
+        # A redelivery that fails is retried like any delivery, though the event was delivered before.
+        receiver.statuses = [500]
+        polar.webhooks.redeliver_webhook_event(event.id)
+        *_, (retried, _) = receiver.wait_for(4, timeout=90)
+        assert retried["webhook-id"] == headers["webhook-id"]
+        log = polar.webhooks.list_webhook_deliveries(endpoint_id=endpoint.id).items
+        assert [(d.succeeded, d.http_code) for d in log[:2]] == [(True, 200), (False, 500)]
         with pytest.raises(ResourceNotFound):
             polar.webhooks.redeliver_webhook_event("00000000-0000-0000-0000-000000000000")
 
