@@ -122,11 +122,13 @@ def test_ingest_command_streams_to_the_api_and_bulk_goes_through_the_s3_notifica
 
 
 def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
-    """Many invocations (a 3-second bulk timeout), a SIGKILL of the whole stack mid-file, a restart: the file
+    """Many invocations (a 6-second bulk timeout), a SIGKILL of the whole stack mid-file, a restart: the file
     finishes, the meter equals the oracle, and the audit is clean."""
     import boto3
 
-    options = ("--bulk-timeout", "3", "--retry-delay-scale", "0.05")
+    # 6 s: a 1,000-row batch must fit in one invocation on a slow runner (at 3 s a throttled machine timed out
+    # every attempt and the file failed), and 20,000 rows must not fit in one on a fast one.
+    options = ("--bulk-timeout", "6", "--retry-delay-scale", "0.05")
     process, state = start_dev(tmp_path, *options)
     try:
         headers = {"Authorization": f"Bearer {state['token']}"}
