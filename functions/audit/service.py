@@ -31,14 +31,17 @@ def audit(org_id: str, lookback_days: int = 40) -> list[Difference]:
     meters = meter_store.list_all(org_id)
     differences: list[Difference] = []
     since = iso(utcnow() - timedelta(days=lookback_days))
-    # One pass over the organization's events (keyed by organization), grouped by customer and period.
-    by_customer: dict[str, dict[str, list[EventRecord]]] = defaultdict(lambda: defaultdict(list))
+    # One pass over the organization's events (keyed by organization), grouped by customer; then, per meter, by
+    # the period that meter counted each in (a customer's subscriptions can bill meters on different cycles).
+    by_customer: dict[str, list[EventRecord]] = defaultdict(list)
     for event in events_of(org_id, None, since):
-        by_customer[event.customer_id][event.period_key].append(event)
+        by_customer[event.customer_id].append(event)
     for customer in customer_store.list_all(org_id):
-        events_by_period = by_customer.get(customer.id, {})
         stored = {(a.meter_id, a.period_key): a for a in customer_aggregates(org_id, customer.id)}
         for meter in meters:
+            events_by_period: dict[str, list[EventRecord]] = defaultdict(list)
+            for event in by_customer.get(customer.id, []):
+                events_by_period[event.period_of(meter.id)].append(event)
             first_period = calendar_month(parse_iso(meter.created_at)).key
             periods = {p for p in events_by_period if p >= first_period}
             periods |= {p for (m, p) in stored if m == meter.id and p >= since[:10]}

@@ -88,7 +88,9 @@ def billing_state(subscription: Subscription, product: Product) -> BillingState:
                         interval=product.recurring_interval, interval_count=product.recurring_interval_count,
                         cycle=subscription.cycle, period_start=usage_start(subscription),
                         period_end=subscription.current_period_end,
-                        credits=segment_credits(subscription, product))
+                        credits=segment_credits(subscription, product),
+                        meter_ids=sorted({p.meter_id for p in product.metered_prices() if p.meter_id}),
+                        started_at=subscription.started_at)
 
 
 @dataclass

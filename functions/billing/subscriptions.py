@@ -38,7 +38,7 @@ from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store.billing import InvoiceWrite
 from functions.store.customers import CustomerRef
-from functions.store.entities import Invoice, Product, Subscription
+from functions.store.entities import Customer, Invoice, Product, Subscription
 
 if TYPE_CHECKING:  # the request models, validated by the management routes
     from functions.billing.schemas import SubscriptionCreate, SubscriptionUpdate
@@ -59,10 +59,8 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
     if customer is None:  # an id in the body: a 422 naming it (Polar's answer), not a 404 of the route
         name = "customer_id" if body.customer_id else "external_customer_id"
         raise ValidationFailed([field_error(["body", name], "customer not found")])
-    if customer.billing:
-        raise ValidationFailed([field_error(["body", "customer_id"], "the customer already has an active "
-                                            "subscription")])
     product = _body_product(org_id, body.product_id)
+    _refuse_metered_twice(customer, product)
     discount = None
     if body.discount_code:
         discount = store.discount_by_code(org_id, body.discount_code)
@@ -104,12 +102,17 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
     sub = replace(before_first_invoice, invoice_count=1) if billed else before_first_invoice
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=None,
                          customer_billing=billing_state(sub, product),
-                         discount_redemption=discount.id if discount else None)
+                         discount_redemption=discount.id if discount else None,
+                         billing_version_read=customer.billing_version)
+    attempts: list[int] = []
 
     def build(w: InvoiceWrite, previous: int) -> None:
+        if attempts:  # a retry: another subscription or the customer's credit balance may have moved meanwhile
+            context.customer = customer_store.resolve(org_id, CustomerRef(customer_id=customer.id))
+            _refuse_metered_twice(context.customer, product)
+            w.billing_version_read = context.customer.billing_version
+        attempts.append(previous)
         if billed:  # fixed prices are billed in advance: the first cycle's fee now
-            if w.invoice is not None:  # a retry: the customer's credit balance may have moved meanwhile
-                context.customer = customer_store.resolve(org_id, CustomerRef(customer_id=customer.id))
             amounts = context.totals(lines, period.start)
             w.invoice = context.invoice("subscription_create", "0", amounts, period, previous + 1)
             w.balance = context.balance_change(amounts)
@@ -132,6 +135,18 @@ def _anchor(requested: datetime | None, product: Product, now: datetime) -> date
         raise ValidationFailed([field_error(["body", "billing_cycle_anchor"], "must be in the future, at most one "
                                             f"cycle away (by {iso(latest)})")])
     return requested
+
+
+def _refuse_metered_twice(customer: Customer, product: Product, subscription_id: str | None = None) -> None:
+    """A customer may have several active subscriptions, but a meter is priced by at most one of them: usage is
+    never billed twice, and each meter counts in one subscription's periods (Customer.billing_for)."""
+    priced = {p.meter_id for p in product.metered_prices() if p.meter_id}
+    for other in customer.billing.values():
+        both = priced & set(other.meter_ids)
+        if other.subscription_id != subscription_id and both:
+            raise ValidationFailed([field_error(["body", "product_id"], (
+                f"meter {sorted(both)[0]} is already priced by the customer's subscription {other.subscription_id}; "
+                "a meter is billed by one active subscription of a customer"))])
 
 
 def _body_product(org_id: str, product_id: str) -> Product:
@@ -230,6 +245,7 @@ def _change_once(org_id: str, sub: Subscription, old: Product, new: Product, beh
     period = Period(parse_iso(sub.current_period_start), parse_iso(sub.current_period_end))
     cache = RunCache()  # the customer, tax rates and seller read once for both products' contexts
     old_context = InvoiceContext.load(org_id, sub, old, cache=cache, clock=clock)
+    _refuse_metered_twice(old_context.customer, new, sub.id)
     aggregates, meters = usage_of(old_context, cache)
     segment = segment_usage(sub, old, aggregates, meters, period.end, now)
     amount = change_proration(sub, old, new, now)
@@ -245,7 +261,8 @@ def _change_once(org_id: str, sub: Subscription, old: Product, new: Product, beh
     sub = replace(sub, product_id=new.id, modified_at=iso(now), usage_start=iso(now), credits_used=used)
     context = InvoiceContext.load(org_id, sub, new, cache=cache, clock=clock)
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=guard,
-                         customer_billing=billing_state(sub, new), close=segment.to_close)
+                         customer_billing=billing_state(sub, new), close=segment.to_close,
+                         billing_version_read=old_context.customer.billing_version)
     if behavior == "prorate" or not lines:
         sub = write.subscription = replace(sub, pending_lines=[*sub.pending_lines, *(asdict(line) for line in lines)])
         outcome = store.write_invoice(write)

@@ -14,7 +14,7 @@ from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.customers import CustomerRef
-from functions.store.entities import BillingState, Customer, Meter
+from functions.store.entities import Customer, Meter
 
 ID_SEPARATOR = "_"
 
@@ -30,13 +30,14 @@ def split_customer_meter_id(value: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-def open_aggregates(aggregates: list[StoredAggregate], billing: BillingState | None) -> dict[str, StoredAggregate]:
-    """Per meter, the aggregate usage is counting in now: the subscription's current cycle, or else the latest
-    period that is not closed."""
+def open_aggregates(aggregates: list[StoredAggregate], customer: Customer) -> dict[str, StoredAggregate]:
+    """Per meter, the aggregate usage is counting in now: the open segment of the subscription the meter follows
+    (`Customer.billing_for`), or else the latest period that is not closed."""
     current: dict[str, StoredAggregate] = {}
     for aggregate in aggregates:
         if aggregate.closed:
             continue
+        billing = customer.billing_for(aggregate.meter_id)
         if billing and aggregate.period_key != billing.period_start:
             continue
         known = current.get(aggregate.meter_id)
@@ -81,22 +82,23 @@ def customer_meters(org_id: str, customer: Customer, meters: dict[str, Meter]) -
 
     Active: the customer has usage in the current period, or its subscription grants credits on the meter.
     """
-    billing = customer.billing
-    credits = {m: Decimal(str(units)) for m, units in (billing.credits if billing else {}).items()}
-    current = open_aggregates(customer_aggregates(org_id, customer.id), billing)
+    credits = {m: (Decimal(str(units)), state) for state in customer.billing.values()
+               for m, units in state.credits.items()}
+    current = open_aggregates(customer_aggregates(org_id, customer.id), customer)
     rows = []
     for meter_id in sorted(set(current) | set(credits)):
         meter = meters.get(meter_id)
         if meter is None or meter.archived_at:
             continue
         aggregate = current.get(meter_id)
+        credited, state = credits.get(meter_id, (Decimal(0), None))
         rows.append(CustomerMeter(
             customer_id=customer.id,
             meter=meter,
             consumed=consumed(meter, aggregate) if aggregate else Decimal(0),
-            credited=credits.get(meter_id, Decimal(0)),
-            period_start=aggregate.period_key if aggregate else billing.period_start,  # type: ignore[union-attr]
-            period_end=aggregate.period_end if aggregate else billing.period_end,  # type: ignore[union-attr]
+            credited=credited,
+            period_start=aggregate.period_key if aggregate else state.period_start,  # type: ignore[union-attr]
+            period_end=aggregate.period_end if aggregate else state.period_end,  # type: ignore[union-attr]
         ))
     return rows
 

@@ -165,17 +165,17 @@ def update(org_id: str, ref: CustomerRef, changes: dict[str, Any]) -> Customer:
 
 
 def delete(org_id: str, ref: CustomerRef) -> None:
-    """As Polar: the customer's active subscription is cancelled now (its final invoice bills the usage so far),
+    """As Polar: the customer's active subscriptions are cancelled now (each final invoice bills the usage so far),
     then the customer is deleted. A crash in between leaves a customer without a subscription, and the retried
     DELETE finishes; a subscription is never left behind for the close to trip over."""
     # Imported here: the ingest Lambda resolves customers through this module and never deletes one.
     from functions.billing import invoices, subscriptions
 
     customer = resolve(org_id, ref)
-    subscription_id = customer.billing.subscription_id if customer.billing else None
-    if subscription_id:
+    for subscription_id in sorted(customer.billing):
         subscriptions.revoke(org_id, subscription_id, publish=invoices.publish)
-        customer = resolve(org_id, ref)  # the revoke changed the customer's billing state
+    if customer.billing:
+        customer = resolve(org_id, ref)  # each revoke removed its subscription's billing state
     store.soft_delete(org_id, replace(customer, deleted_at=iso(utcnow())))
 
 

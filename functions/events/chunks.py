@@ -29,24 +29,24 @@ class PreparedEvent:
 
 
 def plan_chunks(
-    events: Iterable[PreparedEvent], period_key: Callable[[PreparedEvent], str], limit: int = MAX_ACTIONS
+    events: Iterable[PreparedEvent], aggregate_keys: Callable[[PreparedEvent], list[tuple[str, str, str]]],
+    limit: int = MAX_ACTIONS
 ) -> list[list[PreparedEvent]]:
+    """`aggregate_keys`: the (customer, meter, period) of each of an event's contributions, in their order."""
     chunks: list[list[PreparedEvent]] = []
     current: list[PreparedEvent] = []
     aggregates: set[tuple[str, str, str]] = set()
     markers: set[tuple[str, str, str, str]] = set()
     for event in events:
-        period = period_key(event)
-        new_aggregates = {(event.customer_id, m, period) for m, _ in event.contributions} - aggregates
-        new_markers = {
-            (event.customer_id, m, period, u) for m, part in event.contributions for u in part.uniques
-        } - markers
+        keys = aggregate_keys(event)
+        event_markers = {(*k, u) for k, (_, part) in zip(keys, event.contributions, strict=True) for u in part.uniques}
+        new_aggregates = set(keys) - aggregates
+        new_markers = event_markers - markers
         cost = 1 + len(new_aggregates) + len(new_markers)
         if current and len(current) + len(aggregates) + len(markers) + cost > limit:
             chunks.append(current)
             current, aggregates, markers = [], set(), set()
-            new_aggregates = {(event.customer_id, m, period) for m, _ in event.contributions}
-            new_markers = {(event.customer_id, m, period, u) for m, part in event.contributions for u in part.uniques}
+            new_aggregates, new_markers = set(keys), event_markers
         current.append(event)
         aggregates |= new_aggregates
         markers |= new_markers

@@ -91,26 +91,55 @@ def _month_of(year: int, month: int) -> Period:
 
 
 class PeriodRouter:
-    """The period an event counts in: the one containing its timestamp (the customer's billing cycle, or the
-    calendar month without a subscription) unless that period is closed; then the open one, marked late."""
+    """The period an event counts in for a meter: the one containing its timestamp (the billing cycle of the
+    subscription the meter follows, `Customer.billing_for`, or the calendar month without one) unless that
+    period is closed for the meter; then the open one, marked late."""
 
-    def __init__(self, billing: dict[str, BillingState | None]) -> None:
-        self.billing = billing
-        self.closed: set[tuple[str, str]] = set()  # (customer, period key)
+    def __init__(self, customers: dict[str, Customer]) -> None:
+        self.customers = customers
+        # (customer, subscription id or "" for the calendar month, period key): a period found closed for one
+        # meter is closed for every meter counting in the same cycle (the close closes them together).
+        self.closed: set[tuple[str, str, str]] = set()
+        self._states: dict[tuple[str, str], BillingState | None] = {}
 
-    def period(self, customer_id: str, moment: datetime) -> tuple[Period, bool]:
-        billing = self.billing.get(customer_id)
+    def state(self, customer_id: str, meter_id: str) -> BillingState | None:
+        """The billing state whose periods the customer's meter counts in ("" for a meter no subscription
+        prices)."""
+        found = self._states.get((customer_id, meter_id), False)
+        if found is False:
+            customer = self.customers.get(customer_id)
+            found = self._states[(customer_id, meter_id)] = customer.billing_for(meter_id) if customer else None
+        return found  # type: ignore[return-value]
+
+    def single(self, customer_id: str) -> bool:
+        """Whether every meter of the customer counts in the same periods (at most one subscription)."""
+        customer = self.customers.get(customer_id)
+        return customer is None or len(customer.billing) < 2
+
+    def period(self, customer_id: str, meter_id: str, moment: datetime) -> tuple[Period, bool]:
+        billing = self.state(customer_id, meter_id)
         if billing:
             period, late = customer_period(billing, moment)
         else:
             period, late = _month_of(moment.year, moment.month), False
-        while (customer_id, period.key) in self.closed:
+        cycle_id = billing.subscription_id if billing else ""
+        while (customer_id, cycle_id, period.key) in self.closed:
             period, late = following_period(billing, period), True
         return period, late
 
     def close_all(self, keys: set[AggregateKey]) -> None:
-        """The aggregates' periods are closed: their events go to the following period."""
-        self.closed.update((customer_id, period_key) for customer_id, _, period_key in keys)
+        """The aggregates' periods are closed: the events of their cycles go to the following period."""
+        for customer_id, meter_id, period_key in keys:
+            billing = self.state(customer_id, meter_id)
+            self.closed.add((customer_id, billing.subscription_id if billing else "", period_key))
+
+    def aggregate_keys(self, event: PreparedEvent) -> list[AggregateKey]:
+        """The aggregates an event's contributions update (what a transaction chunk is planned by)."""
+        if not self.closed and self.single(event.customer_id):  # the common case: one period for all
+            key = self.period(event.customer_id, "", event.timestamp)[0].key
+            return [(event.customer_id, meter_id, key) for meter_id, _ in event.contributions]
+        return [(event.customer_id, meter_id, self.period(event.customer_id, meter_id, event.timestamp)[0].key)
+                for meter_id, _ in event.contributions]
 
 
 def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str], dict[str, Customer]]:
@@ -174,18 +203,18 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     meter_seq = max((m.seq for m in meters), default=0)
     prepared, duplicates = prepare(org_id, events, customer_ids, active, now)
     result = IngestResult(duplicates=duplicates)
-    router = PeriodRouter({cid: c.billing for cid, c in customers_by_id.items()})
+    router = PeriodRouter(customers_by_id)
     # Grouped by customer, a chunk carries one aggregate update per meter rather than one per customer and
     # meter: fewer, fuller transactions when a request mixes many customers (bulk files do).
     prepared.sort(key=lambda e: e.customer_id)
     by_id = {m.id: m for m in active}
     try:
-        for chunk in plan_chunks(prepared, lambda e: router.period(e.customer_id, e.timestamp)[0].key):
+        for chunk in plan_chunks(prepared, router.aggregate_keys):
             inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq, usage, deadline)
             result.inserted += inserted
             result.duplicates += dropped
             if inserted:
-                thresholds.check(org_id, touched, by_id, router.billing)
+                thresholds.check(org_id, touched, by_id, router.state)
     except NotExact as exc:
         # Only reachable past 10^10 maximal values in one customer's period (functions/events/schemas.py): the
         # sum meter stays as it is (never rounded) and the events that would overflow it are refused.
@@ -199,20 +228,29 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
     records: list[EventRecord] = []
     deltas: dict[AggregateKey, AggregateDelta] = {}
     for event in chunk:
-        period, late = router.period(event.customer_id, event.timestamp)
+        period, late = router.period(event.customer_id, "", event.timestamp)
+        meter_periods: dict[str, str] | None = None
+        for meter_id, part in event.contributions:
+            if router.single(event.customer_id) and not router.closed:
+                meter_period, meter_late = period, late
+            else:
+                meter_period, meter_late = router.period(event.customer_id, meter_id, event.timestamp)
+                if meter_period.key != period.key:
+                    meter_periods = meter_periods or {}
+                    meter_periods[meter_id] = meter_period.key
+                    late = late or meter_late
+            key = (event.customer_id, meter_id, meter_period.key)
+            delta = deltas.get(key)
+            if delta is None:
+                delta = deltas[key] = AggregateDelta(key=key, period_end=iso(meter_period.end), partial=Partial(),
+                                                     prior=None)
+            delta.partial.merge(part)  # merge reads `part` and never keeps a reference to its set
+            delta.late_count += meter_late
         records.append(EventRecord(
             id=event.id, customer_id=event.customer_id, name=event.name, timestamp=event.timestamp_iso,
             external_id=event.external_id, metadata=event.metadata, ingested_at=ingested_at,
-            period_key=period.key, meter_seq=meter_seq, late=late,
+            period_key=period.key, meter_seq=meter_seq, late=late, meter_periods=meter_periods,
         ))
-        for meter_id, part in event.contributions:
-            key = (event.customer_id, meter_id, period.key)
-            delta = deltas.get(key)
-            if delta is None:
-                delta = deltas[key] = AggregateDelta(key=key, period_end=iso(period.end), partial=Partial(),
-                                                     prior=None)
-            delta.partial.merge(part)  # merge reads `part` and never keeps a reference to its set
-            delta.late_count += late
     return records, list(deltas.values())
 
 

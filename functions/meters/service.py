@@ -118,17 +118,25 @@ def backfill(org_id: str, meter: Meter) -> int:
     """
     written = 0
     # One pass over the organization's events (they are keyed by organization), grouped by customer and period.
-    by_customer: dict[str, dict[str, list[EventRecord]]] = defaultdict(lambda: defaultdict(list))
+    # An event ingested before the meter existed went in the customer's primary periods (`period_key`); a meter
+    # another subscription prices counts it in that subscription's period containing its timestamp.
+    by_customer: dict[str, list[EventRecord]] = defaultdict(list)
     for event in events_of(org_id, None, iso(utcnow() - timedelta(days=40))):
         if event.meter_seq < meter.seq:
-            by_customer[event.customer_id][event.period_key].append(event)
+            by_customer[event.customer_id].append(event)
     for customer in customer_store.list_all(org_id):
-        by_period = by_customer.get(customer.id, {})
+        state_of_meter = customer.billing_for(meter.id)
+        own_cycle = state_of_meter is not customer.primary_billing()
+        by_period: dict[str, list[EventRecord]] = defaultdict(list)
+        for event in by_customer.get(customer.id, []):
+            period_key = (customer_period(state_of_meter, parse_iso(event.timestamp))[0].key if own_cycle
+                          else event.period_key)
+            by_period[period_key].append(event)
         for period_key, period_events in by_period.items():
             state = recompute(meter, period_events)
             if state.count or state.uniques:
                 key = (customer.id, meter.id, period_key)
-                period, _ = customer_period(customer.billing, parse_iso(period_key))
+                period, _ = customer_period(state_of_meter, parse_iso(period_key))
                 written += _backfill_aggregate(org_id, key, period, state)
     return written
 

@@ -65,23 +65,26 @@ def metered_prices(product: Product | None) -> dict[str, Price]:
     return out
 
 
-def meter_cards(who: CustomerPrincipal, customer: Customer, product: Product | None,
+def meter_cards(who: CustomerPrincipal, customer: Customer, products: list[Product],
                 all_meters: dict[str, Meter] | None = None, now: datetime | None = None
                 ) -> list[dict[str, Any]]:
     """Every meter the customer uses or pays for this period, with its price and its daily usage.
 
-    A meter the subscription prices is shown even before its first event of the period (so it does not vanish
-    at a renewal). The daily series is the quantities endpoint's computation (meters.service.bucketed) over the
-    customer's events of the period, read once for all meters."""
+    A meter an active subscription prices (`products`: theirs) is shown even before its first event of the
+    period (so it does not vanish at a renewal), in that subscription's period. The daily series is the
+    quantities endpoint's computation (meters.service.bucketed) over the customer's events of the period, read
+    once for all meters."""
     now = now or utcnow()
     if all_meters is None:
         all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
     shown = [(row.numbers(), row.meter) for row in customer_meters(who.organization_id, customer, all_meters)]
-    prices = metered_prices(product)
-    billing_state = customer.billing
+    prices: dict[str, Price] = {}
+    for product in products:  # a meter is priced by one active subscription (billing/subscriptions.py)
+        prices = {**metered_prices(product), **prices}
     used = {meter.id for _, meter in shown}
     for meter_id in prices:
         priced = all_meters.get(meter_id)
+        billing_state = customer.billing_for(meter_id)
         if meter_id in used or priced is None or priced.archived_at or not billing_state:
             continue
         shown.append(({"id": None, "customer_id": customer.id, "meter_id": meter_id, "consumed_units": 0,
@@ -246,7 +249,14 @@ def organization(who: CustomerPrincipal) -> dict[str, Any]:
     return {"name": org.name, "branding": org.branding or {}, "seller": org.seller or {}}
 
 
+def _active_products(who: CustomerPrincipal, subs: list[Subscription]) -> list[Product]:
+    found = (billing_store.get_product(who.organization_id, s.product_id) for s in subs if s.status == "active")
+    return [p for p in found if p is not None]
+
+
 def overview(who: CustomerPrincipal) -> dict[str, Any]:
+    """The portal's page. `subscription` is the newest active one (its upcoming invoice and plan change); the
+    meters are those of every active subscription."""
     customer = customers.get(who.organization_id, who.customer_id)
     subs = subscriptions(who)
     active = next((s for s in subs if s.status == "active"), None)
@@ -257,7 +267,8 @@ def overview(who: CustomerPrincipal) -> dict[str, Any]:
     all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
     return {
         "organization": organization(who), "customer": customer, "subscription": active, "product": product,
-        "meters": meter_cards(who, customer, product, all_meters), "upcoming": upcoming, "invoices": past,
+        "meters": meter_cards(who, customer, _active_products(who, subs), all_meters), "upcoming": upcoming,
+        "invoices": past,
         "credit": customer.balances(),
         # What is left to pay: the amount due (after the credit balance); invoices from before it, their total.
         "balance": {"amount": sum(i.amount_due for i in outstanding), "count": len(outstanding),
@@ -270,6 +281,4 @@ def overview(who: CustomerPrincipal) -> dict[str, Any]:
 def live_meters(who: CustomerPrincipal) -> dict[str, Any]:
     """The meters part of the overview, for the page's refresh (no invoice preview, no invoice list)."""
     customer = customers.get(who.organization_id, who.customer_id)
-    active = next((s for s in subscriptions(who) if s.status == "active"), None)
-    product = billing_store.get_product(who.organization_id, active.product_id) if active else None
-    return {"meters": meter_cards(who, customer, product)}
+    return {"meters": meter_cards(who, customer, _active_products(who, subscriptions(who)))}

@@ -44,6 +44,7 @@ EVENT_METER_SEQ = "ms"
 EVENT_EXTERNAL_ID = "x"
 EVENT_METADATA = "md"
 EVENT_LATE = "late"
+EVENT_METER_PERIODS = "mp"  # meter id -> period key, for the meters counted in another period than `p`
 
 AGGREGATE_METER = "m"
 AGGREGATE_PERIOD_START = "ps"

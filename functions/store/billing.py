@@ -31,6 +31,7 @@ from functions.store.keys import (
     SUBSCRIPTION_PREFIX,
     TAX_RATE_PREFIX,
     UNRENDERED_INVOICES,
+    billing_attribute,
     customer_sk,
     discount_code_sk,
     discount_sk,
@@ -278,6 +279,9 @@ class InvoiceWrite:
     close: list[ClosingAggregate] = field(default_factory=list)
     discount_redemption: str | None = None  # discount id whose redemption count goes up
     balance: BalanceChange | None = None  # the invoice takes credit from, or gives credit to, the customer
+    # Set by a creation or a product change: the customer's billing_version when its other subscriptions' meters
+    # were checked (a meter is priced by one active subscription of a customer).
+    billing_version_read: int | None = None
 
 
 @dataclass
@@ -287,17 +291,32 @@ class WriteOutcome:
     counter_moved: bool = False
     usage_moved: bool = False
     balance_moved: bool = False
+    billing_moved: bool = False
 
 
 def _customer_update(org_id: str, customer_id: str, balance: BalanceChange | None,
-                     billing: BillingState | None, keep_billing: bool = False) -> dict[str, Any]:
-    """The customer item's part of a transaction: its billing state (set, or removed unless `keep_billing`),
-    and its credit balance when it moves (one action per item in a transaction, so both in one update)."""
-    sets, values, names = [], {}, {}
+                     subscription_id: str | None = None, billing: BillingState | None = None,
+                     billing_version_read: int | None = None) -> dict[str, Any]:
+    """The customer item's part of a transaction: the billing state of `subscription_id` (set, or removed when
+    None: the subscription ended), and its credit balance when it moves (one action per item in a transaction,
+    so both in one update). Each subscription's state is an attribute of its own: another subscription's
+    transaction never writes it. Every billing change moves `billing_version`; `billing_version_read` makes the
+    write conditional on it (a creation or product change checked the customer's other subscriptions)."""
+    sets, removes, values, names = [], [], {}, {}
     condition = "attribute_exists(PK)"
-    if billing is not None:
-        sets.append("billing = :b")
-        values[":b"] = to_attr(asdict(billing))
+    if subscription_id is not None:
+        names.update({"#bs": billing_attribute(subscription_id), "#gv": "billing_version"})
+        if billing is not None:
+            sets.append("#bs = :b")
+            values[":b"] = to_attr(asdict(billing))
+        else:
+            removes.append("#bs")
+        sets.append("#gv = if_not_exists(#gv, :zero) + :one")
+        values.update({":zero": {"N": "0"}, ":one": {"N": "1"}})
+        if billing_version_read is not None:  # no other subscription of the customer changed since it was read
+            values[":gread"] = {"N": str(billing_version_read)}
+            condition += " AND (#gv = :gread" + (" OR attribute_not_exists(#gv))" if not billing_version_read
+                                                 else ")")
     if balance is not None:
         sets.append("#bal = :bal, #bv = :bv")
         names.update({"#bal": "balance", "#bv": "balance_version"})
@@ -305,11 +324,11 @@ def _customer_update(org_id: str, customer_id: str, balance: BalanceChange | Non
                        ":read": {"N": str(balance.version_read)}})
         # Items written before balances existed have no version: they read as version 0.
         condition += " AND (#bv = :read" + (" OR attribute_not_exists(#bv))" if not balance.version_read else ")")
-    removes = " REMOVE billing" if billing is None and not keep_billing else ""
     update: dict[str, Any] = {
         "TableName": dynamo.table_name(), "Key": key(org_pk(org_id), customer_sk(customer_id)),
         "ConditionExpression": condition,
-        "UpdateExpression": (("SET " + ", ".join(sets) if sets else "") + removes).strip(),
+        "UpdateExpression": " ".join(part for part in (("SET " + ", ".join(sets)) if sets else "",
+                                                       ("REMOVE " + ", ".join(removes)) if removes else "") if part),
     }
     if values:
         update["ExpressionAttributeValues"] = values
@@ -326,7 +345,7 @@ def void_returning_credit(org_id: str, invoice_id: str, customer_id: str, balanc
                     "UpdateExpression": "SET #s = :void, modified_at = :at", "ConditionExpression": "#s = :open",
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": {":void": {"S": "void"}, ":open": {"S": "open"}, ":at": {"S": at}}}},
-        {"Update": _customer_update(org_id, customer_id, balance, None, keep_billing=True)},
+        {"Update": _customer_update(org_id, customer_id, balance)},
     ])
     if reasons is None:
         return True
@@ -370,7 +389,8 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
         sub_put["Put"]["ExpressionAttributeValues"] = {":guard": {"S": w.subscription_guard}}
     actions.append(sub_put)
     roles.append("subscription")
-    actions.append({"Update": _customer_update(w.org_id, sub.customer_id, w.balance, w.customer_billing)})
+    actions.append({"Update": _customer_update(w.org_id, sub.customer_id, w.balance, sub.id, w.customer_billing,
+                                               w.billing_version_read)})
     roles.append("customer")
     for agg in w.close:
         actions.append({"Update": close_aggregate_action(
@@ -392,6 +412,10 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
         return WriteOutcome(committed=False, already_done=True)
     if "discount" in failed:
         raise Exhausted("the discount has no redemptions left")
+    if "customer" in failed and w.billing_version_read is not None:
+        # Another subscription of the customer changed (or the balance moved, or the customer is gone): the
+        # writer reads the customer again and checks its meters again.
+        return WriteOutcome(committed=False, billing_moved=True, balance_moved=w.balance is not None)
     if "customer" in failed and w.balance is not None:
         # The balance moved under another invoice (or the customer is gone: the writer's re-read finds out).
         return WriteOutcome(committed=False, balance_moved=True)

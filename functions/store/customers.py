@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from functions.common.errors import AlreadyExists, Conflict, NotFound
 from functions.store import dynamo
-from functions.store.codec import entity_from_values, entity_item, from_item, to_item
+from functions.store.codec import entity_from_values, entity_item, from_item, to_attr, to_item
 from functions.store.entities import BillingState, Customer
 from functions.store.keys import (
+    BILLING_PREFIX,
     CUSTOMER_PREFIX,
+    billing_attribute,
     customer_email_sk,
     customer_external_sk,
     customer_sk,
@@ -44,9 +46,19 @@ class CustomerRef:
 
 def customer_from_item(item: dict[str, Any]) -> Customer:
     values = from_item(item)
-    if values.get("billing"):
-        values["billing"] = entity_from_values(BillingState, values["billing"])
+    values["billing"] = {name[len(BILLING_PREFIX):]: entity_from_values(BillingState, state)
+                         for name, state in values.items() if name.startswith(BILLING_PREFIX)}
     return entity_from_values(Customer, values)
+
+
+def customer_item(customer: Customer) -> dict[str, Any]:
+    """A customer's attributes: each subscription's billing state is an attribute of its own, so that writes of
+    two subscriptions' states (in their own transactions) never overwrite each other."""
+    item = entity_item(customer)
+    item.pop("billing", None)
+    for subscription_id, state in customer.billing.items():
+        item[billing_attribute(subscription_id)] = to_attr(asdict(state))
+    return item
 
 
 def find(org_id: str, ref: CustomerRef) -> Customer | None:
@@ -91,7 +103,7 @@ def create(org_id: str, customer: Customer) -> None:
         {
             "Put": {
                 "TableName": table,
-                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **entity_item(customer)},
+                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **customer_item(customer)},
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
@@ -160,13 +172,17 @@ def list_all(org_id: str) -> list[Customer]:
     return [c for c in customers if not c.deleted_at]
 
 
-def _balance_unchanged(customer: Customer) -> dict[str, Any]:
-    """The condition of a whole-item Put of a customer read earlier: its credit balance is still the one read
-    (an invoice that moved it in between must not be undone by writing the old balance back)."""
-    condition = "#bv = :bv" + (" OR attribute_not_exists(#bv)" if not customer.balance_version else "")
-    return {"ConditionExpression": f"attribute_exists(PK) AND ({condition})",
-            "ExpressionAttributeNames": {"#bv": "balance_version"},
-            "ExpressionAttributeValues": {":bv": {"N": str(customer.balance_version)}}}
+def _unchanged_since_read(customer: Customer) -> dict[str, Any]:
+    """The condition of a whole-item Put of a customer read earlier: its credit balance and its subscriptions'
+    billing states are still the ones read (an invoice or a renewal in between must not be undone by writing
+    the old ones back)."""
+    conditions = []
+    for name, value in (("#bv", customer.balance_version), ("#gv", customer.billing_version)):
+        conditions.append(f"({name} = :{name[1:]}" + (f" OR attribute_not_exists({name}))" if not value else ")"))
+    return {"ConditionExpression": "attribute_exists(PK) AND " + " AND ".join(conditions),
+            "ExpressionAttributeNames": {"#bv": "balance_version", "#gv": "billing_version"},
+            "ExpressionAttributeValues": {":bv": {"N": str(customer.balance_version)},
+                                          ":gv": {"N": str(customer.billing_version)}}}
 
 
 def replace(org_id: str, before: Customer, after: Customer) -> None:
@@ -176,8 +192,8 @@ def replace(org_id: str, before: Customer, after: Customer) -> None:
         {
             "Put": {
                 "TableName": table,
-                "Item": {**key(org_pk(org_id), customer_sk(after.id)), **entity_item(after)},
-                **_balance_unchanged(before),
+                "Item": {**key(org_pk(org_id), customer_sk(after.id)), **customer_item(after)},
+                **_unchanged_since_read(before),
             }
         }
     ]
@@ -220,8 +236,8 @@ def soft_delete(org_id: str, customer: Customer) -> None:
         {
             "Put": {
                 "TableName": table,
-                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **entity_item(customer)},
-                **_balance_unchanged(customer),
+                "Item": {**key(org_pk(org_id), customer_sk(customer.id)), **customer_item(customer)},
+                **_unchanged_since_read(customer),
             }
         }
     ]

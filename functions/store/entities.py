@@ -17,10 +17,12 @@ Address = dict[str, str | None]  # line1, line2, postal_code, city, state, count
 
 @dataclass(frozen=True, slots=True)
 class BillingState:
-    """What a customer's active subscription keeps on the customer item, so that ingest and the customer meters
-    find the customer's period without reading the subscription: its cycle (`anchor`, every `interval_count`
-    `interval`s, now at number `cycle`), the open usage segment (from `period_start`, the cycle's start or its
-    last product change, to `period_end`), and the units credited per meter in it (exact decimal strings)."""
+    """What each active subscription of a customer keeps on the customer item (attribute `billing#<id>`), so
+    that ingest and the customer meters find a meter's period without reading the subscription: its cycle
+    (`anchor`, every `interval_count` `interval`s, now at number `cycle`), the open usage segment (from
+    `period_start`, the cycle's start or its last product change, to `period_end`), the meters its product prices
+    (`meter_ids`: those count in this subscription's periods), and the units credited per meter in the segment
+    (exact decimal strings)."""
 
     subscription_id: str
     anchor: str
@@ -30,15 +32,20 @@ class BillingState:
     period_start: str
     period_end: str
     credits: dict[str, str] = field(default_factory=dict)
+    meter_ids: list[str] = field(default_factory=list)
+    started_at: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Customer:
-    """A customer item. `billing` is the billing state its subscription keeps on it (what meters/periods.py
-    reads to find the customer's period); None without an active subscription.
+    """A customer item. `billing` holds the billing state of each active subscription, by subscription id
+    (what meters/periods.py reads to find a meter's period); empty without an active subscription.
     `tax_id` is Polar's `[value, type]` pair, or the text the portal's form saved. `balance` is the customer's
     credit per currency (lower case -> cents, positive: credit to spend on the next invoices), changed only in an
-    invoice's transaction, each change guarded by `balance_version` (docs/billing.md, Customer balance)."""
+    invoice's transaction, each change guarded by `balance_version` (docs/billing.md, Customer balance).
+    `billing_version` counts the changes of the billing states: a subscription created or moved to another
+    product is written on the condition that no other one changed since the meters it prices were checked, and
+    a whole-item write of a customer read earlier never puts back an old billing state."""
 
     id: str
     organization_id: str
@@ -51,12 +58,30 @@ class Customer:
     tax_exempt: bool = False
     billing_name: str | None = None
     tax_id: str | list[str | None] | None = None
-    billing: BillingState | None = None
+    billing: dict[str, BillingState] = field(default_factory=dict)
     balance: dict[str, int] = field(default_factory=dict)
     balance_version: int = 0
+    billing_version: int = 0  # moves with every change of a billing state (store/billing.py _customer_update)
     payment_terms_days: int | None = None  # overrides the organization's terms on its invoices' due date
     modified_at: str | None = None
     deleted_at: str | None = None
+
+    def billing_for(self, meter_id: str) -> BillingState | None:
+        """The state whose periods a meter counts in: the subscription that prices it, else the customer's
+        oldest active subscription (a meter no subscription prices follows the first one's cycle); None: the
+        calendar month. A meter is priced by at most one active subscription (billing/subscriptions.py)."""
+        if not self.billing:
+            return None
+        for state in self.billing.values():
+            if meter_id in state.meter_ids:
+                return state
+        return self.primary_billing()
+
+    def primary_billing(self) -> BillingState | None:
+        """The oldest active subscription's state (the periods of meters no subscription prices)."""
+        if not self.billing:
+            return None
+        return min(self.billing.values(), key=lambda s: (s.started_at, s.subscription_id))
 
     def balances(self) -> list[dict[str, Any]]:
         """The credit per currency, each in Polar's CustomerBalance shape (cents; positive: credit)."""

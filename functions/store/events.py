@@ -15,6 +15,7 @@ from functions.store.attributes import (
     EVENT_INGESTED_AT,
     EVENT_LATE,
     EVENT_METADATA,
+    EVENT_METER_PERIODS,
     EVENT_METER_SEQ,
     EVENT_NAME,
     EVENT_PERIOD,
@@ -40,12 +41,22 @@ class EventRecord:
     period_key: str
     meter_seq: int
     late: bool = False
+    # The meters whose aggregates count this event in another period than `period_key` (a meter another
+    # subscription of the customer prices, or a late event rerouted for one meter): meter id -> period key.
+    meter_periods: dict[str, str] | None = None
+
+    def period_of(self, meter_id: str) -> str:
+        """The period key of the aggregate that counts this event for a meter."""
+        if self.meter_periods:
+            return self.meter_periods.get(meter_id, self.period_key)
+        return self.period_key
 
     def as_dict(self) -> dict[str, Any]:
         """The event as the meters' filters and the API read it (the field names above)."""
         return {"id": self.id, "customer_id": self.customer_id, "name": self.name, "timestamp": self.timestamp,
                 "external_id": self.external_id, "metadata": self.metadata, "ingested_at": self.ingested_at,
-                "period_key": self.period_key, "meter_seq": self.meter_seq, "late": self.late}
+                "period_key": self.period_key, "meter_seq": self.meter_seq, "late": self.late,
+                "meter_periods": self.meter_periods}
 
 
 def event_item(org_id: str, event: EventRecord) -> dict[str, Any]:
@@ -67,6 +78,8 @@ def event_item(org_id: str, event: EventRecord) -> dict[str, Any]:
         item[EVENT_METADATA] = to_attr(event.metadata)
     if event.late:
         item[EVENT_LATE] = {"BOOL": True}
+    if event.meter_periods:
+        item[EVENT_METER_PERIODS] = {"M": {m: {"S": p} for m, p in event.meter_periods.items()}}
     return item
 
 
@@ -83,6 +96,7 @@ def decode_event(item: dict[str, Any]) -> EventRecord:
         period_key=data[EVENT_PERIOD],
         meter_seq=data[EVENT_METER_SEQ],
         late=data.get(EVENT_LATE, False),
+        meter_periods=data.get(EVENT_METER_PERIODS),
     )
 
 

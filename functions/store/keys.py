@@ -27,6 +27,13 @@ def customer_sk(customer_id: str) -> str:
     return f"{CUSTOMER_PREFIX}{customer_id}"
 
 
+BILLING_PREFIX = "billing#"  # a customer item's attribute per active subscription: its BillingState
+
+
+def billing_attribute(subscription_id: str) -> str:
+    return f"{BILLING_PREFIX}{subscription_id}"
+
+
 def customer_external_sk(external_id: str) -> str:
     return f"{CUSTOMER_EXTERNAL_PREFIX}{external_id}"
 

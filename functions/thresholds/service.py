@@ -23,7 +23,7 @@ logger = Logger()
 
 
 def check(org_id: str, keys: list[AggregateKey], meters: dict[str, Meter],
-          billing: dict[str, BillingState | None], *,
+          state_of: Callable[[str, str], BillingState | None], *,
           read: Callable[[str, list[AggregateKey]], dict[AggregateKey, StoredAggregate]] = read_aggregates,
           claim: Callable[[str, Crossing], bool] = store.claim,
           announce: Callable[[Crossing], None] | None = None,
@@ -39,7 +39,7 @@ def check(org_id: str, keys: list[AggregateKey], meters: dict[str, Meter],
         customer_id, meter_id, period_key = agg_key
         meter = meters[meter_id]
         consumed = value_of(meter.aggregation["func"], aggregate.state, aggregate.unique_count)
-        state = billing.get(customer_id)
+        state = state_of(customer_id, meter_id)
         credits = state.credits if state else {}
         credited = Decimal(str(credits.get(meter_id, 0)))
         for threshold in meter.thresholds:

@@ -31,12 +31,12 @@ def actions(chunk: list[PreparedEvent]) -> int:
                           st.one_of(st.none(), st.integers(0, 200))), max_size=400))
 def test_chunks_cover_every_event_within_limit(specs) -> None:
     events = [event(i, c, ms, u) for i, (c, ms, u) in enumerate(specs)]
-    chunks = plan_chunks(events, lambda e: "p")
+    chunks = plan_chunks(events, lambda e: [(e.customer_id, m, "p") for m, _ in e.contributions])
     assert [e.id for chunk in chunks for e in chunk] == [e.id for e in events]
     assert all(actions(chunk) <= 100 for chunk in chunks)
 
 
 def test_one_customer_three_meters_packs_97_events_per_transaction() -> None:
     events = [event(i, 0, [0, 1, 2], None) for i in range(1000)]
-    chunks = plan_chunks(events, lambda e: "p")
+    chunks = plan_chunks(events, lambda e: [(e.customer_id, m, "p") for m, _ in e.contributions])
     assert [len(c) for c in chunks[:-1]] == [97] * 10 and len(chunks) == 11

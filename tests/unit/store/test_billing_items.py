@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functions.store.billing import invoice_from_item, product_from_item
 from functions.store.codec import entity_item, to_item
-from functions.store.customers import customer_from_item
+from functions.store.customers import customer_from_item, customer_item
 from functions.store.entities import BillingState, Customer, Invoice, InvoiceLine, InvoiceTax, Price, Product
 
 
@@ -45,9 +45,25 @@ def test_a_product_reads_its_prices_as_entities() -> None:
     assert (product.fixed_amount, product.currency, [p.id for p in product.metered_prices()]) == (2000, "usd", ["t"])
 
 
-def test_a_customer_reads_its_billing_state_as_an_entity() -> None:
-    state = BillingState("s1", "2026-01-31T00:00:00Z", "month", 1, 2, "2026-03-31T00:00:00Z",
-                         "2026-04-30T00:00:00Z", {"m1": "12.5"})
-    customer = Customer(id="c1", organization_id="org", created_at="2026-01-01T00:00:00Z", billing=state)
-    assert customer_from_item(entity_item(customer)) == customer
-    assert customer_from_item(entity_item(Customer("c2", "org", "2026-01-01T00:00:00Z"))).billing is None
+def test_a_customer_reads_each_subscriptions_billing_state_as_an_entity() -> None:
+    monthly = BillingState("s1", "2026-01-31T00:00:00Z", "month", 1, 2, "2026-03-31T00:00:00Z",
+                           "2026-04-30T00:00:00Z", {"m1": "12.5"}, ["m1"], "2026-01-31T00:00:00Z")
+    yearly = BillingState("s2", "2026-02-10T00:00:00Z", "year", 1, 0, "2026-02-10T00:00:00Z",
+                          "2027-02-10T00:00:00Z", {}, ["m2", "m3"], "2026-02-10T00:00:00Z")
+    customer = Customer(id="c1", organization_id="org", created_at="2026-01-01T00:00:00Z",
+                        billing={"s1": monthly, "s2": yearly})
+    item = customer_item(customer)
+    assert {name for name in item if name.startswith("billing#")} == {"billing#s1", "billing#s2"}
+    assert customer_from_item(item) == customer
+    assert customer_from_item(customer_item(Customer("c2", "org", "2026-01-01T00:00:00Z"))).billing == {}
+
+
+def test_a_meter_follows_the_subscription_that_prices_it_else_the_oldest() -> None:
+    first = BillingState("s9", "2026-01-05T00:00:00Z", "month", 1, 0, "2026-01-05T00:00:00Z",
+                         "2026-02-05T00:00:00Z", meter_ids=["m1"], started_at="2026-01-05T00:00:00Z")
+    later = BillingState("s1", "2026-01-20T00:00:00Z", "year", 1, 0, "2026-01-20T00:00:00Z",
+                         "2027-01-20T00:00:00Z", meter_ids=["m2"], started_at="2026-01-20T00:00:00Z")
+    customer = Customer("c1", "org", "2026-01-01T00:00:00Z", billing={"s1": later, "s9": first})
+    assert customer.billing_for("m2") is later and customer.billing_for("m1") is first
+    assert customer.billing_for("unpriced") is first  # the oldest by start, not the smallest id
+    assert Customer("c2", "org", "2026-01-01T00:00:00Z").billing_for("m1") is None

@@ -56,9 +56,9 @@ def run(count: int, claimed: set[str], published: list[Crossing], meters: dict |
             raise RuntimeError("EventBridge is down")
         published.append(crossing)
 
-    states = {"c1": billing(credits={"m1": "100"})}
-    return check("org", [KEY], meters or {"m1": METER}, states, read=read, claim=claim, announce=announce,
-                 clock=lambda: NOW)
+    states = {("c1", "m1"): billing(credits={"m1": "100"})}
+    return check("org", [KEY], meters or {"m1": METER}, lambda c, m: states.get((c, m)), read=read, claim=claim,
+                 announce=announce, clock=lambda: NOW)
 
 
 def test_each_threshold_is_announced_once_per_period() -> None:
@@ -78,7 +78,7 @@ def test_meters_without_thresholds_are_not_read() -> None:
         raise AssertionError("nothing to read")
 
     quiet = {"m1": replace(METER, thresholds=[])}
-    assert check("org", [KEY], quiet, {}, read=read) == 0
+    assert check("org", [KEY], quiet, lambda c, m: None, read=read) == 0
 
 
 def test_a_failed_publication_is_left_claimed_for_the_cycle_close() -> None:
