@@ -26,8 +26,9 @@ node_modules/.installed: package.json
 install: .venv/.installed node_modules/.installed .system-packages
 
 PORT ?= 3000
+DEMO ?= 1
 dev: install
-	$(PY) -m local_stack.cli dev --port $(PORT) $(if $(DEMO),--demo,) $(if $(MEMORY),--in-memory,) \
+	$(PY) -m local_stack.cli dev --port $(PORT) $(if $(filter 1,$(DEMO)),--demo,) $(if $(MEMORY),--in-memory,) \
 	  $(if $(BULK_TIMEOUT),--bulk-timeout $(BULK_TIMEOUT),)
 
 test: install

@@ -72,6 +72,11 @@ def test_make_dev_on_a_fresh_clone(tmp_path: Path) -> None:
         ingest = httpx.post(f"{state['api_url']}/v1/events/ingest", headers=headers, timeout=60, json={"events": [
             {"name": "call", "external_customer_id": "kept", "external_id": "kept-1"}]})
         assert ingest.json() == {"inserted": 1, "duplicates": 0}
+        # The README's `make dev` starts with the demo data: its customer, subscribed, with meters.
+        demo = httpx.get(f"{state['api_url']}/v1/customer-meters/", headers=headers, timeout=60,
+                         params={"external_customer_id": "demo-customer"}).json()["items"]
+        assert len(demo) >= 2 and any(row["consumed_units"] for row in demo), demo
+        assert "customer_session_token=" in state["portal_url"]
 
         # The port is taken (by the first stack): one clear line, no traceback, a non-zero exit.
         second = make_dev(clone)
