@@ -105,11 +105,11 @@ class PeriodRouter:
     def state(self, customer_id: str, meter_id: str) -> BillingState | None:
         """The billing state whose periods the customer's meter counts in ("" for a meter no subscription
         prices)."""
-        found = self._states.get((customer_id, meter_id), False)
-        if found is False:
+        key = (customer_id, meter_id)
+        if key not in self._states:
             customer = self.customers.get(customer_id)
-            found = self._states[(customer_id, meter_id)] = customer.billing_for(meter_id) if customer else None
-        return found  # type: ignore[return-value]
+            self._states[key] = customer.billing_for(meter_id) if customer else None
+        return self._states[key]
 
     def single(self, customer_id: str) -> bool:
         """Whether every meter of the customer counts in the same periods (at most one subscription)."""
@@ -133,13 +133,19 @@ class PeriodRouter:
             billing = self.state(customer_id, meter_id)
             self.closed.add((customer_id, billing.subscription_id if billing else "", period_key))
 
+    def event_periods(self, event: PreparedEvent) -> tuple[tuple[Period, bool], list[tuple[Period, bool]]]:
+        """The event's own period (its customer's primary cycle) and, per contribution, the period and lateness
+        its meter counts it in."""
+        own = self.period(event.customer_id, "", event.timestamp)
+        if not self.closed and self.single(event.customer_id):  # the common case: one period for all meters
+            return own, [own] * len(event.contributions)
+        return own, [self.period(event.customer_id, meter_id, event.timestamp) for meter_id, _ in event.contributions]
+
     def aggregate_keys(self, event: PreparedEvent) -> list[AggregateKey]:
         """The aggregates an event's contributions update (what a transaction chunk is planned by)."""
-        if not self.closed and self.single(event.customer_id):  # the common case: one period for all
-            key = self.period(event.customer_id, "", event.timestamp)[0].key
-            return [(event.customer_id, meter_id, key) for meter_id, _ in event.contributions]
-        return [(event.customer_id, meter_id, self.period(event.customer_id, meter_id, event.timestamp)[0].key)
-                for meter_id, _ in event.contributions]
+        _, periods = self.event_periods(event)
+        return [(event.customer_id, meter_id, period.key)
+                for (meter_id, _), (period, _) in zip(event.contributions, periods, strict=True)]
 
 
 def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str], dict[str, Customer]]:
@@ -228,17 +234,13 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
     records: list[EventRecord] = []
     deltas: dict[AggregateKey, AggregateDelta] = {}
     for event in chunk:
-        period, late = router.period(event.customer_id, "", event.timestamp)
+        (period, late), periods = router.event_periods(event)
         meter_periods: dict[str, str] | None = None
-        for meter_id, part in event.contributions:
-            if router.single(event.customer_id) and not router.closed:
-                meter_period, meter_late = period, late
-            else:
-                meter_period, meter_late = router.period(event.customer_id, meter_id, event.timestamp)
-                if meter_period.key != period.key:
-                    meter_periods = meter_periods or {}
-                    meter_periods[meter_id] = meter_period.key
-                    late = late or meter_late
+        for (meter_id, part), (meter_period, meter_late) in zip(event.contributions, periods, strict=True):
+            if meter_period.key != period.key:  # recorded on the event, for the audit and the backfill
+                meter_periods = meter_periods or {}
+                meter_periods[meter_id] = meter_period.key
+                late = late or meter_late
             key = (event.customer_id, meter_id, meter_period.key)
             delta = deltas.get(key)
             if delta is None:
