@@ -45,7 +45,8 @@ MANAGEMENT_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamo
                             "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
 # The portal reads, and writes only what a customer's self-service changes: a subscription change in one
 # transaction (Put of the subscription, Update of the customer's billing state), the billing details (Update),
-# the audit entry (Put). No Delete, no batch writes, no index, no S3, no bus: a customer's plan change is
+# the audit entry (Put), and the announcements of its subscription changes (a Put in that transaction, then a
+# Put marking them published). No Delete, no batch writes, no index, no S3: a customer's plan change is
 # prorated onto the next invoice, so the portal never issues (and publishes) an invoice.
 PORTAL_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
 INVOICE_OBJECTS = "invoices/*"  # functions/billing/close.py: invoices/{organization}/{invoice}.pdf|json
@@ -78,8 +79,10 @@ class Api(Construct):
         management.grant_table(storage.table, MANAGEMENT_TABLE_ACTIONS)
         management.grant_objects(storage.invoice_bucket, ("s3:PutObject", "s3:GetObject"), INVOICE_OBJECTS)
         storage.bus.grant_put_events_to(management.role)
-        # The portal renders an invoice's PDF itself and never touches S3 or the bus.
+        # The portal renders an invoice's PDF itself and never touches S3; on the bus it announces a customer's
+        # cancellation or plan change (subscription.* webhooks) as the management API does.
         portal.grant_table(storage.table, PORTAL_TABLE_ACTIONS)
+        storage.bus.grant_put_events_to(portal.role)
 
         integration = {
             name: integrations.HttpLambdaIntegration(f"{name.capitalize()}Integration", fn.function)

@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from functions.billing import announcements
 from functions.billing.closing import RunCache, close_subscription
 from functions.billing.invoices import publish_invoice, publish_pending
 from functions.common.clock import iso, utcnow
@@ -55,7 +56,7 @@ def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | N
     """Closes what is due as of `as_of`. With `remaining_ms`, stops while time is left and returns `continue_after`
     (the position reached): a fresh invocation continues from there, so any number of due subscriptions fits."""
     cutoff = as_of - timedelta(seconds=settings.grace_period_seconds)
-    cache = RunCache()
+    cache = RunCache(announce_later=True)
     closed, skipped, failed = 0, 0, 0
     has_time = TimeBudget(remaining_ms).has_time
 
@@ -85,7 +86,10 @@ def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | N
     # later) takes; without the check, a sweep with a long backlog ran the invocation into its timeout, and
     # each retry (same position, same backlog) again, until the event was dropped.
     published = publish_pending(settings, has_time)
+    # The renewals' announcements (subscription.updated), and what a crashed writer left, in batches.
+    announced = announcements.publish_pending(has_time)
     signals = thresholds.publish_pending(has_time=has_time)
     backfills = meters.catch_up_backfills(utcnow(), has_time)
     return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed, "continue_after": None,
-            "republished": published, "threshold_signals_republished": signals, "backfills_caught_up": backfills}
+            "republished": published, "announced": announced, "threshold_signals_republished": signals,
+            "backfills_caught_up": backfills}

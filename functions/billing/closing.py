@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from functions.billing import catalogue
+from functions.billing import announcements, catalogue
 from functions.billing.adjustments import discount_applies, find_tax_rates
+from functions.billing.announcements import balance_announcements, subscription_announcements
 from functions.billing.invoice import InvoiceAmounts, Line, fixed_lines, total_invoice, usage_lines
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -104,6 +105,7 @@ class RunCache:
     meters: dict[str, dict[str, Meter]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)  # organization -> last invoice number written
     sellers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    announce_later: bool = False  # the run publishes its changes' announcements at its end (close.py)
 
 
 @dataclass
@@ -171,7 +173,8 @@ class InvoiceContext:
         if not amounts.applied_balance:
             return None
         balances = {**self.customer.balance, self.currency.lower(): self.credit + amounts.applied_balance}
-        return BalanceChange({c: int(v) for c, v in balances.items() if v}, self.customer.balance_version)
+        return BalanceChange({c: int(v) for c, v in balances.items() if v}, self.customer.balance_version,
+                             dict(self.customer.balance))
 
     def invoice(self, reason: str, marker: str, amounts: InvoiceAmounts, period: Period, number: int
                 ) -> Invoice:
@@ -210,8 +213,25 @@ def period_of(sub: Subscription, product: Product, n: int) -> Period:
     return cycle(parse_iso(sub.billing_anchor), product.recurring_interval, product.recurring_interval_count, n)
 
 
+def write_change(w: InvoiceWrite, announce_now: bool = True) -> WriteOutcome:
+    """Every subscription change is written here: the announcements it owes (billing/announcements.py) join its
+    transaction, and once it committed they are published, unless `announce_now` is off (the cycle close's run
+    publishes its renewals' together, in batches, at its end)."""
+    if w.subscription_guard is not None and w.before is None:
+        raise ValueError("a change of an existing subscription says what it changed from (InvoiceWrite.before)")
+    at = w.subscription.modified_at or w.subscription.created_at
+    w.announcements = subscription_announcements(w.before, w.subscription, at)
+    if w.balance is not None:
+        w.announcements += balance_announcements(w.org_id, w.subscription.customer_id, w.balance.before,
+                                                 w.balance.balances, w.balance.version_read + 1, at)
+    outcome = store.write_invoice(w)
+    if outcome.committed and announce_now:
+        announcements.publish(w.announcements)
+    return outcome
+
+
 def write_numbered(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], None],
-                   counters: dict[str, int] | None = None) -> WriteOutcome:
+                   counters: dict[str, int] | None = None, announce_now: bool = True) -> WriteOutcome:
     """One attempt at writing an invoice with the organization's next number: `build` completes the write
     given the last number taken. `counters` remembers the counter across writes (the cycle close's run); a
     stale value costs a retry, since the counter's update is guarded by the value read."""
@@ -219,7 +239,7 @@ def write_numbered(write: InvoiceWrite, build: Callable[[InvoiceWrite, int], Non
     if write.org_id not in counters:
         counters[write.org_id] = store.invoice_counter(write.org_id)
     build(write, counters[write.org_id])
-    outcome = store.write_invoice(write)
+    outcome = write_change(write, announce_now)
     if outcome.committed and write.invoice is not None:
         counters[write.org_id] = write.invoice.number
     elif not outcome.committed:
@@ -356,7 +376,7 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
         next_sub = replace(next_sub, pending_lines=[], invoice_count=sub.invoice_count + 1, modified_at=iso(clock()),
                            usage_start=None, credits_used={})
         write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=next_sub,
-                             subscription_guard=guard,
+                             subscription_guard=guard, before=sub,
                              customer_billing=billing_state(next_sub, context.product) if plan.following else None,
                              close=plan.to_close, balance=context.balance_change(amounts))
 
@@ -366,7 +386,7 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
             w.previous_number = previous
             w.invoice = context.invoice(reason, guard, amounts, closing, previous + 1)
 
-        outcome = write_numbered(write, build, cache.counters)
+        outcome = write_numbered(write, build, cache.counters, announce_now=not cache.announce_later)
         if outcome.committed:
             return CloseResult(write.invoice, True,
                                next_period_end=next_sub.current_period_end if plan.following else None)

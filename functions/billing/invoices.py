@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from functions.adapters import eventbridge, s3
+from functions.billing import announcements
+from functions.billing.announcements import balance_announcements, invoice_paid_detail, invoice_status_announcements
 from functions.billing.closing import MAX_ATTEMPTS
 from functions.billing.render import invoice_json, invoice_pdf
 from functions.common.clock import iso, utcnow
@@ -17,6 +19,7 @@ from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store.billing import BalanceChange
 from functions.store.entities import Invoice
+from functions.store.outbox import Announcement
 
 
 def artifact_keys(invoice: Invoice) -> dict[str, str]:
@@ -34,6 +37,8 @@ def publish_invoice(config: Settings, invoice: Invoice) -> None:
         "total": invoice.total, "amount_due": invoice.amount_due,
         "status": invoice.status, "currency": invoice.currency, "pdf_key": keys["pdf"],
     }])
+    if invoice.status == "paid":  # nothing was due: paid when issued (the same key as a payment recorded later)
+        eventbridge.publish(config.event_bus_name, "invoice.paid", [invoice_paid_detail(invoice)])
     store.mark_rendered(invoice.organization_id, invoice.id, keys)
 
 
@@ -79,30 +84,38 @@ def set_status(org_id: str, invoice_id: str, status: str) -> Invoice:
     """An open invoice becomes paid, void or uncollectible; any other move is a 422 on `status`. Voiding an
     invoice that took credit from the customer's balance gives it back (docs/billing.md, Customer balance)."""
     invoice = get_invoice(org_id, invoice_id)
+    at = iso(utcnow())
     try:
         if status == "void" and invoice.applied_balance < 0:
-            _void_returning_credit(org_id, invoice)
+            written = _void_returning_credit(org_id, invoice, at)
         else:
-            store.set_invoice_status(org_id, invoice_id, status, ("open",), iso(utcnow()))
+            written = invoice_status_announcements(invoice, status, at)
+            store.set_invoice_status(org_id, invoice_id, status, ("open",), at, written)
     except InvalidTransition as exc:
         raise ValidationFailed([field_error(["body", "status"], str(exc))]) from exc
+    announcements.publish(written)
     return get_invoice(org_id, invoice_id)
 
 
-def _void_returning_credit(org_id: str, invoice: Invoice) -> None:
+def _void_returning_credit(org_id: str, invoice: Invoice, at: str) -> list[Announcement]:
+    """The void and the credit given back in one transaction; returns what it announced."""
     currency = invoice.currency.lower()
+    voided = invoice_status_announcements(invoice, "void", at)
     for attempt in range(MAX_ATTEMPTS):
         if attempt:  # another invoice moved the balance meanwhile
             pause_before_retry(attempt - 1)
         customer = customer_store.get(org_id, invoice.customer_id)
         if customer is None:  # a deleted customer keeps no balance to give back to
-            store.set_invoice_status(org_id, invoice.id, "void", ("open",), iso(utcnow()))
-            return
+            store.set_invoice_status(org_id, invoice.id, "void", ("open",), at, voided)
+            return voided
         balances = {**customer.balance, currency: int(customer.balance.get(currency, 0))
                     - invoice.applied_balance}
+        written = voided + balance_announcements(org_id, customer.id, customer.balance, balances,
+                                                 customer.balance_version + 1, at)
         if store.void_returning_credit(org_id, invoice.id, customer.id,
-                                       BalanceChange(balances, customer.balance_version), iso(utcnow())):
-            return
+                                       BalanceChange(balances, customer.balance_version, customer.balance), at,
+                                       written):
+            return written
     raise Conflict("the invoice could not be voided under contention; retry")
 
 

@@ -25,6 +25,7 @@ from functions.billing.closing import (
     segment_usage,
     seller_of,
     usage_of,
+    write_change,
     write_numbered,
 )
 from functions.billing.invoice import Line, fixed_lines
@@ -193,13 +194,13 @@ def update_subscription(org_id: str, subscription_id: str, body: SubscriptionUpd
         return change_product(org_id, sub, _body_product(org_id, body.product_id), body.proration_behavior,
                               clock=clock, publish=publish)
     if body.cancel_at_period_end is not None:
-        guard = sub.current_period_start
+        before, guard = sub, sub.current_period_start
         sub = replace(sub, cancel_at_period_end=body.cancel_at_period_end,
                       canceled_at=iso(clock()) if body.cancel_at_period_end else None, modified_at=iso(clock()))
         product = catalogue.get_product(org_id, sub.product_id)
         write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub,
-                             subscription_guard=guard, customer_billing=billing_state(sub, product))
-        if not store.write_invoice(write).committed:
+                             subscription_guard=guard, customer_billing=billing_state(sub, product), before=before)
+        if not write_change(write).committed:
             raise Conflict("the subscription changed meanwhile; retry")
     return sub
 
@@ -257,15 +258,15 @@ def _change_once(org_id: str, sub: Subscription, old: Product, new: Product, beh
     for meter_id, credit in segment.credits.items():
         taken = min(credit, segment.consumed.get(meter_id, Decimal(0)))
         used[meter_id] = str(Decimal(used.get(meter_id, "0")) + taken)
-    guard = sub.current_period_start
+    before, guard = sub, sub.current_period_start
     sub = replace(sub, product_id=new.id, modified_at=iso(now), usage_start=iso(now), credits_used=used)
     context = InvoiceContext.load(org_id, sub, new, cache=cache, clock=clock)
     write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=guard,
                          customer_billing=billing_state(sub, new), close=segment.to_close,
-                         billing_version_read=old_context.customer.billing_version)
+                         billing_version_read=old_context.customer.billing_version, before=before)
     if behavior == "prorate" or not lines:
         sub = write.subscription = replace(sub, pending_lines=[*sub.pending_lines, *(asdict(line) for line in lines)])
-        outcome = store.write_invoice(write)
+        outcome = write_change(write)
         if outcome.already_done:
             raise Conflict("the subscription changed meanwhile; retry")
         return (sub, None) if outcome.committed else None

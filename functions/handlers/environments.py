@@ -23,7 +23,7 @@ class IngestEnvironment(HandlerEnvironment):
 class ManagementEnvironment(HandlerEnvironment):
     handler = "the management API function"
     table_name: str
-    event_bus_name: str  # invoice.created for invoices an API change writes
+    event_bus_name: str  # invoice.created for invoices an API change writes, and the changes' announcements
     invoice_bucket: str  # their PDF and JSON
     webhook_queue_url: str  # redeliveries of webhook events
 
@@ -32,6 +32,7 @@ class ManagementEnvironment(HandlerEnvironment):
 class PortalEnvironment(HandlerEnvironment):
     handler = "the portal function"
     table_name: str
+    event_bus_name: str  # subscription.* announcements of a customer's own changes
 
 
 @dataclass(frozen=True, slots=True)

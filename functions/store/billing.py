@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
-from functions.store import dynamo
+from functions.store import dynamo, outbox
 from functions.store.aggregates import close_aggregate_action
 from functions.store.codec import entity_from_item, entity_from_values, from_item, to_attr, to_item
 from functions.store.entities import (
@@ -43,6 +43,7 @@ from functions.store.keys import (
     subscription_sk,
     tax_rate_sk,
 )
+from functions.store.outbox import Announcement
 
 
 def _get_item(org_id: str, sk: str) -> dict[str, Any] | None:
@@ -231,20 +232,22 @@ def mark_rendered(org_id: str, invoice_id: str, artifacts: dict[str, str]) -> No
     )
 
 
-def set_invoice_status(org_id: str, invoice_id: str, status: str, allowed_from: tuple[str, ...], at: str) -> None:
-    try:
-        dynamo.call(
-            "update_item",
-            TableName=dynamo.table_name(),
-            Key=key(org_pk(org_id), invoice_sk(invoice_id)),
-            UpdateExpression="SET #s = :s, modified_at = :at",
-            ConditionExpression="#s IN (" + ", ".join(f":f{i}" for i in range(len(allowed_from))) + ")",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": status}, ":at": {"S": at},
-                                       **{f":f{i}": {"S": s} for i, s in enumerate(allowed_from)}},
-        )
-    except Conflict as exc:
-        raise InvalidTransition(f"an invoice can't become {status} from its current status") from exc
+def set_invoice_status(org_id: str, invoice_id: str, status: str, allowed_from: tuple[str, ...], at: str,
+                       announcements: list[Announcement]) -> None:
+    """The status and what it announces, in one transaction."""
+    reasons = dynamo.transact([
+        {"Update": {"TableName": dynamo.table_name(), "Key": key(org_pk(org_id), invoice_sk(invoice_id)),
+                    "UpdateExpression": "SET #s = :s, modified_at = :at",
+                    "ConditionExpression": "#s IN (" + ", ".join(f":f{i}" for i in range(len(allowed_from))) + ")",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":s": {"S": status}, ":at": {"S": at},
+                                                  **{f":f{i}": {"S": s} for i, s in enumerate(allowed_from)}}}},
+        *(outbox.put_action(a) for a in announcements),
+    ])
+    if reasons is not None and reasons[0].get("Code") == "ConditionalCheckFailed":
+        raise InvalidTransition(f"an invoice can't become {status} from its current status")
+    if reasons is not None:
+        raise Conflict("the invoice's status could not be written; retry")
 
 
 @dataclass
@@ -264,6 +267,7 @@ class BalanceChange:
 
     balances: dict[str, int]
     version_read: int
+    before: dict[str, int] = field(default_factory=dict)  # the balances read (what the change announces from)
 
 
 @dataclass
@@ -282,6 +286,10 @@ class InvoiceWrite:
     # Set by a creation or a product change: the customer's billing_version when its other subscriptions' meters
     # were checked (a meter is priced by one active subscription of a customer).
     billing_version_read: int | None = None
+    # The subscription as read (None: a creation), and the bus events the write owes (billing/announcements.py),
+    # written in its transaction as outbox items.
+    before: Subscription | None = None
+    announcements: list[Announcement] = field(default_factory=list)
 
 
 @dataclass
@@ -337,7 +345,8 @@ def _customer_update(org_id: str, customer_id: str, balance: BalanceChange | Non
     return update
 
 
-def void_returning_credit(org_id: str, invoice_id: str, customer_id: str, balance: BalanceChange, at: str) -> bool:
+def void_returning_credit(org_id: str, invoice_id: str, customer_id: str, balance: BalanceChange, at: str,
+                          announcements: list[Announcement]) -> bool:
     """Void an open invoice and give the customer back the credit it took, in one transaction. False: the
     balance moved since it was read (read again and retry); InvalidTransition: the invoice is no longer open."""
     reasons = dynamo.transact([
@@ -346,6 +355,7 @@ def void_returning_credit(org_id: str, invoice_id: str, customer_id: str, balanc
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": {":void": {"S": "void"}, ":open": {"S": "open"}, ":at": {"S": at}}}},
         {"Update": _customer_update(org_id, customer_id, balance)},
+        *(outbox.put_action(a) for a in announcements),
     ])
     if reasons is None:
         return True
@@ -404,6 +414,9 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
             "ExpressionAttributeValues": {":one": {"N": "1"}},
         }})
         roles.append("discount")
+    for announcement in w.announcements:
+        actions.append(outbox.put_action(announcement))
+        roles.append("announcement")
     reasons = dynamo.transact(actions)
     if reasons is None:
         return WriteOutcome(committed=True)

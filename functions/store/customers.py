@@ -130,14 +130,14 @@ def _transact_unique(actions: list[dict], fields: list[str]) -> None:
     raise AlreadyExists("customer", taken)
 
 
-def get(org_id: str, customer_id: str) -> Customer | None:
+def get(org_id: str, customer_id: str, include_deleted: bool = False) -> Customer | None:
     item = dynamo.call(
         "get_item", TableName=dynamo.table_name(), Key=key(org_pk(org_id), customer_sk(customer_id))
     ).get("Item")
     if not item:
         return None
     customer = customer_from_item(item)
-    return None if customer.deleted_at else customer
+    return None if customer.deleted_at and not include_deleted else customer
 
 
 def get_many(org_id: str, customer_ids: list[str]) -> dict[str, Customer]:

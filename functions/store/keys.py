@@ -172,6 +172,12 @@ METER_PREFIX = "METER#"
 METER_COUNTER_SK = "COUNTER#meter"
 BACKFILL_PENDING = "BACKFILL"  # GSI1 partition of meters whose catch-up backfill has not run yet
 THRESHOLDS_PENDING = "THRESHPENDING"  # GSI1 partition of threshold crossings not yet published
+ANNOUNCEMENTS_PENDING = "OUTBOX"  # GSI1 partition of announcements (store/outbox.py) not yet published
+OUTBOX_PREFIX = "OUTBOX#"
+
+
+def outbox_sk(announcement_key: str) -> str:
+    return f"{OUTBOX_PREFIX}{announcement_key}"
 
 
 def backfill_position(created_at: str, org_id: str, meter_id: str) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from functions.adapters import webhook_http
-from functions.billing.polar import organization_order_out
+from functions.billing.polar import Named, organization_order_out
+from functions.billing.schemas import subscription_out
 from functions.common.clock import iso, utcnow
 from functions.common.errors import NotFound
 from functions.common.ids import new_id
@@ -21,8 +22,9 @@ from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store import webhooks as store
+from functions.store.codec import entity_from_values
 from functions.store.customers import CustomerRef
-from functions.store.entities import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from functions.store.entities import Subscription, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from functions.webhooks import facts
 from functions.webhooks.facts import Fact
 from functions.webhooks.signing import signed_headers
@@ -89,6 +91,8 @@ def _data(fact: Fact) -> dict[str, Any]:
     org_id = fact.organization_id
     if fact.type == "customer.state_changed":
         return customer_state_out(*customers.state(org_id, CustomerRef(customer_id=fact.customer_id)))
+    if fact.subscription is not None:
+        return _subscription_data(org_id, entity_from_values(Subscription, fact.subscription))
     invoice = billing_store.get_invoice(org_id, fact.invoice_id or "")
     customer = customer_store.get(org_id, fact.customer_id)
     org = organization_store.get(org_id)
@@ -98,3 +102,15 @@ def _data(fact: Fact) -> dict[str, Any]:
     return organization_order_out(invoice, billing_store.get_product(org_id, invoice.product_id),
                                   billing_store.get_subscription(org_id, invoice.subscription_id), org, meters,
                                   customer)
+
+
+def _subscription_data(org_id: str, sub: Subscription) -> dict[str, Any]:
+    """Polar's Subscription as the change left it, with its product, discount and customer as they are now (a
+    customer deleted since is sent as deleted: deleting a customer revokes its subscriptions first)."""
+    customer = customer_store.get(org_id, sub.customer_id, include_deleted=True)
+    if customer is None:
+        raise NotFound("the subscription's customer is gone")
+    named = Named(products={p.id: p for p in billing_store.list_products(org_id)}, customers={customer.id: customer},
+                  discounts={d.id: d for d in billing_store.list_discounts(org_id)},
+                  meters={m.id: m for m in meter_store.list_all(org_id)})
+    return subscription_out(sub, named)

@@ -15,11 +15,17 @@ from typing import Any, Final
 
 API_VERSION: Final = "2026-10"
 # Polar's webhook types Meterbill sends, by the bus event's detail-type.
+SUBSCRIPTION_TYPES = ("subscription.created", "subscription.active", "subscription.updated",
+                      "subscription.canceled", "subscription.uncanceled", "subscription.revoked")
 TYPE_OF_DETAIL = {
     "invoice.created": "order.created",
+    "invoice.paid": "order.paid",
+    "invoice.updated": "order.updated",
     "customer_meter.threshold_crossed": "customer.state_changed",
+    "customer.balance_changed": "customer.state_changed",
+    **{t: t for t in SUBSCRIPTION_TYPES},
 }
-SENT_TYPES = tuple(TYPE_OF_DETAIL.values())
+SENT_TYPES = tuple(dict.fromkeys(TYPE_OF_DETAIL.values()))
 _NAMESPACE = uuid.UUID("1b0f6f5e-7a52-4c55-9a43-3b1d2b8e9c10")
 
 
@@ -32,17 +38,23 @@ class Fact:
     key: str  # names the fact: the same fact published twice has the same key
     customer_id: str
     invoice_id: str | None = None
+    subscription: dict[str, Any] | None = None  # a subscription webhook's: the subscription the change wrote
 
 
 def fact_of(detail_type: str, detail: dict[str, Any]) -> Fact | None:
-    """The fact a bus event reports, or None for an event no webhook type carries."""
+    """The fact a bus event reports, or None for an event no webhook type carries. Announcements from the outbox
+    (billing/announcements.py) carry their key; the two older events are keyed by what they name."""
     webhook_type = TYPE_OF_DETAIL.get(detail_type)
-    if webhook_type == "order.created":
-        return Fact(webhook_type, detail["organization_id"], f"invoice:{detail['invoice_id']}",
-                    detail["customer_id"], detail["invoice_id"])
-    if webhook_type == "customer.state_changed":
-        return Fact(webhook_type, detail["organization_id"], f"crossing:{detail['id']}", detail["customer_id"])
-    return None
+    if webhook_type is None:
+        return None
+    if detail_type == "invoice.created":
+        fact_key = f"invoice:{detail['invoice_id']}"
+    elif detail_type == "customer_meter.threshold_crossed":
+        fact_key = f"crossing:{detail['id']}"
+    else:
+        fact_key = detail["key"]
+    return Fact(webhook_type, detail["organization_id"], fact_key, detail["customer_id"], detail.get("invoice_id"),
+                detail.get("subscription"))
 
 
 def webhook_event_id(endpoint_id: str, fact_key: str) -> str:

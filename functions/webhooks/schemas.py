@@ -47,7 +47,7 @@ class WebhookEndpointCreate(RequestModel):
     api_version: Literal["2026-10"] = API_VERSION
     format: Literal["raw"] = Field(description="Meterbill sends Polar's raw JSON payloads only "
                                                "(no Discord or Slack formatting)")
-    events: list[str] = Field(description="order.created, customer.state_changed")
+    events: list[str] = Field(description="the webhook types to receive: " + ", ".join(SENT_TYPES))
     organization_id: str | None = None
 
     @field_validator("url")

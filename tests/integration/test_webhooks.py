@@ -6,9 +6,11 @@ receiver here, which verifies each delivery with the `standardwebhooks` package 
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -20,6 +22,9 @@ from polar.v2026_10.webhooks import (
     validate_event,
 )
 from standardwebhooks.webhooks import Webhook
+
+from functions.common.clock import parse_iso
+from tests.integration.test_billing import close_cycles
 
 
 class Receiver:
@@ -198,3 +203,137 @@ def test_a_disabled_endpoint_receives_nothing(org, api_url, receiver) -> None:
         time.sleep(5)
         assert receiver.received == []
         assert polar.webhooks.list_webhook_deliveries().items == []
+
+
+SUBSCRIPTION_HOOKS = ["subscription.created", "subscription.active", "subscription.updated", "subscription.canceled",
+                      "subscription.uncanceled", "subscription.revoked", "order.paid", "order.updated"]
+
+
+def types_of(received: list[tuple[dict[str, str], str]], secret: str) -> list[str]:
+    return sorted(verified(headers, body, secret).type for headers, body in received)
+
+
+def test_a_subscription_s_life_and_its_invoice_s_payment_are_polars_webhooks(org, api_url, receiver) -> None:
+    """Each change, through the API, is its webhooks, in Polar's shapes, each sent once (ids never repeat), the
+    state each carries the one its change made; the close's sweep afterwards finds nothing left to send."""
+    with Polar(org.token, base_url=api_url) as polar:
+        endpoint = polar.webhooks.create_webhook_endpoint(**{
+            "url": receiver.url, "format": "raw", "events": SUBSCRIPTION_HOOKS})
+        product = org.http.post("/v1/products/", json={"name": "Team", "recurring_interval": "month",
+                                                        "prices": [{"amount_type": "fixed", "price_amount": 2500}]})
+        org.http.post("/v1/customers/", json={"email": "life@example.com", "external_id": "life"})
+        sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": "life",
+                                                        "product_id": product.json()["id"]}).json()
+        seen = receiver.wait_for(2, timeout=30)
+        assert types_of(seen, endpoint.secret) == ["subscription.active", "subscription.created"]
+        created = verified(*seen[0], endpoint.secret)
+        assert (created.data.id, created.data.customer.external_id, created.data.amount) == (sub["id"], "life", 2500)
+
+        invoice, = org.http.get("/v1/invoices/", params={"subscription_id": sub["id"]}).json()["items"]
+        assert org.http.patch(f"/v1/invoices/{invoice['id']}", json={"status": "paid"}).status_code == 200
+        seen = receiver.wait_for(4, timeout=30)
+        assert types_of(seen[2:], endpoint.secret) == ["order.paid", "order.updated"]
+        paid = next(p for p in (verified(*r, endpoint.secret) for r in seen[2:]) if p.type == "order.paid")
+        assert (paid.data.id, paid.data.status, paid.data.paid) == (invoice["id"], "paid", True)
+
+        assert org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"cancel_at_period_end": True}).status_code == 200
+        seen = receiver.wait_for(6, timeout=30)
+        assert types_of(seen[4:], endpoint.secret) == ["subscription.canceled", "subscription.updated"]
+        assert all(verified(*r, endpoint.secret).data.cancel_at_period_end for r in seen[4:])
+
+        assert org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"cancel_at_period_end": False}).status_code == 200
+        seen = receiver.wait_for(8, timeout=30)
+        assert types_of(seen[6:], endpoint.secret) == ["subscription.uncanceled", "subscription.updated"]
+
+        assert org.http.delete(f"/v1/subscriptions/{sub['id']}").status_code == 200
+        # Revoked now: canceled and revoked, and the final invoice (nothing due: paid when issued) is order.paid.
+        seen = receiver.wait_for(12, timeout=30)
+        assert types_of(seen[8:], endpoint.secret) == ["order.paid", "subscription.canceled",
+                                                       "subscription.revoked", "subscription.updated"]
+        revoked = next(p for p in (verified(*r, endpoint.secret) for r in seen[8:]) if p.type == "subscription.revoked")
+        assert (revoked.data.status, revoked.data.ended_at is not None) == ("canceled", True)
+
+        close_cycles(datetime.now(UTC))  # the sweep: nothing of this organization is left to announce
+        time.sleep(3)
+        assert len(receiver.received) == 12
+        assert len({headers["webhook-id"] for headers, _ in receiver.received}) == 12
+
+
+def test_an_announcement_lost_after_its_change_committed_is_sent_once_by_the_next_close(
+        org, api_url, receiver, local_stack, edge_hooks) -> None:
+    """The bus down when a subscription is cancelled: the change stands (200), its announcements wait in the
+    outbox, written in the cancellation's own transaction; the next cycle-close run publishes them, and a second
+    run publishes nothing again."""
+    with Polar(org.token, base_url=api_url) as polar:
+        endpoint = polar.webhooks.create_webhook_endpoint(**{
+            "url": receiver.url, "format": "raw", "events": ["subscription.canceled", "subscription.updated"]})
+        product = org.http.post("/v1/products/", json={"name": "Solo", "recurring_interval": "month",
+                                                        "prices": [{"amount_type": "fixed", "price_amount": 900}]})
+        org.http.post("/v1/customers/", json={"email": "lost@example.com", "external_id": "lost-hook"})
+        sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": "lost-hook",
+                                                        "product_id": product.json()["id"]}).json()
+        management_role = local_stack.stack.functions[local_stack.function_name("management")].role
+
+        def eventbridge_down(when: str, principal: str, service_name: str, operation: str):
+            if when == "before" and principal == management_role and operation == "PutEvents":
+                return 500, {"Content-Type": "application/x-amz-json-1.1"}, b'{"__type": "InternalException"}'
+            return None
+
+        edge_hooks.append(eventbridge_down)
+        cancelled = org.http.patch(f"/v1/subscriptions/{sub['id']}", json={"cancel_at_period_end": True})
+        edge_hooks.clear()
+        assert cancelled.status_code == 200 and cancelled.json()["cancel_at_period_end"] is True
+        time.sleep(3)
+        assert receiver.received == []
+
+        first = close_cycles(datetime.now(UTC))
+        assert first["announced"] >= 2
+        seen = receiver.wait_for(2, timeout=30)
+        assert types_of(seen, endpoint.secret) == ["subscription.canceled", "subscription.updated"]
+        assert close_cycles(datetime.now(UTC))["announced"] == 0
+        time.sleep(3)
+        assert len(receiver.received) == 2
+
+
+def test_credit_appearing_on_the_balance_is_a_customer_state_change(org, api_url, receiver) -> None:
+    """A downgrade invoiced at once leaves a negative invoice: its credit goes to the balance, from none, which
+    is `customer.state_changed` (a credit that only shrinks or grows is not)."""
+    with Polar(org.token, base_url=api_url) as polar:
+        endpoint = polar.webhooks.create_webhook_endpoint(**{
+            "url": receiver.url, "format": "raw", "events": ["customer.state_changed"]})
+        big, small = (org.http.post("/v1/products/", json={
+            "name": name, "recurring_interval": "month",
+            "prices": [{"amount_type": "fixed", "price_amount": amount}]}).json() for name, amount in (
+            ("Big", 3000), ("Small", 1000)))
+        org.http.post("/v1/customers/", json={"email": "credit@example.com", "external_id": "credit"})
+        sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": "credit", "product_id": big["id"]})
+        time.sleep(2)
+        assert receiver.received == []  # the first invoice is due: no credit yet
+        changed = org.http.patch(f"/v1/subscriptions/{sub.json()['id']}", json={
+            "product_id": small["id"], "proration_behavior": "invoice"})
+        assert changed.status_code == 200, changed.text
+        (headers, body), = receiver.wait_for(1, timeout=30)
+        state = verified(headers, body, endpoint.secret)
+        assert isinstance(state, WebhookCustomerStateChangedPayload)
+        assert state.data.external_id == "credit"
+        # Meterbill's field beside Polar's (polar-sdk's CustomerState has no balances)
+        assert [(b["currency"], b["balance"] > 1900) for b in json.loads(body)["data"]["balances"]] == [("usd", True)]
+
+
+def test_a_renewal_is_subscription_updated_with_the_new_period_sent_by_the_close(org, api_url, receiver) -> None:
+    with Polar(org.token, base_url=api_url) as polar:
+        endpoint = polar.webhooks.create_webhook_endpoint(**{
+            "url": receiver.url, "format": "raw", "events": ["subscription.updated"]})
+        product = org.http.post("/v1/products/", json={"name": "Renewing", "recurring_interval": "month",
+                                                        "prices": [{"amount_type": "fixed", "price_amount": 500}]})
+        org.http.post("/v1/customers/", json={"email": "renew@example.com", "external_id": "renew"})
+        sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": "renew",
+                                                        "product_id": product.json()["id"]}).json()
+        due = parse_iso(sub["current_period_end"]) + timedelta(hours=2)
+        close_cycles(due)
+        (headers, body), = receiver.wait_for(1, timeout=30)
+        renewed = verified(headers, body, endpoint.secret)
+        assert (renewed.data.id, renewed.data.current_period_start) == (sub["id"], sub["current_period_end"])
+        close_cycles(due)  # a second run as of the same time renews nothing and announces nothing again
+        time.sleep(3)
+        assert len(receiver.received) == 1

@@ -75,10 +75,11 @@ def test_the_balance_change_keeps_other_currencies_and_the_version_read() -> Non
                         balance_version=4)
     usd = context_for(customer)
     spent = total_invoice([Line("fixed", "Small", 1500)], None, [], "usd", usd.credit)
-    assert usd.balance_change(spent) == BalanceChange({"usd": 500, "eur": 70}, 4)
+    read = {"usd": 2000, "eur": 70}
+    assert usd.balance_change(spent) == BalanceChange({"usd": 500, "eur": 70}, 4, read)
     emptied = total_invoice([Line("fixed", "Small", 2500)], None, [], "usd", usd.credit)
     assert emptied.amount_due == 500
-    assert usd.balance_change(emptied) == BalanceChange({"eur": 70}, 4)  # a spent currency is left out
+    assert usd.balance_change(emptied) == BalanceChange({"eur": 70}, 4, read)  # a spent currency is left out
     month = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
     invoice = usd.invoice("subscription_cycle", "m", spent, month, 9)
     assert (invoice.status, invoice.applied_balance, invoice.amount_due) == ("paid", -1500, 0)

@@ -23,6 +23,18 @@ def test_an_invoice_is_an_order_created_and_a_crossing_a_customer_state_change()
     assert fact_of("Scheduled Event", {}) is None
 
 
+def test_an_announcement_is_the_webhook_of_its_type_keyed_by_its_own_key() -> None:
+    detail = {"organization_id": "org1", "customer_id": "cus1", "key": "subscription.canceled:s1:abc",
+              "subscription": {"id": "s1"}}
+    fact = fact_of("subscription.canceled", detail)
+    assert fact is not None
+    assert (fact.type, fact.key, fact.subscription) == ("subscription.canceled", detail["key"], {"id": "s1"})
+    paid = fact_of("invoice.paid", {**INVOICE, "key": "invoice-paid:inv1"})
+    balance = fact_of("customer.balance_changed", {**CROSSING, "key": "balance:cus1:usd:3"})
+    assert paid is not None and balance is not None
+    assert (paid.type, paid.invoice_id, balance.type) == ("order.paid", "inv1", "customer.state_changed")
+
+
 def test_the_same_fact_for_the_same_endpoint_is_the_same_webhook_event() -> None:
     # A sweep republishing an invoice (a crashed run) puts a second bus event with another id on the bus.
     first, again = fact_of("invoice.created", INVOICE), fact_of("invoice.created", {**INVOICE, "number": 7})
@@ -51,7 +63,7 @@ def test_an_endpoint_takes_what_meterbill_sends() -> None:
 
 
 @pytest.mark.parametrize(("changes", "field"), [
-    ({"events": ["subscription.created"]}, "events"),  # a Polar event Meterbill does not send
+    ({"events": ["subscription.past_due"]}, "events"),  # a Polar event Meterbill does not send (no payments)
     ({"events": ["nonsense"]}, "events"),
     ({"format": "discord"}, "format"),
     ({"url": "http://hooks.example.com/x"}, "url"),  # plain HTTP only to a loopback host
