@@ -36,11 +36,11 @@ class Announcement:
     at: str  # when the change happened (ISO 8601)
 
 
-def _item(a: Announcement, pending: bool) -> dict[str, Any]:
+def _item(a: Announcement, waiting: bool) -> dict[str, Any]:
     item = {**key(org_pk(a.organization_id), outbox_sk(a.key)), "key": {"S": a.key},
             "organization_id": {"S": a.organization_id}, "detail_type": {"S": a.detail_type},
             "detail": {"S": json.dumps(a.detail, separators=(",", ":"), default=str)}, "at": {"S": a.at}}
-    if pending:  # no expiry while it waits: the TTL must never drop an announcement not yet made
+    if waiting:  # no expiry while it waits: the TTL must never drop an announcement not yet made
         item.update(GSI1PK={"S": ANNOUNCEMENTS_PENDING}, GSI1SK={"S": f"{a.at}#{a.organization_id}#{a.key}"})
     else:
         item[TTL_ATTRIBUTE] = {"N": str(int(time.time()) + KEPT_SECONDS)}
@@ -49,7 +49,7 @@ def _item(a: Announcement, pending: bool) -> dict[str, Any]:
 
 def put_action(a: Announcement) -> dict[str, Any]:
     """The announcement's Put, for the transaction of the change it announces."""
-    return {"Put": {"TableName": dynamo.table_name(), "Item": _item(a, pending=True)}}
+    return {"Put": {"TableName": dynamo.table_name(), "Item": _item(a, waiting=True)}}
 
 
 def _from_item(item: dict[str, Any]) -> Announcement:
@@ -68,13 +68,13 @@ def pending() -> Iterator[Announcement]:
 
 def mark_published(a: Announcement) -> None:
     """One announcement off the index (the writer's own publication: one or two per API call)."""
-    dynamo.call("put_item", TableName=dynamo.table_name(), Item=_item(a, pending=False))
+    dynamo.call("put_item", TableName=dynamo.table_name(), Item=_item(a, waiting=False))
 
 
 def mark_all_published(announcements: list[Announcement]) -> None:
     """Many off the index, 25 to a batch (the sweep, after a cycle close wrote one per renewal)."""
     for start in range(0, len(announcements), 25):
         requests: dict[str, Any] = {dynamo.table_name(): [
-            {"PutRequest": {"Item": _item(a, pending=False)}} for a in announcements[start : start + 25]]}
+            {"PutRequest": {"Item": _item(a, waiting=False)}} for a in announcements[start : start + 25]]}
         while requests:
             requests = dynamo.call("batch_write_item", RequestItems=requests).get("UnprocessedItems") or {}

@@ -76,8 +76,9 @@ def test_backfill_batch_writes_are_granted_where_the_backfill_runs(roles) -> Non
 
 
 def test_portal_reads_the_table_and_writes_only_self_service_items(roles) -> None:
+    # PutEvents: a customer's own cancellation or plan change is announced (subscription.* webhooks).
     assert _granted(roles["portal"]["statements"]) - LOG_ACTIONS == {
-        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "events:PutEvents"}
 
 
 def test_each_lambda_has_its_own_role_with_no_managed_policy(synthesized, roles) -> None:

@@ -337,3 +337,22 @@ def test_a_renewal_is_subscription_updated_with_the_new_period_sent_by_the_close
         close_cycles(due)  # a second run as of the same time renews nothing and announces nothing again
         time.sleep(3)
         assert len(receiver.received) == 1
+
+
+def test_a_customer_s_own_cancellation_in_the_portal_is_announced_at_once(org, api_url, receiver) -> None:
+    """The portal Lambda publishes its changes' announcements itself (its role may put events on the bus): the
+    webhook arrives without waiting for a cycle-close run."""
+    with Polar(org.token, base_url=api_url) as polar:
+        endpoint = polar.webhooks.create_webhook_endpoint(**{
+            "url": receiver.url, "format": "raw", "events": ["subscription.canceled"]})
+        product = org.http.post("/v1/products/", json={"name": "Self", "recurring_interval": "month",
+                                                        "prices": [{"amount_type": "fixed", "price_amount": 700}]})
+        org.http.post("/v1/customers/", json={"email": "self@example.com", "external_id": "self-serve"})
+        sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": "self-serve",
+                                                        "product_id": product.json()["id"]}).json()
+        session = org.http.post("/v1/customer-sessions/", json={"external_customer_id": "self-serve"}).json()
+    with Polar(session["token"], base_url=api_url) as customer:
+        customer.customer_portal.subscriptions.cancel(sub["id"])
+    (headers, body), = receiver.wait_for(1, timeout=20)
+    canceled = verified(headers, body, endpoint.secret)
+    assert (canceled.data.id, canceled.data.cancel_at_period_end) == (sub["id"], True)
