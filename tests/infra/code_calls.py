@@ -5,6 +5,9 @@ nodes; a node reaches every first-party name it mentions (imported names and `mo
 importing a module runs its top level. From each handler module, every reachable node is scanned for AWS
 calls, translated to the IAM actions they need:
 
+A `("module", "function")` pair of string constants counts as a reference to that function (a module imported
+at run time by name, as the management Lambda's route groups are).
+
 - DynamoDB: `dynamo.call("<operation>", ...)` and the boto3 client methods named directly; the actions
   inside TransactWriteItems come from the dict keys that build them ("Put", "Update", "Delete",
   "ConditionCheck"), since a transaction needs the permission of each action it holds; a query with
@@ -85,6 +88,12 @@ def _edges(node: Node) -> set[Node]:
                 target = names.get(child.value.id, "")
                 if target and ":" not in target:
                     out.add((target, child.attr))
+            elif (isinstance(child, ast.Tuple) and len(child.elts) == 2
+                  and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in child.elts)):
+                # ("functions.x.routes", "register"): a function imported by name at run time (importlib),
+                # as the management Lambda does with its route groups
+                out.update({(child.elts[0].value, child.elts[1].value),  # type: ignore[union-attr]
+                            (child.elts[0].value, "<top>")})  # type: ignore[union-attr]
             elif isinstance(child, ast.Name):
                 if (module, child.id) in nodes:
                     out.add((module, child.id))
