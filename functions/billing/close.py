@@ -60,7 +60,7 @@ def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | N
     closed, skipped, failed = 0, 0, 0
     has_time = TimeBudget(remaining_ms).has_time
 
-    for org_id, subscription_id, position in store.due_subscriptions(iso(cutoff), after):
+    for org_id, subscription_id, position, customer_id in store.due_subscriptions(iso(cutoff), after):
         if not has_time():
             return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed,
                     "continue_after": after}
@@ -69,7 +69,8 @@ def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | N
             # A long-overdue subscription closes one period per pass until it is current.
             for _ in range(120):
                 # Issued as of the run's time: `close-cycles --as-of T` writes invoices dated T, not today.
-                result = close_subscription(org_id, subscription_id, cutoff, cache, clock=lambda: as_of)
+                result = close_subscription(org_id, subscription_id, cutoff, cache, clock=lambda: as_of,
+                                            customer_id=customer_id)
                 if not result.written:
                     skipped += 1
                     break

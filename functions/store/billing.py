@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
 from functions.store import dynamo, outbox
 from functions.store.aggregates import close_aggregate_action
 from functions.store.codec import entity_from_item, entity_from_values, from_item, to_attr, to_item
+from functions.store.customers import customer_from_item
 from functions.store.entities import (
     BillingState,
+    Customer,
     Discount,
     Invoice,
     InvoiceLine,
@@ -197,9 +199,16 @@ def invoice_counter(org_id: str) -> int:
     return int(found["value"]) if found else 0
 
 
-def due_subscriptions(before: str, after: str | None = None) -> Iterator[tuple[str, str, str]]:
-    """(organization, subscription, position) of active subscriptions whose period ended before `before`, in
-    the order of their period end; `after` is a position already handled (a run handing over continues there)."""
+class Due(NamedTuple):
+    organization_id: str
+    subscription_id: str
+    position: str  # its place in the due index
+    customer_id: str  # so that the close reads the subscription and its customer in one request
+
+
+def due_subscriptions(before: str, after: str | None = None) -> Iterator[Due]:
+    """Active subscriptions whose period ended before `before`, in the order of their period end; `after` is a
+    position already handled (a run handing over continues there)."""
     condition, values = "GSI1PK = :due AND GSI1SK < :before", {":due": {"S": DUE_SUBSCRIPTIONS},
                                                                 ":before": {"S": before}}
     if after:
@@ -209,7 +218,18 @@ def due_subscriptions(before: str, after: str | None = None) -> Iterator[tuple[s
                                  ExpressionAttributeValues=values):
         position = item["GSI1SK"]["S"]
         if position not in (after, before):  # BETWEEN includes both ends
-            yield item["organization_id"]["S"], item["id"]["S"], position
+            yield Due(item["organization_id"]["S"], item["id"]["S"], position, item["customer_id"]["S"])
+
+
+def subscription_with_customer(org_id: str, subscription_id: str, customer_id: str
+                               ) -> tuple[Subscription | None, Customer | None]:
+    """The subscription and its customer in one (consistent) BatchGetItem: what every close reads first."""
+    found = {item["SK"]["S"]: item for item in dynamo.batch_get([
+        key(org_pk(org_id), subscription_sk(subscription_id)), key(org_pk(org_id), customer_sk(customer_id))])}
+    sub_item, customer_item = found.get(subscription_sk(subscription_id)), found.get(customer_sk(customer_id))
+    customer = customer_from_item(customer_item) if customer_item else None
+    return (entity_from_item(Subscription, sub_item) if sub_item else None,
+            None if customer is None or customer.deleted_at else customer)
 
 
 def unrendered_invoices() -> list[tuple[str, str]]:
