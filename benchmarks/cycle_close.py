@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from benchmarks.harness import StoreTimer, call_handler
+from benchmarks.harness import StoreTimer, call_handler, detach_bus_targets
 from functions.common.clock import iso, parse_iso
 
 
@@ -25,6 +25,7 @@ def run(count: int = 10_000) -> dict[str, Any]:
     from functions.meters import service as meters
     from functions.organizations.service import create_organization
 
+    detach_bus_targets()
     org = create_organization("bench-close")
     meter = call_handler(management.handler, "POST", "/v1/meters/", org.token, {
         "name": "calls", "filter": {"conjunction": "and", "clauses": []}, "aggregation": {"func": "count"}})

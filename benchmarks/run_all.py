@@ -143,8 +143,15 @@ Why this design and not sharded aggregates: docs/data-model.md, "One hot custome
   with usage) are created through the billing service, then the real cycle-close handler runs once as of the
   period end plus the grace period, on one thread, publishing each invoice (PDF and JSON to moto's S3,
   `invoice.created` to moto's EventBridge). DynamoDB requests: {close['dynamodb_requests']}: per
-  subscription one read of it, one of its customer, one aggregate query, the close transaction, and the
-  update that marks the invoice published; the run's due-list and tax/meter queries are shared.
+  subscription one read of it with its customer (one BatchGetItem), one aggregate query, the close
+  transaction (with the renewal's `subscription.updated` announcement in it), and the update that marks the
+  invoice published; the run's due-list and tax/meter queries are shared, and the announcements are marked
+  published 25 to a batch write at the end of the run (4.045, from 5.002 before the subscription and its
+  customer were read together). The bus's rules have no targets here (`detach_bus_targets` in
+  benchmarks/harness.py: no delivery Lambda consumes the webhook queue, and moto's SQS slows with every message
+  left in it: the same close with the target kept ran at 3/s). The rate is not comparable with the last run's:
+  on 2026-12-04 each AWS call through the local edge took about 8 ms (3 ms the day before, profiled), and a
+  400-subscription profile put 75% of the close in those calls (S3 puts of the PDF and JSON 25%).
 - **Bulk file**: a gzip NDJSON file (100 customers, one meter) is put in moto's S3; the real bulk handler runs
   in a child process (moto keeps the object in the parent's memory), re-invoked while it reports
   `incomplete`; peak memory is the child's `VmHWM` (`ru_maxrss` is not used: on Linux it keeps the size of
@@ -281,12 +288,24 @@ At the rate the cycle close runs here (951 M instructions in about 256 ms on a q
   or two routes a cold start serves. The ingest's event models are still built at import: every ingest request
   uses them, and the init phase is where that work belongs.
 
-**On this machine (Xeon @ 2.80GHz, 2026-12-04) the management and portal Lambdas miss the 300 ms target by
-11-17 ms**; the others meet it. The same code's libraries import 15-25% slower here than in the 2026-12-03 run
-(pydantic 29 -> 37 ms, botocore 29 -> 33 ms), and our own modules have grown since (webhooks, several
-subscriptions): the management's `functions` column was 69 ms then, 112 ms now, of which
-`functions.store.entities` (15 frozen, slotted dataclasses) is 17 ms and the handler module's route table 29 ms.
-Those two are where a next cut starts. What is left in the others is the libraries they need:
+**The management Lambda's routes by feature, on first use** (2026-12-04, `ROUTE_GROUPS` in
+`functions/handlers/management.py`): its cold start imported and registered all eight features' routes (billing
+alone about 50 ms of imports); now it registers the group of the path its request is for, on that request, and
+the others on their first request. Measured one after the other on this machine: 340 -> 255 ms for the import;
+the first request to a billing path then adds about 55 ms (its modules and routes), a customers path about 2 ms,
+so a cold start with its first request is faster whatever that request is. The not-served path patterns compile
+on first use (2.4 ms off every API Lambda). `tests/infra/test_route_groups.py` checks that every route a group
+registers is found by its path's first segment.
+
+**On this machine the ingest, portal and webhook delivery Lambdas are at or above the 300 ms target** and the
+machine's speed moves by tens of percent within the hour: at 02:15 UTC (load 0.35) ingest 299-309, portal
+332-362, webhook delivery 286-313 ms; the same build at 03:29, with the VM throttled (a CPU-bound loop 1.7x
+slower), measured 450-620 ms for every handler. What is left in them is mostly the libraries: regular
+expressions compiled at import come to about 27 ms in each handler (urllib3's URL and IPv6 patterns 6.8 ms,
+botocore's docstring machinery with `html.parser` 8 ms), `functions.store.entities` (15 frozen, slotted
+dataclasses: Python 3.12 compiles six generated methods for each) 18 ms, of which frozen is about 7 ms, and
+creating the DynamoDB client 20-30 ms. Those are where a next cut starts. In the others, what is left is the
+libraries they need:
 our code is the `functions` column above (our modules, and the handler module's setup, which builds the
 DynamoDB client: 20-30 ms of it). The libraries alone, in a fresh process with the collector off (Powertools'
 logger, metrics and HTTP resolver, one pydantic model, a botocore DynamoDB client, none of our code) took

@@ -268,3 +268,23 @@ def test_webhook_deliveries_flow_from_the_bus_through_a_queue_with_a_day_of_retr
     assert any(s["Principal"] == {"Service": "events.amazonaws.com"} and "sqs:SendMessage" in s["Action"]
                and s["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
                for s in statements if s["Effect"] == "Allow"), statements
+
+
+def test_the_local_template_is_made_stale_by_every_module_infra_reads() -> None:
+    """The local stack synthesizes again when a source of the template changed; a functions/ module infra/
+    imports (the webhook rule's detail types, the table's shape) is such a source."""
+    import ast
+    from pathlib import Path
+
+    from local_stack.template import SOURCES
+
+    root = Path(__file__).resolve().parents[2]
+    imported = set()
+    for path in [*(root / "infra").rglob("*.py"), root / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("functions."):
+                base = node.module.replace(".", "/")
+                for alias in node.names:  # `from functions.store import table_spec` names a module
+                    module = f"{base}/{alias.name}.py"
+                    imported.add(module if (root / module).exists() else f"{base}.py")
+    assert imported and imported <= set(SOURCES), imported - set(SOURCES)
