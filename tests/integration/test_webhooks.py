@@ -88,6 +88,18 @@ def cross_a_threshold(org, customer: str) -> None:
     assert response.status_code == 200, response.text
 
 
+def subscribed(org, polar, receiver: Receiver, events: list[str], who: str, amount: int) -> tuple:
+    """An endpoint for `events`, and `who` subscribed to a monthly product of `amount` cents: (endpoint, the
+    subscription's JSON)."""
+    endpoint = polar.webhooks.create_webhook_endpoint(**{"url": receiver.url, "format": "raw", "events": events})
+    product = org.http.post("/v1/products/", json={"name": f"Plan {who}", "recurring_interval": "month",
+                                                    "prices": [{"amount_type": "fixed", "price_amount": amount}]})
+    org.http.post("/v1/customers/", json={"email": f"{who}@example.com", "external_id": who})
+    sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": who, "product_id": product.json()["id"]})
+    assert sub.status_code == 201, sub.text
+    return endpoint, sub.json()
+
+
 def test_a_threshold_crossing_is_delivered_signed_logged_and_redelivered(org, api_url, receiver) -> None:
     with Polar(org.token, base_url=api_url) as polar:
         endpoint = polar.webhooks.create_webhook_endpoint(**{
@@ -151,20 +163,13 @@ def test_a_failing_endpoint_is_retried_later_and_a_delivered_one_is_not_sent_aga
 
 def test_an_invoice_is_an_order_created_webhook_in_polars_order_shape(org, api_url, receiver) -> None:
     with Polar(org.token, base_url=api_url) as polar:
-        endpoint = polar.webhooks.create_webhook_endpoint(**{
-            "url": receiver.url, "format": "raw", "events": ["order.created"]})
-        product = org.http.post("/v1/products/", json={"name": "Team", "recurring_interval": "month",
-                                                        "prices": [{"amount_type": "fixed", "price_amount": 2500}]})
-        org.http.post("/v1/customers/", json={"email": "team@example.com", "external_id": "team"})
-        subscription = org.http.post("/v1/subscriptions/", json={"external_customer_id": "team",
-                                                                 "product_id": product.json()["id"]})
-        assert subscription.status_code == 201, subscription.text
+        endpoint, subscription = subscribed(org, polar, receiver, ["order.created"], "team", 2500)
         (headers, body), = receiver.wait_for(1, timeout=30)
         payload = verified(headers, body, endpoint.secret)
         assert isinstance(payload, WebhookOrderCreatedPayload)
         assert (payload.data.total_amount, payload.data.customer.external_id, payload.data.billing_reason) == (
             2500, "team", "subscription_create")
-        assert payload.data.subscription_id == subscription.json()["id"]
+        assert payload.data.subscription_id == subscription["id"]
 
 
 def test_endpoints_are_managed_through_polar_sdk_and_what_meterbill_does_not_send_is_refused(org, api_url,
@@ -217,13 +222,7 @@ def test_a_subscription_s_life_and_its_invoice_s_payment_are_polars_webhooks(org
     """Each change, through the API, is its webhooks, in Polar's shapes, each sent once (ids never repeat), the
     state each carries the one its change made; the close's sweep afterwards finds nothing left to send."""
     with Polar(org.token, base_url=api_url) as polar:
-        endpoint = polar.webhooks.create_webhook_endpoint(**{
-            "url": receiver.url, "format": "raw", "events": SUBSCRIPTION_HOOKS})
-        product = org.http.post("/v1/products/", json={"name": "Team", "recurring_interval": "month",
-                                                        "prices": [{"amount_type": "fixed", "price_amount": 2500}]})
-        org.http.post("/v1/customers/", json={"email": "life@example.com", "external_id": "life"})
-        sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": "life",
-                                                        "product_id": product.json()["id"]}).json()
+        endpoint, sub = subscribed(org, polar, receiver, SUBSCRIPTION_HOOKS, "life", 2500)
         seen = receiver.wait_for(2, timeout=30)
         assert types_of(seen, endpoint.secret) == ["subscription.active", "subscription.created"]
         created = verified(*seen[0], endpoint.secret)
@@ -265,13 +264,8 @@ def test_an_announcement_lost_after_its_change_committed_is_sent_once_by_the_nex
     outbox, written in the cancellation's own transaction; the next cycle-close run publishes them, and a second
     run publishes nothing again."""
     with Polar(org.token, base_url=api_url) as polar:
-        endpoint = polar.webhooks.create_webhook_endpoint(**{
-            "url": receiver.url, "format": "raw", "events": ["subscription.canceled", "subscription.updated"]})
-        product = org.http.post("/v1/products/", json={"name": "Solo", "recurring_interval": "month",
-                                                        "prices": [{"amount_type": "fixed", "price_amount": 900}]})
-        org.http.post("/v1/customers/", json={"email": "lost@example.com", "external_id": "lost-hook"})
-        sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": "lost-hook",
-                                                        "product_id": product.json()["id"]}).json()
+        endpoint, sub = subscribed(org, polar, receiver, ["subscription.canceled", "subscription.updated"],
+                                   "lost-hook", 900)
         management_role = local_stack.stack.functions[local_stack.function_name("management")].role
 
         def eventbridge_down(when: str, principal: str, service_name: str, operation: str):
@@ -322,13 +316,7 @@ def test_credit_appearing_on_the_balance_is_a_customer_state_change(org, api_url
 
 def test_a_renewal_is_subscription_updated_with_the_new_period_sent_by_the_close(org, api_url, receiver) -> None:
     with Polar(org.token, base_url=api_url) as polar:
-        endpoint = polar.webhooks.create_webhook_endpoint(**{
-            "url": receiver.url, "format": "raw", "events": ["subscription.updated"]})
-        product = org.http.post("/v1/products/", json={"name": "Renewing", "recurring_interval": "month",
-                                                        "prices": [{"amount_type": "fixed", "price_amount": 500}]})
-        org.http.post("/v1/customers/", json={"email": "renew@example.com", "external_id": "renew"})
-        sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": "renew",
-                                                        "product_id": product.json()["id"]}).json()
+        endpoint, sub = subscribed(org, polar, receiver, ["subscription.updated"], "renew", 500)
         due = parse_iso(sub["current_period_end"]) + timedelta(hours=2)
         close_cycles(due)
         (headers, body), = receiver.wait_for(1, timeout=30)
@@ -343,13 +331,7 @@ def test_a_customer_s_own_cancellation_in_the_portal_is_announced_at_once(org, a
     """The portal Lambda publishes its changes' announcements itself (its role may put events on the bus): the
     webhook arrives without waiting for a cycle-close run."""
     with Polar(org.token, base_url=api_url) as polar:
-        endpoint = polar.webhooks.create_webhook_endpoint(**{
-            "url": receiver.url, "format": "raw", "events": ["subscription.canceled"]})
-        product = org.http.post("/v1/products/", json={"name": "Self", "recurring_interval": "month",
-                                                        "prices": [{"amount_type": "fixed", "price_amount": 700}]})
-        org.http.post("/v1/customers/", json={"email": "self@example.com", "external_id": "self-serve"})
-        sub = org.http.post("/v1/subscriptions/", json={"external_customer_id": "self-serve",
-                                                        "product_id": product.json()["id"]}).json()
+        endpoint, sub = subscribed(org, polar, receiver, ["subscription.canceled"], "self-serve", 700)
         session = org.http.post("/v1/customer-sessions/", json={"external_customer_id": "self-serve"}).json()
     with Polar(session["token"], base_url=api_url) as customer:
         customer.customer_portal.subscriptions.cancel(sub["id"])
