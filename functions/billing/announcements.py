@@ -1,4 +1,4 @@
-"""What a billing change announces on the bus, as Polar's webhooks name the facts (docs/webhooks.md): a
+"""What a billing change announces on the bus, as Polar's webhooks name the facts (docs/api.md, Webhooks): a
 subscription created, updated, cancelled, uncancelled or revoked; an invoice paid or changed; a customer's credit
 balance appearing or used up. The rules are pure; the announcements are written in the change's own transaction
 (store/outbox.py) and published after it committed (`publish`), or by the cycle close's sweep (`publish_pending`).
