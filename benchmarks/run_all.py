@@ -291,7 +291,7 @@ At the rate the cycle close runs here (951 M instructions in about 256 ms on a q
 **The management Lambda's routes by feature, on first use** (2026-12-04, `ROUTE_GROUPS` in
 `functions/handlers/management.py`): its cold start imported and registered all eight features' routes (billing
 alone about 50 ms of imports); now it registers the group of the path its request is for, on that request, and
-the others on their first request. Measured one after the other on this machine: 340 -> 255 ms for the import;
+the others on their first request. Measured by this benchmark 3 minutes apart: 347 -> 262 ms for the import;
 the first request to a billing path then adds about 55 ms (its modules and routes), a customers path about 2 ms,
 so a cold start with its first request is faster whatever that request is. The not-served path patterns compile
 on first use (2.4 ms off every API Lambda). `tests/infra/test_route_groups.py` checks that every route a group
