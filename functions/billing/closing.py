@@ -220,8 +220,6 @@ def write_change(w: InvoiceWrite, announce_now: bool = True) -> WriteOutcome:
     """Every subscription change is written here: the announcements it owes (billing/announcements.py) join its
     transaction, and once it committed they are published, unless `announce_now` is off (the cycle close's run
     publishes its renewals' together, in batches, at its end)."""
-    if w.subscription_guard is not None and w.before is None:
-        raise ValueError("a change of an existing subscription says what it changed from (InvoiceWrite.before)")
     at = w.subscription.modified_at or w.subscription.created_at
     w.announcements = subscription_announcements(w.before, w.subscription, at)
     if w.balance is not None:
@@ -388,7 +386,7 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
         next_sub = replace(next_sub, pending_lines=[], invoice_count=sub.invoice_count + 1, modified_at=iso(clock()),
                            usage_start=None, credits_used={})
         write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=next_sub,
-                             subscription_guard=guard, before=sub,
+                             before=sub,
                              customer_billing=billing_state(next_sub, context.product) if plan.following else None,
                              close=plan.to_close, balance=context.balance_change(amounts))
 

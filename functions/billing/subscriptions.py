@@ -101,7 +101,7 @@ def create_subscription(org_id: str, body: SubscriptionCreate, *, clock: Clock =
                          unit_amount=None) for line in lines]
     billed = any(line.amount for line in lines)
     sub = replace(before_first_invoice, invoice_count=1) if billed else before_first_invoice
-    write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=None,
+    write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, before=None,
                          customer_billing=billing_state(sub, product),
                          discount_redemption=discount.id if discount else None,
                          billing_version_read=customer.billing_version)
@@ -160,11 +160,12 @@ def _body_product(org_id: str, product_id: str) -> Product:
     return product
 
 
-def named_by(org_id: str, subs: list[Subscription]) -> Named:
-    """The products, customers, discounts and meters a page of subscriptions names (for their responses)."""
+def named_by(org_id: str, subs: list[Subscription], include_deleted: bool = False) -> Named:
+    """The products, customers, discounts and meters a page of subscriptions names (for their responses);
+    `include_deleted`: a deleted customer too (a webhook of a subscription revoked by the customer's deletion)."""
     customers = {}
     for customer_id in {s.customer_id for s in subs}:
-        found = customer_store.get(org_id, customer_id)
+        found = customer_store.get(org_id, customer_id, include_deleted=include_deleted)
         if found is not None:
             customers[customer_id] = found
     return Named(products={p.id: p for p in store.list_products(org_id)}, customers=customers,
@@ -194,12 +195,12 @@ def update_subscription(org_id: str, subscription_id: str, body: SubscriptionUpd
         return change_product(org_id, sub, _body_product(org_id, body.product_id), body.proration_behavior,
                               clock=clock, publish=publish)
     if body.cancel_at_period_end is not None:
-        before, guard = sub, sub.current_period_start
+        before = sub
         sub = replace(sub, cancel_at_period_end=body.cancel_at_period_end,
                       canceled_at=iso(clock()) if body.cancel_at_period_end else None, modified_at=iso(clock()))
         product = catalogue.get_product(org_id, sub.product_id)
         write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub,
-                             subscription_guard=guard, customer_billing=billing_state(sub, product), before=before)
+                             before=before, customer_billing=billing_state(sub, product))
         if not write_change(write).committed:
             raise Conflict("the subscription changed meanwhile; retry")
     return sub
@@ -258,12 +259,12 @@ def _change_once(org_id: str, sub: Subscription, old: Product, new: Product, beh
     for meter_id, credit in segment.credits.items():
         taken = min(credit, segment.consumed.get(meter_id, Decimal(0)))
         used[meter_id] = str(Decimal(used.get(meter_id, "0")) + taken)
-    before, guard = sub, sub.current_period_start
+    before = sub
     sub = replace(sub, product_id=new.id, modified_at=iso(now), usage_start=iso(now), credits_used=used)
     context = InvoiceContext.load(org_id, sub, new, cache=cache, clock=clock)
-    write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, subscription_guard=guard,
+    write = InvoiceWrite(org_id=org_id, invoice=None, previous_number=0, subscription=sub, before=before,
                          customer_billing=billing_state(sub, new), close=segment.to_close,
-                         billing_version_read=old_context.customer.billing_version, before=before)
+                         billing_version_read=old_context.customer.billing_version)
     if behavior == "prorate" or not lines:
         sub = write.subscription = replace(sub, pending_lines=[*sub.pending_lines, *(asdict(line) for line in lines)])
         outcome = write_change(write)
@@ -288,7 +289,8 @@ def _change_once(org_id: str, sub: Subscription, old: Product, new: Product, beh
 def revoke(org_id: str, subscription_id: str, *, clock: Clock = utcnow, publish: Publisher = invoices.publish
            ) -> Subscription:
     """Cancel now: a final invoice with the usage so far (Polar's revoke)."""
-    get_subscription(org_id, subscription_id)
-    result = close_subscription(org_id, subscription_id, clock(), cancel_now=True, clock=clock)
+    sub = get_subscription(org_id, subscription_id)
+    result = close_subscription(org_id, subscription_id, clock(), cancel_now=True, clock=clock,
+                                customer_id=sub.customer_id)
     _publish_written(result.invoice, publish)
     return get_subscription(org_id, subscription_id)

@@ -298,7 +298,9 @@ class InvoiceWrite:
     invoice: Invoice | None
     previous_number: int
     subscription: Subscription
-    subscription_guard: str | None  # the period start the subscription must still have (None: must not exist)
+    # The subscription as read (None: a creation). The write is conditional on it still having that period
+    # start (a creation: on its not existing yet); what the change announces is read from before and after.
+    before: Subscription | None
     customer_billing: BillingState | None
     close: list[ClosingAggregate] = field(default_factory=list)
     discount_redemption: str | None = None  # discount id whose redemption count goes up
@@ -306,10 +308,13 @@ class InvoiceWrite:
     # Set by a creation or a product change: the customer's billing_version when its other subscriptions' meters
     # were checked (a meter is priced by one active subscription of a customer).
     billing_version_read: int | None = None
-    # The subscription as read (None: a creation), and the bus events the write owes (billing/announcements.py),
-    # written in its transaction as outbox items.
-    before: Subscription | None = None
+    # The bus events the write owes (billing/announcements.py), written in its transaction as outbox items.
     announcements: list[Announcement] = field(default_factory=list)
+
+    @property
+    def subscription_guard(self) -> str | None:
+        """The period start the subscription must still have (None: it must not exist yet)."""
+        return self.before.current_period_start if self.before is not None else None
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from functions.adapters import webhook_http
-from functions.billing.polar import Named, organization_order_out
+from functions.billing.polar import organization_order_out
 from functions.billing.schemas import subscription_out
 from functions.common.clock import iso, utcnow
 from functions.common.errors import NotFound
@@ -107,10 +107,9 @@ def _data(fact: Fact) -> dict[str, Any]:
 def _subscription_data(org_id: str, sub: Subscription) -> dict[str, Any]:
     """Polar's Subscription as the change left it, with its product, discount and customer as they are now (a
     customer deleted since is sent as deleted: deleting a customer revokes its subscriptions first)."""
-    customer = customer_store.get(org_id, sub.customer_id, include_deleted=True)
-    if customer is None:
+    from functions.billing.subscriptions import named_by  # only subscription webhooks need it
+
+    named = named_by(org_id, [sub], include_deleted=True)
+    if sub.customer_id not in named.customers:
         raise NotFound("the subscription's customer is gone")
-    named = Named(products={p.id: p for p in billing_store.list_products(org_id)}, customers={customer.id: customer},
-                  discounts={d.id: d for d in billing_store.list_discounts(org_id)},
-                  meters={m.id: m for m in meter_store.list_all(org_id)})
     return subscription_out(sub, named)
