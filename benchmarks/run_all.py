@@ -289,7 +289,7 @@ At the rate the cycle close runs here (951 M instructions in about 256 ms on a q
   uses them, and the init phase is where that work belongs.
 
 **The management Lambda's routes by feature, on first use** (2026-12-04, `ROUTE_GROUPS` in
-`functions/handlers/management.py`): its cold start imported and registered all eight features' routes (billing
+`functions/handlers/route_groups.py`): its cold start imported and registered all eight features' routes (billing
 alone about 50 ms of imports); now it registers the group of the path its request is for, on that request, and
 the others on their first request. Measured by this benchmark 3 minutes apart: 347 -> 262 ms for the import;
 the first request to a billing path then adds about 55 ms (its modules and routes), a customers path about 2 ms,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functions.common.runtime import init_phase
 
 with init_phase():  # imports and setup: the collector off, the result frozen (functions/common/runtime.py)
-    import importlib
     import json
     from functools import cache
     from typing import Any
@@ -17,10 +16,11 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from functions.auth.service import authenticate_request
-    from functions.common.http import Resolver, create_app, resolve
+    from functions.common.http import create_app, resolve
     from functions.common.openapi import ACCESS_TOKEN, build_document
     from functions.common.settings import configure
     from functions.handlers.environments import ManagementEnvironment
+    from functions.handlers.route_groups import ROUTE_GROUPS, RouteGroup, group_for, register_group
     from functions.store import dynamo
 
     logger = Logger()
@@ -35,35 +35,13 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
     dynamo.warm_up()
 
 
-# Each feature's routes, by the first segment of the paths it serves under /v1/ (tests/infra/test_route_groups.py
-# checks the table against what each module registers). A group is imported and registered on the first request
-# for one of its paths: a cold start loads the feature its request is for, not all eight.
-ROUTE_GROUPS: dict[str, tuple[str, str]] = {
-    "organizations": ("functions.organizations.routes", "register"),
-    "audit-log": ("functions.organizations.routes", "register"),
-    "customers": ("functions.customers.routes", "register"),
-    "meters": ("functions.meters.routes", "register"),
-    "customer-meters": ("functions.customer_meters.routes", "register"),
-    "events": ("functions.events.routes", "register_listing"),
-    "event-types": ("functions.events.routes", "register_listing"),
-    **{segment: ("functions.billing.routes", "register")
-       for segment in ("products", "subscriptions", "discounts", "tax-rates", "orders", "invoices")},
-    "customer-sessions": ("functions.customer_sessions.routes", "register"),
-    "webhooks": ("functions.webhooks.routes", "register"),
-}
-_registered: set[tuple[str, str]] = set()
-
-
-def register_group(resolver: Resolver, group: tuple[str, str]) -> None:
-    module, function = group
-    getattr(importlib.import_module(module), function)(resolver)
+_registered: set[RouteGroup] = set()
 
 
 def _routes_for(path: str) -> None:
     """Registers the group serving `path` unless it is already (a path no group serves is a 404, or the 501 of
     a Polar group Meterbill does not serve, as before)."""
-    parts = path.split("/")
-    group = ROUTE_GROUPS.get(parts[2]) if len(parts) > 2 and parts[1] == "v1" else None
+    group = group_for(path)
     if group is not None and group not in _registered:
         register_group(app, group)
         _registered.add(group)
