@@ -23,7 +23,7 @@ from typing import Any
 
 from functions.billing.money import basis_points, to_cents
 from functions.meters.periods import add_months
-from functions.store.entities import Discount, InvoiceTax, TaxRate
+from functions.store.billing_entities import Discount, InvoiceTax, TaxRate
 
 
 def discount_applies(discount: Discount | None, subscription_started: datetime, invoice_index: int,

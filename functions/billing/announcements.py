@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from functions.adapters import eventbridge
 from functions.common.settings import settings
 from functions.store import outbox
-from functions.store.entities import Invoice, Subscription
+from functions.store.billing_entities import Invoice, Subscription
 from functions.store.outbox import Announcement
 
 logger = Logger()

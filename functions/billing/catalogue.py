@@ -10,7 +10,8 @@ from functions.common.errors import AlreadyExists, Exhausted, NotFound, Validati
 from functions.common.ids import new_id
 from functions.store import billing as store
 from functions.store import meters as meter_store
-from functions.store.entities import Discount, Meter, Price, Product, TaxRate
+from functions.store.billing_entities import Discount, Price, Product, TaxRate
+from functions.store.entities import Meter
 
 if TYPE_CHECKING:  # the request models, validated by the management routes: the portal and the cycle close,
     # which import the billing services, need none of them, and building them costs their cold start 15-20 ms

@@ -30,16 +30,8 @@ from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import BalanceChange, ClosingAggregate, InvoiceWrite, WriteOutcome
-from functions.store.entities import (
-    BillingState,
-    Customer,
-    Discount,
-    Invoice,
-    Meter,
-    Product,
-    Subscription,
-    TaxRate,
-)
+from functions.store.billing_entities import Discount, Invoice, Product, Subscription, TaxRate
+from functions.store.entities import BillingState, Customer, Meter
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8

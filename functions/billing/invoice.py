@@ -14,7 +14,7 @@ from typing import Any
 from functions.billing.adjustments import discount_cents, taxes_of
 from functions.billing.balance import applied_balance
 from functions.billing.pricing import PricedUsage, billable_units, priced_usage
-from functions.store.entities import Discount, InvoiceLine, InvoiceTax, Price, TaxRate
+from functions.store.billing_entities import Discount, InvoiceLine, InvoiceTax, Price, TaxRate
 
 Line = InvoiceLine  # the rules build invoice lines; the store keeps them on invoices (and pending on subscriptions)
 

@@ -18,7 +18,7 @@ from functions.common.settings import Settings, settings
 from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store.billing import BalanceChange
-from functions.store.entities import Invoice
+from functions.store.billing_entities import Invoice
 from functions.store.outbox import Announcement
 
 

@@ -16,7 +16,8 @@ from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer, Invoice, Product, Subscription
+from functions.store.billing_entities import Invoice, Product, Subscription
+from functions.store.entities import Customer
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Any
 from functions.customer_meters.service import customer_meter_id
 from functions.customers.schemas import customer_out
 from functions.organizations.profile import CUSTOMER_PORTAL_SETTINGS, slug_of
-from functions.store.entities import Customer, Discount, Invoice, Meter, Price, Product, Subscription
+from functions.store.billing_entities import Discount, Invoice, Price, Product, Subscription
+from functions.store.entities import Customer, Meter
 from functions.store.organizations import Organization
 
 # Meterbill's invoice statuses as Polar's order statuses. An open invoice is issued and awaits payment: Polar's

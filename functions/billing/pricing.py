@@ -13,7 +13,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from functions.billing.money import parse_unit_amount, to_cents
-from functions.store.entities import Price
+from functions.store.billing_entities import Price
 
 
 def billable_units(consumed: Decimal, credited: Decimal) -> Decimal:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from functions.store.entities import Invoice, InvoiceLine
+from functions.store.billing_entities import Invoice, InvoiceLine
 
 
 def money(cents: int, currency: str) -> str:

@@ -12,7 +12,7 @@ from functions.billing.money import parse_unit_amount
 from functions.common.request_types import Metadata, RequestModel
 from functions.common.schemas import lazy_models
 from functions.customers.schemas import customer_out
-from functions.store import entities
+from functions.store import billing_entities, entities
 
 Currency = Annotated[str, Field(default="usd", min_length=3, max_length=3)]
 BIG = 10**15  # bound on stored integers: far beyond any bill, well inside DynamoDB's 38 digits
@@ -214,7 +214,7 @@ class InvoiceStatusUpdate(RequestModel):
     status: Literal["paid", "void"]
 
 
-def product_out(product: entities.Product, meters: dict[str, entities.Meter]) -> dict[str, Any]:
+def product_out(product: billing_entities.Product, meters: dict[str, entities.Meter]) -> dict[str, Any]:
     """The store's Product as its response (`Product` below): each price with the fields of its kind, and the
     fields of Polar's Product and ProductPrice that Meterbill's lack (no trials, benefits, media or custom fields;
     a metered price's `meter`), so that polar-sdk reads it. Meterbill's fields win where both have one."""
@@ -227,7 +227,7 @@ def product_out(product: entities.Product, meters: dict[str, entities.Meter]) ->
             "is_deletable": False, "benefits": [], "medias": [], "attached_custom_fields": []}
 
 
-def subscription_out(sub: entities.Subscription, named: polar.Named) -> dict[str, Any]:
+def subscription_out(sub: billing_entities.Subscription, named: polar.Named) -> dict[str, Any]:
     """The store's Subscription as its response (`Subscription` below): its fields, and Polar's Subscription's
     (the amount and cycle of its product, the product, customer and discount embedded, no trials or pauses), so
     that polar-sdk reads it. Meterbill's fields win where both have one. `meters` is [] here: a subscription's
@@ -245,17 +245,17 @@ def subscription_out(sub: entities.Subscription, named: polar.Named) -> dict[str
             "pending_update": None}
 
 
-def upcoming_out(invoice: entities.Invoice) -> dict[str, Any]:
+def upcoming_out(invoice: billing_entities.Invoice) -> dict[str, Any]:
     """The preview as its response (`UpcomingInvoice` below): no id or number yet, issued at the period's end."""
     return {**asdict(invoice), "id": None, "number": None, "issues_at": invoice.period_end}
 
 
-def catalogue_out(entity: entities.TaxRate) -> dict[str, Any]:
+def catalogue_out(entity: billing_entities.TaxRate) -> dict[str, Any]:
     """A tax rate as its response (`TaxRate` below): the entity's fields, as stored."""
     return asdict(entity)
 
 
-def discount_out(discount: entities.Discount) -> dict[str, Any]:
+def discount_out(discount: billing_entities.Discount) -> dict[str, Any]:
     """A discount as its response (`Discount` below): the entity's fields, and Polar's for what Meterbill does not
     restrict (no validity window, no per-customer limit, every product, no metadata), so that polar-sdk reads it as
     its Discount. A fixed discount's `amounts` is Polar's by-currency form of its one amount."""

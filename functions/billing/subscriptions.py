@@ -38,8 +38,9 @@ from functions.meters.periods import Period, cycle
 from functions.store import billing as store
 from functions.store import customers as customer_store
 from functions.store.billing import InvoiceWrite
+from functions.store.billing_entities import Invoice, Product, Subscription
 from functions.store.customers import CustomerRef
-from functions.store.entities import Customer, Invoice, Product, Subscription
+from functions.store.entities import Customer
 
 if TYPE_CHECKING:  # the request models, validated by the management routes
     from functions.billing.schemas import SubscriptionCreate, SubscriptionUpdate

@@ -12,7 +12,8 @@ from functions.billing.render import balance_label
 from functions.common.clock import parse_iso
 from functions.portal.locale import DEFAULT, Locale, money, number, percent
 from functions.portal.words import Unit, line_detail, meter_sentence, price_words, unit_of
-from functions.store.entities import Customer, Invoice, InvoiceLine, InvoiceTax, Price
+from functions.store.billing_entities import Invoice, InvoiceLine, InvoiceTax, Price
+from functions.store.entities import Customer
 
 DEFAULT_ACCENT = "#0969da"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

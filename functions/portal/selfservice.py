@@ -20,7 +20,8 @@ from functions.store import activity
 from functions.store import billing as billing_store
 from functions.store import customers as customer_store
 from functions.store import organizations as organization_store
-from functions.store.entities import AuditEntry, Customer, Invoice, Product, Subscription
+from functions.store.billing_entities import Invoice, Product, Subscription
+from functions.store.entities import AuditEntry, Customer
 
 PRORATION = "prorate"  # a plan change made by the customer carries its difference to the next invoice
 

@@ -20,7 +20,7 @@ from functions.common.http import public_base_url
 from functions.common.openapi import describe
 from functions.portal import pages, selfservice, service
 from functions.portal.routes import customer, html, locale
-from functions.store.entities import Subscription
+from functions.store.billing_entities import Subscription
 
 FORM = "application/x-www-form-urlencoded"
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "state", "country")

@@ -19,7 +19,8 @@ from functions.portal import selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
-from functions.store.entities import Customer, Invoice, Meter, Price, Product, Subscription
+from functions.store.billing_entities import Invoice, Price, Product, Subscription
+from functions.store.entities import Customer, Meter
 from functions.store.events import events_of
 
 

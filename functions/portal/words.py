@@ -13,7 +13,7 @@ from typing import Any
 from functions.billing.money import parse_unit_amount, to_cents
 from functions.billing.pricing import tier_breakdown
 from functions.portal.locale import DEFAULT, Locale, money, number, unit_money
-from functions.store.entities import InvoiceLine, Price
+from functions.store.billing_entities import InvoiceLine, Price
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,7 @@ from typing import Any, NamedTuple, TypeVar
 from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
 from functions.store import dynamo, outbox
 from functions.store.aggregates import close_aggregate_action
-from functions.store.codec import entity_from_item, entity_from_values, from_item, to_attr, to_item
-from functions.store.customers import customer_from_item
-from functions.store.entities import (
-    BillingState,
-    Customer,
+from functions.store.billing_entities import (
     Discount,
     Invoice,
     InvoiceLine,
@@ -24,6 +20,9 @@ from functions.store.entities import (
     Subscription,
     TaxRate,
 )
+from functions.store.codec import entity_from_item, entity_from_values, from_item, to_attr, to_item
+from functions.store.customers import customer_from_item
+from functions.store.entities import BillingState, Customer
 from functions.store.keys import (
     DISCOUNT_PREFIX,
     DUE_SUBSCRIPTIONS,

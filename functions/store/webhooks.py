@@ -9,7 +9,6 @@ from dataclasses import replace
 from functions.common.errors import Conflict, NotFound
 from functions.store import dynamo
 from functions.store.codec import entity_from_item, entity_item
-from functions.store.entities import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from functions.store.keys import (
     WEBHOOK_DELIVERY_PREFIX,
     WEBHOOK_ENDPOINT_PREFIX,
@@ -19,6 +18,7 @@ from functions.store.keys import (
     webhook_endpoint_sk,
     webhook_event_sk,
 )
+from functions.store.webhook_entities import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
 def put_endpoint(endpoint: WebhookEndpoint) -> None:

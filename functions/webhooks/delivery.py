@@ -22,9 +22,10 @@ from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store import webhooks as store
+from functions.store.billing_entities import Subscription
 from functions.store.codec import entity_from_values
 from functions.store.customers import CustomerRef
-from functions.store.entities import Subscription, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from functions.store.webhook_entities import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from functions.webhooks import facts
 from functions.webhooks.facts import Fact
 from functions.webhooks.signing import signed_headers

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from functions.common.request_types import RequestModel
 from functions.common.schemas import lazy_models
-from functions.store import entities
+from functions.store import webhook_entities
 from functions.webhooks.facts import API_VERSION, SENT_TYPES
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -82,20 +82,20 @@ class WebhookEndpointUpdate(RequestModel):
         return None if v is None else _checked_events(v)
 
 
-def endpoint_out(endpoint: entities.WebhookEndpoint) -> dict[str, Any]:
+def endpoint_out(endpoint: webhook_entities.WebhookEndpoint) -> dict[str, Any]:
     return {"id": endpoint.id, "created_at": endpoint.created_at, "modified_at": endpoint.modified_at,
             "url": endpoint.url, "name": endpoint.name, "api_version": endpoint.api_version,
             "format": endpoint.format, "secret": endpoint.secret, "organization_id": endpoint.organization_id,
             "events": endpoint.events, "enabled": endpoint.enabled, "uses_standard_webhook_signature": True}
 
 
-def event_out(event: entities.WebhookEvent) -> dict[str, Any]:
+def event_out(event: webhook_entities.WebhookEvent) -> dict[str, Any]:
     return {"id": event.id, "created_at": event.created_at, "modified_at": event.modified_at,
             "last_http_code": event.last_http_code, "succeeded": event.succeeded, "skipped": event.skipped,
             "api_version": event.api_version, "payload": event.payload, "type": event.type, "is_archived": False}
 
 
-def delivery_out(delivery: entities.WebhookDelivery, event: entities.WebhookEvent) -> dict[str, Any]:
+def delivery_out(delivery: webhook_entities.WebhookDelivery, event: webhook_entities.WebhookEvent) -> dict[str, Any]:
     return {"id": delivery.id, "created_at": delivery.created_at, "modified_at": None,
             "succeeded": delivery.succeeded, "http_code": delivery.http_code, "response": delivery.response,
             "webhook_event": event_out(event)}

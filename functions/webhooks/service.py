@@ -12,7 +12,7 @@ from functions.common.clock import as_utc, iso, parse_iso, utcnow
 from functions.common.errors import ValidationFailed, field_error
 from functions.common.ids import new_id
 from functions.store import webhooks as store
-from functions.store.entities import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from functions.store.webhook_entities import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from functions.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointUpdate
 from functions.webhooks.signing import new_secret
 

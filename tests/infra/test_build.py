@@ -98,15 +98,18 @@ def test_botocore_data_is_exactly_the_services_the_functions_call(built: Path) -
 # calls, and libraries it has no use for. Each line is a cut that a new import would silently undo.
 NOT_IMPORTED = {
     "ingest": ("functions.events.routes", "functions.customers.schemas", "functions.meters.schemas",
-               "functions.billing", "functions.portal", "functions.bulk", "functions.customer_sessions"),
+               "functions.billing", "functions.portal", "functions.bulk", "functions.customer_sessions",
+               "functions.store.billing_entities", "functions.store.webhook_entities"),
     # Each feature's routes wait for the first request to one of its paths (ROUTE_GROUPS in the handler).
     "management": ("functions.portal", "functions.bulk", "functions.billing", "functions.customers",
                    "functions.customer_meters", "functions.customer_sessions", "functions.events",
-                   "functions.meters", "functions.organizations", "functions.webhooks", "functions.store.entities"),
+                   "functions.meters", "functions.organizations", "functions.webhooks", "functions.store.entities",
+                   "functions.store.billing_entities"),
     "portal": ("functions.billing.schemas", "functions.meters.schemas", "functions.organizations.schemas",
-               "functions.billing.routes",
+               "functions.billing.routes", "functions.store.webhook_entities",
                "functions.billing.close", "functions.events", "functions.bulk"),
-    "bulk_ingest": ("aws_lambda_powertools.event_handler", "functions.billing", "functions.portal"),
+    "bulk_ingest": ("aws_lambda_powertools.event_handler", "functions.billing", "functions.portal",
+                    "functions.store.billing_entities", "functions.store.webhook_entities"),
     "cycle_close": ("pydantic", "aws_lambda_powertools.event_handler", "functions.billing.schemas",
                     "functions.meters.schemas", "functions.portal", "functions.bulk"),
     # Delivering builds Polar's shapes; it never routes requests nor closes cycles.

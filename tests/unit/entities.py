@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.store.entities import BillingState, Discount, Meter, Price, Product, Subscription, TaxRate
+from functions.store.billing_entities import Discount, Price, Product, Subscription, TaxRate
+from functions.store.entities import BillingState, Meter
 
 MATCH_ALL = {"conjunction": "and", "clauses": []}
 

@@ -14,7 +14,7 @@ from functions.billing.adjustments import (
 )
 from functions.billing.invoice import Line, total_invoice
 from functions.meters.periods import Period, customer_period, cycle, cycle_boundary
-from functions.store.entities import TaxRate
+from functions.store.billing_entities import TaxRate
 from tests.unit.entities import billing as make_billing
 from tests.unit.entities import discount as make_discount
 from tests.unit.entities import tax_rate

@@ -12,7 +12,7 @@ from functions.billing.announcements import (
     subscription_announcements,
     subscription_changes,
 )
-from functions.store.entities import Invoice, Subscription
+from functions.store.billing_entities import Invoice, Subscription
 
 SUB = Subscription(id="s1", organization_id="org", customer_id="c1", product_id="p1", billing_anchor="a",
                    started_at="a", current_period_start="2026-11-01T00:00:00Z",

@@ -11,7 +11,8 @@ from functions.billing.closing import InvoiceContext, billing_state, plan_close
 from functions.common.clock import iso
 from functions.meters.periods import Period
 from functions.store.aggregates import StoredAggregate
-from functions.store.entities import Customer, Subscription
+from functions.store.billing_entities import Subscription
+from functions.store.entities import Customer
 from functions.store.partial import Partial
 from tests.unit.entities import meter, product, tax_rate
 from tests.unit.entities import subscription as make_subscription

@@ -10,7 +10,8 @@ from polar.base import deserialize
 from polar.v2026_10.outputs import CustomerOrder, CustomerSubscription
 
 from functions.billing.polar import order_out, subscription_out
-from functions.store.entities import Invoice, InvoiceLine, Meter
+from functions.store.billing_entities import Invoice, InvoiceLine
+from functions.store.entities import Meter
 from functions.store.organizations import Organization
 from tests.unit.entities import product, subscription
 

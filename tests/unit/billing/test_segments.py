@@ -11,7 +11,7 @@ from functions.billing.closing import billing_state, segment_usage
 from functions.common.clock import iso
 from functions.meters.periods import customer_period
 from functions.store.aggregates import StoredAggregate
-from functions.store.entities import Subscription
+from functions.store.billing_entities import Subscription
 from functions.store.partial import Partial
 from tests.unit.entities import meter, product, subscription
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from functions.portal.locale import LOCALES, NBSP, NNBSP, money, negotiate, number, percent
 from functions.portal.pages import on_accent
 from functions.portal.words import Unit, line_detail, meter_sentence, price_words, unit_of
-from functions.store.entities import InvoiceLine
+from functions.store.billing_entities import InvoiceLine
 from tests.unit.entities import price
 
 TOKENS = Unit("token", "tokens")

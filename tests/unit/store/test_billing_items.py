@@ -4,9 +4,10 @@ and customers written by earlier versions still read."""
 from __future__ import annotations
 
 from functions.store.billing import invoice_from_item, product_from_item
+from functions.store.billing_entities import Invoice, InvoiceLine, InvoiceTax, Price, Product
 from functions.store.codec import entity_item, to_item
 from functions.store.customers import customer_from_item, customer_item
-from functions.store.entities import BillingState, Customer, Invoice, InvoiceLine, InvoiceTax, Price, Product
+from functions.store.entities import BillingState, Customer
 
 
 def test_an_invoice_reads_back_with_its_lines_and_taxes() -> None:
