@@ -8,9 +8,10 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.harness import call_handler
+from benchmarks.harness import StoreTimer, call_handler
 from benchmarks.ingest import meters_body
 from functions.common.clock import iso
 
@@ -69,4 +70,50 @@ def run(large: int = 1_000_000) -> dict[Any, Any]:
         results[size] = read_stats(org.organization_id, customer, all_meters)
     results["load_seconds"] = time.perf_counter() - started
     results["ratio"] = results[large]["median_ms"] / results[1_000]["median_ms"]
+    return results
+
+
+HISTORY_METERS = 10
+CLOSED_PERIODS = 36
+
+
+def history_run(reads: int = 300) -> dict[str, Any]:
+    """The customer-meter read of a customer with 36 closed monthly periods x 10 meters against a new customer's:
+    read units and time. Both have one event per meter in the open period, ingested through the real handler;
+    the old customer's closed periods are written as the store writes them (an aggregate, then the close's
+    update marking it closed), one per meter and month."""
+    from functions.handlers import management
+    from functions.meters.periods import calendar_month
+    from functions.organizations.service import create_organization
+    from functions.store import customers, meters
+    from functions.store.aggregates import StoredAggregate, mark_closed, put_aggregate
+    from functions.store.partial import Partial
+
+    org = create_organization("bench-history")
+    for i in range(HISTORY_METERS):
+        call_handler(management.handler, "POST", "/v1/meters/", org.token, meters_body(i))
+    all_meters = {m.id: m for m in meters.list_all(org.organization_id)}
+    for external_id in ("new-customer", "old-customer"):
+        load(org.token, external_id, 1, offset=hash(external_id) % 10**6)
+    ids = customers.ids_by_external_id(org.organization_id, ["new-customer", "old-customer"])
+    month = calendar_month(datetime.now(UTC))
+    for _ in range(CLOSED_PERIODS):
+        month = calendar_month(month.start - timedelta(days=1))
+        for meter_id in all_meters:
+            key = StoredAggregate(ids["old-customer"], meter_id, month.key, iso(month.end), version=1,
+                                  state=Partial(count=5, total=Decimal(50)))
+            put_aggregate(org.organization_id, key, None)
+            mark_closed(org.organization_id, key.key, iso(month.end), 1)
+    results: dict[str, Any] = {}
+    timer = StoreTimer()
+    timer.install()
+    for external_id in ("new-customer", "old-customer"):
+        customer = customers.get(org.organization_id, ids[external_id])
+        assert customer is not None
+        timer.reset()
+        results[external_id] = read_stats(org.organization_id, customer, all_meters, reads)
+        results[external_id]["read_units"] = timer.read_units / (reads + 1)  # read_stats reads once more first
+    results["time_ratio"] = results["old-customer"]["median_ms"] / results["new-customer"]["median_ms"]
+    results["read_unit_ratio"] = results["old-customer"]["read_units"] / results["new-customer"]["read_units"]
+    results["closed_items"] = CLOSED_PERIODS * HISTORY_METERS
     return results

@@ -54,6 +54,14 @@ class StoreTimer:
         self.wall = 0.0
         self.requests: dict[str, int] = {}
         self.write_units = 0
+        self.read_units = 0.0
+
+    def count_read_units(self, name: str, kwargs: dict[str, Any], response: dict[str, Any]) -> None:
+        """Read units by DynamoDB's rule for a query: the items read, summed, 1 per 4 KB started (half of it
+        eventually consistent). DynamoDB Local reports none for a query."""
+        if name == "query":
+            size = sum(item_size(item) for item in response.get("Items", []))
+            self.read_units += max(1, -(-size // 4096)) * (1 if kwargs.get("ConsistentRead") else 0.5)
 
     def count_units(self, name: str, kwargs: dict[str, Any]) -> None:
         """Write units by DynamoDB's published rule: 1 per KB written, 2 per KB inside a transaction.
@@ -83,7 +91,9 @@ class StoreTimer:
                     timer.count_units(name, kwargs)
                     cpu, wall = time.thread_time(), time.perf_counter()
                     try:
-                        return method(*args, **kwargs)
+                        response = method(*args, **kwargs)
+                        timer.count_read_units(name, kwargs, response)
+                        return response
                     finally:
                         timer.cpu += time.thread_time() - cpu
                         timer.wall += time.perf_counter() - wall
@@ -98,6 +108,7 @@ class StoreTimer:
         self.cpu = self.wall = 0.0
         self.requests.clear()
         self.write_units = 0
+        self.read_units = 0.0
 
 
 # An aggregate item (keys, meter id, period, version, count, sum, min/max/last) stays well under 1 KB.

@@ -335,8 +335,8 @@ def usage_of(context: InvoiceContext, cache: RunCache | None = None
         meters = cache.meters.get(context.org_id) or {m.id: m for m in meter_store.list_all(context.org_id)}
         cache.meters[context.org_id] = meters
     start = usage_start(context.subscription)
-    aggregates = {a.meter_id: a for a in customer_aggregates(context.org_id, context.subscription.customer_id)
-                  if a.period_key == start}
+    aggregates = {a.meter_id: a for a in customer_aggregates(context.org_id, context.subscription.customer_id,
+                                                             period=start)}
     return aggregates, meters
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from functions.common.clock import utcnow
 from functions.common.errors import NotFound
 from functions.common.listing import SortKeys, sort_rows
 from functions.meters.aggregation import value_of
+from functions.meters.periods import calendar_month
 from functions.meters.service import as_number
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
@@ -30,20 +33,24 @@ def split_customer_meter_id(value: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-def open_aggregates(aggregates: list[StoredAggregate], customer: Customer) -> dict[str, StoredAggregate]:
-    """Per meter, the aggregate usage is counting in now: the open segment of the subscription the meter follows
-    (`Customer.billing_for`), or else the latest period that is not closed."""
-    current: dict[str, StoredAggregate] = {}
-    for aggregate in aggregates:
-        if aggregate.closed:
-            continue
-        billing = customer.billing_for(aggregate.meter_id)
-        if billing and aggregate.period_key != billing.period_start:
-            continue
-        known = current.get(aggregate.meter_id)
-        if known is None or aggregate.period_key > known.period_key:
-            current[aggregate.meter_id] = aggregate
-    return current
+def open_period_start(customer: Customer, meter_id: str, now: datetime) -> str:
+    """Where the period usage of a meter counts in now starts: the open segment of the subscription the meter
+    follows (`Customer.billing_for`), or else the calendar month (meters/periods.py)."""
+    billing = customer.billing_for(meter_id)
+    return billing.period_start if billing else calendar_month(now).key
+
+
+def oldest_open_start(customer: Customer, now: datetime) -> str:
+    """The earliest start of any of the customer's open periods: the customer-meter read reads from there on."""
+    return min([calendar_month(now).key, *(s.period_start for s in customer.billing.values())])
+
+
+def open_aggregates(aggregates: list[StoredAggregate], customer: Customer, now: datetime
+                    ) -> dict[str, StoredAggregate]:
+    """Per meter, the aggregate usage is counting in now (open_period_start), if it has one and it is not
+    closed. An older period a customer without a subscription used is not shown: its month is over."""
+    return {a.meter_id: a for a in aggregates
+            if not a.closed and a.period_key == open_period_start(customer, a.meter_id, now)}
 
 
 def consumed(meter: Meter, aggregate: StoredAggregate) -> Decimal:
@@ -77,14 +84,18 @@ class CustomerMeter:
         }
 
 
-def customer_meters(org_id: str, customer: Customer, meters: dict[str, Meter]) -> list[CustomerMeter]:
-    """Every active meter of the customer with its current numbers: one DynamoDB query.
+def customer_meters(org_id: str, customer: Customer, meters: dict[str, Meter], now: datetime | None = None
+                    ) -> list[CustomerMeter]:
+    """Every active meter of the customer with its current numbers: one DynamoDB query, of the open periods'
+    aggregates only (however many periods the customer has closed).
 
     Active: the customer has usage in the current period, or its subscription grants credits on the meter.
     """
+    now = now or utcnow()
     credits = {m: (Decimal(str(units)), state) for state in customer.billing.values()
                for m, units in state.credits.items()}
-    current = open_aggregates(customer_aggregates(org_id, customer.id), customer)
+    stored = customer_aggregates(org_id, customer.id, since=oldest_open_start(customer, now))
+    current = open_aggregates(stored, customer, now)
     rows = []
     for meter_id in sorted(set(current) | set(credits)):
         meter = meters.get(meter_id)

@@ -1,6 +1,7 @@
 """Per (customer, meter, period) aggregates, and the ingest transaction that writes them with their events.
 
-Aggregate    PK AGG#{org}#{customer}   SK {meter}#{period start}   (attribute names: functions/store/attributes.py)
+Aggregate    PK AGG#{org}#{customer}   SK PERIOD#{period start}#{meter}
+(attribute names: functions/store/attributes.py)
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from functions.store.attributes import (
 from functions.store.codec import decimal_attr, to_attr, to_item
 from functions.store.events import EventRecord, event_item
 from functions.store.keys import (
+    AGGREGATE_SK_LAST,
+    AGGREGATE_SK_PREFIX,
     AggregateKey,
     aggregate_key,
+    aggregate_period_sk,
     aggregate_pk,
     customer_of_aggregate_pk,
     split_aggregate_sk,
@@ -221,14 +225,21 @@ def read_aggregates(org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey,
     return found
 
 
-def customer_aggregates(org_id: str, customer_id: str) -> list[StoredAggregate]:
-    """Every aggregate of one customer: one query, whatever the number of events behind them."""
-    items = dynamo.query_all(
-        TableName=dynamo.table_name(),
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": aggregate_pk(org_id, customer_id)}},
-        ConsistentRead=True,
-    )
+def customer_aggregates(org_id: str, customer_id: str, *, since: str | None = None, period: str | None = None
+                        ) -> list[StoredAggregate]:
+    """One customer's aggregates, one query whatever the number of events behind them: of the periods starting
+    at or after `since`, or of the one period starting at `period`, or (neither) all of them. A read of the
+    open periods reads no closed period before them (the sort key starts with the period)."""
+    values: dict[str, Any] = {":pk": {"S": aggregate_pk(org_id, customer_id)}}
+    if period is not None:
+        condition = "PK = :pk AND begins_with(SK, :period)"
+        values[":period"] = {"S": aggregate_period_sk(period)}
+    else:
+        condition = "PK = :pk AND SK BETWEEN :from AND :to"
+        values[":from"] = {"S": AGGREGATE_SK_PREFIX + (since or "")}
+        values[":to"] = {"S": AGGREGATE_SK_LAST}
+    items = dynamo.query_all(TableName=dynamo.table_name(), KeyConditionExpression=condition,
+                             ExpressionAttributeValues=values, ConsistentRead=True)
     return [decode_aggregate(item) for item in items]
 
 

@@ -67,8 +67,19 @@ def aggregate_pk(org_id: str, customer_id: str) -> str:
     return f"AGG#{org_id}#{customer_id}"
 
 
+AGGREGATE_SK_PREFIX = "PERIOD#"
+AGGREGATE_SK_LAST = "PERIOD$"  # sorts after every "PERIOD#..." key ("$" follows "#")
+
+
 def aggregate_sk(meter_id: str, period_key: str) -> str:
-    return f"{meter_id}#{period_key}"
+    """Period first: a customer's aggregates sort by period, so a read of the open periods is a key range (every
+    period from the oldest open one on), whatever the number of closed periods before it."""
+    return f"{AGGREGATE_SK_PREFIX}{period_key}#{meter_id}"
+
+
+def aggregate_period_sk(period_key: str) -> str:
+    """The sort-key prefix of a customer's aggregates of one period."""
+    return f"{AGGREGATE_SK_PREFIX}{period_key}#"
 
 
 def customer_of_aggregate_pk(pk: str) -> str:
@@ -77,7 +88,7 @@ def customer_of_aggregate_pk(pk: str) -> str:
 
 def split_aggregate_sk(sk: str) -> tuple[str, str]:
     """(meter id, period key) of an aggregate's sort key."""
-    meter_id, period_key = sk.split("#", 1)
+    _, period_key, meter_id = sk.split("#", 2)
     return meter_id, period_key
 
 
