@@ -1,4 +1,5 @@
-"""Customer-meter read at 10^3 and 10^6 stored events for one customer: DynamoDB requests and time.
+"""Customer-meter read and the first page of the customer's events at 10^3 and 10^6 stored events for one
+customer: DynamoDB requests and time.
 
 The events go in through the real ingest handler (1,000 per request), so the aggregates are the real ones.
 """
@@ -49,6 +50,26 @@ def read_stats(org_id: str, customer: Customer, meters: dict[str, Meter], reads:
             "p95_ms": sorted(times)[int(reads * 0.95)] * 1000}
 
 
+def first_page_stats(token: str, customer: str, reads: int = 50) -> dict[str, float]:
+    """GET /v1/events/?external_customer_id=...&limit=10 through the management handler: the first page of the
+    customer's events, newest first (the listing index, GSI2). DynamoDB requests of one call, median time."""
+    from functions.handlers import management
+    from functions.store import dynamo
+
+    path = f"/v1/events/?external_customer_id={customer}&limit=10"
+    dynamo.requests.reset()
+    response = call_handler(management.handler, "GET", path, token)
+    assert response["statusCode"] == 200, str(response)[:500]
+    requests = sum(dynamo.requests.counts.values())
+    times = []
+    for _ in range(reads):
+        start = time.perf_counter()
+        call_handler(management.handler, "GET", path, token)
+        times.append(time.perf_counter() - start)
+    return {"requests": requests, "median_ms": statistics.median(times) * 1000,
+            "p95_ms": sorted(times)[int(reads * 0.95)] * 1000}
+
+
 def run(large: int = 1_000_000) -> dict[Any, Any]:
     from functions.handlers import management
     from functions.organizations.service import create_organization
@@ -68,8 +89,11 @@ def run(large: int = 1_000_000) -> dict[Any, Any]:
         customer = customers.get(org.organization_id, customer_id)
         assert customer is not None
         results[size] = read_stats(org.organization_id, customer, all_meters)
+        results[size]["first_page"] = first_page_stats(org.token, "reader")
     results["load_seconds"] = time.perf_counter() - started
     results["ratio"] = results[large]["median_ms"] / results[1_000]["median_ms"]
+    results["first_page_ratio"] = (results[large]["first_page"]["median_ms"]
+                                   / results[1_000]["first_page"]["median_ms"])
     return results
 
 

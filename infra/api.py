@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.handlers.routes import FUNCTIONS, ROUTES
+from functions.store import table_spec
 from infra.lambda_function import MeterbillFunction
 from infra.storage import Storage
 
@@ -76,7 +77,8 @@ class Api(Construct):
         # an invoice an API call writes is published (stored PDF and JSON, invoice.created), and the stored
         # PDF is downloaded. No index query: the service publishes the invoice it wrote, and the cycle close
         # (which reads the index of invoices not yet published) repairs a failed publication.
-        management.grant_table(storage.table, MANAGEMENT_TABLE_ACTIONS)
+        # GSI2: a customer's events by time (the event listing)
+        management.grant_table(storage.table, MANAGEMENT_TABLE_ACTIONS, indexes=[table_spec.GSI2])
         management.grant_objects(storage.invoice_bucket, ("s3:PutObject", "s3:GetObject"), INVOICE_OBJECTS)
         storage.bus.grant_put_events_to(management.role)
         # The portal renders an invoice's PDF itself and never touches S3; on the bus it announces a customer's

@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from constructs import Construct
 
+from functions.store import table_spec
 from infra.lambda_function import MeterbillFunction, failure_queue
 from infra.names import stack_scoped_name
 from infra.storage import Storage
@@ -59,7 +60,7 @@ class CycleClose(Construct):
         fn = self.handler.function
         # Reads subscriptions due, invoices not yet published, threshold signals and meters awaiting their
         # catch-up backfill from GSI1.
-        self.handler.grant_table(storage.table, TABLE_ACTIONS, query_indexes=True)
+        self.handler.grant_table(storage.table, TABLE_ACTIONS, indexes=[table_spec.GSI1])
         self.handler.grant_objects(storage.invoice_bucket, ("s3:PutObject",), INVOICE_OBJECTS)
         storage.bus.grant_put_events_to(self.handler.role)  # invoice.created, threshold signals
         self.handler.allow_invoking_itself()  # a run near its time limit hands the rest to a fresh one

@@ -14,8 +14,6 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from functions.store import table_spec
-
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build"
 
@@ -105,18 +103,18 @@ class MeterbillFunction(Construct):
                                                  arn_format=ArnFormat.COLON_RESOURCE_NAME)],
         ))
 
-    def grant_table(self, table: dynamodb.ITable, actions: Iterable[str], *, query_indexes: bool = False) -> None:
-        """Item actions on the table itself; with query_indexes, also Query on each of its global secondary
-        indexes, named (the only index action the code uses)."""
+    def grant_table(self, table: dynamodb.ITable, actions: Iterable[str], *,
+                    indexes: Iterable[dict[str, str]] = ()) -> None:
+        """Item actions on the table itself, and Query (the only index action the code uses) on the global
+        secondary indexes named (table_spec.GSI1, GSI2): each function only on the indexes it reads."""
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn])
         )
-        if query_indexes:
+        names = [index["name"] for index in indexes]
+        if names:
             self.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["dynamodb:Query"],
-                    resources=[f"{table.table_arn}/index/{index['name']}" for index in table_spec.GLOBAL_INDEXES],
-                )
+                iam.PolicyStatement(actions=["dynamodb:Query"],
+                                    resources=[f"{table.table_arn}/index/{name}" for name in names])
             )
 
     def grant_objects(self, bucket: s3.IBucket, actions: Iterable[str], key_pattern: str) -> None:

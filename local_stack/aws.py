@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -134,19 +135,11 @@ class LocalAws:
     def create_resources(self) -> None:
         dynamodb = self.client("dynamodb")
         for name, props in self.stack.tables.items():
-            request: dict[str, Any] = {
-                "TableName": name,
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "KeySchema": props["KeySchema"],
-                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-            }
-            if props.get("GlobalSecondaryIndexes"):
-                request["GlobalSecondaryIndexes"] = [
-                    {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
-                    for index in props["GlobalSecondaryIndexes"]
-                ]
-            with _ignore(("ResourceInUseException",)):
+            request = create_table_request(name, props)
+            try:
                 dynamodb.create_table(**request)
+            except dynamodb.exceptions.ResourceInUseException:
+                add_missing_indexes(dynamodb, request)
         s3 = self.client("s3")
         for name, props in self.stack.buckets.items():
             with _ignore(("BucketAlreadyOwnedByYou", "BucketAlreadyExists")):
@@ -181,3 +174,44 @@ class LocalAws:
             self.moto_server.stop()
         if self.dynamodb:
             self.dynamodb.stop()
+
+
+def create_table_request(name: str, props: dict[str, Any]) -> dict[str, Any]:
+    """CreateTable's arguments for a table of the template (its `Properties`)."""
+    request: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        request["GlobalSecondaryIndexes"] = [
+            {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
+            for index in props["GlobalSecondaryIndexes"]
+        ]
+    return request
+
+
+def add_missing_indexes(dynamodb: Any, request: dict[str, Any]) -> None:
+    """A table kept from an earlier run (a state dir) gets the indexes the template added since, one per
+    UpdateTable and each waited for until ACTIVE, as a CloudFormation update of the table does (DynamoDB
+    creates one index at a time and backfills it from the items already there)."""
+    name = request["TableName"]
+    for index in request.get("GlobalSecondaryIndexes", []):
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        have = {i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])}
+        if index["IndexName"] in have:
+            continue
+        keys = {k["AttributeName"] for k in index["KeySchema"]}
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in request["AttributeDefinitions"] if a["AttributeName"] in keys],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        for _ in range(600):
+            table = dynamodb.describe_table(TableName=name)["Table"]
+            statuses = [i.get("IndexStatus") for i in table.get("GlobalSecondaryIndexes", [])
+                        if i["IndexName"] == index["IndexName"]]
+            if statuses == ["ACTIVE"]:
+                break
+            time.sleep(0.1)

@@ -60,6 +60,8 @@ def _response_models() -> dict[str, type]:
     class Pagination(Schema):
         total_count: int
         max_page: int
+        next_cursor: str | None = Field(None, description="Meterbill: where the next page starts (pass it as "
+                                        "`cursor`), on listings read by key (a customer's events); else null")
 
     T = TypeVar("T")
 

@@ -14,7 +14,7 @@ from functions.common.clock import iso
 from functions.common.errors import ValidationFailed, field_error
 from functions.common.listing import metadata_filter, parse_sorting
 from functions.common.openapi import describe
-from functions.common.pagination import page_of
+from functions.common.pagination import encode_cursor, keyed_page, page_of
 from functions.customers.schemas import customer_out
 from functions.events import event_types, listing
 from functions.events.schemas import EventTypeUpdate
@@ -67,16 +67,33 @@ def register_listing(app: APIGatewayHttpResolver) -> None:
         sorting: Annotated[str, Query()] = "-timestamp",
         filter: Annotated[Json[BoundedFilter] | None,  # noqa: A002 (Polar's parameter name)
                           Query(description="a meter filter, as JSON: the events it matches")] = None,
+        cursor: Annotated[str | None, Query(description="Meterbill: `pagination.next_cursor` of the page before "
+                                                        "(one customer's events); `page` is then ignored")] = None,
     ) -> dict:
-        """Also filters on `metadata[key]=value` (repeat a key for any of several values)."""
+        """Also filters on `metadata[key]=value` (repeat a key for any of several values).
+
+        One customer's events (`customer_id` or `external_customer_id`) are read by key, newest or oldest first:
+        a page costs the same however many events the customer has, `pagination.next_cursor` continues it, and
+        `total_count` counts only up to one past this page. Without a customer the organization's events in
+        the range are read and counted."""
         org_id = require(app, "events:read").organization_id
         start = iso(start_timestamp) if start_timestamp else None
         end = iso(end_timestamp) if end_timestamp else None
-        found = listing.list_events(org_id, CustomerRef.optional(customer_id, external_customer_id), name, meter_id,
-                                    start, end, newest_first=sorting.startswith("-"),
-                                    event_filter=filter.model_dump() if filter else None,
-                                    metadata=metadata_filter(app.current_event.raw_query_string))
-        return page_of([event_out(org_id, event, customer) for event, customer in found], page, limit)
+        ref = CustomerRef.optional(customer_id, external_customer_id)
+        query = listing.EventQuery(org_id, name, meter_id, filter.model_dump() if filter else None,
+                                   metadata_filter(app.current_event.raw_query_string))
+        newest_first = sorting.startswith("-")
+        if ref is None:
+            rows = listing.list_events(org_id, None, query, start, end, newest_first)
+            return page_of([event_out(org_id, event, customer) for event, customer in rows], page, limit)
+        after = listing.cursor_position(cursor) if cursor else None
+        skip = 0 if after else (page - 1) * limit
+        customer, found = listing.customer_event_page(org_id, ref, query, limit, skip=skip,
+                                                      after=after,
+                                                      start=start, end=end, newest_first=newest_first)
+        last = found.last
+        return keyed_page([event_out(org_id, event, customer) for event in found.events], page, skip, found.more,
+                          encode_cursor(*last) if last else None)
 
     @app.get("/v1/event-types", **describe("events.EventTypeWithStats", page=True, scope="events:read"))
     def list_event_types(

@@ -16,6 +16,7 @@ subscriptions, invoices, ...) uses the field names of its model as they are.
 | x       | event     | external id (the idempotency key)                            |
 | md      | event     | metadata                                                     |
 | late    | event     | counted in the open period after its own had closed          |
+| l       | event     | its customer's listing partition: "{customer id}#{shard}" (GSI2's key, with ts) |
 | m       | aggregate | meter id                                                     |
 | ps, pe  | aggregate | period start (its key) and end                               |
 | ver     | aggregate | version: +1 on every write (the cycle close is guarded by it) |
@@ -38,6 +39,7 @@ from __future__ import annotations
 EVENT_CUSTOMER = "c"
 EVENT_NAME = "n"
 EVENT_TIMESTAMP = "ts"
+EVENT_LISTING = "l"
 EVENT_INGESTED_AT = "ia"
 EVENT_PERIOD = "p"
 EVENT_METER_SEQ = "ms"

@@ -70,6 +70,8 @@ def call(operation: str, **kwargs: Any) -> dict[str, Any]:
             with translated_errors_except("TransactionConflictException"):
                 return method(**kwargs)
         except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionConflictException":
+                raise  # not contention: an error the store has no domain name for (AccessDenied, ...)
             if attempt == CONFLICT_RETRIES:
                 raise Conflict("the item is being written by a transaction; retry") from exc
             pause_before_retry(attempt)

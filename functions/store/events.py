@@ -1,11 +1,16 @@
-"""Events: immutable, keyed by organization and id (the id from external_id), spread over shards.
+"""Events: immutable, keyed by organization and id (the id from external_id), spread over shards; a customer's
+events by time through GSI2 (the listing).
 
 Event item   PK EVENT#{org}#{shard}   SK {event id}   (attribute names: functions/store/attributes.py)
+GSI2         l {customer}#{listing shard}   ts {timestamp}
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from functions.store import dynamo
@@ -14,6 +19,7 @@ from functions.store.attributes import (
     EVENT_EXTERNAL_ID,
     EVENT_INGESTED_AT,
     EVENT_LATE,
+    EVENT_LISTING,
     EVENT_METADATA,
     EVENT_METER_PERIODS,
     EVENT_METER_SEQ,
@@ -22,7 +28,15 @@ from functions.store.attributes import (
     EVENT_TIMESTAMP,
 )
 from functions.store.codec import from_item, to_attr
-from functions.store.keys import EVENT_SHARDS, event_key, event_pk, event_shard
+from functions.store.keys import (
+    EVENT_SHARDS,
+    LISTING_SHARDS,
+    event_key,
+    event_pk,
+    event_shard,
+    listing_partition,
+)
+from functions.store.table_spec import GSI2
 
 
 @dataclass(slots=True)
@@ -61,11 +75,14 @@ class EventRecord:
 
 def event_item(org_id: str, event: EventRecord) -> dict[str, Any]:
     """Written by hand rather than through to_item: this runs once per ingested event."""
+    shard = event_shard(event.id)
     item: dict[str, Any] = {
-        "PK": {"S": event_pk(org_id, event_shard(event.id))},
+        "PK": {"S": event_pk(org_id, shard)},
         "SK": {"S": event.id},
         "id": {"S": event.id},
         EVENT_CUSTOMER: {"S": event.customer_id},
+        # The listing shard from the same hash (LISTING_SHARDS divides EVENT_SHARDS): no second crc32 per event.
+        EVENT_LISTING: {"S": listing_partition(event.customer_id, shard % LISTING_SHARDS)},
         EVENT_NAME: {"S": event.name},
         EVENT_TIMESTAMP: {"S": event.timestamp},
         EVENT_INGESTED_AT: {"S": event.ingested_at},
@@ -146,6 +163,79 @@ def events_of(org_id: str, customer_ids: set[str] | None, start: str | None = No
         events = [e for e in events if e.customer_id in customer_ids]
     events.sort(key=lambda e: (e.timestamp, e.id))
     return events
+
+
+# A listing position: (timestamp, event id). Events of one timestamp are ordered by id, so a cursor is exact.
+Position = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[EventRecord]
+    more: bool  # another event follows the last one (a next page exists)
+
+    @property
+    def last(self) -> Position | None:
+        return (self.events[-1].timestamp, self.events[-1].id) if self.events else None
+
+
+def _shard_events(customer_id: str, shard: int, newest_first: bool, low: str, high: str, batch: int,
+                  name: str | None) -> Iterator[EventRecord]:
+    """One listing shard's events with low <= timestamp <= high, in (timestamp, id) order, read `batch` at a
+    time as the merge asks for them. The index orders only by timestamp: ties are sorted here by id."""
+    request: dict[str, Any] = {
+        "TableName": dynamo.table_name(),
+        "IndexName": GSI2["name"],
+        "KeyConditionExpression": "#l = :l AND #t BETWEEN :low AND :high",
+        "ExpressionAttributeNames": {"#l": EVENT_LISTING, "#t": EVENT_TIMESTAMP},
+        "ExpressionAttributeValues": {":l": {"S": listing_partition(customer_id, shard)}, ":low": {"S": low},
+                                      ":high": {"S": high}},
+        "ScanIndexForward": not newest_first,
+        "Limit": batch,
+    }
+    if name is not None:  # fewer items sent back; the read units are those of every event read
+        request["FilterExpression"] = "#n = :n"
+        request["ExpressionAttributeNames"]["#n"] = EVENT_NAME
+        request["ExpressionAttributeValues"][":n"] = {"S": name}
+    events = (decode_event(item) for item in dynamo.query_all(**request))
+    for _, tied in groupby(events, key=lambda e: e.timestamp):
+        yield from sorted(tied, key=lambda e: e.id, reverse=newest_first)
+
+
+FIRST_TIMESTAMP, LAST_TIMESTAMP = "0", "9"  # below and above every ISO 8601 timestamp of years 0000-8999
+
+
+def customer_event_page(customer_id: str, limit: int, *, newest_first: bool = True, start: str | None = None,
+                        end: str | None = None, after: Position | None = None, skip: int = 0,
+                        keep: Callable[[EventRecord], bool] | None = None, name: str | None = None) -> EventPage:
+    """A page of one customer's events in [start, end), newest (or oldest) first, from the listing index: the
+    `limit` events after position `after` (a cursor: the last event of the page before), or after the first
+    `skip` (page numbers), that `keep` keeps and have the `name`. Each listing shard is read in key order and
+    the shards are merged, so the cost is that of the events read, whatever the number stored; a filter that
+    keeps few events reads on until it has a page. The index is eventually consistent, as any GSI: an event a
+    moment old may not be listed yet (GET /v1/events/{id} reads the table)."""
+    low, high = start or FIRST_TIMESTAMP, end or LAST_TIMESTAMP
+    if after is not None:
+        low, high = (low, min(high, after[0])) if newest_first else (max(low, after[0]), high)
+    batch = min(100, skip + limit + 1)
+    shards = [_shard_events(customer_id, shard, newest_first, low, high, batch, name)
+              for shard in range(LISTING_SHARDS)]
+    order: Callable[[EventRecord], Position] = lambda e: (e.timestamp, e.id)  # noqa: E731
+    wanted: list[EventRecord] = []
+    for event in heapq.merge(*shards, key=order, reverse=newest_first):
+        if end is not None and event.timestamp >= end:
+            continue
+        if after is not None and ((order(event) >= after) if newest_first else (order(event) <= after)):
+            continue
+        if keep is not None and not keep(event):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        if len(wanted) == limit:
+            return EventPage(wanted, more=True)
+        wanted.append(event)
+    return EventPage(wanted, more=False)
 
 
 def get_event(org_id: str, event_id: str) -> EventRecord | None:

@@ -55,6 +55,18 @@ def event_shard(event_id: str) -> int:
     return zlib.crc32(event_id.encode()) % EVENT_SHARDS
 
 
+# A customer's events spread over this many partitions of the listing index (GSI2), so that one customer's
+# ingest is not capped by one index partition's 1,000 write units per second: 8 x 1,000 events/s. A listing
+# page reads each shard's newest events and merges them (docs/data-model.md).
+LISTING_SHARDS = 8
+
+
+def listing_partition(customer_id: str, shard: int) -> str:
+    """GSI2's partition key of a customer's events in one listing shard. Customer ids are UUIDs the store
+    generates, unique across organizations, so the organization is not repeated in every event item."""
+    return f"{customer_id}#{shard}"
+
+
 def event_pk(org_id: str, shard: int) -> str:
     """An event's key is its organization and its id (the shard comes from the id), never its customer: the
     id is derived from `external_id`, so the same external id names the same item whatever customer it is

@@ -8,7 +8,10 @@ TTL_ATTRIBUTE = "expires_at"
 
 # GSI1: generic inverted lookups (subscriptions due for closing, sessions by customer, ...).
 GSI1 = {"name": "GSI1", "partition_key": "GSI1PK", "sort_key": "GSI1SK"}
-GLOBAL_INDEXES = (GSI1,)
+# GSI2: a customer's events by time (the event listing): `l` is "{customer id}#{shard}", `ts` the timestamp.
+# Existing attributes' short names: the index costs each event item 39 bytes (docs/data-model.md).
+GSI2 = {"name": "GSI2", "partition_key": "l", "sort_key": "ts"}
+GLOBAL_INDEXES = (GSI1, GSI2)
 
 
 def create_table_request(table_name: str) -> dict:

@@ -25,7 +25,12 @@ def test_table_is_on_demand_with_pitr_ttl_and_index(template) -> None:
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
             "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "GSI1"})],
+            "GlobalSecondaryIndexes": [
+                Match.object_like({"IndexName": "GSI1"}),
+                Match.object_like({"IndexName": "GSI2", "KeySchema": [{"AttributeName": "l", "KeyType": "HASH"},
+                                                                      {"AttributeName": "ts", "KeyType": "RANGE"}],
+                                   "Projection": {"ProjectionType": "ALL"}}),
+            ],
         },
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import boto3
 import pytest
@@ -193,3 +194,28 @@ def test_the_store_retries_a_single_write_refused_while_a_transaction_holds_the_
     assert len(refused) == 2  # refused twice, then written
     stored = dynamodb.get_item(TableName=table, Key={"PK": {"S": item}, "SK": {"S": "c"}}, ConsistentRead=True)
     assert stored["Item"]["marked"] == {"BOOL": True} and stored["Item"]["n"] == {"N": "1"}
+
+
+def test_a_table_kept_from_before_an_index_existed_gets_it_with_its_items(local_stack) -> None:
+    """A state dir from an earlier version has the table without GSI2: the stack adds the index, as a
+    CloudFormation update would, and the events already stored are found through it."""
+    from local_stack.aws import add_missing_indexes, create_table_request
+
+    dynamodb = local_stack.aws.client("dynamodb")
+    [props] = local_stack.aws.stack.tables.values()
+    request = create_table_request(f"legacy-{uuid.uuid4().hex[:8]}", props)
+    earlier = {**request, "GlobalSecondaryIndexes": [i for i in request["GlobalSecondaryIndexes"]
+                                                     if i["IndexName"] == "GSI1"]}
+    earlier["AttributeDefinitions"] = [a for a in request["AttributeDefinitions"]
+                                       if a["AttributeName"] not in ("l", "ts")]
+    dynamodb.create_table(**earlier)
+    item = {"PK": {"S": "EVENT#o#01"}, "SK": {"S": "e1"}, "l": {"S": "c1#3"}, "ts": {"S": "2026-11-03T12:00:00Z"}}
+    dynamodb.put_item(TableName=request["TableName"], Item=item)
+    add_missing_indexes(dynamodb, request)
+    add_missing_indexes(dynamodb, request)  # a second start finds it there
+    indexes = dynamodb.describe_table(TableName=request["TableName"])["Table"]["GlobalSecondaryIndexes"]
+    assert sorted((i["IndexName"], i["IndexStatus"]) for i in indexes) == [("GSI1", "ACTIVE"), ("GSI2", "ACTIVE")]
+    found = dynamodb.query(TableName=request["TableName"], IndexName="GSI2", KeyConditionExpression="l = :l",
+                           ExpressionAttributeValues={":l": {"S": "c1#3"}})["Items"]
+    assert [i["SK"]["S"] for i in found] == ["e1"]
+    dynamodb.delete_table(TableName=request["TableName"])
