@@ -50,13 +50,11 @@ def read_stats(org_id: str, customer: Customer, meters: dict[str, Meter], reads:
             "p95_ms": sorted(times)[int(reads * 0.95)] * 1000}
 
 
-def first_page_stats(token: str, customer: str, reads: int = 50) -> dict[str, float]:
-    """GET /v1/events/?external_customer_id=...&limit=10 through the management handler: the first page of the
-    customer's events, newest first (the listing index, GSI2). DynamoDB requests of one call, median time."""
+def get_stats(token: str, path: str, reads: int = 50) -> dict[str, float]:
+    """GET `path` through the management handler: DynamoDB requests of one call, median and p95 time."""
     from functions.handlers import management
     from functions.store import dynamo
 
-    path = f"/v1/events/?external_customer_id={customer}&limit=10"
     dynamo.requests.reset()
     response = call_handler(management.handler, "GET", path, token)
     assert response["statusCode"] == 200, str(response)[:500]
@@ -68,6 +66,18 @@ def first_page_stats(token: str, customer: str, reads: int = 50) -> dict[str, fl
         times.append(time.perf_counter() - start)
     return {"requests": requests, "median_ms": statistics.median(times) * 1000,
             "p95_ms": sorted(times)[int(reads * 0.95)] * 1000}
+
+
+def first_page_path(customer: str) -> str:
+    """The first page of the customer's events, newest first (the listing index, GSI2)."""
+    return f"/v1/events/?external_customer_id={customer}&limit=10"
+
+
+def quantities_path(meter_id: str, customer: str) -> str:
+    """A day-interval quantities read of the customer's meter over the last 31 days (its day buckets)."""
+    now = datetime.now(UTC)
+    return (f"/v1/meters/{meter_id}/quantities?external_customer_id={customer}&interval=day"
+            f"&start_timestamp={iso(now - timedelta(days=31))}&end_timestamp={iso(now)}")
 
 
 def run(large: int = 1_000_000) -> dict[Any, Any]:
@@ -89,11 +99,13 @@ def run(large: int = 1_000_000) -> dict[Any, Any]:
         customer = customers.get(org.organization_id, customer_id)
         assert customer is not None
         results[size] = read_stats(org.organization_id, customer, all_meters)
-        results[size]["first_page"] = first_page_stats(org.token, "reader")
+        results[size]["first_page"] = get_stats(org.token, first_page_path("reader"))
+        sum_meter = next(m.id for m in all_meters.values() if m.aggregation["func"] == "sum")
+        results[size]["quantities"] = get_stats(org.token, quantities_path(sum_meter, "reader"))
     results["load_seconds"] = time.perf_counter() - started
     results["ratio"] = results[large]["median_ms"] / results[1_000]["median_ms"]
-    results["first_page_ratio"] = (results[large]["first_page"]["median_ms"]
-                                   / results[1_000]["first_page"]["median_ms"])
+    for read in ("first_page", "quantities"):
+        results[f"{read}_ratio"] = results[large][read]["median_ms"] / results[1_000][read]["median_ms"]
     return results
 
 

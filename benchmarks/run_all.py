@@ -59,6 +59,15 @@ def first_page_row(read: dict, large: int) -> str:
             f"{big['median_ms']:.2f} ms: ratio {read['first_page_ratio']:.2f} | {verdict(read['first_page_ratio'] <= 1.5)} |")
 
 
+def quantities_row(read: dict, large: int) -> str:
+    small, big = read["1000"].get("quantities"), read[str(large)].get("quantities")
+    if not small or not big:
+        return "| quantities read (day interval, 31 days), 10^3 vs 10^6 stored events | time ratio <= 1.5 | not run | |"
+    return (f"| quantities read of one customer's sum meter (`interval=day`, 31 days), 10^3 vs {large:,} stored events "
+            f"| time ratio <= 1.5 | {small['requests']} vs {big['requests']} requests, median {small['median_ms']:.2f} vs "
+            f"{big['median_ms']:.2f} ms: ratio {read['quantities_ratio']:.2f} | {verdict(read['quantities_ratio'] <= 1.5)} |")
+
+
 def history_row(history: dict | None) -> str:
     if not history:
         return "| customer-meter read, new customer vs 36 closed periods x 10 meters | read units and time ratio <= 1.2 | not run | |"
@@ -112,6 +121,7 @@ memory) on the same machine. Targets are DESIGN.md section 10. Raw numbers: benc
 | customer-meter read, 10^3 stored events | 1 query | {small['requests']} request, median {small['median_ms']:.2f} ms, p95 {small['p95_ms']:.2f} ms | {verdict(small['requests'] == 1)} |
 | customer-meter read, {large:,} stored events | 1 query; time ratio <= 1.2 | {big['requests']} request, median {big['median_ms']:.2f} ms, p95 {big['p95_ms']:.2f} ms; ratio {read['ratio']:.2f} | {verdict(big['requests'] == 1 and read['ratio'] <= 1.2)} |
 {first_page_row(read, large)}
+{quantities_row(read, large)}
 {history_row(raw.get("customer_meter_history"))}
 | cycle close: DynamoDB requests per subscription | <= 5 | {close['requests_per_subscription']:.3f} ({close['closed']:,} subscriptions closed in {close['seconds']:.0f} s, {close['per_second']:.0f}/s, {close['failed']} failed) | {verdict(close['requests_per_subscription'] <= 5.01)} |
 | bulk file of 1,000,000 lines (gzip NDJSON): peak memory | <= 256 MB, streamed | {bulk_row} |

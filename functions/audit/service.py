@@ -1,4 +1,5 @@
-"""The audit: recompute every aggregate of an organization from its stored events and report differences."""
+"""The audit: recompute every aggregate and quantity bucket of an organization from its stored events and
+report differences."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from datetime import timedelta
 from typing import Any
 
 from functions.common.clock import iso, parse_iso, utcnow
+from functions.meters.aggregation import Partial
+from functions.meters.matching import compile_meters
 from functions.meters.periods import calendar_month
-from functions.meters.service import recompute
+from functions.meters.service import event_buckets, recompute
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import customer_aggregates
+from functions.store.buckets import DAY, HOUR, bucket_starts, customer_buckets
+from functions.store.entities import Meter
 from functions.store.events import EventRecord, events_of
 
 
@@ -60,4 +65,29 @@ def audit(org_id: str, lookback_days: int = 40) -> list[Difference]:
                 for field, (got, want) in pairs.items():
                     if got != want:
                         differences.append(Difference(customer.id, meter.id, period_key, field, got, want))
+            if meter.aggregation["func"] != "unique":
+                differences += bucket_differences(org_id, customer.id, meter, by_customer.get(customer.id, []),
+                                                  since)
+    return differences
+
+
+def bucket_differences(org_id: str, customer_id: str, meter: Meter, events: list[EventRecord], since: str
+                       ) -> list[Difference]:
+    """The customer's hour and day buckets of the meter after the ones holding `since` (those hold events from
+    before the events read), against the buckets recomputed from the events. Named "H#{start}" / "D#{start}"
+    in the period column."""
+    expected = event_buckets(compile_meters([meter]), events)
+    differences = []
+    for grain in (HOUR, DAY):
+        boundary = bucket_starts(since)[0 if grain == HOUR else 1]
+        stored: dict[str, Partial] = defaultdict(Partial)
+        for start, state in customer_buckets(org_id, customer_id, meter.id, grain, boundary, "9999"):
+            stored[start].merge(state)  # ingest's item and the backfill's
+        starts = {s for s in stored if s > boundary} | {s for g, s in expected if g == grain and s > boundary}
+        for start in sorted(starts):
+            got, want = stored.get(start, Partial()), expected.get((grain, start), Partial())
+            for field in ("count", "total", "minimum", "maximum", "last_value"):
+                if getattr(got, field) != getattr(want, field):
+                    differences.append(Difference(customer_id, meter.id, f"{grain}#{start}", field,
+                                                  getattr(got, field), getattr(want, field)))
     return differences

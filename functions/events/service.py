@@ -26,10 +26,11 @@ from functions.events.schemas import EventCreate
 from functions.meters.aggregation import NotExact, Partial, exact_add
 from functions.meters.matching import compile_meters, contributions
 from functions.meters.periods import Period, calendar_month, customer_period, following_period
-from functions.store import aggregates, markers
+from functions.store import aggregates, buckets, markers
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
+from functions.store.buckets import DAY, HOUR, BucketDelta, BucketKey, bucket_starts
 from functions.store.entities import BillingState, Customer, Meter
 from functions.store.events import EventRecord
 from functions.thresholds import service as thresholds
@@ -40,18 +41,22 @@ class UsageStore(Protocol):
 
     def read_aggregates(self, org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]: ...
 
+    def read_buckets(self, org_id: str, keys: list[BucketKey]) -> dict[BucketKey, Partial]: ...
+
     def present_markers(self, org_id: str, wanted: list[tuple[AggregateKey, str]]
                         ) -> set[tuple[AggregateKey, str]]: ...
 
-    def write_chunk(self, org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
+    def write_chunk(self, org_id: str, events: list[EventRecord], deltas: list[AggregateDelta],
+                    buckets: list[BucketDelta]) -> ChunkResult:
         """Raises PeriodClosed when an aggregate's period is closed (nothing of the chunk is written)."""
         ...
 
 
 class DynamoUsage:
-    """The store's functions (functions/store/aggregates.py, markers.py)."""
+    """The store's functions (functions/store/aggregates.py, buckets.py, markers.py)."""
 
     read_aggregates = staticmethod(aggregates.read_aggregates)
+    read_buckets = staticmethod(buckets.read_buckets)
     present_markers = staticmethod(markers.present_markers)
     write_chunk = staticmethod(aggregates.write_chunk)
 
@@ -211,11 +216,12 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     result = IngestResult(duplicates=duplicates)
     router = PeriodRouter(customers_by_id)
     # Grouped by customer, a chunk carries one aggregate update per meter rather than one per customer and
-    # meter: fewer, fuller transactions when a request mixes many customers (bulk files do).
-    prepared.sort(key=lambda e: e.customer_id)
+    # meter: fewer, fuller transactions when a request mixes many customers (bulk files do); in time order
+    # within a customer, its events of one hour share their buckets' updates.
+    prepared.sort(key=lambda e: (e.customer_id, e.timestamp_iso))
     by_id = {m.id: m for m in active}
     try:
-        for chunk in plan_chunks(prepared, router.aggregate_keys):
+        for chunk in plan_chunks(prepared, router.aggregate_keys, event_buckets):
             inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq, usage, deadline)
             result.inserted += inserted
             result.duplicates += dropped
@@ -229,12 +235,26 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     return result
 
 
+def event_buckets(event: PreparedEvent) -> set[BucketKey]:
+    """The quantity buckets an event updates: its hour's and its day's, for each meter counting it (a unique
+    meter's quantities are counted from the events: distinct values do not add up across buckets)."""
+    hour, day = bucket_starts(event.timestamp_iso)
+    keys: set[BucketKey] = set()
+    for meter_id, part in event.contributions:
+        if not part.uniques:
+            keys.add((event.customer_id, meter_id, HOUR, hour))
+            keys.add((event.customer_id, meter_id, DAY, day))
+    return keys
+
+
 def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
-                meter_seq: int) -> tuple[list[EventRecord], list[AggregateDelta]]:
+                meter_seq: int) -> tuple[list[EventRecord], list[AggregateDelta], list[BucketDelta]]:
     records: list[EventRecord] = []
     deltas: dict[AggregateKey, AggregateDelta] = {}
+    hours: dict[BucketKey, Partial] = {}
     for event in chunk:
         (period, late), periods = router.event_periods(event)
+        hour, _ = bucket_starts(event.timestamp_iso)
         meter_periods: dict[str, str] | None = None
         for (meter_id, part), (meter_period, meter_late) in zip(event.contributions, periods, strict=True):
             if meter_period.key != period.key:  # recorded on the event, for the audit and the backfill
@@ -248,12 +268,21 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
                                                      prior=None)
             delta.partial.merge(part)  # merge reads `part` and never keeps a reference to its set
             delta.late_count += meter_late
+            if not part.uniques:
+                bucket_key = (event.customer_id, meter_id, HOUR, hour)
+                bucket = hours.get(bucket_key)
+                if bucket is None:
+                    bucket = hours[bucket_key] = Partial()
+                bucket.merge(part)
         records.append(EventRecord(
             id=event.id, customer_id=event.customer_id, name=event.name, timestamp=event.timestamp_iso,
             external_id=event.external_id, metadata=event.metadata, ingested_at=ingested_at,
             period_key=period.key, meter_seq=meter_seq, late=late, meter_periods=meter_periods,
         ))
-    return records, list(deltas.values())
+    days: dict[BucketKey, Partial] = {}
+    for (customer_id, meter_id, _, hour), state in hours.items():  # a day's bucket is the sum of its hours'
+        days.setdefault((customer_id, meter_id, DAY, hour[:10]), Partial()).merge(state)
+    return records, list(deltas.values()), [BucketDelta(k, p) for k, p in (*hours.items(), *days.items())]
 
 
 def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
@@ -269,7 +298,7 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
     read = False  # whether records and deltas were built against what the store holds now
     while True:  # a closed period or a duplicate is progress (periods move forward, events drop out): it ends
         if not read:
-            records, deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq)
+            records, deltas, bucket_deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq)
             priors = usage.read_aggregates(org_id, [d.key for d in deltas])
             closed = {k for k, agg in priors.items() if agg.closed}
             if closed:
@@ -282,9 +311,15 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
                 if delta.prior is not None and delta.partial.total:
                     exact_add(delta.prior.state.total, delta.partial.total)  # what DynamoDB's ADD will compute
                 delta.new_markers = [m for m in sorted(delta.partial.uniques) if (delta.key, m) not in present]
+            # Only a bucket's min, max or last is conditioned on what it holds; counts and sums are added.
+            conditioned = [b.key for b in bucket_deltas if b.partial.minimum is not None
+                           or b.partial.maximum is not None or b.partial.last_at is not None]
+            bucket_priors = usage.read_buckets(org_id, conditioned) if conditioned else {}
+            for bucket in bucket_deltas:
+                bucket.prior = bucket_priors.get(bucket.key)
             read = True
         try:
-            outcome = usage.write_chunk(org_id, records, deltas)
+            outcome = usage.write_chunk(org_id, records, deltas, bucket_deltas)
         except PeriodClosed as exc:  # closed between the read and the write
             router.close_all(exc.keys)
             read = False

@@ -15,6 +15,7 @@ from functions.common.listing import metadata_filter, parse_sorting
 from functions.common.openapi import describe
 from functions.common.pagination import page_of
 from functions.meters import service
+from functions.meters.quantities import quantities
 from functions.meters.schemas import MeterCreate, MeterUpdate, meter_out
 from functions.store.customers import CustomerRef
 
@@ -91,4 +92,4 @@ def register(app: APIGatewayHttpResolver) -> None:
             raise ValidationFailed([field_error(["query", "end_timestamp"], "must not be before start_timestamp")])
         check_quantities_range(start_timestamp, end_timestamp, interval)
         ref = CustomerRef.optional(customer_id, external_customer_id)
-        return service.quantities(org_id, meter_id, start_timestamp, end_timestamp, interval, ref)
+        return quantities(org_id, meter_id, start_timestamp, end_timestamp, interval, ref)

@@ -1,26 +1,26 @@
-"""Meters: create (with a backfill of the open period), update, archive, and quantities over time."""
+"""Meters: create (with a backfill of the open period), update, archive. Quantities: meters/quantities.py."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound, PeriodClosed
 from functions.common.ids import new_id
 from functions.common.listing import SortKeys, metadata_matches, sort_rows
-from functions.meters.aggregation import Partial, exact_subtract, value_of
+from functions.meters.aggregation import Partial, exact_subtract
 from functions.meters.matching import CompiledMeter, compile_meters, contributions
 from functions.meters.periods import Period, customer_period
-from functions.store import aggregates, markers
+from functions.store import aggregates, buckets, markers
 from functions.store import customers as customer_store
 from functions.store import meters as store
 from functions.store.aggregates import AggregateKey, StoredAggregate
-from functions.store.customers import CustomerRef
+from functions.store.buckets import DAY, HOUR, bucket_starts
 from functions.store.entities import Meter
 from functions.store.events import EventRecord, events_of
 
@@ -114,7 +114,9 @@ def backfill(org_id: str, meter: Meter) -> int:
     meter's were not counted by ingest. The backfill recomputes them per period and adds what previous
     backfills of the meter have not added yet, so running it again is harmless: the catch-up run (a few minutes
     after creation, by the cycle-close Lambda) counts the events of ingest requests that loaded the meter list
-    just before the meter existed and committed after the first backfill read the events.
+    just before the meter existed and committed after the first backfill read the events. Their quantity
+    buckets are written whole beside ingest's (functions/store/buckets.py): a rerun recomputes the same
+    events and writes the same, or more.
     """
     written = 0
     # One pass over the organization's events (they are keyed by organization), grouped by customer and period.
@@ -124,7 +126,11 @@ def backfill(org_id: str, meter: Meter) -> int:
     for event in events_of(org_id, None, iso(utcnow() - timedelta(days=40))):
         if event.meter_seq < meter.seq:
             by_customer[event.customer_id].append(event)
+    compiled = compile_meters([meter])
     for customer in customer_store.list_all(org_id):
+        if meter.aggregation["func"] != "unique" and by_customer.get(customer.id):
+            buckets.put_backfill_buckets(org_id, customer.id, meter.id,
+                                         event_buckets(compiled, by_customer[customer.id]))
         state_of_meter = customer.billing_for(meter.id)
         own_cycle = state_of_meter is not customer.primary_billing()
         by_period: dict[str, list[EventRecord]] = defaultdict(list)
@@ -139,6 +145,18 @@ def backfill(org_id: str, meter: Meter) -> int:
                 period, _ = customer_period(state_of_meter, parse_iso(period_key))
                 written += _backfill_aggregate(org_id, key, period, state)
     return written
+
+
+def event_buckets(compiled: list[CompiledMeter], events: list[EventRecord]) -> dict[tuple[str, str], Partial]:
+    """(grain, start) -> what the events contribute to the meter's hour and day buckets. Pure."""
+    found: dict[tuple[str, str], Partial] = {}
+    for event in events:
+        state = stored_event_state(compiled, event)
+        if state.count:
+            hour, day = bucket_starts(event.timestamp)
+            found.setdefault((HOUR, hour), Partial()).merge(state)
+            found.setdefault((DAY, day), Partial()).merge(state)
+    return found
 
 
 def _backfill_aggregate(org_id: str, key: AggregateKey, period: Period, state: Partial) -> int:
@@ -196,63 +214,6 @@ def catch_up_backfills(now: datetime, has_time: Callable[[], bool] = lambda: Tru
         store.put(org_id, replace(meter, backfill_pending=False))
         done += 1
     return done
-
-
-BUCKETS = {
-    "hour": lambda t: t.replace(minute=0, second=0, microsecond=0),
-    "day": lambda t: t.replace(hour=0, minute=0, second=0, microsecond=0),
-    "week": lambda t: (t - timedelta(days=t.weekday())).replace(hour=0, minute=0, second=0, microsecond=0),
-    "month": lambda t: t.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
-    "year": lambda t: t.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0),
-}
-
-
-def quantities(org_id: str, meter_id: str, start: datetime, end: datetime, interval: str,
-               customers: CustomerRef | None = None) -> dict[str, Any]:
-    """Polar's MeterQuantities: one value per interval bucket in [start, end], and the total, over the
-    customers a filter names (None: every customer; an unknown one: nobody)."""
-    meter = get(org_id, meter_id)
-    ids = [c.id for c in customer_store.select(org_id, customers)]
-    return bucketed(meter, events_of(org_id, set(ids), iso(start), iso(end)), start, end, interval)
-
-
-def bucketed(meter: Meter, events: Iterable[EventRecord], start: datetime, end: datetime, interval: str
-             ) -> dict[str, Any]:
-    """The quantities of `meter` over stored `events` (any events: those the meter does not match count
-    nothing), one bucket per interval in [start, end]. Pure; the portal's chart uses it too."""
-    bucket_of = BUCKETS[interval]
-    buckets: dict[datetime, Partial] = {}
-    cursor = bucket_of(start)
-    while cursor <= end:
-        buckets[cursor] = Partial()
-        cursor = _advance(cursor, interval)
-    total = Partial()
-    compiled = compile_meters([meter])
-    for event in events:
-        moment = parse_iso(event.timestamp)
-        part = stored_event_state(compiled, event)
-        buckets.setdefault(bucket_of(moment), Partial()).merge(part)
-        total.merge(part)
-    func = meter.aggregation["func"]
-    return {
-        "quantities": [
-            {"timestamp": iso(moment), "quantity": as_number(value_of(func, state))}
-            for moment, state in sorted(buckets.items())
-        ],
-        "total": as_number(value_of(func, total)),
-    }
-
-
-def _advance(moment: datetime, interval: str) -> datetime:
-    if interval == "hour":
-        return moment + timedelta(hours=1)
-    if interval == "day":
-        return moment + timedelta(days=1)
-    if interval == "week":
-        return moment + timedelta(weeks=1)
-    if interval == "month":
-        return moment.replace(year=moment.year + (moment.month == 12), month=moment.month % 12 + 1)
-    return moment.replace(year=moment.year + 1)
 
 
 def as_number(value: Decimal) -> int | float:

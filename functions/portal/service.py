@@ -14,14 +14,13 @@ from functions.common.listing import SortKeys, sort_rows
 from functions.customer_meters.service import customer_meters
 from functions.customer_sessions.service import CustomerPrincipal
 from functions.customers import service as customers
-from functions.meters.service import bucketed
+from functions.meters.quantities import meter_quantities
 from functions.portal import selfservice
 from functions.store import billing as billing_store
 from functions.store import meters as meter_store
 from functions.store import organizations as organization_store
 from functions.store.billing_entities import Invoice, Price, Product, Subscription
 from functions.store.entities import Customer, Meter
-from functions.store.events import events_of
 
 
 def _meter_out(meter: Meter) -> dict[str, Any]:
@@ -73,8 +72,7 @@ def meter_cards(who: CustomerPrincipal, customer: Customer, products: list[Produ
 
     A meter an active subscription prices (`products`: theirs) is shown even before its first event of the
     period (so it does not vanish at a renewal), in that subscription's period. The daily series is the
-    quantities endpoint's computation (meters.service.bucketed) over the customer's events of the period, read
-    once for all meters."""
+    quantities endpoint's (meters/quantities.py): the customer's day buckets of the period."""
     now = now or utcnow()
     if all_meters is None:
         all_meters = {m.id: m for m in meter_store.list_all(who.organization_id)}
@@ -93,16 +91,13 @@ def meter_cards(who: CustomerPrincipal, customer: Customer, products: list[Produ
                        "period_end": billing_state.period_end}, priced))
     if not shown:
         return []
-    start = min(row["period_start"] for row, _ in shown)
-    events = list(events_of(who.organization_id, {customer.id}, start, iso(now)))
     for row, meter in shown:
         row["meter"] = _meter_out(meter)
         row["price"] = prices.get(row["meter_id"])
         period_start, period_end = parse_iso(row["period_start"]), parse_iso(row["period_end"])
-        in_period = [e for e in events if row["period_start"] <= e.timestamp < row["period_end"]]
         # The whole period, day by day (days to come are empty), so the chart shows how far the period is.
-        row["daily"] = bucketed(meter, in_period, period_start, period_end - timedelta(microseconds=1),
-                                "day")["quantities"]
+        row["daily"] = meter_quantities(who.organization_id, meter, [customer.id], period_start,
+                                        period_end - timedelta(microseconds=1), "day")["quantities"]
         row["as_of"] = iso(now)
     return sorted((row for row, _ in shown), key=lambda r: r["meter"]["name"].lower())
 

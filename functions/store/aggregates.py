@@ -17,7 +17,6 @@ from functions.store.attributes import (
     AGGREGATE_BACKFILLED_SUM,
     AGGREGATE_CLOSED,
     AGGREGATE_COUNT,
-    AGGREGATE_COUNT_BEFORE,
     AGGREGATE_LAST_AT,
     AGGREGATE_LAST_VALUE,
     AGGREGATE_LATE,
@@ -30,7 +29,8 @@ from functions.store.attributes import (
     AGGREGATE_UNIQUE,
     AGGREGATE_VERSION,
 )
-from functions.store.codec import decimal_attr, to_attr, to_item
+from functions.store.buckets import BucketDelta, bucket_update
+from functions.store.codec import decimal_attr, to_item
 from functions.store.events import EventRecord, event_item
 from functions.store.keys import (
     AGGREGATE_SK_LAST,
@@ -44,6 +44,7 @@ from functions.store.keys import (
 )
 from functions.store.markers import marker_put
 from functions.store.partial import Partial
+from functions.store.stored_state import StateUpdate, int_attribute, state_update, stored_partial
 
 __all__ = ["AggregateDelta", "AggregateKey", "ChunkResult", "StoredAggregate"]
 
@@ -89,60 +90,37 @@ class ChunkResult:
 
 def _aggregate_update(org_id: str, delta: AggregateDelta) -> dict[str, Any]:
     customer_id, meter_id, period_key = delta.key
-    part, prior = delta.partial, delta.prior
-    sets = [f"{AGGREGATE_METER} = if_not_exists({AGGREGATE_METER}, :m)",
-            f"{AGGREGATE_PERIOD_START} = if_not_exists({AGGREGATE_PERIOD_START}, :ps)",
-            f"{AGGREGATE_PERIOD_END} = if_not_exists({AGGREGATE_PERIOD_END}, :pe)"]
-    adds = [f"{AGGREGATE_VERSION} :one"]
-    conditions = [f"attribute_not_exists({AGGREGATE_CLOSED})"]
-    values: dict[str, Any] = {
-        ":m": {"S": meter_id}, ":ps": {"S": period_key}, ":pe": {"S": delta.period_end}, ":one": {"N": "1"}
-    }
-    if part.count:
-        adds.append(f"{AGGREGATE_COUNT} :n")
-        values[":n"] = {"N": str(part.count)}
-    if part.total:
-        adds.append(f"{AGGREGATE_SUM} :s")
-        values[":s"] = to_attr(part.total)
+    update = StateUpdate(
+        sets=[f"{AGGREGATE_METER} = if_not_exists({AGGREGATE_METER}, :m)",
+              f"{AGGREGATE_PERIOD_START} = if_not_exists({AGGREGATE_PERIOD_START}, :ps)",
+              f"{AGGREGATE_PERIOD_END} = if_not_exists({AGGREGATE_PERIOD_END}, :pe)"],
+        adds=[f"{AGGREGATE_VERSION} :one"],
+        conditions=[f"attribute_not_exists({AGGREGATE_CLOSED})"],
+        values={":m": {"S": meter_id}, ":ps": {"S": period_key}, ":pe": {"S": delta.period_end}, ":one": {"N": "1"}},
+    )
+    state_update(delta.partial, delta.prior.state if delta.prior else None, update)
     if delta.late_count:
-        adds.append(f"{AGGREGATE_LATE} :late")
-        values[":late"] = {"N": str(delta.late_count)}
-    # min, max and last only move one way. Each is set only where the value read does not already beat the new
-    # one, under a condition naming the direction, not the value read: a concurrent writer that moved it, but
-    # not past the new value, leaves this transaction valid; one that moved it past cancels it, and the chunk
-    # re-reads and retries. (Conditioned on the value read, every commit of one customer's writer would
-    # cancel the chunks all the others had read before it: with 16 writers, most of their transactions.)
-    for attr, new, old, better, beaten in (
-        (AGGREGATE_MIN, part.minimum, prior.state.minimum if prior else None, lambda a, b: a < b, ">"),
-        (AGGREGATE_MAX, part.maximum, prior.state.maximum if prior else None, lambda a, b: a > b, "<"),
-    ):
-        if new is not None and (old is None or better(new, old)):
-            sets.append(f"{attr} = :{attr}")
-            values[f":{attr}"] = to_attr(new)
-            conditions.append(f"(attribute_not_exists({attr}) OR {attr} {beaten} :{attr})")
-    old_last = prior.state.last_at if prior else None
-    if part.last_at is not None and (old_last is None or part.last_at >= old_last):
-        sets += [f"{AGGREGATE_LAST_VALUE} = :lv", f"{AGGREGATE_LAST_AT} = :lt"]
-        values[":lv"] = to_attr(part.last_value)
-        values[":lt"] = {"S": part.last_at}
-        conditions.append(f"(attribute_not_exists({AGGREGATE_LAST_AT}) OR {AGGREGATE_LAST_AT} <= :lt)")
+        update.adds.append(f"{AGGREGATE_LATE} :late")
+        update.values[":late"] = {"N": str(delta.late_count)}
     if delta.new_markers:
-        adds.append(f"{AGGREGATE_UNIQUE} :u")
-        values[":u"] = {"N": str(len(delta.new_markers))}
+        update.adds.append(f"{AGGREGATE_UNIQUE} :u")
+        update.values[":u"] = {"N": str(len(delta.new_markers))}
     return {
         "Update": {
             "TableName": dynamo.table_name(),
             "Key": aggregate_key(org_id, delta.key),
-            "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
-            "ConditionExpression": " AND ".join(conditions),
-            "ExpressionAttributeValues": values,
+            "UpdateExpression": update.expression(),
+            "ConditionExpression": " AND ".join(update.conditions),
+            "ExpressionAttributeValues": update.values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
 
 
-def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
-    """One transaction: every event put (new ids only), every aggregate update, every new unique marker.
+def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDelta], buckets: list[BucketDelta]
+                ) -> ChunkResult:
+    """One transaction: every event put (new ids only), every aggregate update, every quantity bucket's update,
+    every new unique marker. A bucket's min/max/last moved past ours cancels it like an aggregate's.
 
     Cancelled, it answers the duplicate events, or raises PeriodClosed naming the closed aggregates (the
     duplicates the same cancellation named are named again by the retry: their puts fail the same way)."""
@@ -152,6 +130,7 @@ def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDe
         for e in events
     ]
     actions += [_aggregate_update(org_id, d) for d in deltas]
+    actions += [bucket_update(org_id, b) for b in buckets]
     for delta in deltas:
         actions += [marker_put(org_id, delta.key, marker) for marker in delta.new_markers]
     if not actions:
@@ -186,32 +165,21 @@ def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDe
     return result
 
 
-def _int(item: dict[str, Any], name: str) -> int:
-    return int(item[name]["N"]) if name in item else 0
-
-
 def decode_aggregate(item: dict[str, Any]) -> StoredAggregate:
     customer_id = customer_of_aggregate_pk(item["PK"]["S"])
     meter_id, period_key = split_aggregate_sk(item["SK"]["S"])
-    state = Partial(
-        count=_int(item, AGGREGATE_COUNT) + _int(item, AGGREGATE_COUNT_BEFORE),
-        total=decimal_attr(item.get(AGGREGATE_SUM)) or Decimal(0),
-        minimum=decimal_attr(item.get(AGGREGATE_MIN)),
-        maximum=decimal_attr(item.get(AGGREGATE_MAX)),
-        last_value=decimal_attr(item.get(AGGREGATE_LAST_VALUE)),
-        last_at=item.get(AGGREGATE_LAST_AT, {}).get("S"),
-    )
+    state = stored_partial(item)
     return StoredAggregate(
         customer_id=customer_id,
         meter_id=meter_id,
         period_key=period_key,
         period_end=item.get(AGGREGATE_PERIOD_END, {}).get("S", ""),
-        version=_int(item, AGGREGATE_VERSION),
+        version=int_attribute(item, AGGREGATE_VERSION),
         closed=bool(item.get(AGGREGATE_CLOSED, {}).get("BOOL", False)),
         state=state,
-        unique_count=_int(item, AGGREGATE_UNIQUE),
-        late_count=_int(item, AGGREGATE_LATE),
-        backfilled_count=_int(item, AGGREGATE_BACKFILLED_COUNT),
+        unique_count=int_attribute(item, AGGREGATE_UNIQUE),
+        late_count=int_attribute(item, AGGREGATE_LATE),
+        backfilled_count=int_attribute(item, AGGREGATE_BACKFILLED_COUNT),
         backfilled_total=decimal_attr(item.get(AGGREGATE_BACKFILLED_SUM)) or Decimal(0),
     )
 

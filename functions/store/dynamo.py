@@ -149,3 +149,12 @@ def batch_get(keys: list[dict[str, Any]], projection: str | None = None) -> list
         items.extend(response.get("Responses", {}).get(table_name(), []))
         pending = response.get("UnprocessedKeys") or {}
     return items
+
+
+def batch_put(items: list[dict[str, Any]]) -> None:
+    """Whole-item puts, 25 per BatchWriteItem, following UnprocessedItems until every item is written. Not a
+    transaction: for writes that are idempotent on their own (the same item written again is the same)."""
+    for start in range(0, len(items), 25):
+        pending: dict[str, Any] = {table_name(): [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
+        while pending:
+            pending = call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}

@@ -104,6 +104,29 @@ def split_aggregate_sk(sk: str) -> tuple[str, str]:
     return meter_id, period_key
 
 
+# A quantity bucket: what one customer's meter counted in one hour ("H", start "2026-12-04T20") or one day ("D",
+# start "2026-12-04"), in the customer's aggregate partition. Its sort key starts with "QTY#", outside the
+# "PERIOD#" range the customer-meter read reads.
+BucketKey = tuple[str, str, str, str]  # customer id, meter id, grain ("H" or "D"), bucket start (a prefix of iso)
+BUCKET_BACKFILL_SUFFIX = "#B"  # the bucket a new meter's backfill wrote, whole, beside ingest's
+
+
+def bucket_sk(meter_id: str, grain: str, start: str) -> str:
+    return f"QTY#{meter_id}#{grain}#{start}"
+
+
+def bucket_key(org_id: str, bucket: BucketKey) -> dict:
+    customer_id, meter_id, grain, start = bucket
+    return key(aggregate_pk(org_id, customer_id), bucket_sk(meter_id, grain, start))
+
+
+def split_bucket_sk(sk: str) -> tuple[str, str, str, bool]:
+    """(meter id, grain, start, whether it is the backfill's) of a bucket's sort key."""
+    _, meter_id, grain, rest = sk.split("#", 3)
+    start, _, backfill = rest.partition("#")
+    return meter_id, grain, start, bool(backfill)
+
+
 def unique_pk(org_id: str, customer_id: str, meter_id: str, period_key: str) -> str:
     return f"UNQ#{org_id}#{customer_id}#{meter_id}#{period_key}"
 

@@ -36,12 +36,7 @@ def present_markers(org_id: str, wanted: list[tuple[AggregateKey, str]]) -> set[
 def put_markers(org_id: str, aggregate_key: AggregateKey, markers: list[str]) -> None:
     """Unique-value markers written outside a transaction (backfill); puts are idempotent."""
     pk = unique_pk(org_id, *aggregate_key)
-    for start in range(0, len(markers), 25):
-        pending: dict[str, Any] = {
-            dynamo.table_name(): [{"PutRequest": {"Item": key(pk, m)}} for m in markers[start : start + 25]]
-        }
-        while pending:
-            pending = dynamo.call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+    dynamo.batch_put([key(pk, m) for m in markers])
 
 
 def count_markers(org_id: str, aggregate_key: AggregateKey) -> int:

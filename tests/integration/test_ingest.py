@@ -308,9 +308,9 @@ def test_a_max_another_writer_moved_after_our_read_cancels_only_if_it_moved_past
                     {"name": "a", "external_customer_id": customer, "metadata": {"v": theirs}}]}).status_code == 200
             return found
 
-        def write_chunk(self, org_id, records, deltas):
+        def write_chunk(self, org_id, records, deltas, buckets):
             self.transactions += 1
-            return usage.write_chunk(org_id, records, deltas)
+            return usage.write_chunk(org_id, records, deltas, buckets)
 
     racing = AnotherWriterAfterOurRead()
     result = ingest_service.ingest(org.id, [EventCreate.model_validate(
@@ -377,7 +377,7 @@ def test_a_sum_dynamodb_cannot_hold_is_refused_never_read_as_contention(org) -> 
     delta = usage.AggregateDelta(key=(customer_id, meter_id, aggregate.period_key), period_end=aggregate.period_end,
                                  partial=Partial(count=1, total=Decimal("0.5")), prior=aggregate)
     with pytest.raises(StoreRefused):
-        usage.write_chunk(org.id, [], [delta])
+        usage.write_chunk(org.id, [], [delta], [])
     # Other customers and meters are untouched: a count still moves.
     assert org.http.post("/v1/events/ingest", json={"events": [
         {"name": "a", "external_customer_id": "other", "metadata": {"v": 1}}]}).status_code == 200

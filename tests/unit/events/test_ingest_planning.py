@@ -14,8 +14,10 @@ from functions.events.schemas import EventCreate
 from functions.events.service import PeriodRouter, build_chunk, prepare, write_chunk
 from functions.meters.periods import calendar_month
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
+from functions.store.buckets import BucketDelta, BucketKey
 from functions.store.entities import Meter
 from functions.store.events import EventRecord
+from functions.store.partial import Partial
 from tests.unit.entities import meter
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -47,7 +49,11 @@ class FakeUsage:
     def present_markers(self, org_id: str, wanted: list[tuple[AggregateKey, str]]) -> set[tuple[AggregateKey, str]]:
         return {w for w in wanted if w in self.markers}
 
-    def write_chunk(self, org_id: str, records: list[EventRecord], deltas: list[AggregateDelta]) -> ChunkResult:
+    def read_buckets(self, org_id: str, keys: list[BucketKey]) -> dict[BucketKey, Partial]:
+        return {}
+
+    def write_chunk(self, org_id: str, records: list[EventRecord], deltas: list[AggregateDelta],
+                    buckets: list[BucketDelta]) -> ChunkResult:
         self.written.append((list(records), list(deltas)))
         result = self.results.pop(0) if self.results else ChunkResult(committed=True)
         if isinstance(result, PeriodClosed):
@@ -69,13 +75,32 @@ def test_a_request_repeating_an_external_id_keeps_it_once() -> None:
 def test_events_are_pre_aggregated_per_customer_meter_and_period() -> None:
     prepared = plan(events(("api", "1", {"ms": 5, "user": "u1"}), ("api", "2", {"ms": 7, "user": "u1"}),
                            ("web", "3", {"user": "u2"})), [COUNT, UNIQUE, SUM_API])
-    records, deltas = build_chunk("org", prepared, PeriodRouter({}), "ingested", 3)
+    records, deltas, _ = build_chunk("org", prepared, PeriodRouter({}), "ingested", 3)
     assert [r.period_key for r in records] == [NOVEMBER.key] * 3
     by_meter = {d.key[1]: d for d in deltas}
     assert set(by_meter) == {"m-count", "m-users", "m-ms"} and all(d.key[0] == "c1" for d in deltas)
     assert by_meter["m-count"].partial.count == 3
     assert by_meter["m-ms"].partial.total == 12 and by_meter["m-ms"].partial.count == 2
     assert by_meter["m-users"].partial.uniques == {"s:u1", "s:u2"}
+
+
+def test_buckets_are_per_hour_and_day_and_leave_unique_meters_out() -> None:
+    """Two events in one hour and one in the next, one event the day before: the hours each hold their own
+    events, a day the sum of its hours; a unique meter has no buckets (its quantities come from events)."""
+    maximum = meter("m-max", {"func": "max", "property": "ms"}, seq=4)
+    moments = ["2026-11-10T12:05:00Z", "2026-11-10T12:59:59Z", "2026-11-10T13:00:00Z", "2026-11-09T23:30:00Z"]
+    specs = [EventCreate.model_validate({"name": "api", "customer_id": "c1", "external_id": str(i),
+                                         "timestamp": at, "metadata": {"ms": 10 * (i + 1), "user": f"u{i}"}})
+             for i, at in enumerate(moments)]
+    prepared, _ = prepare("org", specs, ["c1"] * 4, [COUNT, UNIQUE, maximum], NOW)
+    _, _, buckets = build_chunk("org", prepared, PeriodRouter({}), "ingested", 4)
+    by_key = {b.key: b.partial for b in buckets}
+    assert {k[1] for k in by_key} == {"m-count", "m-max"}
+    count = {(grain, start): p.count for (_, m, grain, start), p in by_key.items() if m == "m-count"}
+    assert count == {("H", "2026-11-10T12"): 2, ("H", "2026-11-10T13"): 1, ("H", "2026-11-09T23"): 1,
+                     ("D", "2026-11-10"): 3, ("D", "2026-11-09"): 1}
+    assert by_key[("c1", "m-max", "H", "2026-11-10T12")].maximum == 20
+    assert by_key[("c1", "m-max", "D", "2026-11-10")].maximum == 30
 
 
 def test_a_committed_chunk_writes_only_markers_not_stored_yet() -> None:
@@ -151,9 +176,9 @@ def test_contention_past_the_deadline_is_refused_as_contention(monkeypatch) -> N
     left = [4000]
 
     class OtherWritersKeepWinning(FakeUsage):
-        def write_chunk(self, org_id, records, deltas):
+        def write_chunk(self, org_id, records, deltas, buckets):
             left[0] -= 250  # each attempt takes 250 ms of the invocation
-            return super().write_chunk(org_id, records, deltas)
+            return super().write_chunk(org_id, records, deltas, buckets)
 
     usage = OtherWritersKeepWinning(results=[ChunkResult(committed=False)] * 100)
     deadline = Deadline(lambda: left[0], margin_ms=3000, base=0.0)
