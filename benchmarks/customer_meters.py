@@ -139,7 +139,7 @@ def history_run(reads: int = 300) -> dict[str, Any]:
             key = StoredAggregate(ids["old-customer"], meter_id, month.key, iso(month.end), version=1,
                                   state=Partial(count=5, total=Decimal(50)))
             put_aggregate(org.organization_id, key, None)
-            mark_closed(org.organization_id, key.key, iso(month.end), 1)
+            mark_closed(org.organization_id, key)
     results: dict[str, Any] = {}
     timer = StoreTimer()
     timer.install()

@@ -100,6 +100,14 @@ def render(raw: dict) -> str:
         f"| {c.get('refused_upstream_per_1000_events', 0):.2f} | {c['refused_per_1000_events']:.2f} "
         f"| {c['responses_409']} | {c['other_errors']} | {c['meters_exact']} | {c['events_per_second']:,.0f} |"
         for c in hot.values())
+    unsharded = {case["writers"]: case for case in raw.get("conflicts_before_shards", {}).get("cases", [])}
+    before_after_rows = "\n".join(
+        f"| {w} | {unsharded[w]['cancelled_per_1000_events']:.2f} / {c['cancelled_per_1000_events']:.2f} "
+        f"| {unsharded[w]['responses_409']} / {c['responses_409']} "
+        f"| {unsharded[w]['events_per_second']:,.0f} / {c['events_per_second']:,.0f} "
+        f"| {unsharded[w]['meters_exact']} / {c['meters_exact']} |"
+        for w, c in hot.items() if w in unsharded)
+    before_date = raw.get("conflicts_before_shards", {}).get("measured_on", "not measured")
     sizes = sorted(int(k) for k in read if k.isdigit())
     large = sizes[-1]
     small, big = read["1000"], read[str(large)]
@@ -155,11 +163,20 @@ writers through the gateway and the local Lambda runtime (one execution environm
 DynamoDB does. A cancelled transaction is re-read and retried by the ingest with full-jitter exponential backoff
 for as long as the invocation has time (3 s kept for the answer); a request out of time is a 409 (the writer
 sends it again: batches are idempotent). "Meters exact" compares count, sum, min and max with the events sent.
-Why this design and not sharded aggregates: docs/data-model.md, "One hot customer".
+Each aggregate and bucket is spread over 4 shard items that writers move between when they collide
+(docs/data-model.md, "One hot customer").
 
 | writers | events | transactions cancelled by the conflict rule per 1,000 events | refused on a condition per 1,000 | single writes refused per 1,000 | 409s | other errors | meters exact | events/s |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {hot_rows}
+
+Before and after the shards: "before" is the last run with one item per aggregate ({before_date}, the same
+benchmark), "after" the run above. The machine is shared, so events/s compare loosely; the cancellations per
+1,000 events are the conflict rule's count.
+
+| writers | cancelled per 1,000 events, before / after | 409s before / after | events/s before / after | meters exact before / after |
+| --- | --- | --- | --- | --- |
+{before_after_rows}
 
 ## How each number is taken
 

@@ -32,6 +32,7 @@ from functions.store.aggregates import StoredAggregate, customer_aggregates
 from functions.store.billing import BalanceChange, ClosingAggregate, InvoiceWrite, WriteOutcome
 from functions.store.billing_entities import Discount, Invoice, Product, Subscription, TaxRate
 from functions.store.entities import BillingState, Customer, Meter
+from functions.store.keys import AGGREGATE_SHARDS
 
 INVOICE_NAMESPACE = uuid.UUID("0f3c7e1a-2b4d-4c6e-8f90-a1b2c3d4e5f6")
 MAX_ATTEMPTS = 8
@@ -296,8 +297,8 @@ def segment_usage(sub: Subscription, product: Product, aggregates: Mapping[str, 
             continue
         agg = aggregates.get(meter_id)
         consumed[meter_id] = meter_consumed(meters[meter_id], agg) if agg and meter_id in meters else Decimal(0)
-        closing_list.append(ClosingAggregate(sub.customer_id, meter_id, start, iso(cycle_end),
-                                             agg.version if agg else None))
+        first, *others = agg.shard_versions() if agg else (None,) * AGGREGATE_SHARDS
+        closing_list.append(ClosingAggregate(sub.customer_id, meter_id, start, iso(cycle_end), first, tuple(others)))
     credits = {m: Decimal(v) for m, v in segment_credits(sub, product).items()}
     lines = usage_lines(product.prices, consumed, credits, (start, iso(until)))
     return SegmentUsage(lines, consumed, credits, closing_list)

@@ -31,7 +31,7 @@ class PreparedEvent:
 
 def plan_chunks(
     events: Iterable[PreparedEvent], aggregate_keys: Callable[[PreparedEvent], list[tuple[str, str, str]]],
-    bucket_keys: Callable[[PreparedEvent], set[tuple[str, str, str, str]]] = lambda _: set(),
+    bucket_keys: Callable[[PreparedEvent], set[tuple[str, str, str, str, int]]] = lambda _: set(),
     limit: int = MAX_ACTIONS
 ) -> list[list[PreparedEvent]]:
     """`aggregate_keys`: the (customer, meter, period) of each of an event's contributions, in their order;
@@ -39,7 +39,7 @@ def plan_chunks(
     chunks: list[list[PreparedEvent]] = []
     current: list[PreparedEvent] = []
     # Every item the chunk updates once (aggregates and buckets), and its unique markers.
-    updated: set[tuple[str, ...]] = set()
+    updated: set[tuple[str | int, ...]] = set()
     markers: set[tuple[str, str, str, str]] = set()
     for event in events:
         keys = aggregate_keys(event)

@@ -9,6 +9,7 @@ with full-jitter backoff for as long as the invocation has time (docs/performanc
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,13 +34,15 @@ from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult
 from functions.store.buckets import DAY, HOUR, BucketDelta, BucketKey, bucket_starts
 from functions.store.entities import BillingState, Customer, Meter
 from functions.store.events import EventRecord
+from functions.store.keys import AGGREGATE_SHARDS
 from functions.thresholds import service as thresholds
 
 
 class UsageStore(Protocol):
     """What ingest reads and writes: the aggregates, the unique markers, the chunk's transaction."""
 
-    def read_aggregates(self, org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]: ...
+    def read_aggregates(self, org_id: str, keys: list[AggregateKey], shard: int = 0
+                        ) -> dict[AggregateKey, StoredAggregate]: ...
 
     def read_buckets(self, org_id: str, keys: list[BucketKey]) -> dict[BucketKey, Partial]: ...
 
@@ -235,6 +238,23 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     return result
 
 
+class WriterShard:
+    """The aggregate (and bucket) shard this execution environment writes: 0 until one of its transactions finds
+    an item held by another writer, then another one at random, kept for the environment's later requests. A
+    Lambda environment serves one request at a time; concurrent writers are other environments, which move
+    when they collide too, so that a hot customer's writers spread over the shards and stay there, while a
+    customer with one writer keeps one item per aggregate."""
+
+    def __init__(self) -> None:
+        self.current = 0
+
+    def move(self) -> None:
+        self.current = random.choice([s for s in range(AGGREGATE_SHARDS) if s != self.current])
+
+
+WRITER_SHARD = WriterShard()
+
+
 def event_buckets(event: PreparedEvent) -> set[BucketKey]:
     """The quantity buckets an event updates: its hour's and its day's, for each meter counting it (a unique
     meter's quantities are counted from the events: distinct values do not add up across buckets)."""
@@ -242,13 +262,14 @@ def event_buckets(event: PreparedEvent) -> set[BucketKey]:
     keys: set[BucketKey] = set()
     for meter_id, part in event.contributions:
         if not part.uniques:
-            keys.add((event.customer_id, meter_id, HOUR, hour))
-            keys.add((event.customer_id, meter_id, DAY, day))
+            keys.add((event.customer_id, meter_id, HOUR, hour, 0))
+            keys.add((event.customer_id, meter_id, DAY, day, 0))
     return keys
 
 
 def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
-                meter_seq: int) -> tuple[list[EventRecord], list[AggregateDelta], list[BucketDelta]]:
+                meter_seq: int, shard: int = 0) -> tuple[list[EventRecord], list[AggregateDelta], list[BucketDelta]]:
+    """The chunk's event records and its updates of the aggregates' and buckets' items of `shard`."""
     records: list[EventRecord] = []
     deltas: dict[AggregateKey, AggregateDelta] = {}
     hours: dict[BucketKey, Partial] = {}
@@ -265,11 +286,11 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
             delta = deltas.get(key)
             if delta is None:
                 delta = deltas[key] = AggregateDelta(key=key, period_end=iso(meter_period.end), partial=Partial(),
-                                                     prior=None)
+                                                     prior=None, shard=shard)
             delta.partial.merge(part)  # merge reads `part` and never keeps a reference to its set
             delta.late_count += meter_late
             if not part.uniques:
-                bucket_key = (event.customer_id, meter_id, HOUR, hour)
+                bucket_key = (event.customer_id, meter_id, HOUR, hour, shard)
                 bucket = hours.get(bucket_key)
                 if bucket is None:
                     bucket = hours[bucket_key] = Partial()
@@ -280,8 +301,8 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
             period_key=period.key, meter_seq=meter_seq, late=late, meter_periods=meter_periods,
         ))
     days: dict[BucketKey, Partial] = {}
-    for (customer_id, meter_id, _, hour), state in hours.items():  # a day's bucket is the sum of its hours'
-        days.setdefault((customer_id, meter_id, DAY, hour[:10]), Partial()).merge(state)
+    for (customer_id, meter_id, _, hour, _), state in hours.items():  # a day's bucket is the sum of its hours'
+        days.setdefault((customer_id, meter_id, DAY, hour[:10], shard), Partial()).merge(state)
     return records, list(deltas.values()), [BucketDelta(k, p) for k, p in (*hours.items(), *days.items())]
 
 
@@ -298,8 +319,9 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
     read = False  # whether records and deltas were built against what the store holds now
     while True:  # a closed period or a duplicate is progress (periods move forward, events drop out): it ends
         if not read:
-            records, deltas, bucket_deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq)
-            priors = usage.read_aggregates(org_id, [d.key for d in deltas])
+            shard = WRITER_SHARD.current
+            records, deltas, bucket_deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq, shard)
+            priors = usage.read_aggregates(org_id, [d.key for d in deltas], shard)
             closed = {k for k, agg in priors.items() if agg.closed}
             if closed:
                 router.close_all(closed)
@@ -333,10 +355,12 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
                 return 0, duplicates, []
             read = False
             continue
-        # A concurrent writer held an aggregate (DynamoDB's TransactionConflict): back off and send the same
-        # transaction again; one moved a min/max/last or wrote a unique value past ours: back off, re-read, retry.
-        # (Not re-reading a held chunk spares the store a read per lost race: 16 writers lose most of them.)
-        read = outcome.held
+        # A concurrent writer held an item (DynamoDB's TransactionConflict): move to another shard, back off,
+        # re-read it and retry; one moved a min/max/last or wrote a unique value past ours: back off, re-read,
+        # retry.
+        if outcome.held:
+            WRITER_SHARD.move()
+        read = False
         if not deadline.pause(contended):
             raise Contention("too much contention on this customer's meters; retry the request (it is idempotent)")
         contended += 1

@@ -1,11 +1,14 @@
 """Per (customer, meter, period) aggregates, and the ingest transaction that writes them with their events.
 
-Aggregate    PK AGG#{org}#{customer}   SK PERIOD#{period start}#{meter}
-(attribute names: functions/store/attributes.py)
+Aggregate    PK AGG#{org}#{customer}   SK PERIOD#{period start}#{meter}        (shard 0)
+                                       SK PERIOD#{period start}#{meter}#{k}    (shard k, 1 <= k < AGGREGATE_SHARDS)
+(attribute names: functions/store/attributes.py). A writer updates one shard item; a read sums them
+(`merged_shards`); the cycle close closes every one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,6 +36,7 @@ from functions.store.buckets import BucketDelta, bucket_update
 from functions.store.codec import decimal_attr, to_item
 from functions.store.events import EventRecord, event_item
 from functions.store.keys import (
+    AGGREGATE_SHARDS,
     AGGREGATE_SK_LAST,
     AGGREGATE_SK_PREFIX,
     AggregateKey,
@@ -63,10 +67,19 @@ class StoredAggregate:
     # What backfills of this meter have added (count, sum), so that a later catch-up adds only the difference.
     backfilled_count: int = 0
     backfilled_total: Decimal = Decimal(0)
+    shard: int = 0  # the item's (0 for shards merged: `version` is then shard 0's)
+    # Merged: the version of each shard item read (None: no such item), what the close guards on.
+    read_versions: tuple[int | None, ...] = ()
 
     @property
     def key(self) -> AggregateKey:
         return (self.customer_id, self.meter_id, self.period_key)
+
+    def shard_versions(self) -> tuple[int | None, ...]:
+        """The version of each shard's item, shard 0 first (one item read, unmerged: only its own)."""
+        if self.read_versions:
+            return self.read_versions
+        return tuple(self.version if shard == self.shard else None for shard in range(AGGREGATE_SHARDS))
 
 
 @dataclass(slots=True)
@@ -77,6 +90,7 @@ class AggregateDelta:
     prior: StoredAggregate | None
     new_markers: list[str] = field(default_factory=list)
     late_count: int = 0
+    shard: int = 0  # the item this chunk updates
 
 
 @dataclass(slots=True)
@@ -108,7 +122,7 @@ def _aggregate_update(org_id: str, delta: AggregateDelta) -> dict[str, Any]:
     return {
         "Update": {
             "TableName": dynamo.table_name(),
-            "Key": aggregate_key(org_id, delta.key),
+            "Key": aggregate_key(org_id, delta.key, delta.shard),
             "UpdateExpression": update.expression(),
             "ConditionExpression": " AND ".join(update.conditions),
             "ExpressionAttributeValues": update.values,
@@ -167,7 +181,7 @@ def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDe
 
 def decode_aggregate(item: dict[str, Any]) -> StoredAggregate:
     customer_id = customer_of_aggregate_pk(item["PK"]["S"])
-    meter_id, period_key = split_aggregate_sk(item["SK"]["S"])
+    meter_id, period_key, shard = split_aggregate_sk(item["SK"]["S"])
     state = stored_partial(item)
     return StoredAggregate(
         customer_id=customer_id,
@@ -181,16 +195,56 @@ def decode_aggregate(item: dict[str, Any]) -> StoredAggregate:
         late_count=int_attribute(item, AGGREGATE_LATE),
         backfilled_count=int_attribute(item, AGGREGATE_BACKFILLED_COUNT),
         backfilled_total=decimal_attr(item.get(AGGREGATE_BACKFILLED_SUM)) or Decimal(0),
+        shard=shard,
     )
 
 
-def read_aggregates(org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]:
+def merged_shards(items: Iterable[StoredAggregate]) -> list[StoredAggregate]:
+    """One aggregate per (customer, meter, period) from its shard items: counts, sums, unique and late counts
+    add (a unique value's marker is put once, by whichever shard's writer saw it first, so the shards' counts
+    are of disjoint values); min and max are the extremes, last the latest by its order key; closed if any
+    shard is (the close closes them together); the backfill's fields are shard 0's (only it writes them)."""
+    by_key: dict[AggregateKey, list[StoredAggregate]] = {}
+    for item in items:
+        by_key.setdefault(item.key, []).append(item)
+    merged = []
+    for shards in by_key.values():
+        first = next((a for a in shards if a.shard == 0), None)
+        state = Partial()
+        versions: list[int | None] = [None] * AGGREGATE_SHARDS
+        for shard in shards:
+            state.merge(shard.state)
+            versions[shard.shard] = shard.version
+        one = first or shards[0]
+        merged.append(StoredAggregate(
+            customer_id=one.customer_id, meter_id=one.meter_id, period_key=one.period_key,
+            period_end=next((a.period_end for a in shards if a.period_end), ""),
+            version=first.version if first else 0, closed=any(a.closed for a in shards), state=state,
+            unique_count=sum(a.unique_count for a in shards), late_count=sum(a.late_count for a in shards),
+            backfilled_count=first.backfilled_count if first else 0,
+            backfilled_total=first.backfilled_total if first else Decimal(0),
+            read_versions=tuple(versions),
+        ))
+    return merged
+
+
+def read_aggregates(org_id: str, keys: list[AggregateKey], shard: int = 0) -> dict[AggregateKey, StoredAggregate]:
+    """The items of one shard of the aggregates (what a writer of that shard is conditioned against)."""
     found: dict[AggregateKey, StoredAggregate] = {}
     for start in range(0, len(keys), 100):
-        for item in dynamo.batch_get([aggregate_key(org_id, k) for k in keys[start : start + 100]]):
+        for item in dynamo.batch_get([aggregate_key(org_id, k, shard) for k in keys[start : start + 100]]):
             aggregate = decode_aggregate(item)
             found[aggregate.key] = aggregate
     return found
+
+
+def read_merged(org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]:
+    """The aggregates, every shard read and merged."""
+    item_keys = [(k, shard) for k in keys for shard in range(AGGREGATE_SHARDS)]
+    items = []
+    for start in range(0, len(item_keys), 100):
+        items += dynamo.batch_get([aggregate_key(org_id, k, s) for k, s in item_keys[start : start + 100]])
+    return {a.key: a for a in merged_shards(decode_aggregate(item) for item in items)}
 
 
 def customer_aggregates(org_id: str, customer_id: str, *, since: str | None = None, period: str | None = None
@@ -208,7 +262,7 @@ def customer_aggregates(org_id: str, customer_id: str, *, since: str | None = No
         values[":to"] = {"S": AGGREGATE_SK_LAST}
     items = dynamo.query_all(TableName=dynamo.table_name(), KeyConditionExpression=condition,
                              ExpressionAttributeValues=values, ConsistentRead=True)
-    return [decode_aggregate(item) for item in items]
+    return merged_shards(decode_aggregate(item) for item in items)
 
 
 def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int | None) -> None:
@@ -241,13 +295,15 @@ def put_aggregate(org_id: str, aggregate: StoredAggregate, expected_version: int
         raise
 
 
-def close_aggregate_action(org_id: str, key_: AggregateKey, period_end: str, version: int | None) -> dict[str, Any]:
-    """The update that closes a period's aggregate (the cycle close puts it in its transaction): guarded by
-    the version read, or, where there was no usage, creating a closed marker that must not exist yet."""
+def close_aggregate_action(org_id: str, key_: AggregateKey, period_end: str, version: int | None, shard: int = 0
+                           ) -> dict[str, Any]:
+    """The update that closes one shard item of a period's aggregate (the cycle close puts one per shard in its
+    transaction): guarded by the version read, or, where the shard had no usage, creating a closed marker that
+    must not exist yet (so that no writer starts the shard afterwards)."""
     _, meter_id, period_key = key_
     update: dict[str, Any] = {
         "TableName": dynamo.table_name(),
-        "Key": aggregate_key(org_id, key_),
+        "Key": aggregate_key(org_id, key_, shard),
         "UpdateExpression": f"SET {AGGREGATE_CLOSED} = :t, {AGGREGATE_METER} = if_not_exists({AGGREGATE_METER}, :m), "
                             f"{AGGREGATE_PERIOD_START} = if_not_exists({AGGREGATE_PERIOD_START}, :ps), "
                             f"{AGGREGATE_PERIOD_END} = if_not_exists({AGGREGATE_PERIOD_END}, :pe) "
@@ -263,6 +319,10 @@ def close_aggregate_action(org_id: str, key_: AggregateKey, period_end: str, ver
     return update
 
 
-def mark_closed(org_id: str, key_: AggregateKey, period_end: str, version: int | None) -> None:
-    """Close one aggregate on its own (what the cycle close does inside its transaction)."""
-    dynamo.call("update_item", **close_aggregate_action(org_id, key_, period_end, version))
+def mark_closed(org_id: str, aggregate: StoredAggregate) -> None:
+    """Close an aggregate as read (merged: every shard), on its own: what the cycle close does inside its
+    transaction. Raises Conflict if a shard moved since it was read."""
+    actions = [{"Update": close_aggregate_action(org_id, aggregate.key, aggregate.period_end, version, shard)}
+               for shard, version in enumerate(aggregate.shard_versions())]
+    if dynamo.transact(actions) is not None:
+        raise Conflict("the aggregate moved since it was read")

@@ -24,6 +24,7 @@ from functions.store.codec import entity_from_item, entity_from_values, from_ite
 from functions.store.customers import customer_from_item
 from functions.store.entities import BillingState, Customer
 from functions.store.keys import (
+    AGGREGATE_SHARDS,
     DISCOUNT_PREFIX,
     DUE_SUBSCRIPTIONS,
     INVOICE_COUNTER_SK,
@@ -275,7 +276,9 @@ class ClosingAggregate:
     meter_id: str
     period_key: str
     period_end: str
-    version: int | None  # None: no usage yet, write a closed marker
+    version: int | None  # shard 0's; None: no usage yet, write a closed marker
+    # The other shards' (functions/store/keys.py AGGREGATE_SHARDS): each is closed, or created closed.
+    other_shard_versions: tuple[int | None, ...] = (None,) * (AGGREGATE_SHARDS - 1)
 
 
 @dataclass
@@ -427,9 +430,10 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
                                                w.billing_version_read)})
     roles.append("customer")
     for agg in w.close:
-        actions.append({"Update": close_aggregate_action(
-            w.org_id, (agg.customer_id, agg.meter_id, agg.period_key), agg.period_end, agg.version)})
-        roles.append("aggregate")
+        for shard, version in enumerate((agg.version, *agg.other_shard_versions)):
+            actions.append({"Update": close_aggregate_action(
+                w.org_id, (agg.customer_id, agg.meter_id, agg.period_key), agg.period_end, version, shard)})
+            roles.append("aggregate")
     if w.discount_redemption:
         actions.append({"Update": {
             "TableName": table, "Key": key(org_pk(w.org_id), discount_sk(w.discount_redemption)),

@@ -1,7 +1,8 @@
 """Quantity buckets: what a customer's meter counted per hour and per day, written in the ingest transaction
 beside the aggregates, so that a quantities read costs O(buckets), not O(events).
 
-Bucket (ingest's)     PK AGG#{org}#{customer}   SK QTY#{meter}#H#{2026-12-04T20}   (or D#{2026-12-04})
+Bucket (ingest's)     PK AGG#{org}#{customer}   SK QTY#{meter}#H#{2026-12-04T20}   (or D#{2026-12-04}; shard k > 0:
+                                                 a suffix #{k}, as the aggregates)
 Bucket (backfill's)   PK AGG#{org}#{customer}   SK QTY#{meter}#H#{2026-12-04T20}#B
 The state attributes are the aggregate's (functions/store/stored_state.py). Buckets are by event timestamp
 and never closed: an event counted late in a following period is in the bucket of its own hour. A new meter's
@@ -90,7 +91,7 @@ def customer_buckets(org_id: str, customer_id: str, meter_id: str, grain: str, f
         ConsistentRead=True,  # read after write, as the customer-meter read
     )
     for item in items:
-        _, _, start, _ = split_bucket_sk(item["SK"]["S"])
+        _, _, start = split_bucket_sk(item["SK"]["S"])
         yield start, stored_partial(item)
 
 

@@ -83,10 +83,20 @@ AGGREGATE_SK_PREFIX = "PERIOD#"
 AGGREGATE_SK_LAST = "PERIOD$"  # sorts after every "PERIOD#..." key ("$" follows "#")
 
 
-def aggregate_sk(meter_id: str, period_key: str) -> str:
+# One (customer, meter, period) aggregate may be spread over this many items, so that concurrent writers for one
+# hot customer do not all update (and conflict on) one item: a writer starts on shard 0 and moves to another when
+# its transaction finds an item held by another (functions/events/service.py). Reads sum the shards (they sort
+# together); the cycle close closes all of them, one update each per priced meter in its transaction: a product's
+# 20 prices x 4 leave room for the close's other actions within DynamoDB's 100 (docs/capacity.md).
+AGGREGATE_SHARDS = 4
+
+
+def aggregate_sk(meter_id: str, period_key: str, shard: int = 0) -> str:
     """Period first: a customer's aggregates sort by period, so a read of the open periods is a key range (every
-    period from the oldest open one on), whatever the number of closed periods before it."""
-    return f"{AGGREGATE_SK_PREFIX}{period_key}#{meter_id}"
+    period from the oldest open one on), whatever the number of closed periods before it. Shard 0 has no suffix
+    (the key of aggregates written before shards)."""
+    sk = f"{AGGREGATE_SK_PREFIX}{period_key}#{meter_id}"
+    return f"{sk}#{shard}" if shard else sk
 
 
 def aggregate_period_sk(period_key: str) -> str:
@@ -98,33 +108,35 @@ def customer_of_aggregate_pk(pk: str) -> str:
     return pk.split("#", 2)[2]
 
 
-def split_aggregate_sk(sk: str) -> tuple[str, str]:
-    """(meter id, period key) of an aggregate's sort key."""
-    _, period_key, meter_id = sk.split("#", 2)
-    return meter_id, period_key
+def split_aggregate_sk(sk: str) -> tuple[str, str, int]:
+    """(meter id, period key, shard) of an aggregate's sort key."""
+    _, period_key, rest = sk.split("#", 2)
+    meter_id, _, shard = rest.partition("#")
+    return meter_id, period_key, int(shard or 0)
 
 
 # A quantity bucket: what one customer's meter counted in one hour ("H", start "2026-12-04T20") or one day ("D",
 # start "2026-12-04"), in the customer's aggregate partition. Its sort key starts with "QTY#", outside the
 # "PERIOD#" range the customer-meter read reads.
-BucketKey = tuple[str, str, str, str]  # customer id, meter id, grain ("H" or "D"), bucket start (a prefix of iso)
+# Sharded as the aggregates are (the same writer writes the same shard of both); the backfill's has its own suffix.
+BucketKey = tuple[str, str, str, str, int]  # customer id, meter id, grain ("H" or "D"), start (a prefix of iso), shard
 BUCKET_BACKFILL_SUFFIX = "#B"  # the bucket a new meter's backfill wrote, whole, beside ingest's
 
 
-def bucket_sk(meter_id: str, grain: str, start: str) -> str:
-    return f"QTY#{meter_id}#{grain}#{start}"
+def bucket_sk(meter_id: str, grain: str, start: str, shard: int = 0) -> str:
+    sk = f"QTY#{meter_id}#{grain}#{start}"
+    return f"{sk}#{shard}" if shard else sk
 
 
 def bucket_key(org_id: str, bucket: BucketKey) -> dict:
-    customer_id, meter_id, grain, start = bucket
-    return key(aggregate_pk(org_id, customer_id), bucket_sk(meter_id, grain, start))
+    customer_id, meter_id, grain, start, shard = bucket
+    return key(aggregate_pk(org_id, customer_id), bucket_sk(meter_id, grain, start, shard))
 
 
-def split_bucket_sk(sk: str) -> tuple[str, str, str, bool]:
-    """(meter id, grain, start, whether it is the backfill's) of a bucket's sort key."""
+def split_bucket_sk(sk: str) -> tuple[str, str, str]:
+    """(meter id, grain, start) of a bucket's sort key, whichever shard or the backfill's."""
     _, meter_id, grain, rest = sk.split("#", 3)
-    start, _, backfill = rest.partition("#")
-    return meter_id, grain, start, bool(backfill)
+    return meter_id, grain, rest.partition("#")[0]
 
 
 def unique_pk(org_id: str, customer_id: str, meter_id: str, period_key: str) -> str:
@@ -146,9 +158,9 @@ def event_key(org_id: str, event_id: str) -> dict:
     return key(event_pk(org_id, event_shard(event_id)), event_id)
 
 
-def aggregate_key(org_id: str, aggregate: AggregateKey) -> dict:
+def aggregate_key(org_id: str, aggregate: AggregateKey, shard: int = 0) -> dict:
     customer_id, meter_id, period_key = aggregate
-    return key(aggregate_pk(org_id, customer_id), aggregate_sk(meter_id, period_key))
+    return key(aggregate_pk(org_id, customer_id), aggregate_sk(meter_id, period_key, shard))
 
 
 # Sort-key prefixes of the documents in an organization's partition (a listing is begins_with on one).

@@ -13,7 +13,7 @@ from functions.common.clock import iso, utcnow
 from functions.common.settings import settings
 from functions.meters.aggregation import value_of
 from functions.store import thresholds as store
-from functions.store.aggregates import AggregateKey, StoredAggregate, read_aggregates
+from functions.store.aggregates import AggregateKey, StoredAggregate, read_merged
 from functions.store.entities import BillingState, Meter
 from functions.store.thresholds import Crossing
 from functions.thresholds.rules import reached
@@ -24,7 +24,7 @@ logger = Logger()
 
 def check(org_id: str, keys: list[AggregateKey], meters: dict[str, Meter],
           state_of: Callable[[str, str], BillingState | None], *,
-          read: Callable[[str, list[AggregateKey]], dict[AggregateKey, StoredAggregate]] = read_aggregates,
+          read: Callable[[str, list[AggregateKey]], dict[AggregateKey, StoredAggregate]] = read_merged,
           claim: Callable[[str, Crossing], bool] = store.claim,
           announce: Callable[[Crossing], None] | None = None,
           clock: Callable[[], datetime] = utcnow) -> int:

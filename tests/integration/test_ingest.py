@@ -159,8 +159,7 @@ def test_late_events_after_close_land_in_open_period_once(org, api_calls_meters,
     closed_period = aggregates[0].period_key
     assert closed_period < iso(datetime(now.year, now.month, 1, tzinfo=UTC))
     for aggregate in aggregates:  # what the cycle close does
-        usage.mark_closed(org.id, (customer_id, aggregate.meter_id, aggregate.period_key), aggregate.period_end,
-                          aggregate.version)
+        usage.mark_closed(org.id, aggregate)
     late = [{**e, "timestamp": iso(last_month)} for e in batch("frank", 5, 5, prefix="old")]
     for _ in range(2):  # sent twice: still counted once
         org.http.post("/v1/events/ingest", json={"events": late})
@@ -254,11 +253,11 @@ def test_a_period_closed_between_the_read_and_the_write_sends_the_events_to_the_
         def __init__(self) -> None:
             self.closed: list = []
 
-        def read_aggregates(self, org_id, keys):
-            found = usage.read_aggregates(org_id, keys)
-            for key, aggregate in found.items():
-                if not self.closed:  # what the cycle close does, once
-                    usage.mark_closed(org_id, key, aggregate.period_end, aggregate.version)
+        def read_aggregates(self, org_id, keys, shard=0):
+            found = usage.read_aggregates(org_id, keys, shard)
+            for key, aggregate in usage.read_merged(org_id, keys).items():
+                if not self.closed:  # what the cycle close does, once (every shard)
+                    usage.mark_closed(org_id, aggregate)
                     self.closed.append(key)
             return found  # as read: open
 
@@ -301,11 +300,12 @@ def test_a_max_another_writer_moved_after_our_read_cancels_only_if_it_moved_past
         def __init__(self) -> None:
             self.transactions = 0
 
-        def read_aggregates(self, org_id, keys):
-            found = usage.read_aggregates(org_id, keys)
-            if not self.transactions:  # once: the other writer commits between our read and our write
-                assert org.http.post("/v1/events/ingest", json={"events": [
-                    {"name": "a", "external_customer_id": customer, "metadata": {"v": theirs}}]}).status_code == 200
+        def read_aggregates(self, org_id, keys, shard=0):
+            found = usage.read_aggregates(org_id, keys, shard)
+            if not self.transactions:  # once: the other writer commits between our read and our write, on
+                # the same shard item (this process's, as it is ours: functions/events/service.py WRITER_SHARD)
+                assert ingest_service.ingest(org_id, [EventCreate.model_validate(
+                    {"name": "a", "external_customer_id": customer, "metadata": {"v": theirs}})]).inserted == 1
             return found
 
         def write_chunk(self, org_id, records, deltas, buckets):
@@ -389,8 +389,9 @@ def test_real_contention_is_a_409_with_retry_after(org, local_aws, edge_hooks) -
         {"name": "a", "external_customer_id": "busy", "metadata": {"v": 1}}]}).status_code == 200
     customer_id = org.http.get("/v1/customers/external/busy").json()["id"]
     [aggregate] = [a for a in usage.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id]
-    # Another writer's transaction on the customer's aggregate stays in flight for the whole request: every
-    # attempt of the ingest is cancelled by DynamoDB's conflict rule.
+    # Another writer's transaction on the customer's aggregate, every shard of it, stays in flight for the whole
+    # request: every attempt of the ingest, on whichever shard it moves to, is cancelled by DynamoDB's conflict
+    # rule.
     in_flight, release = threading.Event(), threading.Event()
 
     def hold_the_other_writer(when: str, principal: str, service_name: str, operation: str):
@@ -400,13 +401,14 @@ def test_real_contention_is_a_409_with_retry_after(org, local_aws, edge_hooks) -
 
     edge_hooks.append(hold_the_other_writer)
     table = local_aws.table_name
-    from functions.store.keys import aggregate_pk, aggregate_sk
+    from functions.store.keys import AGGREGATE_SHARDS, aggregate_pk, aggregate_sk
     from functions.store.keys import key as item_key
 
-    key = item_key(aggregate_pk(org.id, customer_id), aggregate_sk(meter_id, aggregate.period_key))
+    keys = [item_key(aggregate_pk(org.id, customer_id), aggregate_sk(meter_id, aggregate.period_key, shard))
+            for shard in range(AGGREGATE_SHARDS)]
     other = threading.Thread(target=local_aws.client("dynamodb").transact_write_items, kwargs={"TransactItems": [
         {"Update": {"TableName": table, "Key": key, "UpdateExpression": "SET touched = :t",
-                    "ExpressionAttributeValues": {":t": {"BOOL": True}}}}]})
+                    "ExpressionAttributeValues": {":t": {"BOOL": True}}}} for key in keys]})
     other.start()
     try:
         assert in_flight.wait(30)

@@ -170,7 +170,7 @@ def test_a_backfill_write_into_a_closed_period_is_period_closed_a_moved_one_a_co
         aggregates.put_aggregate(org.id, read, read.version)
     assert not isinstance(moved.value, PeriodClosed)
     [current] = [a for a in aggregates.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id]
-    aggregates.mark_closed(org.id, current.key, current.period_end, current.version)  # the cycle close
+    aggregates.mark_closed(org.id, current)  # the cycle close
     with pytest.raises(PeriodClosed) as closed:
         aggregates.put_aggregate(org.id, current, current.version + 1)
     assert closed.value.keys == {current.key}

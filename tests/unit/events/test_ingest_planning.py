@@ -43,7 +43,8 @@ class FakeUsage:
     results: list[ChunkResult | PeriodClosed] = field(default_factory=list)
     written: list[tuple[list[EventRecord], list[AggregateDelta]]] = field(default_factory=list)
 
-    def read_aggregates(self, org_id: str, keys: list[AggregateKey]) -> dict[AggregateKey, StoredAggregate]:
+    def read_aggregates(self, org_id: str, keys: list[AggregateKey], shard: int = 0
+                        ) -> dict[AggregateKey, StoredAggregate]:
         return {k: self.stored[k] for k in keys if k in self.stored}
 
     def present_markers(self, org_id: str, wanted: list[tuple[AggregateKey, str]]) -> set[tuple[AggregateKey, str]]:
@@ -96,11 +97,11 @@ def test_buckets_are_per_hour_and_day_and_leave_unique_meters_out() -> None:
     _, _, buckets = build_chunk("org", prepared, PeriodRouter({}), "ingested", 4)
     by_key = {b.key: b.partial for b in buckets}
     assert {k[1] for k in by_key} == {"m-count", "m-max"}
-    count = {(grain, start): p.count for (_, m, grain, start), p in by_key.items() if m == "m-count"}
+    count = {(grain, start): p.count for (_, m, grain, start, _), p in by_key.items() if m == "m-count"}
     assert count == {("H", "2026-11-10T12"): 2, ("H", "2026-11-10T13"): 1, ("H", "2026-11-09T23"): 1,
                      ("D", "2026-11-10"): 3, ("D", "2026-11-09"): 1}
-    assert by_key[("c1", "m-max", "H", "2026-11-10T12")].maximum == 20
-    assert by_key[("c1", "m-max", "D", "2026-11-10")].maximum == 30
+    assert by_key[("c1", "m-max", "H", "2026-11-10T12", 0)].maximum == 20
+    assert by_key[("c1", "m-max", "D", "2026-11-10", 0)].maximum == 30
 
 
 def test_a_committed_chunk_writes_only_markers_not_stored_yet() -> None:
@@ -189,20 +190,28 @@ def test_contention_past_the_deadline_is_refused_as_contention(monkeypatch) -> N
     assert len(usage.written) == 5 and left[0] == 2750
 
 
-def test_a_held_chunk_is_sent_again_as_built_and_a_moved_one_is_read_again(monkeypatch) -> None:
+def test_a_held_chunk_moves_to_another_shard_and_a_moved_one_is_read_again_on_its_own(monkeypatch) -> None:
+    from functions.events import service
+
     monkeypatch.setattr("functions.common.retry.time.sleep", lambda seconds: None)
-    reads: list[list[AggregateKey]] = []
+    monkeypatch.setattr(service.WRITER_SHARD, "current", 0)
+    reads: list[int] = []
 
     class CountingReads(FakeUsage):
-        def read_aggregates(self, org_id, keys):
-            reads.append(keys)
+        def read_aggregates(self, org_id, keys, shard=0):
+            reads.append(shard)
             return super().read_aggregates(org_id, keys)
 
     usage = CountingReads(results=[ChunkResult(committed=False, held=True), ChunkResult(committed=False, held=True),
                                    ChunkResult(committed=False), ChunkResult(committed=False, held=True)])
     inserted, _, _ = write_chunk("org", plan(events(("a", "1", {}),), [COUNT]), PeriodRouter({}), "ingested", 1, usage,
                                  Deadline(lambda: 10_000, margin_ms=3000))
-    assert (inserted, len(usage.written), len(reads)) == (1, 5, 2)  # read first, and again after the moved one
+    assert (inserted, len(usage.written), len(reads)) == (1, 5, 5)  # every attempt reads what it writes against
+    assert reads[0] == 0 and reads[1] != reads[0] and reads[2] != reads[1]  # held: moved on
+    assert reads[3] == reads[2] and reads[4] != reads[3]  # a condition refused: the same shard, read again
+    assert {d.shard for _, deltas in usage.written for d in deltas} <= set(range(4))
+    assert [d.shard for _, deltas in usage.written for d in deltas] == reads  # written where it was read
+    assert service.WRITER_SHARD.current == reads[-1]  # kept for the environment's next request
 
 
 def test_the_request_model_prints_in_constant_time_as_powertools_logs_it_on_every_request() -> None:

@@ -22,7 +22,7 @@ EVENTS = [EventRecord(id=f"e{i}", customer_id="c1", name="api", timestamp="2026-
           for i in (1, 2)]
 DELTAS = [AggregateDelta(key=k, period_end="2026-12-01T00:00:00Z", partial=Partial(count=2, total=Decimal(0)),
                          prior=None) for k in (OPEN, CLOSED)]
-BUCKETS = [BucketDelta(key=("c1", "m-open", "H", "2026-11-10T12"), partial=Partial(count=2, maximum=Decimal(4)))]
+BUCKETS = [BucketDelta(key=("c1", "m-open", "H", "2026-11-10T12", 1), partial=Partial(count=2, maximum=Decimal(4)))]
 PASSED = {"Code": "None"}
 DUPLICATE = {"Code": "ConditionalCheckFailed"}
 CLOSED_ITEM = {"Code": "ConditionalCheckFailed", "Item": {"closed": {"BOOL": True}, "v": {"N": "3"}}}
