@@ -178,6 +178,12 @@ benchmark), "after" the run above. The machine is shared, so events/s compare lo
 | --- | --- | --- | --- | --- |
 {before_after_rows}
 
+Four writers spread over the four shards and nearly stop colliding. Sixteen are still four to a shard, and a
+writer that collides moves again at random, so they never settle one per shard: about as many cancellations
+as without shards, no 409s either way. More shards is what 16 writers need; the cycle close closes every
+shard of every priced meter in one transaction (4 x 20 prices = 80 of its 100 actions), so more than 4 takes
+closing them in several transactions first (docs/capacity.md).
+
 ## How each number is taken
 
 - **Ingest CPU**: the real ingest Lambda handler is called with an API Gateway v2 event holding 1,000 events
@@ -353,16 +359,20 @@ so a cold start with its first request is faster whatever that request is. The n
 on first use (2.4 ms off every API Lambda). `tests/infra/test_route_groups.py` checks that every route a group
 registers is found by its path's first segment.
 
-**On this machine the ingest, portal and webhook delivery Lambdas are at or above the 300 ms target** and the
-machine's speed moves by tens of percent within the hour: at 02:15 UTC (load 0.35) ingest 299-309, portal
-332-362, webhook delivery 286-313 ms; the same build at 03:29, with the VM throttled (a CPU-bound loop 1.7x
-slower), measured 450-620 ms for every handler. What is left in them is mostly the libraries: regular
-expressions compiled at import come to about 27 ms in each handler (urllib3's URL and IPv6 patterns 6.8 ms,
-botocore's docstring machinery with `html.parser` 8 ms), `functions.store.entities` (15 frozen, slotted
-dataclasses: Python 3.12 compiles six generated methods for each) 18 ms, of which frozen is about 7 ms, and
-creating the DynamoDB client 20-30 ms. Those are where a next cut starts. In the others, what is left is the
-libraries they need:
-our code is the `functions` column above (our modules, and the handler module's setup, which builds the
+**The target depends on the machine's minute**, whose speed moves by tens of percent within the hour. The run
+above (2026-12-04 21:16 UTC, load 1.2) has every handler under 300 ms; earlier the same day, after the entities
+split (8f6f598), the median of 9 was ingest 286, portal 329, bulk 271, webhook delivery 289, management 255 and
+cycle close 222 ms; at 02:15 UTC (load 0.35) ingest 299-309, portal 332-362, webhook delivery 286-313 ms; the
+same build at 03:29, with the VM throttled (a CPU-bound loop 1.7x slower), 450-620 ms for every handler. The
+portal is the one nearest the line: Powertools' OpenAPI parameter models and pydantic about 93 ms, botocore
+(through customer sessions) about 90 ms, the logger 26 ms, the billing entities 15 ms, creating the client about
+22 ms (profiled; not taken, each measured at under 2 ms: pydantic's plugin discovery off, `-X no_debug_ranges`,
+stripping the DynamoDB service model's documentation). What is left in every handler is mostly the libraries:
+regular expressions compiled at import come to about 27 ms in each (urllib3's URL and IPv6 patterns 6.8 ms,
+botocore's docstring machinery with `html.parser` 8 ms), the entities (`functions.store.entities`: 3 frozen,
+slotted dataclasses now; the billing and webhook ones are in modules of their own that ingest and bulk do not
+import), and
+creating the DynamoDB client 20-30 ms. Those are where a next cut starts. Our code is the `functions` column above (our modules, and the handler module's setup, which builds the
 DynamoDB client: 20-30 ms of it). The libraries alone, in a fresh process with the collector off (Powertools'
 logger, metrics and HTTP resolver, one pydantic model, a botocore DynamoDB client, none of our code) took
 about 330 ms on a quiet machine before the third round. Each in isolation: botocore with urllib3 and the
