@@ -26,7 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TASK = ROOT / ".build" / "lambda"
 LAYER = ROOT / ".build" / "layer" / "python"
-HANDLERS = ("ingest", "management", "portal", "bulk_ingest", "cycle_close", "webhook_delivery")
+HANDLERS = ("ingest", "management", "portal", "bulk_ingest", "cycle_close", "close_worker", "webhook_delivery",
+            "invoice_publisher")
 TARGET_MS = 300
 
 # What Lambda sets for every function, and what the template sets for ours (values are placeholders: module
@@ -47,6 +48,8 @@ ENVIRONMENT = {
     "PUBLIC_URL": "https://api.example.com",
     "GRACE_PERIOD_SECONDS": "3600",
     "WEBHOOK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
+    "PUBLISH_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/invoices",
+    "CLOSE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/due",
     "POWERTOOLS_SERVICE_NAME": "cold-start",
     "POWERTOOLS_METRICS_NAMESPACE": "Meterbill",
 }

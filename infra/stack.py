@@ -8,6 +8,7 @@ from constructs import Construct
 from infra.api import Api
 from infra.bulk_ingest import BulkIngest
 from infra.cycle_close import CycleClose
+from infra.invoice_publishing import InvoicePublishing
 from infra.lambda_function import Layer
 from infra.monitoring import Monitoring
 from infra.storage import Storage
@@ -23,7 +24,8 @@ class MeterbillStack(Stack):
         layer = Layer(self, "Layer").layer
         api = Api(self, "Api", storage=storage, layer=layer)
         bulk = BulkIngest(self, "BulkIngest", storage=storage, layer=layer)
-        cycle = CycleClose(self, "CycleClose", storage=storage, layer=layer)
+        publishing = InvoicePublishing(self, "InvoicePublishing", storage=storage, layer=layer)
+        cycle = CycleClose(self, "CycleClose", storage=storage, layer=layer, publishing=publishing)
         webhooks = Webhooks(self, "Webhooks", storage=storage, layer=layer)
         webhooks.allow_redelivery(api.functions["management"])
         monitoring = Monitoring(
@@ -33,13 +35,17 @@ class MeterbillStack(Stack):
                 **{name.capitalize(): fn.function for name, fn in api.functions.items()},
                 "BulkIngest": bulk.handler.function,
                 "CycleClose": cycle.handler.function,
+                "CloseWorker": cycle.worker.function,
                 "WebhookDelivery": webhooks.handler.function,
+                "InvoicePublisher": publishing.handler.function,
             },
             queues={
                 "BulkIngestFailures": bulk.failures,
                 "CycleCloseDeadLetters": cycle.dead_letters,
                 "CycleCloseFailures": cycle.failures,
+                "CloseDeadLetters": cycle.close_dead_letters,
                 "WebhookDeadLetters": webhooks.dead_letters,
+                "InvoicePublishingDeadLetters": publishing.dead_letters,
             },
             http_api=api.http_api,
         )

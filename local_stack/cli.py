@@ -107,18 +107,33 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+CLOSE_WAIT_SECONDS = 600
+
+
 def close_cycles(as_of: str | None) -> int:
-    """Invoke the cycle-close function of the running stack, as its schedule does, and wait for its answer
-    (`--as-of` was checked in main)."""
+    """Invoke the cycle-close function of the running stack, as its schedule does, and wait for its answer and for
+    the close workers and the invoice publisher to empty their queues (`--as-of` was checked in main). Exit 1 when
+    the run failed or messages were still queued after CLOSE_WAIT_SECONDS (a close kept failing: see the stack's
+    output; SQS retries it after the queue's visibility timeout)."""
+    import os
+
     import boto3
 
-    from local_stack.stack import scheduled_event
+    from local_stack import template
+    from local_stack.stack import scheduled_event, wait_for_empty_queues
 
     event = scheduled_event("meterbill-close-cycles", **({"as_of": as_of} if as_of else {}))
     response = boto3.client("lambda").invoke(FunctionName=_function("cycle_close"), Payload=json.dumps(event))
     payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        print(json.dumps(payload, indent=2, default=str))
+        return 1
+    workers = {_function("close_worker"), _function("invoice_publisher")}
+    urls = [f"{os.environ['AWS_ENDPOINT_URL']}/{template.ACCOUNT}/{m.queue}"
+            for m in template.load().queue_mappings if m.function in workers]
+    payload["still_queued"] = wait_for_empty_queues(boto3.client("sqs"), urls, CLOSE_WAIT_SECONDS)
     print(json.dumps(payload, indent=2, default=str))
-    return 1 if response.get("FunctionError") else 0
+    return 1 if payload["still_queued"] else 0
 
 
 def _function(handler_module: str) -> str:

@@ -79,8 +79,12 @@ class LocalStack:
         for notification_watch in self._notification_watchers():
             threading.Thread(target=notification_watch, name="s3-notifications", daemon=True).start()
         for mapping in self.stack.queue_mappings:
-            threading.Thread(target=self.runtime.poll_queue, args=(mapping,), name=f"sqs-{mapping.queue}",
-                             daemon=True).start()
+            # A poller per batch the mapping may have in flight at once (its maximum concurrency), capped by the
+            # function's environments; without a maximum, one (Lambda would start five and scale).
+            pollers = min(mapping.maximum_concurrency, self.runtime.pools[mapping.function].limit)
+            for i in range(pollers):
+                threading.Thread(target=self.runtime.poll_queue, args=(mapping,), name=f"sqs-{mapping.queue}-{i}",
+                                 daemon=True).start()
         for schedule in self.stack.schedules:
             seconds = self.options.schedule_seconds or template.schedule_seconds(schedule.expression)
             threading.Thread(target=self._every, args=(seconds, schedule.name, schedule.function),
@@ -104,6 +108,15 @@ class LocalStack:
     def invoke_async(self, handler_module: str, event: Any) -> str:
         assert self.runtime is not None
         return self.runtime.invoke_async(self.function_name(handler_module), event)
+
+    def drain(self, handler_modules: tuple[str, ...], timeout: float = 300) -> int:
+        """Waits until the queues these functions read are empty, nothing in flight (tests, `close-cycles`): what
+        a queue-driven step started has finished. Returns the messages still there at the timeout (0: drained).
+        Two quiet looks in a row, since a function of one queue may fill the next."""
+        assert self.stack is not None and self.aws is not None
+        functions = {self.function_name(m) for m in handler_modules}
+        urls = [self.aws.queue_url(m.queue) for m in self.stack.queue_mappings if m.function in functions]
+        return wait_for_empty_queues(self.aws.client("sqs"), urls, timeout)
 
     # ---- S3 ObjectCreated notifications ----
 
@@ -185,6 +198,22 @@ def s3_record(bucket: str, key: str, size: int, etag: str, version_id: str | Non
         "s3": {"s3SchemaVersion": "1.0", "configurationId": "local",
                "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}, "object": obj},
     }
+
+
+def wait_for_empty_queues(sqs: Any, urls: list[str], timeout: float) -> int:
+    """Waits until every queue holds no message, visible, in flight or delayed, twice in a row; returns how many
+    were left at the timeout."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+             "ApproximateNumberOfMessagesDelayed"]
+    deadline, quiet, left = time.monotonic() + timeout, 0, 0
+    while time.monotonic() < deadline:
+        left = sum(int(v) for url in urls
+                   for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values())
+        quiet = quiet + 1 if left == 0 else 0
+        if quiet == 2:
+            return 0
+        time.sleep(0.2)
+    return left
 
 
 def scheduled_event(rule: str, **extra: Any) -> dict[str, Any]:

@@ -150,6 +150,7 @@ class QueueMapping:
     function: str  # name
     batch_size: int = 10
     report_batch_item_failures: bool = False
+    maximum_concurrency: int = 1  # the mapping's ScalingConfig: batches handled at once (pollers, locally)
 
 
 @dataclass
@@ -343,7 +344,8 @@ def load(path: Path | None = None) -> Stack:
             queue=queue_arn.rsplit(":", 1)[-1], queue_arn=queue_arn,
             function=stack.function_by_arn(str(props["FunctionName"])).name,
             batch_size=int(props.get("BatchSize", 10)),
-            report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))
+            report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            maximum_concurrency=int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 1))))
     for logical_id in by_kind.get("AWS::Events::Rule", []):
         props = resources[logical_id]["Properties"]
         if props.get("State", "ENABLED") != "ENABLED":

@@ -54,19 +54,26 @@ def edge_hooks(local_aws: LocalAws) -> Iterator[list]:
 
 
 @pytest.fixture
-def slow_dynamodb(edge_hooks: list) -> Callable[[str, float], None]:
-    """slow_dynamodb(role, seconds): every DynamoDB call of that role waits that long at the edge. A test of work
-    that must outlast an invocation's time sets how long the work takes, not how fast the machine is (a faster
-    runner once fitted a whole cycle close into one invocation, and the hand-over was never exercised)."""
+def slow_calls(edge_hooks: list) -> Callable[[str, str, float], None]:
+    """slow_calls(role, service, seconds): every call of that role to that service ("dynamodb", "sqs") waits that
+    long at the edge. A test of work that must outlast an invocation's time sets how long the work takes, not how
+    fast the machine is (a faster runner once fitted a whole cycle close into one invocation, and the hand-over
+    was never exercised)."""
 
-    def slow(role: str, seconds: float) -> None:
-        def hook(when: str, principal: str, service: str, operation: str) -> None:
-            if when == "before" and principal == role and service == "dynamodb":
+    def slow(role: str, service: str, seconds: float) -> None:
+        def hook(when: str, principal: str, called: str, operation: str) -> None:
+            if when == "before" and principal == role and called == service:
                 time.sleep(seconds)
 
         edge_hooks.append(hook)
 
     return slow
+
+
+@pytest.fixture
+def slow_dynamodb(slow_calls: Callable[[str, str, float], None]) -> Callable[[str, float], None]:
+    """slow_dynamodb(role, seconds): slow_calls for DynamoDB."""
+    return lambda role, seconds: slow_calls(role, "dynamodb", seconds)
 
 
 class Org:

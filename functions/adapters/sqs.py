@@ -1,4 +1,4 @@
-"""The SQS adapter: put a message on a queue, and put off a message's next delivery."""
+"""The SQS adapter: put messages on a queue, and put off a message's next delivery."""
 
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ from functions.common import aws_clients
 
 def send(queue_url: str, body: dict[str, Any]) -> None:
     aws_clients.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
+
+
+def send_batch(queue_url: str, bodies: list[dict[str, Any]]) -> None:
+    """10 messages per SendMessageBatch; an entry SQS refused raises, so the caller's retry covers it."""
+    for start in range(0, len(bodies), 10):
+        entries = [{"Id": str(i), "MessageBody": json.dumps(body)} for i, body in enumerate(bodies[start : start + 10])]
+        failed = aws_clients.client("sqs").send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed")
+        if failed:
+            raise RuntimeError(f"SQS refused {len(failed)} message(s): {failed[0].get('Message', '')}")
 
 
 def delay(queue_url: str, receipt_handle: str, seconds: int) -> None:

@@ -109,9 +109,24 @@ def publish(announcements: list[Announcement]) -> None:
         logger.exception("announcements not published yet", extra={"keys": [a.key for a in announcements]})
 
 
+def publish_together(written: list[Announcement]) -> None:
+    """After their changes committed (a close worker's batch of renewals): 10 to a bus call and 25 to a batch
+    write. A failure is logged, not raised: what is not marked published waits on the outbox for the sweep."""
+    try:
+        for start in range(0, len(written), 25):
+            _publish_batch(written[start:start + 25])
+    except Exception:
+        logger.exception("announcements not published yet", extra={"keys": [a.key for a in written]})
+
+
+def _publish_batch(batch: list[Announcement]) -> None:
+    _put_on_bus(batch)
+    outbox.mark_all_published(batch)
+
+
 def publish_pending(has_time: Callable[[], bool] = lambda: True) -> int:
-    """Publish what the outbox holds (the cycle close's renewals, and what a crashed writer left), 10 to a bus
-    call and 25 to a batch write, while `has_time()`; the rest waits for the next run."""
+    """Publish what the outbox holds (what a crashed writer or a failed bus call left), 25 at a time, while
+    `has_time()`; the rest waits for the next run."""
     published = 0
     batch: list[Announcement] = []
     for a in outbox.pending():
@@ -119,12 +134,10 @@ def publish_pending(has_time: Callable[[], bool] = lambda: True) -> int:
         if len(batch) == 25:
             if not has_time():
                 return published
-            _put_on_bus(batch)
-            outbox.mark_all_published(batch)
+            _publish_batch(batch)
             published += len(batch)
             batch = []
     if batch and has_time():
-        _put_on_bus(batch)
-        outbox.mark_all_published(batch)
+        _publish_batch(batch)
         published += len(batch)
     return published

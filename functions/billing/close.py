@@ -1,23 +1,38 @@
-"""The cycle close run: every subscription due (through GSI1, never a Scan), then each invoice published.
+"""The cycle close, fanned out on SQS: the scheduled run lists what is due, close workers close it, the invoice
+publisher renders and announces the invoices.
 
-Publishing (functions/billing/invoices.py) happens after the invoice's transaction committed. An invoice stays
-on the UNRENDERED index until it is published, so a crash in between is repaired by the next run: published at
-least once, and the S3 keys and the event's id make a repeat harmless.
+- `dispatch` (the scheduled cycle-close Lambda) reads the subscriptions due from GSI1 (never a Scan) and puts
+  them on the close queue, 10 to a SendMessageBatch; near its time limit it hands the rest (a position in the
+  due index) to a fresh invocation. Then it sweeps what earlier work left: invoices not published, announcements
+  not published, threshold signals, meter backfills.
+- `close_batch` (the close worker Lambda, fed by the close queue) closes each subscription of its batch, every
+  period it is behind, then queues its invoices for the publisher and publishes its renewals' announcements,
+  both in batches. A subscription that fails is reported back to SQS alone, retried after the queue's
+  visibility timeout, and after the last attempt kept on the dead-letter queue (whose alarm says so); it is still
+  due, so the next scheduled run queues it again.
+- A subscription queued twice (a run that overlaps the last one's backlog, a message delivered twice) closes
+  once: the close's transaction is guarded by the period it read, and the second finds it not due.
+
+An invoice stays on the UNRENDERED index until it is published, so one whose queueing a crash lost is queued
+again by a later run's sweep: published at least once, and the S3 keys, the event's id and the publisher's
+check of what is published make a repeat harmless.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from functions.adapters import sqs
 from functions.billing import announcements
 from functions.billing.closing import RunCache, close_subscription
-from functions.billing.invoices import publish_invoice, publish_pending
-from functions.common.clock import iso, utcnow
+from functions.billing.invoices import publish_later, queue_pending
+from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.settings import Settings
 from functions.meters import service as meters
 from functions.store import billing as store
@@ -27,12 +42,14 @@ logger = Logger()
 
 
 SAFETY_MS = 60_000  # hand the rest over when less than this is left (a quarter of a shorter timeout)
+QUEUE_BATCH = 10  # due subscriptions a SendMessageBatch carries (SQS's limit); time is checked between two
+MAX_PERIODS = 120  # a long-overdue subscription closes one period per pass until it is current
 
 
 class TimeBudget:
-    """Answers "is there time for one more step?" for the close and its sweeps. The margin kept back is the larger
+    """Answers "is there time for one more step?" for the run and its sweeps. The margin kept back is the larger
     of the fixed one and twice the slowest step seen so far (the time between two questions is one step): on a
-    slow, loaded host one close with its invoice can take longer than a fixed margin of a short timeout."""
+    slow, loaded host one step can take longer than a fixed margin of a short timeout."""
 
     def __init__(self, remaining_ms: Callable[[], int] | None, clock: Callable[[], float] = time.monotonic) -> None:
         self._remaining_ms = remaining_ms
@@ -51,46 +68,106 @@ class TimeBudget:
         return self._remaining_ms() >= max(self._margin_ms, 2 * self._slowest_ms)
 
 
-def run(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | None = None,
-        after: str | None = None) -> dict[str, Any]:
-    """Closes what is due as of `as_of`. With `remaining_ms`, stops while time is left and returns `continue_after`
-    (the position reached): a fresh invocation continues from there, so any number of due subscriptions fits."""
-    cutoff = as_of - timedelta(seconds=settings.grace_period_seconds)
-    cache = RunCache(announce_later=True)
-    closed, skipped, failed = 0, 0, 0
-    has_time = TimeBudget(remaining_ms).has_time
+@dataclass(frozen=True)
+class DueClose:
+    """One close queue message: a subscription due as of the run's time."""
 
-    for org_id, subscription_id, position, customer_id in store.due_subscriptions(iso(cutoff), after):
-        if not has_time():
-            return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed,
-                    "continue_after": after}
-        after = position
-        try:
-            # A long-overdue subscription closes one period per pass until it is current.
-            for _ in range(120):
-                # Issued as of the run's time: `close-cycles --as-of T` writes invoices dated T, not today.
-                result = close_subscription(org_id, subscription_id, cutoff, cache, clock=lambda: as_of,
-                                            customer_id=customer_id)
-                if not result.written:
-                    skipped += 1
-                    break
-                closed += 1
-                if result.invoice:
-                    publish_invoice(settings, result.invoice)
-                if result.next_period_end is None or result.next_period_end > iso(cutoff):
-                    break
-        except Exception:
-            # One bad subscription must not stop the others; the alarm on errors and the next run see it.
-            logger.exception("closing failed", extra={"subscription_id": subscription_id, "organization_id": org_id})
-            failed += 1
-    # The sweeps after the closes stop with the closes' margin too: what they leave, the next run (15 minutes
-    # later) takes; without the check, a sweep with a long backlog ran the invocation into its timeout, and
-    # each retry (same position, same backlog) again, until the event was dropped.
-    published = publish_pending(settings, has_time)
-    # The renewals' announcements (subscription.updated), and what a crashed writer left, in batches.
+    organization_id: str
+    subscription_id: str
+    customer_id: str
+    as_of: str
+
+    def message(self) -> dict[str, str]:
+        return {"organization_id": self.organization_id, "subscription_id": self.subscription_id,
+                "customer_id": self.customer_id, "as_of": self.as_of}
+
+    @classmethod
+    def from_message(cls, body: dict[str, Any]) -> DueClose:
+        return cls(body["organization_id"], body["subscription_id"], body["customer_id"], body["as_of"])
+
+
+def dispatch(settings: Settings, as_of: datetime, remaining_ms: Callable[[], int] | None = None,
+             after: str | None = None) -> dict[str, Any]:
+    """Queues every subscription due as of `as_of` for the close workers. With `remaining_ms`, stops while time is
+    left and returns `continue_after` (the position reached): a fresh invocation continues from there."""
+    cutoff = as_of - timedelta(seconds=settings.grace_period_seconds)
+    has_time = TimeBudget(remaining_ms).has_time
+    queued = 0
+    batch: list[DueClose] = []
+    reached = after  # the position of the last subscription queued
+
+    def send(upto: str | None) -> None:
+        nonlocal queued, reached
+        sqs.send_batch(settings.close_queue_url, [d.message() for d in batch])
+        queued += len(batch)
+        reached = upto
+        batch.clear()
+
+    position = after
+    for due in store.due_subscriptions(iso(cutoff), after):
+        if not batch and not has_time():
+            return {"as_of": iso(as_of), "queued": queued, "continue_after": reached}
+        batch.append(DueClose(due.organization_id, due.subscription_id, due.customer_id, iso(as_of)))
+        position = due.position
+        if len(batch) == QUEUE_BATCH:
+            send(position)
+    if batch:
+        send(position)
+    # The sweeps stop with the run's margin too: what they leave, the next run (15 minutes later) takes; without
+    # the check, a sweep with a long backlog ran the invocation into its timeout, and each retry (same position,
+    # same backlog) again, until the event was dropped.
+    requeued = queue_pending(settings, has_time)
+    # What a worker that crashed, or whose bus call failed, left on the outbox.
     announced = announcements.publish_pending(has_time)
     signals = thresholds.publish_pending(has_time=has_time)
     backfills = meters.catch_up_backfills(utcnow(), has_time)
-    return {"as_of": iso(as_of), "closed": closed, "skipped": skipped, "failed": failed, "continue_after": None,
-            "republished": published, "announced": announced, "threshold_signals_republished": signals,
-            "backfills_caught_up": backfills}
+    return {"as_of": iso(as_of), "queued": queued, "continue_after": None, "invoices_requeued": requeued,
+            "announced": announced, "threshold_signals_republished": signals, "backfills_caught_up": backfills}
+
+
+@dataclass
+class BatchOutcome:
+    closed: int = 0  # periods closed (a long-overdue subscription closes several)
+    skipped: int = 0  # already closed, no longer active or not due
+    failed: list[int] = field(default_factory=list)  # positions in the batch of the subscriptions that raised
+
+
+def close_batch(settings: Settings, batch: list[DueClose]) -> BatchOutcome:
+    """The close worker's step: each subscription of the batch closed as of its run's time; then the invoices
+    written are queued for the publisher and the renewals' announcements published, each in batches. Neither
+    after-step raises: what they could not do stays on the UNRENDERED index and the outbox for the sweeps."""
+    cache = RunCache(announcements=[])  # the batch's organizations' products, taxes, meters and counters
+    outcome = BatchOutcome()
+    invoices: list[tuple[str, str]] = []
+    for index, due in enumerate(batch):
+        as_of = parse_iso(due.as_of)
+        cutoff = as_of - timedelta(seconds=settings.grace_period_seconds)
+
+        def run_time(as_of: datetime = as_of) -> datetime:
+            return as_of
+
+        try:
+            for _ in range(MAX_PERIODS):
+                # Issued as of the run's time: `close-cycles --as-of T` writes invoices dated T, not today.
+                result = close_subscription(due.organization_id, due.subscription_id, cutoff, cache,
+                                            clock=run_time, customer_id=due.customer_id)
+                if not result.written:
+                    outcome.skipped += 1
+                    break
+                outcome.closed += 1
+                if result.invoice:
+                    invoices.append((result.invoice.organization_id, result.invoice.id))
+                if result.next_period_end is None or result.next_period_end > iso(cutoff):
+                    break
+        except Exception:
+            # One bad subscription must not stop the others; SQS retries it alone.
+            logger.exception("closing failed", extra={"subscription_id": due.subscription_id,
+                                                      "organization_id": due.organization_id})
+            outcome.failed.append(index)
+    try:
+        if invoices:
+            publish_later(settings, invoices)
+    except Exception:
+        logger.exception("invoices not queued for publishing; the sweep queues them", extra={"count": len(invoices)})
+    announcements.publish_together(cache.announcements or [])
+    return outcome

@@ -17,7 +17,7 @@ from typing import Any
 
 from functions.billing import announcements, catalogue
 from functions.billing.adjustments import discount_applies, find_tax_rates
-from functions.billing.announcements import balance_announcements, subscription_announcements
+from functions.billing.announcements import Announcement, balance_announcements, subscription_announcements
 from functions.billing.invoice import InvoiceAmounts, Line, fixed_lines, total_invoice, usage_lines
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -98,7 +98,9 @@ class RunCache:
     meters: dict[str, dict[str, Meter]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)  # organization -> last invoice number written
     sellers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    announce_later: bool = False  # the run publishes its changes' announcements at its end (close.py)
+    # Set by the close worker: the announcements its closes wrote are gathered here and published together,
+    # in batches, after its batch of closes (functions/billing/close.py), instead of one bus call per close.
+    announcements: list[Announcement] | None = None
 
 
 @dataclass
@@ -389,8 +391,10 @@ def close_subscription(org_id: str, subscription_id: str, as_of: datetime, cache
             w.previous_number = previous
             w.invoice = context.invoice(reason, guard, amounts, closing, previous + 1)
 
-        outcome = write_numbered(write, build, cache.counters, announce_now=not cache.announce_later)
+        outcome = write_numbered(write, build, cache.counters, announce_now=cache.announcements is None)
         if outcome.committed:
+            if cache.announcements is not None:
+                cache.announcements.extend(write.announcements)
             return CloseResult(write.invoice, True,
                                next_period_end=next_sub.current_period_end if plan.following else None)
         if outcome.already_done:

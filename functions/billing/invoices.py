@@ -1,12 +1,15 @@
 """Invoices once written: listing, status, the PDF, and their publication (PDF and JSON to S3,
-`invoice.created` on EventBridge), which happens after the invoice's transaction committed. An invoice stays on
-the UNRENDERED index until it is published, so a crash in between is repaired by the next cycle-close run."""
+`invoice.created` on EventBridge), which happens after the invoice's transaction committed: at once for an API
+change's invoice, through the publish queue and the invoice publisher Lambda for the cycle close's. An invoice
+stays on the UNRENDERED index until it is published, so a crash in between is repaired by the next cycle-close
+run, which queues it again."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
-from functions.adapters import eventbridge, s3
+from functions.adapters import eventbridge, s3, sqs
 from functions.billing import announcements
 from functions.billing.announcements import balance_announcements, invoice_paid_detail, invoice_status_announcements
 from functions.billing.closing import MAX_ATTEMPTS
@@ -47,18 +50,40 @@ def publish(invoice: Invoice) -> None:
     publish_invoice(settings(), invoice)
 
 
-def publish_pending(config: Settings, has_time: Callable[[], bool] = lambda: True) -> int:
-    """Renders and announces the invoices a crashed run left unrendered, while `has_time()` (the rest waits for
-    the next run: rendering is idempotent, and a sweep must not take the invocation past its timeout)."""
-    published = 0
-    for org_id, invoice_id in store.unrendered_invoices():
+# Longer than a publication waits in the queue and takes, when nothing fails: the schedule's interval.
+QUEUE_AGAIN_AFTER = timedelta(minutes=15)
+
+
+def publish_later(config: Settings, invoices: list[tuple[str, str]]) -> None:
+    """(organization, invoice id) put on the publish queue, for the invoice publisher Lambda: the cycle close
+    writes invoices and leaves rendering (the PDF) and announcing to it."""
+    sqs.send_batch(config.publish_queue_url, [{"organization_id": org, "invoice_id": inv} for org, inv in invoices])
+
+
+def publish_queued(config: Settings, org_id: str, invoice_id: str) -> bool:
+    """The publisher's step for one queued invoice: rendered and announced unless it already was (a message
+    delivered twice, or queued again by the sweep while it waited). False if there is no such invoice."""
+    invoice = store.get_invoice(org_id, invoice_id)
+    if invoice is None:
+        return False
+    if not invoice.artifacts:
+        publish_invoice(config, invoice)
+    return True
+
+
+def queue_pending(config: Settings, has_time: Callable[[], bool] = lambda: True) -> int:
+    """Queues again the invoices still unpublished QUEUE_AGAIN_AFTER after they were written (a worker that
+    crashed before queueing them, an API change's invoice whose publishing failed, a message that went to the
+    dead-letter queue), while `has_time()`. Younger ones are most likely waiting in the queue; a repeat is
+    harmless anyway (`publish_queued` checks)."""
+    pending = []
+    for org_invoice in store.unrendered_invoices(iso(utcnow() - QUEUE_AGAIN_AFTER)):
         if not has_time():
             break
-        invoice = store.get_invoice(org_id, invoice_id)
-        if invoice:
-            publish_invoice(config, invoice)
-            published += 1
-    return published
+        pending.append(org_invoice)
+    if pending:
+        publish_later(config, pending)
+    return len(pending)
 
 
 def list_invoices(org_id: str, customer_id: str | None = None, subscription_id: str | None = None

@@ -30,6 +30,8 @@ class Settings:
     public_url: str = ""
     grace_period_seconds: int = 3600
     webhook_queue_url: str = ""  # the queue the delivery Lambda reads (redeliveries are put on it)
+    publish_queue_url: str = ""  # the queue the invoice publisher reads (the close workers put their invoices on it)
+    close_queue_url: str = ""  # the queue the close workers read (the scheduled cycle close puts what is due on it)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -45,6 +47,8 @@ class Settings:
             public_url=environ.get("PUBLIC_URL", ""),
             grace_period_seconds=_whole_seconds("GRACE_PERIOD_SECONDS", environ.get("GRACE_PERIOD_SECONDS", "3600")),
             webhook_queue_url=environ.get("WEBHOOK_QUEUE_URL", ""),
+            publish_queue_url=environ.get("PUBLISH_QUEUE_URL", ""),
+            close_queue_url=environ.get("CLOSE_QUEUE_URL", ""),
         )
 
 

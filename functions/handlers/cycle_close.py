@@ -1,4 +1,6 @@
-"""Cycle-close Lambda: on an EventBridge schedule, closes the billing periods that have ended.
+"""Cycle-close Lambda: on an EventBridge schedule, puts the subscriptions whose period has ended on the close
+queue, for the close workers (functions/handlers/close_worker.py; functions/billing/close.py has the whole path),
+then sweeps what earlier work left unpublished.
 
 The event may carry `as_of` (ISO 8601) to close as of another time: `meterbill close-cycles --as-of`. A run that
 has used most of its time hands the rest to a fresh asynchronous invocation of itself, with the same `as_of` and
@@ -33,12 +35,9 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     as_of = parse_iso(event["as_of"]) if event.get("as_of") else utcnow()
-    result = close.run(settings(), as_of, context.get_remaining_time_in_millis, event.get("after"))
+    result = close.dispatch(settings(), as_of, context.get_remaining_time_in_millis, event.get("after"))
     if result["continue_after"]:
         invoke_async(context.invoked_function_arn, {**event, "as_of": iso(as_of), "after": result["continue_after"]})
-    metrics.add_metric(name="InvoicesClosed", unit=MetricUnit.Count, value=result["closed"])
-    metrics.add_metric(name="CloseFailures", unit=MetricUnit.Count, value=result["failed"])
-    logger.info("cycle close finished", extra=result)
-    if result["failed"]:
-        raise RuntimeError(f"{result['failed']} subscription(s) failed to close")  # retried, then the DLQ
+    metrics.add_metric(name="SubscriptionsQueued", unit=MetricUnit.Count, value=result["queued"])
+    logger.info("cycle close queued", extra=result)
     return result

@@ -46,9 +46,27 @@ class BulkIngestEnvironment(HandlerEnvironment):
 class CycleCloseEnvironment(HandlerEnvironment):
     handler = "the cycle-close function"
     table_name: str
-    invoice_bucket: str
-    event_bus_name: str
+    event_bus_name: str  # the announcements and threshold signals its sweeps publish
+    close_queue_url: str  # the subscriptions due, for the close workers
+    publish_queue_url: str  # the invoices its sweep queues again, for the invoice publisher
     grace_period_seconds: int  # how long after a period's end it closes (late events still count in it)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseWorkerEnvironment(HandlerEnvironment):
+    handler = "the close worker function"
+    table_name: str
+    event_bus_name: str  # the renewals' announcements
+    publish_queue_url: str  # the invoices it writes, for the invoice publisher
+    grace_period_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePublisherEnvironment(HandlerEnvironment):
+    handler = "the invoice publisher function"
+    table_name: str
+    invoice_bucket: str  # the PDF and JSON
+    event_bus_name: str  # invoice.created, invoice.paid
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,5 +83,7 @@ ENVIRONMENTS: dict[str, type[HandlerEnvironment]] = {
     "portal": PortalEnvironment,
     "bulk_ingest": BulkIngestEnvironment,
     "cycle_close": CycleCloseEnvironment,
+    "close_worker": CloseWorkerEnvironment,
     "webhook_delivery": WebhookDeliveryEnvironment,
+    "invoice_publisher": InvoicePublisherEnvironment,
 }

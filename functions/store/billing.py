@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
+from functions.common.clock import iso, utcnow
 from functions.common.errors import AlreadyExists, Conflict, Exhausted, InvalidTransition
 from functions.store import dynamo, outbox
 from functions.store.aggregates import close_aggregate_action
@@ -232,14 +233,17 @@ def subscription_with_customer(org_id: str, subscription_id: str, customer_id: s
             None if customer is None or customer.deleted_at else customer)
 
 
-def unrendered_invoices() -> list[tuple[str, str]]:
-    items = dynamo.query_all(
+def unrendered_invoices(written_before: str) -> Iterator[tuple[str, str]]:
+    """(organization, invoice) of the invoices not yet published that were written before `written_before` (an
+    ISO time; an item without `written_at`, from before it was recorded, counts as old)."""
+    for item in dynamo.query_all(
         TableName=dynamo.table_name(),
         IndexName="GSI1",
         KeyConditionExpression="GSI1PK = :u",
-        ExpressionAttributeValues={":u": {"S": UNRENDERED_INVOICES}},
-    )
-    return [(item["organization_id"]["S"], item["id"]["S"]) for item in items]
+        FilterExpression="attribute_not_exists(written_at) OR written_at < :before",
+        ExpressionAttributeValues={":u": {"S": UNRENDERED_INVOICES}, ":before": {"S": written_before}},
+    ):
+        yield item["organization_id"]["S"], item["id"]["S"]
 
 
 def mark_rendered(org_id: str, invoice_id: str, artifacts: dict[str, str]) -> None:
@@ -397,7 +401,10 @@ def write_invoice(w: InvoiceWrite) -> WriteOutcome:
     roles: list[str] = []
     if w.invoice is not None:
         invoice_put = _put_entity(w.org_id, invoice_sk(w.invoice.id), w.invoice)
-        invoice_put["Put"]["Item"].update(GSI1PK={"S": UNRENDERED_INVOICES}, GSI1SK={"S": w.invoice.id})
+        # written_at is the write's own time (an invoice's dates may be a `close-cycles --as-of` time): the sweep
+        # queues again only what has waited longer than a publication takes.
+        invoice_put["Put"]["Item"].update(GSI1PK={"S": UNRENDERED_INVOICES}, GSI1SK={"S": w.invoice.id},
+                                          written_at={"S": iso(utcnow())})
         invoice_put["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
         actions.append(invoice_put)
         roles.append("invoice")

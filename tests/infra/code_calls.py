@@ -39,6 +39,7 @@ TRANSACTION_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem
                        "ConditionCheck": "dynamodb:ConditionCheckItem"}
 CLIENT_METHODS = {"put_object": "s3:PutObject", "get_object": "s3:GetObject", "put_events": "events:PutEvents",
                   "invoke": "lambda:InvokeFunction", "send_message": "sqs:SendMessage",
+                  "send_message_batch": "sqs:SendMessage",
                   "change_message_visibility": "sqs:ChangeMessageVisibility"}
 INDEX_QUERY = "dynamodb:Query (index)"
 

@@ -112,6 +112,11 @@ NOT_IMPORTED = {
                     "functions.store.billing_entities", "functions.store.webhook_entities"),
     "cycle_close": ("pydantic", "aws_lambda_powertools.event_handler", "functions.billing.schemas",
                     "functions.meters.schemas", "functions.portal", "functions.bulk"),
+    "close_worker": ("pydantic", "aws_lambda_powertools.event_handler", "functions.billing.schemas",
+                     "functions.meters.schemas", "functions.portal", "functions.bulk"),
+    # Renders and announces; it closes nothing and routes no request.
+    "invoice_publisher": ("pydantic", "aws_lambda_powertools.event_handler", "functions.billing.schemas",
+                          "functions.portal", "functions.bulk", "functions.webhooks"),
     # Delivering builds Polar's shapes; it never routes requests nor closes cycles.
     "webhook_delivery": ("aws_lambda_powertools.event_handler", "functions.billing.close", "functions.bulk",
                          "functions.webhooks.routes"),

@@ -119,13 +119,13 @@ def test_alarms_cover_errors_throttles_api_5xx_and_every_queue(synthesized) -> N
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
     handlers = [f for f in resources(raw, "AWS::Lambda::Function").values()
                 if f["Properties"]["Handler"].startswith("functions.handlers.")]
-    assert metrics.count("Errors") == len(handlers) == 6 and metrics.count("Throttles") == 6
+    assert metrics.count("Errors") == len(handlers) == 8 and metrics.count("Throttles") == 8
     # Every failure queue: each queue but the one a Lambda reads (webhook deliveries, whose messages wait there
     # between retries by design; its dead-letter queue is watched).
     read = {m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
             for m in resources(raw, "AWS::Lambda::EventSourceMapping").values()}
     failure_queues = set(resources(raw, "AWS::SQS::Queue")) - read
-    assert metrics.count("ApproximateNumberOfMessagesVisible") == len(failure_queues) == 4
+    assert metrics.count("ApproximateNumberOfMessagesVisible") == len(failure_queues) == 6
     (api_5xx,) = [a["Properties"] for a in alarms if a["Properties"]["MetricName"] == "5xx"]
     assert api_5xx["Namespace"] == "AWS/ApiGateway"
     (api_id,) = resources(raw, "AWS::ApiGatewayV2::Api")
@@ -253,13 +253,14 @@ def test_webhook_deliveries_flow_from_the_bus_through_a_queue_with_a_day_of_retr
     functions = resources(raw, "AWS::Lambda::Function")
     (delivery_id,) = [k for k, f in functions.items()
                       if f["Properties"]["Handler"] == "functions.handlers.webhook_delivery.handler"]
-    (mapping,) = [m["Properties"] for m in resources(raw, "AWS::Lambda::EventSourceMapping").values()]
-    assert mapping["FunctionName"] == {"Ref": delivery_id}
+    (mapping,) = [m["Properties"] for m in resources(raw, "AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"] == {"Ref": delivery_id}]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]  # one failing message, not the batch
     queue_id = mapping["EventSourceArn"]["Fn::GetAtt"][0]
     queue = raw["Resources"][queue_id]["Properties"]
     assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_ATTEMPTS
     assert queue["VisibilityTimeout"] >= 6 * functions[delivery_id]["Properties"]["Timeout"]
+
     (rule,) = [r["Properties"] for r in resources(raw, "AWS::Events::Rule").values()
                if "EventPattern" in r["Properties"]]
     assert rule["EventPattern"] == {"source": ["meterbill"], "detail-type": sorted(TYPE_OF_DETAIL)}
@@ -273,6 +274,26 @@ def test_webhook_deliveries_flow_from_the_bus_through_a_queue_with_a_day_of_retr
     assert any(s["Principal"] == {"Service": "events.amazonaws.com"} and "sqs:SendMessage" in s["Action"]
                and s["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
                for s in statements if s["Effect"] == "Allow"), statements
+
+def test_the_cycle_close_queues_its_invoices_for_the_publisher_which_alone_renders_them(synthesized) -> None:
+    from infra.invoice_publishing import MAX_RECEIVES
+
+    raw, _ = synthesized
+    functions = resources(raw, "AWS::Lambda::Function")
+    by_handler = {f["Properties"]["Handler"].split(".")[2]: (k, f["Properties"]) for k, f in functions.items()
+                  if f["Properties"]["Handler"].startswith("functions.handlers.")}
+    publisher_id, publisher = by_handler["invoice_publisher"]
+    (mapping,) = [m["Properties"] for m in resources(raw, "AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"] == {"Ref": publisher_id}]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue_id = mapping["EventSourceArn"]["Fn::GetAtt"][0]
+    queue = raw["Resources"][queue_id]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
+    assert queue["VisibilityTimeout"] >= 6 * publisher["Timeout"]
+    _, close = by_handler["cycle_close"]
+    assert close["Environment"]["Variables"]["PUBLISH_QUEUE_URL"] == {"Ref": queue_id}
+    assert "INVOICE_BUCKET" not in close["Environment"]["Variables"]  # it renders nothing any more
+    assert "INVOICE_BUCKET" in publisher["Environment"]["Variables"]
 
 
 def test_the_local_template_is_made_stale_by_every_module_infra_reads() -> None:

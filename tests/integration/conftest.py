@@ -29,3 +29,21 @@ def audit_is_clean(org_id: str, tmp_path) -> None:
     from local_stack.cli import main
 
     assert main(["--state-dir", str(tmp_path), "audit", "--org", org_id]) == 0
+
+
+@pytest.fixture
+def plan(org: Org) -> dict:
+    """A monthly plan: 20.00 fixed in advance, and a graduated metered price on a sum meter (100 units credited)."""
+    meter_id = create_meter(org, "calls", {"func": "sum", "property": "n"},
+                            [{"property": "name", "operator": "eq", "value": "api_call"}])
+    product = org.http.post("/v1/products/", json={
+        "name": "Pro", "recurring_interval": "month",
+        "prices": [
+            {"amount_type": "fixed", "price_amount": 2000},
+            {"amount_type": "metered_tiers", "meter_id": meter_id, "credited_units": 100,
+             "tiers": {"type": "graduated", "tiers": [{"bound": 1000, "unit_amount": "2"},
+                                                      {"unit_amount": "1"}]}},
+        ],
+    })
+    assert product.status_code == 201, product.text
+    return {"meter_id": meter_id, "product": product.json()}

@@ -14,14 +14,19 @@ from pypdf import PdfReader
 
 from functions.common.clock import iso, parse_iso
 from local_stack.stack import scheduled_event
-from tests.conftest import invoke
+from tests.conftest import RUNNING, invoke
 from tests.integration.conftest import audit_is_clean, create_meter
 from tests.oracle import meter_value
 
+CLOSE_PATH = ("close_worker", "invoice_publisher")  # the queue-driven functions a close run feeds
+
 
 def close_cycles(as_of: datetime) -> dict:
-    """The cycle-close Lambda, invoked as its schedule does (with `as_of`, as `meterbill close-cycles` does)."""
-    return invoke("cycle_close", scheduled_event("test-close", as_of=iso(as_of)))
+    """The cycle-close Lambda, invoked as its schedule does (with `as_of`, as `meterbill close-cycles` does), then
+    the close workers and the invoice publisher left to empty their queues. `failed`: the messages still there
+    after 5 minutes (a close or a publication that kept failing is retried only after its visibility timeout)."""
+    result = invoke("cycle_close", scheduled_event("test-close", as_of=iso(as_of)))
+    return {**result, "failed": RUNNING["stack"].drain(CLOSE_PATH)}
 
 
 def ingest(org, customer: str, units: list[int], prefix: str) -> None:
@@ -30,22 +35,6 @@ def ingest(org, customer: str, units: list[int], prefix: str) -> None:
     response = org.http.post("/v1/events/ingest", json={"events": events})
     assert response.status_code == 200, response.text
 
-
-@pytest.fixture
-def plan(org) -> dict:
-    meter_id = create_meter(org, "calls", {"func": "sum", "property": "n"},
-                            [{"property": "name", "operator": "eq", "value": "api_call"}])
-    product = org.http.post("/v1/products/", json={
-        "name": "Pro", "recurring_interval": "month",
-        "prices": [
-            {"amount_type": "fixed", "price_amount": 2000},
-            {"amount_type": "metered_tiers", "meter_id": meter_id, "credited_units": 100,
-             "tiers": {"type": "graduated", "tiers": [{"bound": 1000, "unit_amount": "2"},
-                                                      {"unit_amount": "1"}]}},
-        ],
-    })
-    assert product.status_code == 201, product.text
-    return {"meter_id": meter_id, "product": product.json()}
 
 
 def subscribe(org, customer: str, product_id: str, customer_fields: dict | None = None, **extra) -> dict:
@@ -210,7 +199,7 @@ def test_two_close_runs_at_once_write_one_invoice_per_period(org, plan, local_st
             t.join()
     finally:
         pool.limit = 1
-    assert sum(r["closed"] for r in results) == 4
+    assert sum(r["queued"] for r in results) >= 4 and all(r["failed"] == 0 for r in results)
     numbers = []
     for sub in subs:
         cycle = [i for i in invoices(org, sub["id"]) if i["billing_reason"] == "subscription_cycle"]

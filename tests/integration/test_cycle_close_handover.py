@@ -1,5 +1,6 @@
-"""The cycle close with more due subscriptions than one invocation has time for: it hands the rest to a fresh
-invocation of itself (a cursor in the due index), through Lambda's own path, and every subscription closes once."""
+"""The cycle close with more due subscriptions than one invocation has time to queue: it hands the rest to a fresh
+invocation of itself (a cursor in the due index), through Lambda's own path; the close workers close what it
+queued, and every subscription closes once."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import httpx
 from functions.common.clock import iso, parse_iso, utcnow
 from functions.meters.service import CATCH_UP_AFTER, catch_up_backfills
 from local_stack.stack import scheduled_event
+from tests.integration.test_billing import CLOSE_PATH
 
 SUBSCRIPTIONS = 80
-SLOW_CALL = 0.05  # seconds added to each of the close's DynamoDB calls: 80 closes take > 3 s on any machine
+SLOW_SEND = 0.5  # seconds added to each of the run's SQS calls: 8 batches of 10 take > 3 s on any machine
 
 
-def test_a_close_that_runs_out_of_time_continues_in_fresh_invocations(org, local_stack, slow_dynamodb) -> None:
+def test_a_close_that_runs_out_of_time_continues_in_fresh_invocations(org, local_stack, slow_calls) -> None:
     product = org.http.post("/v1/products/", json={"name": "Seat", "recurring_interval": "month",
                                                     "prices": [{"amount_type": "fixed", "price_amount": 1500}]})
     assert product.status_code == 201, product.text
@@ -45,10 +47,10 @@ def test_a_close_that_runs_out_of_time_continues_in_fresh_invocations(org, local
 
     close = local_stack.function_name("cycle_close")
     # The session's other tests leave backfills for the close's sweeps; one backfill is one step of unbounded
-    # length (an organization's events), which at 50 ms a call outlasts this test's 4 s. They are not this test's
-    # subject: caught up here, before the calls are slowed.
+    # length (an organization's events), which can outlast this test's 4 s. They are not this test's subject:
+    # caught up here, before the run starts.
     catch_up_backfills(utcnow() + CATCH_UP_AFTER)
-    slow_dynamodb(local_stack.stack.functions[close].role, SLOW_CALL)
+    slow_calls(local_stack.stack.functions[close].role, "sqs", SLOW_SEND)
     spec = local_stack.runtime.pools[close].spec
     finished_before = [c for c in local_stack.runtime.completed if c[0] == close]
     before, spec.timeout = spec.timeout, 4  # a quarter of it is kept back: about 3 seconds of closing each
@@ -57,6 +59,7 @@ def test_a_close_that_runs_out_of_time_continues_in_fresh_invocations(org, local
         assert local_stack.runtime.wait_idle(timeout=600)
     finally:
         spec.timeout = before
+    assert local_stack.drain(CLOSE_PATH) == 0
     runs = [c for c in local_stack.runtime.completed if c[0] == close][len(finished_before):]
     assert len(runs) >= 2 and all(succeeded for _, _, succeeded in runs), runs
 

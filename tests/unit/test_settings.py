@@ -14,7 +14,9 @@ from functions.handlers.environments import ENVIRONMENTS, CycleCloseEnvironment,
 
 FULL = {"TABLE_NAME": "table", "BATCH_BUCKET": "batch", "INVOICE_BUCKET": "invoices", "EVENT_BUS_NAME": "bus",
         "PUBLIC_URL": "https://api.example.com", "GRACE_PERIOD_SECONDS": "60",
-        "WEBHOOK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries"}
+        "WEBHOOK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
+        "PUBLISH_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/invoices",
+        "CLOSE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/due"}
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +30,8 @@ def test_every_variable_is_read_for_the_operators_tools() -> None:
     settings = Settings.from_environment({**FULL, "UNRELATED": "x"})
     assert settings == Settings(table_name="table", batch_bucket="batch", invoice_bucket="invoices",
                                 event_bus_name="bus", public_url="https://api.example.com", grace_period_seconds=60,
-                                webhook_queue_url=FULL["WEBHOOK_QUEUE_URL"])
+                                webhook_queue_url=FULL["WEBHOOK_QUEUE_URL"],
+                                publish_queue_url=FULL["PUBLISH_QUEUE_URL"], close_queue_url=FULL["CLOSE_QUEUE_URL"])
 
 
 def test_the_operators_tools_need_the_table() -> None:

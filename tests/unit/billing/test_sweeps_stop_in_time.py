@@ -19,14 +19,20 @@ def _budget(calls: int):
     return lambda: next(seen) < calls
 
 
-def test_the_invoice_sweep_stops_when_time_is_short(monkeypatch) -> None:
-    rendered = []
-    monkeypatch.setattr(invoices.store, "unrendered_invoices", lambda: iter([("o", f"i{n}") for n in range(10)]))
-    monkeypatch.setattr(invoices.store, "get_invoice", lambda org_id, invoice_id: {"id": invoice_id})
-    monkeypatch.setattr(invoices, "publish_invoice", lambda config, invoice: rendered.append(invoice["id"]))
-    assert invoices.publish_pending(None, _budget(3)) == 3  # type: ignore[arg-type]
-    assert rendered == ["i0", "i1", "i2"]
-    assert invoices.publish_pending(None) == 10  # type: ignore[arg-type]  # without a budget: all
+def test_the_invoice_sweep_stops_when_time_is_short_and_queues_only_what_waited(monkeypatch) -> None:
+    queued, asked = [], []
+
+    def unrendered(written_before: str):
+        asked.append(written_before)
+        return iter([("o", f"i{n}") for n in range(10)])
+
+    monkeypatch.setattr(invoices.store, "unrendered_invoices", unrendered)
+    monkeypatch.setattr(invoices, "publish_later", lambda config, pending: queued.append(list(pending)))
+    monkeypatch.setattr(invoices, "utcnow", lambda: datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    assert invoices.queue_pending(None, _budget(3)) == 3  # type: ignore[arg-type]
+    assert queued == [[("o", "i0"), ("o", "i1"), ("o", "i2")]]
+    assert asked == ["2026-12-01T11:45:00.000000Z"]  # only invoices written 15 minutes ago or more
+    assert invoices.queue_pending(None) == 10  # type: ignore[arg-type]  # without a budget: all
 
 
 def test_the_crossing_and_backfill_sweeps_stop_when_time_is_short(monkeypatch) -> None:
