@@ -42,10 +42,12 @@ TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", 
 # (its puts and updates); the renewals' announcements marked published in batches.
 WORKER_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
                         "dynamodb:UpdateItem", "dynamodb:BatchWriteItem")
-WORKER_TIMEOUT = Duration.minutes(5)  # 10 subscriptions, a long-overdue one closing up to 120 periods
+# 10 subscriptions, a long-overdue one closing up to 120 periods. Short, because a failure holds back its
+# organization's later closes for the visibility timeout (six times this) until it is retried.
+WORKER_TIMEOUT = Duration.minutes(2)
 WORKER_BATCH = 10
 WORKER_CONCURRENCY = 10  # batches at once (the event source's maximum concurrency)
-MAX_RECEIVES = 5  # then the dead-letter queue; the subscription stays due and the next run queues it again
+MAX_RECEIVES = 3  # then the dead-letter queue; the subscription stays due and the next run queues it again
 # A run every 15 minutes redoes whatever an older one left, so an event that waited an hour is not worth
 # running any more: it goes to the failure queue instead (and the depth alarm says so).
 MAX_EVENT_AGE = Duration.hours(1)
@@ -58,9 +60,13 @@ class CycleClose(Construct):
         super().__init__(scope, id)
         self.dead_letters = failure_queue(self, "DeadLetters")  # the schedule could not hand the event over
         self.failures = failure_queue(self, "Failures")  # a run failed after Lambda's retries
-        self.close_dead_letters = failure_queue(self, "CloseDeadLetters")  # a subscription failed every attempt
+        # A subscription that failed every attempt (FIFO, as the dead-letter queue of a FIFO queue must be).
+        self.close_dead_letters = failure_queue(self, "CloseDeadLetters", fifo=True)
         self.queue = sqs.Queue(
             self, "Due",
+            # One message group per organization (functions/billing/close.py, DueClose.fifo_ids): its closes run
+            # one at a time instead of contending for its invoice counter; organizations in parallel.
+            fifo=True,
             # AWS's advice for a queue a Lambda reads: at least six times the function's timeout.
             visibility_timeout=Duration.seconds(WORKER_TIMEOUT.to_seconds() * 6),
             retention_period=Duration.days(4),

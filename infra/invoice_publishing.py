@@ -24,6 +24,9 @@ TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 INVOICE_OBJECTS = "invoices/*"  # functions/billing/invoices.py: invoices/{organization}/{invoice}.pdf|json
 TIMEOUT = Duration.seconds(120)  # a batch of BATCH_SIZE invoices, a PDF and two S3 puts each
 BATCH_SIZE = 10
+# Batches at once: a close of 100,000 subscriptions queues 10,000 batches within minutes, and each batch is two S3
+# puts and a DynamoDB update per invoice; the cap keeps a month's end from taking the account's concurrency.
+CONCURRENCY = 10
 MAX_RECEIVES = 5  # then the dead-letter queue; the invoice stays unpublished and the next close queues it again
 
 
@@ -59,7 +62,7 @@ class InvoicePublishing(Construct):
         # The event source grants the function's role what its poller does with the queue (CDK's
         # grant_consume_messages, ChangeMessageVisibility included).
         self.handler.function.add_event_source(sources.SqsEventSource(
-            self.queue, batch_size=BATCH_SIZE, report_batch_item_failures=True))
+            self.queue, batch_size=BATCH_SIZE, report_batch_item_failures=True, max_concurrency=CONCURRENCY))
 
     def allow_queueing(self, fn: MeterbillFunction) -> None:
         """`fn` puts invoices on the queue: SendMessage (which SendMessageBatch needs), and the queue's URL."""

@@ -125,7 +125,8 @@ class MeterbillFunction(Construct):
         )
 
 
-def failure_queue(scope: Construct, id: str) -> sqs.Queue:
-    """Where an asynchronous path parks what it could not process: encrypted, TLS only, kept 14 days."""
+def failure_queue(scope: Construct, id: str, *, fifo: bool = False) -> sqs.Queue:
+    """Where an asynchronous path parks what it could not process: encrypted, TLS only, kept 14 days (FIFO for a
+    FIFO queue's dead letters, which SQS requires)."""
     return sqs.Queue(scope, id, retention_period=Duration.days(14), encryption=sqs.QueueEncryption.SQS_MANAGED,
-                     enforce_ssl=True)
+                     enforce_ssl=True, fifo=fifo or None)

@@ -149,7 +149,8 @@ class LocalAws:
         sqs = self.client("sqs")
         for queue in self.stack.queues:  # dead-letter queues exist before a redrive policy names them
             sqs.create_queue(QueueName=queue.name, Attributes={
-                "VisibilityTimeout": str(queue.visibility_timeout), "MessageRetentionPeriod": str(queue.retention)})
+                "VisibilityTimeout": str(queue.visibility_timeout), "MessageRetentionPeriod": str(queue.retention),
+                **({"FifoQueue": "true"} if queue.fifo else {})})
         for queue in self.stack.queues:
             if queue.dead_letter_queue:
                 sqs.set_queue_attributes(QueueUrl=self.queue_url(queue.name), Attributes={"RedrivePolicy": json.dumps({

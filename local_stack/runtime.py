@@ -254,6 +254,7 @@ class LambdaRuntime:
         self._queue_condition = threading.Condition()
         self._stopping = threading.Event()
         self.completed: list[tuple[str, str, bool]] = []  # (function, invocation id, succeeded): for tests
+        self._receiving: dict[str, threading.Lock] = {}  # per queue: its pollers receive one at a time
         self._resume_persisted()
         for i in range(async_workers):
             threading.Thread(target=self._async_worker, name=f"lambda-async-{i}", daemon=True).start()
@@ -414,9 +415,14 @@ class LambdaRuntime:
                 if not checked:
                     sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
                     checked = True
-                received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(mapping.batch_size, 10),
-                                               WaitTimeSeconds=1, AttributeNames=["All"],
-                                               MessageAttributeNames=["All"]).get("Messages", [])
+                # One receive at a time per queue: moto's is not atomic, and two at once can both take a
+                # message (each then holding a receipt handle only one of them deletes by).
+                with self._receiving.setdefault(mapping.queue, threading.Lock()):
+                    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(mapping.batch_size, 10),
+                                                   WaitTimeSeconds=0, AttributeNames=["All"],
+                                                   MessageAttributeNames=["All"]).get("Messages", [])
+                if not received:
+                    self._stopping.wait(0.5)  # a short poll, outside the lock: the other pollers get their turn
             except Exception as exc:
                 print(f"[{spec.name}] polling {mapping.queue}: {type(exc).__name__}: {exc}", file=sys.stderr,
                       flush=True)
@@ -452,8 +458,11 @@ class LambdaRuntime:
                 return
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
-            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                                                            for i, m in enumerate(done)])
+            refused = sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]).get("Failed")
+            if refused:  # the messages come back after their visibility timeout, as in SQS
+                print(f"[{spec.name}] {len(refused)} message(s) not deleted: {refused[0]}", file=sys.stderr,
+                      flush=True)
 
     def wait_idle(self, timeout: float) -> bool:
         """True once no asynchronous invocation is queued or running (tests)."""

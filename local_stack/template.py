@@ -131,6 +131,7 @@ class QueueSpec:
     retention: int = 4 * 24 * 3600
     dead_letter_queue: str | None = None  # the queue's name
     max_receive_count: int | None = None
+    fifo: bool = False
 
 
 @dataclass
@@ -196,6 +197,8 @@ class Resolver:
                     "AWS::Events::EventBus": "Name", "AWS::SNS::Topic": "TopicName"}.get(resource["Type"])
         if explicit and explicit in props:
             return str(self.resolve(props[explicit]))
+        if resource["Type"] == "AWS::SQS::Queue" and str(props.get("FifoQueue", "false")).lower() == "true":
+            return physical_name(logical_id, resource["Type"])[:59] + ".fifo"  # as CloudFormation names one
         return physical_name(logical_id, resource["Type"])
 
     def arn(self, logical_id: str) -> str:
@@ -288,7 +291,8 @@ def load(path: Path | None = None) -> Stack:
             name=r.name(logical_id), visibility_timeout=int(props.get("VisibilityTimeout", 30)),
             retention=int(props.get("MessageRetentionPeriod", 4 * 24 * 3600)),
             dead_letter_queue=str(redrive["deadLetterTargetArn"]).rsplit(":", 1)[-1] if redrive else None,
-            max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None))
+            max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
+            fifo=str(props.get("FifoQueue", "false")).lower() == "true"))
     stack.buses = [r.name(b) for b in by_kind.get("AWS::Events::EventBus", [])]
 
     for logical_id in by_kind.get("AWS::IAM::Policy", []):

@@ -275,7 +275,7 @@ def test_webhook_deliveries_flow_from_the_bus_through_a_queue_with_a_day_of_retr
                and s["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
                for s in statements if s["Effect"] == "Allow"), statements
 
-def test_the_cycle_close_queues_its_invoices_for_the_publisher_which_alone_renders_them(synthesized) -> None:
+def test_the_cycle_close_fans_out_to_workers_which_queue_invoices_for_the_publisher(synthesized) -> None:
     from infra.invoice_publishing import MAX_RECEIVES
 
     raw, _ = synthesized
@@ -291,8 +291,18 @@ def test_the_cycle_close_queues_its_invoices_for_the_publisher_which_alone_rende
     assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
     assert queue["VisibilityTimeout"] >= 6 * publisher["Timeout"]
     _, close = by_handler["cycle_close"]
-    assert close["Environment"]["Variables"]["PUBLISH_QUEUE_URL"] == {"Ref": queue_id}
-    assert "INVOICE_BUCKET" not in close["Environment"]["Variables"]  # it renders nothing any more
+    worker_id, worker = by_handler["close_worker"]
+    (due,) = [m["Properties"] for m in resources(raw, "AWS::Lambda::EventSourceMapping").values()
+              if m["Properties"]["FunctionName"] == {"Ref": worker_id}]
+    due_queue_id = due["EventSourceArn"]["Fn::GetAtt"][0]
+    due_queue = raw["Resources"][due_queue_id]["Properties"]
+    assert due_queue["FifoQueue"] is True  # one organization's closes one at a time (its message group)
+    assert due["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and due["ScalingConfig"]["MaximumConcurrency"]
+    assert due_queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    assert close["Environment"]["Variables"]["CLOSE_QUEUE_URL"] == {"Ref": due_queue_id}
+    assert worker["Environment"]["Variables"]["PUBLISH_QUEUE_URL"] == {"Ref": queue_id}
+    for closing in (close, worker):  # neither renders
+        assert "INVOICE_BUCKET" not in closing["Environment"]["Variables"]
     assert "INVOICE_BUCKET" in publisher["Environment"]["Variables"]
 
 

@@ -44,9 +44,10 @@ def test_a_subscription_queued_twice_closes_once(org, plan, local_stack, local_a
                      if m.function == local_stack.function_name("close_worker"))
     message = {"organization_id": org.id, "subscription_id": sub["id"], "customer_id": sub["customer_id"],
                "as_of": iso(as_of)}
-    # A message delivered twice, and the same subscription queued by two overlapping runs.
+    # The same subscription queued by overlapping runs (other deduplication ids: SQS keeps every copy).
     local_aws.client("sqs").send_message_batch(QueueUrl=close_url, Entries=[
-        {"Id": str(i), "MessageBody": json.dumps(message)} for i in range(3)])
+        {"Id": str(i), "MessageBody": json.dumps(message), "MessageGroupId": org.id,
+         "MessageDeduplicationId": f"copy-{i}"} for i in range(3)])
     assert close_cycles(as_of)["failed"] == 0
     assert len(_cycle_invoices(org, sub["id"])) == 1
 

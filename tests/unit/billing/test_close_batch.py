@@ -1,6 +1,6 @@
-"""The close worker's step (functions/billing/close.py, close_batch), without AWS: one failing subscription is
-reported alone, the others' invoices are queued and their announcements published together; a long-overdue one
-closes every period it is behind."""
+"""The close worker's step (functions/billing/close.py, close_batch), without AWS: a failing subscription is handed
+back with what follows it (the FIFO rule), what closed before it has its invoices queued and its announcements
+published together; a long-overdue one closes every period it is behind."""
 
 from __future__ import annotations
 
@@ -37,11 +37,13 @@ def _patch(monkeypatch, results: dict[str, list]) -> dict[str, list]:
     return seen
 
 
-def test_one_failing_subscription_is_reported_alone(monkeypatch) -> None:
+def test_a_failing_subscription_is_handed_back_with_what_follows_it(monkeypatch) -> None:
     seen = _patch(monkeypatch, {"a": ["2027-01-01T00:00:00.000000Z"], "b": [RuntimeError("boom")],
-                                "c": [None]})
-    outcome = close_batch(Settings(table_name="t", grace_period_seconds=3600), [_due("a"), _due("b"), _due("c")])
-    assert (outcome.closed, outcome.skipped, outcome.failed) == (1, 1, [1])
+                                "c": [None], "d": [None]})
+    batch = [_due("a"), _due("b"), _due("c"), _due("d")]
+    outcome = close_batch(Settings(table_name="t", grace_period_seconds=3600), batch)
+    assert (outcome.closed, outcome.skipped, outcome.failed) == (1, 0, [1, 2, 3])
+    assert [call[0] for call in seen["calls"]] == ["a", "b"]  # c and d are not taken before b
     assert seen["queued"] == [[("org", "inv-a-1")]]
     assert seen["announced"] == [["renewed a"]]
     # Closed as of the run's time less the grace period, with the customer the due index named.
@@ -57,6 +59,19 @@ def test_a_long_overdue_subscription_closes_every_period_it_is_behind(monkeypatc
     assert [invoice for _, invoice in seen["queued"][0]] == ["inv-old-1", "inv-old-2", "inv-old-3", "inv-old-4"]
 
 
-def test_a_close_message_reads_back_what_the_run_wrote() -> None:
+def test_a_close_message_reads_back_what_the_run_wrote_and_is_grouped_by_organization() -> None:
     due = _due("x")
     assert DueClose.from_message(due.message()) == due
+    group, dedup = DueClose.fifo_ids(due.message())
+    assert group == "org" and dedup == f"x@{AS_OF}"
+    assert DueClose.fifo_ids(DueClose("org", "x", "cus-x", "2026-12-01T02:15:00.000000Z").message())[1] != dedup
+
+
+def test_a_worker_environment_reuses_what_it_read_for_a_minute_with_its_own_announcements(monkeypatch) -> None:
+    monkeypatch.setattr(close, "_kept", None)
+    first = close._worker_cache(lambda: 1000.0)
+    first.tax_rates["org"] = []
+    first.announcements.append("renewed a")  # type: ignore[union-attr]
+    later = close._worker_cache(lambda: 1000.0 + close.CACHE_SECONDS)
+    assert later.tax_rates == {"org": []} and later.announcements == []
+    assert close._worker_cache(lambda: 1001.0 + close.CACHE_SECONDS * 2).tax_rates == {}
