@@ -93,8 +93,8 @@ def _case(local: LocalStack, count: int) -> dict[str, Any]:
         outcome = local.invoke("cycle_close", scheduled_event("bench-close", as_of=iso(as_of)))
         assert outcome.ok, outcome.error_message
         first_run_seconds = time.perf_counter() - started
+        first_run_queued = outcome.result["queued"]
         assert local.runtime.wait_idle(timeout=3600)  # type: ignore[union-attr]  # its hand-overs, if any
-        queued_seconds = time.perf_counter() - started
         assert local.drain(("close_worker",), timeout=7200) == 0
         closed_seconds = time.perf_counter() - started
         assert local.drain(("close_worker", "invoice_publisher"), timeout=7200) == 0
@@ -109,9 +109,10 @@ def _case(local: LocalStack, count: int) -> dict[str, Any]:
     per_subscription = {module: sum(ops.values()) / count for module, ops in dynamodb.items()}
     return {
         "subscriptions": count, "setup_seconds": setup_seconds, "first_run_seconds": first_run_seconds,
-        "queued_seconds": queued_seconds, "closed_seconds": closed_seconds, "published_seconds": published_seconds,
-        "queued_per_second": count / queued_seconds, "closed_per_second": count / closed_seconds,
-        "scheduled_runs": runs[names["cycle_close"]], "worker_invocations": runs[names["close_worker"]],
+        "first_run_queued": first_run_queued, "queued_per_second": first_run_queued / first_run_seconds,
+        "closed_seconds": closed_seconds, "published_seconds": published_seconds,
+        "closed_per_second": count / closed_seconds,
+        "handovers": runs[names["cycle_close"]], "worker_invocations": runs[names["close_worker"]],
         "publisher_invocations": runs[names["invoice_publisher"]],
         "dynamodb_requests": dynamodb, "requests_per_subscription": per_subscription,
         "close_requests_per_subscription": per_subscription["cycle_close"] + per_subscription["close_worker"],
@@ -129,7 +130,7 @@ def run(count: int = 20_000, aws: LocalAws | None = None) -> dict[str, Any]:
     finally:
         local.stop(keep_aws=True)
     large = cases[-1]
-    # The scheduled run only queues: its rate says how long 100,000 take to queue, hand-overs included.
+    # The scheduled run only queues: its first invocation's rate says how long 100,000 take to queue.
     queue_seconds_at_target = TARGET / large["queued_per_second"]
     return {
         "cases": cases, "requests_per_subscription": large["close_requests_per_subscription"],

@@ -357,15 +357,29 @@ def test_sums_near_the_limits_stay_exact(org, tmp_path) -> None:
     audit_is_clean(org.id, tmp_path)
 
 
+def _every_shard_sum(org_id: str, key: tuple[str, str, str], total: Decimal) -> None:
+    from functions.store import dynamo
+    from functions.store.attributes import AGGREGATE_SUM
+    from functions.store.keys import AGGREGATE_SHARDS, aggregate_key
+
+    written = [item for k in range(AGGREGATE_SHARDS)
+               for item in dynamo.batch_get([aggregate_key(org_id, key, k)])]
+    for k in range(AGGREGATE_SHARDS):
+        shard_key = aggregate_key(org_id, key, k)
+        item = next((i for i in written if i["SK"] == shard_key["SK"]), {**written[0], **shard_key})
+        dynamo.call("put_item", TableName=dynamo.table_name(), Item={**item, AGGREGATE_SUM: {"N": str(total)}})
+
+
 def test_a_sum_dynamodb_cannot_hold_is_refused_never_read_as_contention(org) -> None:
     meter_id = create_meter(org, "v", {"func": "sum", "property": "v"})
     assert org.http.post("/v1/events/ingest", json={"events": [
         {"name": "a", "external_customer_id": "full", "metadata": {"v": 1}}]}).status_code == 200
     customer_id = org.http.get("/v1/customers/external/full").json()["id"]
     [aggregate] = [a for a in usage.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id]
-    # A sum at 38 digits (10^10 maximal values would get there): adding a half cannot be stored exactly.
-    aggregate.state.total = Decimal(10**37 + 1)
-    usage.put_aggregate(org.id, aggregate, aggregate.version)
+    # A sum at 38 digits (10^10 maximal values would get there): adding a half cannot be stored exactly. Put on
+    # every shard item: the event went to the shard its execution environment writes (an earlier test may have
+    # moved it off shard 0), and the next one may be served by another environment.
+    _every_shard_sum(org.id, aggregate.key, Decimal(10**37 + 1))
     response = org.http.post("/v1/events/ingest", json={"events": [
         {"name": "a", "external_customer_id": "full", "metadata": {"v": 0.5}}]})
     assert response.status_code == 422, response.text
