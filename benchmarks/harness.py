@@ -93,9 +93,11 @@ class StoreTimer:
                 method = getattr(real_client, name)
 
                 def timed(*args: Any, **kwargs: Any) -> Any:
-                    timer.count_units(name, kwargs)
                     cpu, wall = time.thread_time(), time.perf_counter()
                     try:
+                        # The harness's own accounting, inside the excluded time: sizing every item of a
+                        # 1,000-event request cost about 30 us an event, which was counted as the handler's.
+                        timer.count_units(name, kwargs)
                         response = method(*args, **kwargs)
                         timer.count_read_units(name, kwargs, response)
                         return response

@@ -213,8 +213,8 @@ def period_of(sub: Subscription, product: Product, n: int) -> Period:
 
 def write_change(w: InvoiceWrite, announce_now: bool = True) -> WriteOutcome:
     """Every subscription change is written here: the announcements it owes (billing/announcements.py) join its
-    transaction, and once it committed they are published, unless `announce_now` is off (the cycle close's run
-    publishes its renewals' together, in batches, at its end)."""
+    transaction, and once it committed they are published, unless `announce_now` is off (a close worker
+    publishes its batch's renewals together, in batches, after the batch)."""
     at = w.subscription.modified_at or w.subscription.created_at
     w.announcements = subscription_announcements(w.before, w.subscription, at)
     if w.balance is not None:
