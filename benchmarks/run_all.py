@@ -90,7 +90,7 @@ def close_rows(close: dict) -> str:
             f"{large['requests_per_subscription']['invoice_publisher']:.2f}, off the close path) | "
             f"{verdict(close['requests_per_subscription'] <= 5.01)} |\n"
             f"| cycle close: 100,000 due subscriptions within Lambda limits, fanned out | fanned out | "
-            f"{small['subscriptions']:,} and {large['subscriptions']:,} closed through the local runtime, 0 left due, "
+            f"{small['subscriptions']:,} and {large['subscriptions']:,} closed through the local runtime, {large['left_due']} left due, "
             f"{large['left_unpublished']} unpublished; requests per subscription {small['close_requests_per_subscription']:.3f} "
             f"and {large['close_requests_per_subscription']:.3f} (ratio {ratio:.2f}); 100,000 take "
             f"{close['scheduled_invocations_at_100000']:.0f} scheduled invocation(s) at this machine's queueing rate | "

@@ -24,12 +24,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from functions.store import table_spec
 from infra.invoice_publishing import InvoicePublishing
-from infra.lambda_function import MeterbillFunction, failure_queue
+from infra.lambda_function import MeterbillFunction, failure_queue, work_queue
 from infra.names import stack_scoped_name
 from infra.storage import Storage
 
@@ -62,18 +61,10 @@ class CycleClose(Construct):
         self.failures = failure_queue(self, "Failures")  # a run failed after Lambda's retries
         # A subscription that failed every attempt (FIFO, as the dead-letter queue of a FIFO queue must be).
         self.close_dead_letters = failure_queue(self, "CloseDeadLetters", fifo=True)
-        self.queue = sqs.Queue(
-            self, "Due",
-            # One message group per organization (functions/billing/close.py, DueClose.fifo_ids): its closes run
-            # one at a time instead of contending for its invoice counter; organizations in parallel.
-            fifo=True,
-            # AWS's advice for a queue a Lambda reads: at least six times the function's timeout.
-            visibility_timeout=Duration.seconds(WORKER_TIMEOUT.to_seconds() * 6),
-            retention_period=Duration.days(4),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.close_dead_letters),
-        )
+        # One message group per organization (functions/billing/close.py, DueClose.fifo_ids): its closes run one
+        # at a time instead of contending for its invoice counter; organizations in parallel.
+        self.queue = work_queue(self, "Due", function_timeout=WORKER_TIMEOUT, dead_letters=self.close_dead_letters,
+                                max_receives=MAX_RECEIVES, fifo=True)
         self.handler = MeterbillFunction(
             self,
             "CycleClose",

@@ -13,10 +13,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.lambda_function import MeterbillFunction, failure_queue
+from infra.lambda_function import MeterbillFunction, failure_queue, work_queue
 from infra.storage import Storage
 
 # The invoice read, then marked published (its artifacts set, off the unpublished index).
@@ -34,15 +33,8 @@ class InvoicePublishing(Construct):
     def __init__(self, scope: Construct, id: str, *, storage: Storage, layer: lambda_.ILayerVersion) -> None:
         super().__init__(scope, id)
         self.dead_letters = failure_queue(self, "DeadLetters")
-        self.queue = sqs.Queue(
-            self, "Invoices",
-            # AWS's advice for a queue a Lambda reads: at least six times the function's timeout.
-            visibility_timeout=Duration.seconds(TIMEOUT.to_seconds() * 6),
-            retention_period=Duration.days(4),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.dead_letters),
-        )
+        self.queue = work_queue(self, "Invoices", function_timeout=TIMEOUT, dead_letters=self.dead_letters,
+                                max_receives=MAX_RECEIVES)
         self.handler = MeterbillFunction(
             self,
             "InvoicePublisher",

@@ -130,3 +130,19 @@ def failure_queue(scope: Construct, id: str, *, fifo: bool = False) -> sqs.Queue
     FIFO queue's dead letters, which SQS requires)."""
     return sqs.Queue(scope, id, retention_period=Duration.days(14), encryption=sqs.QueueEncryption.SQS_MANAGED,
                      enforce_ssl=True, fifo=fifo or None)
+
+
+def work_queue(scope: Construct, id: str, *, function_timeout: Duration, dead_letters: sqs.IQueue,
+               max_receives: int, fifo: bool = False) -> sqs.Queue:
+    """A queue a Lambda reads (an SQS event source): encrypted, TLS only, kept 4 days, and a message received
+    `max_receives` times moved to `dead_letters`. Its visibility timeout is six times the function's, AWS's advice
+    for such a queue, so a batch the poller retries is not handed out again while it still runs."""
+    return sqs.Queue(
+        scope, id,
+        fifo=fifo or None,
+        visibility_timeout=Duration.seconds(function_timeout.to_seconds() * 6),
+        retention_period=Duration.days(4),
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=max_receives, queue=dead_letters),
+    )

@@ -14,13 +14,12 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from functions.adapters.eventbridge import SOURCE
 from functions.webhooks.facts import TYPE_OF_DETAIL
 from functions.webhooks.retries import MAX_ATTEMPTS
-from infra.lambda_function import MeterbillFunction, failure_queue
+from infra.lambda_function import MeterbillFunction, failure_queue, work_queue
 from infra.storage import Storage
 
 # Endpoints and webhook events read; the webhook event created once (a conditional put) and, with its delivery,
@@ -34,16 +33,8 @@ class Webhooks(Construct):
     def __init__(self, scope: Construct, id: str, *, storage: Storage, layer: lambda_.ILayerVersion) -> None:
         super().__init__(scope, id)
         self.dead_letters = failure_queue(self, "DeadLetters")  # messages still undelivered after a day
-        self.queue = sqs.Queue(
-            self, "Deliveries",
-            # AWS's advice for a queue a Lambda reads: at least six times the function's timeout, so a batch
-            # retried by the poller is not handed over again while it still runs.
-            visibility_timeout=Duration.seconds(TIMEOUT.to_seconds() * 6),
-            retention_period=Duration.days(4),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_ATTEMPTS, queue=self.dead_letters),
-        )
+        self.queue = work_queue(self, "Deliveries", function_timeout=TIMEOUT, dead_letters=self.dead_letters,
+                                max_receives=MAX_ATTEMPTS)
         self.handler = MeterbillFunction(
             self,
             "WebhookDelivery",
