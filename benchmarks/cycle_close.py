@@ -23,7 +23,12 @@ from functions.common.clock import iso, parse_iso, utcnow
 from local_stack.aws import LocalAws
 from local_stack.stack import LocalStack, Options, scheduled_event
 
-ORGANIZATIONS = 4  # written at once in the setup; each has its own invoice counter
+# Each organization is one message group of the FIFO close queue (its closes one at a time). moto hands out a
+# receive's 10 messages in queue order, whatever their groups, and blocks every group it handed out (SQS returns
+# one group's messages together where it can), so with few organizations the local workers mostly wait on each
+# other: 40 let several run at once, as a month's end with many organizations does.
+ORGANIZATIONS = 40
+SETUP_THREADS = 4  # organizations written at once in the setup
 # A handler called in this process serves one request at a time, as in Lambda (Powertools keeps the current
 # event in shared state): the setup's threads take turns for the meter and the usage.
 HANDLER_TURN = threading.Lock()
@@ -68,7 +73,7 @@ def _case(local: LocalStack, count: int) -> dict[str, Any]:
 
     assert local.aws is not None and local.aws.edge is not None and local.stack is not None
     started = time.perf_counter()
-    with ThreadPoolExecutor(ORGANIZATIONS) as pool:
+    with ThreadPoolExecutor(SETUP_THREADS) as pool:
         ends = list(pool.map(lambda i: _organization(i, count // ORGANIZATIONS), range(ORGANIZATIONS)))
     setup_seconds = time.perf_counter() - started
     as_of = parse_iso(max(ends)) + timedelta(hours=2)

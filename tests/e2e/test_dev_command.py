@@ -121,6 +121,37 @@ def test_ingest_command_streams_to_the_api_and_bulk_goes_through_the_s3_notifica
         stop(process)
 
 
+def test_close_cycles_command_waits_for_the_workers_and_the_publisher(tmp_path: Path) -> None:
+    """`meterbill close-cycles --as-of` against `meterbill dev`: the scheduled run queues, the close workers close,
+    the publisher renders; the command returns once their queues are empty."""
+    from datetime import timedelta
+
+    from functions.common.clock import iso, parse_iso
+
+    process, state = start_dev(tmp_path, "--in-memory")
+    try:
+        http = httpx.Client(base_url=state["api_url"], headers={"Authorization": f"Bearer {state['token']}"},
+                            timeout=60)
+        product = http.post("/v1/products/", json={"name": "Seat", "recurring_interval": "month",
+                                                   "prices": [{"amount_type": "fixed", "price_amount": 900}]})
+        assert product.status_code == 201, product.text
+        http.post("/v1/customers/", json={"email": "cli@example.com", "external_id": "cli-close"})
+        sub = http.post("/v1/subscriptions/", json={"external_customer_id": "cli-close",
+                                                    "product_id": product.json()["id"]}).json()
+        as_of = iso(parse_iso(sub["current_period_end"]) + timedelta(hours=2))
+        command = [sys.executable, "-m", "local_stack.cli", "--state-dir", str(tmp_path), "close-cycles",
+                   "--as-of", as_of]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        printed = json.loads(done.stdout)
+        assert printed["queued"] >= 1 and printed["still_queued"] == 0
+        invoices = http.get("/v1/invoices/", params={"subscription_id": sub["id"]}).json()["items"]
+        (renewal,) = [i for i in invoices if i["billing_reason"] == "subscription_cycle"]
+        assert http.get(f"/v1/invoices/{renewal['id']}").json()["artifacts"]["pdf"].endswith(".pdf")
+    finally:
+        stop(process)
+
+
 def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
     """Many invocations (a 6-second bulk timeout), a SIGKILL of the whole stack mid-file, a restart: the file
     finishes, the meter equals the oracle, and the audit is clean."""
