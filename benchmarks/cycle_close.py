@@ -138,7 +138,8 @@ def run(count: int = 20_000, aws: LocalAws | None = None) -> dict[str, Any]:
     # The scheduled run only queues: its first invocation's rate says how long 100,000 take to queue.
     queue_seconds_at_target = TARGET / large["queued_per_second"]
     return {
-        "cases": cases, "requests_per_subscription": large["close_requests_per_subscription"],
+        "cases": cases, "organizations": ORGANIZATIONS,
+        "requests_per_subscription": large["close_requests_per_subscription"],
         "queue_seconds_at_100000": queue_seconds_at_target,
         "scheduled_invocations_at_100000": max(1, -(-queue_seconds_at_target // (LAMBDA_MAX_SECONDS - 60))),
     }

@@ -108,7 +108,7 @@ def close_method(close: dict) -> str:
         for c in close["cases"])
     large = close["cases"][-1]
     return f"""monthly subscriptions on a metered price (every tenth customer with usage), over
-  4 organizations, are created through the billing service; then the real cycle-close function is invoked once
+  {close.get('organizations', 4)} organizations, are created through the billing service; then the real cycle-close function is invoked once
   through the local Lambda runtime, as the schedule does, and the close workers and the invoice publisher run
   from their SQS queues (pollers as many as each mapping's maximum concurrency, capped at 8 local environments;
   on 2 cores), every AWS call through the edge under each function's own role. Requests are counted at the
@@ -121,7 +121,8 @@ def close_method(close: dict) -> str:
   DynamoDB requests of the larger size by function: {large['dynamodb_requests']}. Per subscription a worker
   reads it with its customer (one BatchGetItem), queries its open aggregates and writes the close transaction
   (with the renewal's announcement); products, tax rates, meters, sellers and invoice counters are read once per
-  worker environment a minute, the announcements marked published 25 to a batch write; the publisher reads the
+  worker environment a minute (a counter another environment moved since costs a retry: the transactions above
+  the number of subscriptions), the announcements marked published 25 to a batch write; the publisher reads the
   invoice and marks it published (2 requests, off the close path). The close queue is FIFO by organization,
   so no two closes of an organization contend for its invoice counter (with a standard queue and 8 workers on 4
   organizations: 8.8 requests a subscription, most of them re-reads after cancelled transactions). The scheduled
