@@ -22,6 +22,7 @@ from local_stack.runtime import LambdaRuntime, Outcome
 from local_stack.template import ACCOUNT, REGION, Stack
 
 STATE_FILE = "local.json"  # exists while a stack runs
+STOP_SECONDS = 30
 IDENTITY_FILE = "organization.json"  # the local organization and token, kept with the data
 
 
@@ -291,9 +292,10 @@ def run(state_dir: Path, *, in_memory: bool, demo: bool, options: Options) -> in
         print(f"meterbill: port {options.port} is in use; stop what holds it or pick another: "
               f"make dev PORT={options.port + 1}", flush=True)
         return 2
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+    # The handlers only append: a handler that took a lock (Event.set) could find the main thread holding it.
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _: stopping.append(signum))
     try:
         assert local.aws is not None
         organization_id, token = _organization(state_dir, in_memory)
@@ -319,9 +321,16 @@ def run(state_dir: Path, *, in_memory: bool, demo: bool, options: Options) -> in
         print(f'  try       curl -H "Authorization: Bearer {token}" '
               f"{local.api_url}/v1/organizations/{organization_id}", flush=True)
         print("Ctrl-C stops everything.", flush=True)
-        done.wait()
+        while not stopping:
+            time.sleep(0.2)
     finally:
-        local.stop()
+        # Ctrl-C returns within STOP_SECONDS whatever a part of the stack does: a part that does not stop is
+        # named, and the process exits anyway (its children got the same signal).
+        stopper = threading.Thread(target=local.stop, name="stop", daemon=True)
+        stopper.start()
+        stopper.join(STOP_SECONDS)
         (state_dir / STATE_FILE).unlink(missing_ok=True)
+        if stopper.is_alive():
+            print(f"meterbill: the stack did not stop within {STOP_SECONDS} s; exiting anyway", flush=True)
         print("stopped", flush=True)
     return 0
