@@ -2,9 +2,10 @@
 due; closes each (functions/billing/close.py, `close_batch`), queues the invoices for the invoice publisher and
 publishes the renewals' announcements.
 
-A subscription that fails is reported as a batch item failure: SQS hands it over again after its visibility
-timeout, and moves it to the dead-letter queue after the last attempt. A message delivered twice closes nothing
-twice (the close is guarded by the period it read).
+A subscription that fails is reported as a batch item failure together with every message after it (the
+queue is FIFO: what follows a failure must not be taken before it): SQS hands them over again after the
+visibility timeout, and moves the failing one to the dead-letter queue after the last attempt. A message
+delivered twice closes nothing twice (the close is guarded by the period it read).
 """
 
 from __future__ import annotations
@@ -33,19 +34,19 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = event.get("Records", [])
-    failures = []
-    batch, ids = [], []
-    for record in records:
+    ids = [record["messageId"] for record in event.get("Records", [])]
+    batch = []
+    for record in event.get("Records", []):
         try:
             batch.append(DueClose.from_message(json.loads(record["body"])))
-            ids.append(record["messageId"])
         except (ValueError, KeyError, TypeError):
-            # Not a message the cycle close writes: retrying cannot mend it; the dead-letter queue keeps it.
+            # Not a message the cycle close writes: retrying cannot mend it; the dead-letter queue keeps it. It and
+            # what follows are handed back, as a failed close is.
             logger.exception("unreadable close message", extra={"message_id": record.get("messageId")})
-            failures.append({"itemIdentifier": record["messageId"]})
+            break
     outcome = close_batch(settings(), batch)
-    failures += [{"itemIdentifier": ids[i]} for i in outcome.failed]
+    handed_back = outcome.failed + list(range(len(batch), len(ids)))
+    failures = [{"itemIdentifier": ids[i]} for i in handed_back]
     metrics.add_metric(name="InvoicesClosed", unit=MetricUnit.Count, value=outcome.closed)
     metrics.add_metric(name="CloseFailures", unit=MetricUnit.Count, value=len(outcome.failed))
     logger.info("closes finished", extra={"closed": outcome.closed, "skipped": outcome.skipped,
