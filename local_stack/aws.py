@@ -41,9 +41,9 @@ def start_moto(port: int | None = None):  # type: ignore[no-untyped-def]
 
     from moto.server import ThreadedMotoServer
 
-    from local_stack import moto_speed
+    from local_stack import moto_sqs
 
-    moto_speed.apply()  # what moto answers stays; its cost per queued SQS message goes (moto_speed says how)
+    moto_sqs.apply()  # SQS's atomic sends, receives and deletes, without moto's cost per queued message
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per S3 poll is noise
 
     port = port or free_port()

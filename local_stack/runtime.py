@@ -254,7 +254,6 @@ class LambdaRuntime:
         self._queue_condition = threading.Condition()
         self._stopping = threading.Event()
         self.completed: list[tuple[str, str, bool]] = []  # (function, invocation id, succeeded): for tests
-        self._receiving: dict[str, threading.Lock] = {}  # per queue: its pollers receive one at a time
         self._resume_persisted()
         for i in range(async_workers):
             threading.Thread(target=self._async_worker, name=f"lambda-async-{i}", daemon=True).start()
@@ -415,14 +414,13 @@ class LambdaRuntime:
                 if not checked:
                     sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
                     checked = True
-                # One receive at a time per queue: moto's is not atomic, and two at once can both take a
-                # message (each then holding a receipt handle only one of them deletes by).
-                with self._receiving.setdefault(mapping.queue, threading.Lock()):
-                    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(mapping.batch_size, 10),
-                                                   WaitTimeSeconds=0, AttributeNames=["All"],
-                                                   MessageAttributeNames=["All"]).get("Messages", [])
+                # A short poll: the runtime's stop is never kept waiting by a long one. moto's receive is atomic
+                # per queue (local_stack/moto_sqs.py), so pollers of one queue never both take a message.
+                received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(mapping.batch_size, 10),
+                                               WaitTimeSeconds=0, AttributeNames=["All"],
+                                               MessageAttributeNames=["All"]).get("Messages", [])
                 if not received:
-                    self._stopping.wait(0.5)  # a short poll, outside the lock: the other pollers get their turn
+                    self._stopping.wait(0.5)
             except Exception as exc:
                 print(f"[{spec.name}] polling {mapping.queue}: {type(exc).__name__}: {exc}", file=sys.stderr,
                       flush=True)
