@@ -51,6 +51,16 @@ def main() -> None:
     print(args.output.read_text())
 
 
+def cpu_breakdown(ingest: dict) -> str:
+    breakdown = ingest.get("cpu_breakdown_us_per_event")
+    if not breakdown:
+        return "The breakdown was not measured in this run."
+    rows = "\n".join(f"| {label} | {us:.1f} |" for label, us in breakdown.items())
+    return (f"Measured by the ingest benchmark ({ingest['measured_on']}): the same 1,000-event requests again, each "
+            f"step's thread CPU less its time inside botocore, per event (mean of the runs; total "
+            f"{sum(breakdown.values()):.1f} us).\n\n| step | us/event |\n| --- | --- |\n{rows}")
+
+
 def first_page_row(read: dict, large: int) -> str:
     small, big = read["1000"].get("first_page"), read[str(large)].get("first_page")
     if not small or not big:
@@ -269,16 +279,14 @@ closing them in several transactions first (docs/capacity.md).
 
 ## Where the ingest CPU goes, and what is left to do
 
-Per 1,000-event request (thread CPU, measured section by section): request parsing and validation about
-9 ms (pydantic alone 5.3 ms; Powertools' validation layer adds 3.5 ms), preparing events (deterministic id
-2.5 us, timestamp text 1.5 us, 5 compiled meter filters and their contributions ~5 us each event) about
-12 ms, encoding the event items about 4 ms, building the chunks and updates about 4 ms, the rest decoding the
-prior aggregate state and the responses. Done so far: filters compiled once per request, events grouped by
-customer before chunking, the heap frozen after cold start (a full garbage collection cost 80 ms inside a
-request before), botocore's parameter re-validation off, ids and timestamps formatted without `uuid5` and
-strftime, event items encoded by hand: from 148 to about 40 us/event. **The 20 us target is
-not met.** What is left is spread thin: the validation without Powertools' extra pass (3.5 us), decoding
-prior aggregate state and unique markers per chunk, and the per-contribution objects of the matching step.
+{cpu_breakdown(ingest)}
+
+Done so far: filters compiled once per request, events grouped by customer before chunking, the heap frozen
+after cold start (a full garbage collection cost 80 ms inside a request before), botocore's parameter
+re-validation off, ids and timestamps formatted without `uuid5` and strftime, event items encoded by hand: from
+148 to about 45-55 us/event. **The 20 us target is not met.** No step is most of it: reaching 20 would need
+every step above at less than half its cost, which trimming each does not give; the per-event Python objects of
+the matching and chunking steps (one contribution per meter, merged three times) would have to go.
 """ + cold_start_section(raw.get("cold_start"))
 
 

@@ -30,7 +30,7 @@ from moto.sqs import models
 
 _COUNTS = frozenset({"approximate_number_of_messages", "approximate_number_of_messages_delayed",
                      "approximate_number_of_messages_not_visible"})
-_moto_attributes = models.Queue.attributes.fget
+_moto_attributes = models.Queue.attributes.fget  # type: ignore[attr-defined]
 _moto_unix_time_millis = models.unix_time_millis
 
 

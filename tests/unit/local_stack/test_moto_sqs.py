@@ -62,9 +62,10 @@ def test_the_clock_is_moto_s_clock() -> None:
     assert models.unix_time_millis(instant) == moto_sqs._moto_unix_time_millis(instant) == 1798761600000.0
 
 
-def _fill(sqs, url: str, count: int, prefix: str) -> None:
+def _fill(sqs, url: str, count: int, label: str) -> None:
     for start in range(0, count, 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(10)])
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "MessageBody": f"{label} {start + i}"} for i in range(10)])
 
 
 def test_concurrent_deletes_and_sends_lose_nothing_and_resurrect_nothing() -> None:
