@@ -159,9 +159,10 @@ def invoke(handler: Any, event: dict) -> dict:
 
 def detach_bus_targets() -> None:
     """Take the targets off every rule of local AWS's buses. In AWS the webhook delivery Lambda consumes what the
-    bus sends to its queue; the benchmarks run no consumer, and moto's SQS scans every message of a queue on
-    each send, so with thousands left in it each PutEvents took hundreds of milliseconds (a 3,000-subscription
-    close ran 1,032 s, 3/s): that times moto, not Meterbill. The PutEvents calls are still made and counted."""
+    bus sends to its queue; the benchmarks configure no webhook endpoint, so what would be queued is work no
+    one asked for, competing for the 2 cores with what is measured. (Before local_stack/moto_sqs.py, moto also
+    scanned a queue's every message on each send: thousands left in it made each PutEvents cost hundreds of
+    milliseconds.) The PutEvents calls are still made and counted."""
     import boto3
 
     events = boto3.client("events")
