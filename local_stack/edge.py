@@ -57,7 +57,7 @@ class EdgeConfig:
     key_schema: dict[str, tuple[str, str | None]]  # table name -> (partition key, sort key)
     principals: dict[str, Principal] = field(default_factory=dict)  # by access key id
     lambda_api: str | None = None
-    on_s3_change: Callable[[str, str], None] | None = None  # (bucket, key) after a successful write
+    on_s3_change: Callable[[str, str], None] | None = None  # (bucket, key) written, before the writer hears so
 
 
 class Edge:
@@ -149,12 +149,15 @@ class Edge:
         upstream = self.config.lambda_api if service == "lambda" else self.config.moto
         if upstream is None:
             return _reply(request, *_error(service, 503, "ServiceUnavailable", f"no local {service} service"))
-        status = self._forward(request, upstream, headers, body)
-        if (service == "s3" and self.config.on_s3_change and request.command in ("PUT", "POST", "DELETE")
-                and 200 <= status < 300):
-            bucket, _, key = unquote(path.lstrip("/")).partition("/")
-            if key:
-                self.config.on_s3_change(bucket, key)
+        bucket, _, key = unquote(path.lstrip("/")).partition("/")
+        keep = self.config.on_s3_change
+        if service == "s3" and keep and key and request.command in ("PUT", "POST", "DELETE"):
+            # Kept before the client hears it is stored, as S3's answer means: saved after the answer, a stack
+            # killed in between lost an object its writer had been told was there.
+            self._forward(request, upstream, headers, body,
+                          answered=lambda status: keep(bucket, key) if 200 <= status < 300 else None)
+        else:
+            self._forward(request, upstream, headers, body)
         return None
 
     def _needs(self, service: str, operation: str, method: str, path: str, query: str, headers: dict[str, str],
@@ -209,7 +212,7 @@ class Edge:
                 for hook in list(self.hooks):  # tests: hold a transaction while it is in flight
                     hook("in_flight", principal.name, "dynamodb", operation)
                 if self._forward(request, self.config.dynamodb, headers, body,
-                                 lambda: self._run_hooks("committed", principal, operation)) >= 400:
+                                 lambda _: self._run_hooks("committed", principal, operation)) >= 400:
                     with self.lock:
                         self.conflicts.transactions_refused_upstream += 1
             finally:
@@ -246,7 +249,7 @@ class Edge:
             hook(phase, principal.name, "dynamodb", operation)
 
     def _forward(self, request: BaseHTTPRequestHandler, upstream: str, headers: dict[str, str], body: bytes,
-                 answered: Callable[[], None] | None = None) -> int:
+                 answered: Callable[[int], None] | None = None) -> int:
         sent = {k: v for k, v in request.headers.items()
                 if k.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive")}
         sent["Content-Length"] = str(len(body))
@@ -260,8 +263,8 @@ class Edge:
                 connection.close()  # a kept-alive connection the upstream closed: once more on a new one
                 if attempt == 2:
                     raise
-        if answered is not None:
-            answered()
+        if answered is not None:  # upstream has answered; the client has not yet
+            answered(response.status)
         request.send_response(response.status, response.reason)
         length = response.getheader("content-length")
         for key, value in response.getheaders():

@@ -4,8 +4,8 @@ moto's server runs each request in a thread, and a queue's sends, receives and d
 without one lock: two DeleteMessageBatch calls at once each rebuilt the list without their own messages, and the
 later one put the other's back, in flight until the visibility timeout (10 of 2,200 closes' messages in a benchmark
 run, whose drain then sat waiting on them; 10-190 of 2,000 in tests/unit/local_stack/test_moto_sqs.py without the
-locks); a send during a delete could be dropped the same way. SQS does neither. Each of those three now holds the queue's own lock (moto's Condition, whose lock is re-entrant and which a
-long poll's wait releases).
+locks); a send during a delete could be dropped the same way. SQS does neither. Each of those three now holds
+the queue's own lock (moto's Condition, whose lock is re-entrant and which a long poll's wait releases).
 
 moto builds a queue's whole attribute map, three message counts included, whenever it reads one attribute: a FIFO
 send reads `ContentBasedDeduplication` four times per message, so each message sent walked the queue twelve times

@@ -190,7 +190,8 @@ def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
                     break
             except s3.exceptions.NoSuchKey:
                 pass
-            assert time.monotonic() < deadline, "the file never finished after the restart"
+            assert time.monotonic() < deadline, "the file never finished after the restart; what the stack said " \
+                "of the bulk function:\n" + "".join(line for line in process.output if "bulk" in line.lower())[-6000:]
             time.sleep(1)
         assert result["status"] == "done" and result["inserted"] + result["duplicates"] == 20_000, result
         # The invocations that worked on it: the hand-over seen before the kill made a second one; how many more
