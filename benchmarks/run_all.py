@@ -144,7 +144,7 @@ def close_method(close: dict) -> str:
   moto's SQS counted every message of a queue on each send and receive, and two deletes at once could put each
   other's messages back in flight: 5,000 closed at 4.0 a second (2026-12-07, earlier), and a 20,000 run was
   stopped after 33 minutes. The rates here are this machine's, with the workers, the publisher, DynamoDB Local
-  and moto sharing 2 cores; AWS's are not read off them.{' ' + close['note'] if close.get('note') else ''}"""
+  and moto sharing 2 cores; AWS's are not read off them."""
 
 
 def verdict(ok: bool) -> str:

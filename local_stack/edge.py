@@ -149,15 +149,17 @@ class Edge:
         upstream = self.config.lambda_api if service == "lambda" else self.config.moto
         if upstream is None:
             return _reply(request, *_error(service, 503, "ServiceUnavailable", f"no local {service} service"))
-        bucket, _, key = unquote(path.lstrip("/")).partition("/")
+        answered = None
         keep = self.config.on_s3_change
-        if service == "s3" and keep and key and request.command in ("PUT", "POST", "DELETE"):
-            # Kept before the client hears it is stored, as S3's answer means: saved after the answer, a stack
-            # killed in between lost an object its writer had been told was there.
-            self._forward(request, upstream, headers, body,
-                          answered=lambda status: keep(bucket, key) if 200 <= status < 300 else None)
-        else:
-            self._forward(request, upstream, headers, body)
+        if service == "s3" and keep and request.command in ("PUT", "POST", "DELETE"):
+            bucket, _, key = unquote(path.lstrip("/")).partition("/")
+            if key:
+                # Kept before the client hears it is stored, as S3's answer means: saved after the answer, a stack
+                # killed in between lost an object its writer had been told was there.
+                def answered(status: int) -> None:
+                    if 200 <= status < 300:
+                        keep(bucket, key)
+        self._forward(request, upstream, headers, body, answered)
         return None
 
     def _needs(self, service: str, operation: str, method: str, path: str, query: str, headers: dict[str, str],

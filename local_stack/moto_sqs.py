@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from moto.sqs import models
@@ -67,32 +67,31 @@ def _unix_time_millis(dt: Any = None) -> float:
     return time.time() * 1000.0 if dt is None else _moto_unix_time_millis(dt)
 
 
-def _holding_the_queue_lock(method: Any) -> Any:
+def _holding_the_queue_lock(method: Any, queue_of: Callable[..., models.Queue]) -> Any:
+    """`method` run under the lock of the queue `queue_of(self, first argument)` names."""
     @functools.wraps(method)
-    def locked(self: models.Queue, *args: Any, **kwargs: Any) -> Any:
-        with self._messages_lock:
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with queue_of(self, *args[:1])._messages_lock:
             return method(self, *args, **kwargs)
 
     locked.moto = method  # type: ignore[attr-defined]
     return locked
 
 
-def _receive_holding_the_queue_lock(method: Any) -> Any:
-    @functools.wraps(method)
-    def locked(self: models.SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-        with self.get_queue(queue_name)._messages_lock:
-            return method(self, queue_name, *args, **kwargs)
+def _the_queue(queue: models.Queue, *_: Any) -> models.Queue:
+    return queue
 
-    locked.moto = method  # type: ignore[attr-defined]
-    return locked
+
+def _named_queue(backend: models.SQSBackend, queue_name: str) -> models.Queue:
+    return backend.get_queue(queue_name)
 
 
 def apply() -> None:
     """Idempotent: moto's own methods are wrapped once."""
     models.Queue.attributes = property(QueueAttributes)  # type: ignore[assignment]
     models.unix_time_millis = _unix_time_millis
-    for cls, name, wrap in ((models.Queue, "add_message", _holding_the_queue_lock),
-                            (models.Queue, "delete_message", _holding_the_queue_lock),
-                            (models.SQSBackend, "receive_message", _receive_holding_the_queue_lock)):
+    for cls, name, queue_of in ((models.Queue, "add_message", _the_queue),
+                                (models.Queue, "delete_message", _the_queue),
+                                (models.SQSBackend, "receive_message", _named_queue)):
         method = getattr(cls, name)
-        setattr(cls, name, wrap(getattr(method, "moto", method)))
+        setattr(cls, name, _holding_the_queue_lock(getattr(method, "moto", method), queue_of))
