@@ -22,16 +22,16 @@ from functions.common.errors import Contention, PeriodClosed, ValidationFailed, 
 from functions.common.ids import name_id, new_id
 from functions.common.retry import Deadline, time_budget
 from functions.customers import service as customers
-from functions.events.chunks import PreparedEvent, plan_chunks
+from functions.events.chunks import Chunk, PreparedEvent, Routed, build_chunks
 from functions.events.schemas import EventCreate
 from functions.meters.aggregation import NotExact, Partial, exact_add
-from functions.meters.matching import compile_meters, contributions
+from functions.meters.matching import compile_meters
 from functions.meters.periods import Period, calendar_month, customer_period, following_period
 from functions.store import aggregates, buckets, markers
 from functions.store import customers as customer_store
 from functions.store import meters as meter_store
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
-from functions.store.buckets import DAY, HOUR, BucketDelta, BucketKey, bucket_starts
+from functions.store.buckets import BucketDelta, BucketKey
 from functions.store.entities import BillingState, Customer, Meter
 from functions.store.events import EventRecord
 from functions.store.keys import AGGREGATE_SHARDS
@@ -109,6 +109,9 @@ class PeriodRouter:
         # meter is closed for every meter counting in the same cycle (the close closes them together).
         self.closed: set[tuple[str, str, str]] = set()
         self._states: dict[tuple[str, str], BillingState | None] = {}
+        # (customer, subscription id or ""): the last period found for it and its bounds (ISO), which the next
+        # event, a moment later, is most likely in too.
+        self._current: dict[tuple[str, str], tuple[str, str, Period]] = {}
 
     def state(self, customer_id: str, meter_id: str) -> BillingState | None:
         """The billing state whose periods the customer's meter counts in ("" for a meter no subscription
@@ -124,13 +127,19 @@ class PeriodRouter:
         customer = self.customers.get(customer_id)
         return customer is None or len(customer.billing) < 2
 
-    def period(self, customer_id: str, meter_id: str, moment: datetime) -> tuple[Period, bool]:
+    def period(self, customer_id: str, meter_id: str, moment: datetime, moment_iso: str) -> tuple[Period, bool]:
         billing = self.state(customer_id, meter_id)
-        if billing:
-            period, late = customer_period(billing, moment)
-        else:
-            period, late = _month_of(moment.year, moment.month), False
         cycle_id = billing.subscription_id if billing else ""
+        current = self._current.get((customer_id, cycle_id))
+        if current is not None and current[0] <= moment_iso < current[1]:
+            period, late = current[2], False  # what customer_period answers for a moment inside it
+        else:
+            if billing:
+                period, late = customer_period(billing, moment)
+            else:
+                period, late = _month_of(moment.year, moment.month), False
+            if not late:
+                self._current[(customer_id, cycle_id)] = (period.key, iso(period.end), period)
         while (customer_id, cycle_id, period.key) in self.closed:
             period, late = following_period(billing, period), True
         return period, late
@@ -141,19 +150,15 @@ class PeriodRouter:
             billing = self.state(customer_id, meter_id)
             self.closed.add((customer_id, billing.subscription_id if billing else "", period_key))
 
-    def event_periods(self, event: PreparedEvent) -> tuple[tuple[Period, bool], list[tuple[Period, bool]]]:
+    def event_periods(self, event: PreparedEvent) -> Routed:
         """The event's own period (its customer's primary cycle) and, per contribution, the period and lateness
-        its meter counts it in."""
-        own = self.period(event.customer_id, "", event.timestamp)
-        if not self.closed and self.single(event.customer_id):  # the common case: one period for all meters
-            return own, [own] * len(event.contributions)
-        return own, [self.period(event.customer_id, meter_id, event.timestamp) for meter_id, _ in event.contributions]
-
-    def aggregate_keys(self, event: PreparedEvent) -> list[AggregateKey]:
-        """The aggregates an event's contributions update (what a transaction chunk is planned by)."""
-        _, periods = self.event_periods(event)
-        return [(event.customer_id, meter_id, period.key)
-                for (meter_id, _), (period, _) in zip(event.contributions, periods, strict=True)]
+        its meter counts it in (None: its own, for every meter, the common case)."""
+        own = self.period(event.customer_id, "", event.timestamp, event.timestamp_iso)
+        if not self.closed and self.single(event.customer_id):
+            return own, None
+        periods = [self.period(event.customer_id, meter.id, event.timestamp, event.timestamp_iso)
+                   for meter, _ in event.contributions]
+        return own, (None if all(p is own[0] and not late for p, late in periods) and not own[1] else periods)
 
 
 def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str], dict[str, Customer]]:
@@ -181,27 +186,32 @@ def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str]
 
 def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], meters: list[Meter],
             now: datetime) -> tuple[list[PreparedEvent], int]:
+    """Each event's id, timestamp and what it adds to each meter it matches; a repeated id is counted once."""
     prepared: dict[str, PreparedEvent] = {}
     duplicates = 0
-    compiled = compile_meters(meters)
+    groups = compile_meters(meters)
+    now_iso = iso(now)
     for event, customer_id in zip(events, customer_ids, strict=True):
         eid = event_id(org_id, event.external_id)
         if eid in prepared:
             duplicates += 1
             continue
         moment = event.timestamp or now
-        moment_iso = iso(moment)
+        moment_iso = iso(moment) if event.timestamp else now_iso
         view = {"name": event.name, "timestamp": moment, "metadata": event.metadata}
-        prepared[eid] = PreparedEvent(
-            id=eid,
-            customer_id=customer_id,
-            name=event.name,
-            timestamp=moment,
-            timestamp_iso=moment_iso,
-            external_id=event.external_id,
-            metadata=event.metadata,
-            contributions=contributions(compiled, view, f"{moment_iso}#{eid}"),
-        )
+        found = []
+        bits = 0
+        for group in groups:
+            if group.matches(view):
+                for meter in group.meters:
+                    value = meter.value(view)
+                    if value is not None:
+                        if meter.func == "last":  # its order: "{timestamp}#{event id}", unique in the request
+                            value = (f"{moment_iso}#{eid}", value)
+                        found.append((meter, value))
+                        bits |= meter.bit
+        prepared[eid] = PreparedEvent(eid, customer_id, event.name, moment, moment_iso, event.external_id,
+                                      event.metadata, found, bits)
     return list(prepared.values()), duplicates
 
 
@@ -224,8 +234,14 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     prepared.sort(key=lambda e: (e.customer_id, e.timestamp_iso))
     by_id = {m.id: m for m in active}
     try:
-        for chunk in plan_chunks(prepared, router.aggregate_keys, event_buckets):
-            inserted, dropped, touched = write_chunk(org_id, chunk, router, iso(now), meter_seq, usage, deadline)
+        built = build_chunks(prepared, router.event_periods, iso(now), meter_seq, WRITER_SHARD.current)
+        closed_seen = len(router.closed)
+        for chunk in built:
+            # Built against the shard and the closed periods known before any chunk was written; rebuilt if an
+            # earlier chunk moved the shard or found a period closed.
+            first = chunk if (chunk.shard, closed_seen) == (WRITER_SHARD.current, len(router.closed)) else None
+            inserted, dropped, touched = write_chunk(org_id, chunk.events, router, iso(now), meter_seq, usage,
+                                                     deadline, first)
             result.inserted += inserted
             result.duplicates += dropped
             if inserted:
@@ -255,63 +271,20 @@ class WriterShard:
 WRITER_SHARD = WriterShard()
 
 
-def event_buckets(event: PreparedEvent) -> set[BucketKey]:
-    """The quantity buckets an event updates: its hour's and its day's, for each meter counting it (a unique
-    meter's quantities are counted from the events: distinct values do not add up across buckets)."""
-    hour, day = bucket_starts(event.timestamp_iso)
-    keys: set[BucketKey] = set()
-    for meter_id, part in event.contributions:
-        if not part.uniques:
-            keys.add((event.customer_id, meter_id, HOUR, hour, 0))
-            keys.add((event.customer_id, meter_id, DAY, day, 0))
-    return keys
-
-
 def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
-                meter_seq: int, shard: int = 0) -> tuple[list[EventRecord], list[AggregateDelta], list[BucketDelta]]:
-    """The chunk's event records and its updates of the aggregates' and buckets' items of `shard`."""
-    records: list[EventRecord] = []
-    deltas: dict[AggregateKey, AggregateDelta] = {}
-    hours: dict[BucketKey, Partial] = {}
-    for event in chunk:
-        (period, late), periods = router.event_periods(event)
-        hour, _ = bucket_starts(event.timestamp_iso)
-        meter_periods: dict[str, str] | None = None
-        for (meter_id, part), (meter_period, meter_late) in zip(event.contributions, periods, strict=True):
-            if meter_period.key != period.key:  # recorded on the event, for the audit and the backfill
-                meter_periods = meter_periods or {}
-                meter_periods[meter_id] = meter_period.key
-                late = late or meter_late
-            key = (event.customer_id, meter_id, meter_period.key)
-            delta = deltas.get(key)
-            if delta is None:
-                delta = deltas[key] = AggregateDelta(key=key, period_end=iso(meter_period.end), partial=Partial(),
-                                                     prior=None, shard=shard)
-            delta.partial.merge(part)  # merge reads `part` and never keeps a reference to its set
-            delta.late_count += meter_late
-            if not part.uniques:
-                bucket_key = (event.customer_id, meter_id, HOUR, hour, shard)
-                bucket = hours.get(bucket_key)
-                if bucket is None:
-                    bucket = hours[bucket_key] = Partial()
-                bucket.merge(part)
-        records.append(EventRecord(
-            id=event.id, customer_id=event.customer_id, name=event.name, timestamp=event.timestamp_iso,
-            external_id=event.external_id, metadata=event.metadata, ingested_at=ingested_at,
-            period_key=period.key, meter_seq=meter_seq, late=late, meter_periods=meter_periods,
-        ))
-    days: dict[BucketKey, Partial] = {}
-    for (customer_id, meter_id, _, hour, _), state in hours.items():  # a day's bucket is the sum of its hours'
-        days.setdefault((customer_id, meter_id, DAY, hour[:10], shard), Partial()).merge(state)
-    return records, list(deltas.values()), [BucketDelta(k, p) for k, p in (*hours.items(), *days.items())]
+                meter_seq: int, shard: int = 0) -> Chunk:
+    """The chunk's event records and its updates of the aggregates' and buckets' items of `shard` (a chunk
+    planned by build_chunks, or what is left of one: never more actions than it had)."""
+    return build_chunks(chunk, router.event_periods, ingested_at, meter_seq, shard, limit=10**9)[0]
 
 
 def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
-                meter_seq: int, usage: UsageStore = DYNAMO_USAGE,
-                deadline: Deadline | None = None) -> tuple[int, int, list[AggregateKey]]:
+                meter_seq: int, usage: UsageStore = DYNAMO_USAGE, deadline: Deadline | None = None,
+                built: Chunk | None = None) -> tuple[int, int, list[AggregateKey]]:
     """Returns (inserted, duplicates, aggregates written). Loops until the chunk commits or nothing of it is
     left to write; a chunk a concurrent writer cancelled is retried with full-jitter backoff while the deadline
-    leaves time, then refused as Contention (a 409 with Retry-After)."""
+    leaves time, then refused as Contention (a 409 with Retry-After). `built`: the chunk as build_chunks made
+    it, for the first attempt (still valid for the writer's shard and the periods known closed)."""
     deadline = deadline or request_deadline()
     remaining = list(chunk)
     duplicates = 0
@@ -320,7 +293,10 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
     while True:  # a closed period or a duplicate is progress (periods move forward, events drop out): it ends
         if not read:
             shard = WRITER_SHARD.current
-            records, deltas, bucket_deltas = build_chunk(org_id, remaining, router, ingested_at, meter_seq, shard)
+            if built is None or built.shard != shard:
+                built = build_chunk(org_id, remaining, router, ingested_at, meter_seq, shard)
+            records, deltas, bucket_deltas = built.records, built.deltas, built.buckets
+            built = None
             priors = usage.read_aggregates(org_id, [d.key for d in deltas], shard)
             closed = {k for k, agg in priors.items() if agg.closed}
             if closed:

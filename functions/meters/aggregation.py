@@ -6,10 +6,12 @@ functions/store/partial.py; this module computes it from events.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal, Inexact, InvalidOperation, Overflow
 from typing import Any
 
-from functions.meters.filter import MISSING, event_property
+from functions.meters.filter import MISSING, property_getter
 from functions.store.partial import (  # noqa: F401 (the meters feature's names for them)
     EXACT,
     STORED_DIGITS,
@@ -23,13 +25,16 @@ FUNCS = ("count", "sum", "avg", "min", "max", "unique", "last")
 
 def numeric(value: Any) -> Decimal | None:
     """Only real numbers count for sum/avg/min/max (a bool is not a number here)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return None
-    if isinstance(value, float):
+    kind = type(value)  # by exact type first: this runs once per ingested event and meter
+    if kind is int:
+        return Decimal(value)
+    if kind is float:
         if value != value or value in (float("inf"), float("-inf")):
             return None
         return Decimal(repr(value))
-    return Decimal(value)
+    if kind is bool or not isinstance(value, int | float | Decimal):
+        return None
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
 def unique_marker(value: Any) -> str | None:
@@ -46,28 +51,88 @@ def unique_marker(value: Any) -> str | None:
     return f"s:{value}"
 
 
-def contribution(aggregation: dict[str, Any], event: dict[str, Any], order_key: str) -> Partial | None:
-    """What one event adds to a meter with this aggregation, or None if it adds nothing."""
+def event_value(aggregation: dict[str, Any], event: dict[str, Any], order_key: str) -> Any:
+    """What one event adds to a meter with this aggregation, as the value its adder takes (`ADDERS`), or None
+    if it adds nothing: 1 for a count, the number (a Decimal) for sum/avg/min/max, the typed marker for unique,
+    (order key, number) for last. A value, not a state: ingest takes one per event and meter."""
+    value = value_getter(aggregation)(event)
+    return (order_key, value) if value is not None and aggregation["func"] == "last" else value
+
+
+def _one(_: dict[str, Any]) -> int:
+    return 1
+
+
+def value_getter(aggregation: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
+    """`event_value` without the order of `last` (the caller pairs it), compiled once per meter."""
     func = aggregation["func"]
     if func == "count":
-        return Partial(count=1)
-    value = event_property(event, aggregation["property"])
+        return _one
+    get = property_getter(aggregation["property"])
     if func == "unique":
-        marker = unique_marker(value)
-        return None if marker is None else Partial(uniques={marker})
-    number = numeric(value)
-    if number is None:
+        return lambda event: unique_marker(get(event))
+    return lambda event: numeric(get(event))
+
+
+# Each function carries only what it needs: fewer conditions on the aggregate, fewer write conflicts. A sum is
+# added with EXACT's add, which raises instead of rounding (Inexact: functions/store/partial.py); ingest reads
+# that as NotExact (`exactly`).
+def _add_count(state: Partial, _: int) -> None:
+    state.count += 1
+
+
+def _add_sum(state: Partial, number: Decimal) -> None:
+    state.count += 1
+    state.total = EXACT.add(state.total, number)
+
+
+def _add_min(state: Partial, number: Decimal) -> None:
+    state.count += 1
+    if state.minimum is None or number < state.minimum:
+        state.minimum = number
+
+
+def _add_max(state: Partial, number: Decimal) -> None:
+    state.count += 1
+    if state.maximum is None or number > state.maximum:
+        state.maximum = number
+
+
+def _add_unique(state: Partial, marker: str) -> None:
+    state.uniques.add(marker)
+
+
+def _add_last(state: Partial, value: tuple[str, Decimal]) -> None:
+    state.count += 1
+    order_key, number = value
+    if state.last_at is None or order_key >= state.last_at:
+        state.last_at, state.last_value = order_key, number
+
+
+ADDERS: dict[str, Callable[[Partial, Any], None]] = {
+    "count": _add_count, "sum": _add_sum, "avg": _add_sum, "min": _add_min, "max": _add_max,
+    "unique": _add_unique, "last": _add_last,
+}
+
+
+@contextmanager
+def exactly() -> Iterator[None]:
+    """Sums added by `ADDERS` that DynamoDB could not store exactly raise NotExact."""
+    try:
+        yield
+    except (Inexact, Overflow, InvalidOperation) as exc:
+        raise NotExact(f"a sum needs more than {STORED_DIGITS} significant digits") from exc
+
+
+def contribution(aggregation: dict[str, Any], event: dict[str, Any], order_key: str) -> Partial | None:
+    """What one event adds to a meter with this aggregation, as a state, or None if it adds nothing."""
+    value = event_value(aggregation, event, order_key)
+    if value is None:
         return None
-    # Each function carries only what it needs: fewer conditions on the aggregate, fewer write conflicts.
-    if func in ("sum", "avg"):
-        return Partial(count=1, total=number)
-    if func == "min":
-        return Partial(count=1, minimum=number)
-    if func == "max":
-        return Partial(count=1, maximum=number)
-    if func == "last":
-        return Partial(count=1, last_value=number, last_at=order_key)
-    raise ValueError(f"unknown aggregation {func}")
+    state = Partial()
+    with exactly():
+        ADDERS[aggregation["func"]](state, value)
+    return state
 
 
 def value_of(func: str, state: Partial, unique_count: int | None = None) -> Decimal:

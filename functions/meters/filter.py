@@ -42,7 +42,8 @@ def _kind(value: Any) -> str | None:
     return KINDS.get(type(value))
 
 
-def _getter(path: str) -> Callable[[dict[str, Any]], Any]:
+def property_getter(path: str) -> Callable[[dict[str, Any]], Any]:
+    """`event_property` of one path, with what does not depend on the event done once."""
     if path == "name":
         return lambda event: event["name"]
     if path == "timestamp":
@@ -77,7 +78,7 @@ ORDERED = {
 
 def compile_clause(clause: dict[str, Any]) -> Predicate:
     """A clause as a function of the event, with everything that does not depend on the event done once."""
-    get = _getter(clause["property"])
+    get = property_getter(clause["property"])
     expected = _expected(clause["property"], clause["value"])
     kind = _kind(expected)
     operator = clause["operator"]

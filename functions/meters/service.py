@@ -13,8 +13,8 @@ from functions.common.clock import iso, parse_iso, utcnow
 from functions.common.errors import Conflict, NotFound, PeriodClosed
 from functions.common.ids import new_id
 from functions.common.listing import SortKeys, metadata_matches, sort_rows
-from functions.meters.aggregation import Partial, exact_subtract
-from functions.meters.matching import CompiledMeter, compile_meters, contributions
+from functions.meters.aggregation import Partial, exact_subtract, exactly
+from functions.meters.matching import MeterGroup, compile_meters, event_state
 from functions.meters.periods import Period, customer_period
 from functions.store import aggregates, buckets, markers
 from functions.store import customers as customer_store
@@ -89,13 +89,11 @@ def update(org_id: str, meter_id: str, body: MeterUpdate) -> Meter:
     return meter
 
 
-def stored_event_state(compiled: list[CompiledMeter], event: EventRecord) -> Partial:
+def stored_event_state(compiled: list[MeterGroup], event: EventRecord) -> Partial:
     """What one stored event contributes to the (single) compiled meter."""
     view = {"name": event.name, "timestamp": parse_iso(event.timestamp), "metadata": event.metadata}
-    state = Partial()
-    for _, part in contributions(compiled, view, f"{event.timestamp}#{event.id}"):
-        state.merge(part)
-    return state
+    with exactly():
+        return event_state(compiled, view, f"{event.timestamp}#{event.id}")
 
 
 def recompute(meter: Meter, events: list[EventRecord]) -> Partial:
@@ -147,7 +145,7 @@ def backfill(org_id: str, meter: Meter) -> int:
     return written
 
 
-def event_buckets(compiled: list[CompiledMeter], events: list[EventRecord]) -> dict[tuple[str, str], Partial]:
+def event_buckets(compiled: list[MeterGroup], events: list[EventRecord]) -> dict[tuple[str, str], Partial]:
     """(grain, start) -> what the events contribute to the meter's hour and day buckets. Pure."""
     found: dict[tuple[str, str], Partial] = {}
     for event in events:

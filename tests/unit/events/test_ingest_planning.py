@@ -76,10 +76,10 @@ def test_a_request_repeating_an_external_id_keeps_it_once() -> None:
 def test_events_are_pre_aggregated_per_customer_meter_and_period() -> None:
     prepared = plan(events(("api", "1", {"ms": 5, "user": "u1"}), ("api", "2", {"ms": 7, "user": "u1"}),
                            ("web", "3", {"user": "u2"})), [COUNT, UNIQUE, SUM_API])
-    records, deltas, _ = build_chunk("org", prepared, PeriodRouter({}), "ingested", 3)
-    assert [r.period_key for r in records] == [NOVEMBER.key] * 3
-    by_meter = {d.key[1]: d for d in deltas}
-    assert set(by_meter) == {"m-count", "m-users", "m-ms"} and all(d.key[0] == "c1" for d in deltas)
+    chunk = build_chunk("org", prepared, PeriodRouter({}), "ingested", 3)
+    assert [r.period_key for r in chunk.records] == [NOVEMBER.key] * 3
+    by_meter = {d.key[1]: d for d in chunk.deltas}
+    assert set(by_meter) == {"m-count", "m-users", "m-ms"} and all(d.key[0] == "c1" for d in chunk.deltas)
     assert by_meter["m-count"].partial.count == 3
     assert by_meter["m-ms"].partial.total == 12 and by_meter["m-ms"].partial.count == 2
     assert by_meter["m-users"].partial.uniques == {"s:u1", "s:u2"}
@@ -94,8 +94,7 @@ def test_buckets_are_per_hour_and_day_and_leave_unique_meters_out() -> None:
                                          "timestamp": at, "metadata": {"ms": 10 * (i + 1), "user": f"u{i}"}})
              for i, at in enumerate(moments)]
     prepared, _ = prepare("org", specs, ["c1"] * 4, [COUNT, UNIQUE, maximum], NOW)
-    _, _, buckets = build_chunk("org", prepared, PeriodRouter({}), "ingested", 4)
-    by_key = {b.key: b.partial for b in buckets}
+    by_key = {b.key: b.partial for b in build_chunk("org", prepared, PeriodRouter({}), "ingested", 4).buckets}
     assert {k[1] for k in by_key} == {"m-count", "m-max"}
     count = {(grain, start): p.count for (_, m, grain, start, _), p in by_key.items() if m == "m-count"}
     assert count == {("H", "2026-11-10T12"): 2, ("H", "2026-11-10T13"): 1, ("H", "2026-11-09T23"): 1,
