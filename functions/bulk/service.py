@@ -29,7 +29,7 @@ from functions.bulk.formats import Record, UnsupportedFormat, detect, line_exter
 from functions.common.clock import iso, utcnow
 from functions.common.errors import ValidationFailed
 from functions.events import service as events
-from functions.events.schemas import EventCreate
+from functions.events.schemas import EventCreate, checked_event
 from functions.store import bulk as progress_store
 from functions.store import organizations
 
@@ -193,7 +193,7 @@ def _ingest_file(bucket: str, object_key: str, version: str, etag: str | None, s
                 if record.event.get("external_id") is None:
                     record.event["external_id"] = line_external_id(org_id, object_key, content, record.number)
                 try:
-                    good.append((record.number, EventCreate.model_validate(record.event)))
+                    good.append((record.number, checked_event(record.event)))
                 except ValidationError as exc:
                     rejects.append({"line": record.number, "reason": _reason(exc)})
             inserted, duplicates, refused = ingest_batch(org_id, good)

@@ -66,6 +66,9 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     for key, value in metadata.items():
         if not 1 <= len(key) <= 40:
             raise ValueError(f"metadata key {key[:50]!r} must be 1 to 40 characters")
+        kind = type(value)  # the common kinds by exact type first: this runs once per ingested event and key
+        if kind is str and len(value) <= 500 or kind is int and -METERED_LIMIT < value < METERED_LIMIT:
+            continue
         if isinstance(value, dict) and key.startswith("_"):
             for inner_key, inner in value.items():
                 if inner is not None:

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import Contention, PeriodClosed, ValidationFailed, field_error
-from functions.common.ids import name_id, new_id
+from functions.common.ids import name_ids, new_id
 from functions.common.retry import Deadline, time_budget
 from functions.customers import service as customers
 from functions.events.chunks import Chunk, PreparedEvent, Routed, build_chunks
@@ -76,11 +76,11 @@ RETRY_MARGIN_MS = 3000
 DEFAULT_BUDGET_MS = 29_000
 
 
-def event_id(org_id: str, external_id: str | None) -> str:
-    """Deterministic from the external id, so every retry of an event writes the same item."""
-    if external_id is None:
-        return new_id()
-    return name_id(EVENT_ID_NAMESPACE, f"{org_id}\x00{external_id}")
+def event_ids(org_id: str) -> Callable[[str | None], str]:
+    """An event's id in the organization: deterministic from its external id, so that every retry of an event
+    writes the same item (a new one without)."""
+    from_external = name_ids(EVENT_ID_NAMESPACE, f"{org_id}\x00")
+    return lambda external_id: new_id() if external_id is None else from_external(external_id)
 
 
 def request_deadline(remaining_ms: Callable[[], int] | None = None) -> Deadline:
@@ -191,8 +191,9 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
     duplicates = 0
     groups = compile_meters(meters)
     now_iso = iso(now)
+    event_id = event_ids(org_id)
     for event, customer_id in zip(events, customer_ids, strict=True):
-        eid = event_id(org_id, event.external_id)
+        eid = event_id(event.external_id)
         if eid in prepared:
             duplicates += 1
             continue

@@ -34,7 +34,7 @@ from functions.store.attributes import (
 )
 from functions.store.buckets import BucketDelta, bucket_update
 from functions.store.codec import decimal_attr, to_item
-from functions.store.events import EventRecord, event_item
+from functions.store.events import EventRecord, event_items
 from functions.store.keys import (
     AGGREGATE_SHARDS,
     AGGREGATE_SK_LAST,
@@ -140,8 +140,8 @@ def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDe
     duplicates the same cancellation named are named again by the retry: their puts fail the same way)."""
     table = dynamo.table_name()
     actions: list[dict[str, Any]] = [
-        {"Put": {"TableName": table, "Item": event_item(org_id, e), "ConditionExpression": "attribute_not_exists(PK)"}}
-        for e in events
+        {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
+        for item in event_items(org_id, events)
     ]
     actions += [_aggregate_update(org_id, d) for d in deltas]
     actions += [bucket_update(org_id, b) for b in buckets]
