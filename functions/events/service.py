@@ -236,13 +236,14 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     by_id = {m.id: m for m in active}
     try:
         built = build_chunks(prepared, router.event_periods, iso(now), meter_seq, WRITER_SHARD.current)
+        known = KnownItems()
         closed_seen = len(router.closed)
         for chunk in built:
             # Built against the shard and the closed periods known before any chunk was written; rebuilt if an
             # earlier chunk moved the shard or found a period closed.
             first = chunk if (chunk.shard, closed_seen) == (WRITER_SHARD.current, len(router.closed)) else None
             inserted, dropped, touched = write_chunk(org_id, chunk.events, router, iso(now), meter_seq, usage,
-                                                     deadline, first)
+                                                     deadline, first, known)
             result.inserted += inserted
             result.duplicates += dropped
             if inserted:
@@ -279,14 +280,78 @@ def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
     return build_chunks(chunk, router.event_periods, ingested_at, meter_seq, shard, limit=10**9)[0]
 
 
+class KnownItems:
+    """What one request knows the items its chunks condition on hold (aggregates and buckets of its shard, unique
+    markers): read once, then kept as its own commits left them, so that its later chunks read only the items
+    earlier ones did not touch (a 1,000-event request for one customer reads each kind once, not once per
+    chunk). What another writer changed meanwhile is caught by the transaction's conditions (a closed period,
+    a min/max/last moved past ours, a marker already put); a chunk that did not commit forgets what it knew and
+    reads it again."""
+
+    def __init__(self) -> None:
+        self.aggregates: dict[tuple[AggregateKey, int], StoredAggregate | None] = {}
+        self.buckets: dict[BucketKey, Partial | None] = {}
+        self.markers: dict[tuple[AggregateKey, str], bool] = {}
+
+    def read(self, org_id: str, usage: UsageStore, deltas: list[AggregateDelta], bucket_deltas: list[BucketDelta],
+             shard: int) -> None:
+        """Sets each update's prior (and new markers) from what is known, reading what is not."""
+        unknown = [d.key for d in deltas if (d.key, shard) not in self.aggregates]
+        if unknown:
+            found = usage.read_aggregates(org_id, unknown, shard)
+            self.aggregates.update(((key, shard), found.get(key)) for key in unknown)
+        wanted = [(d.key, m) for d in deltas for m in sorted(d.partial.uniques) if (d.key, m) not in self.markers]
+        if wanted:
+            present = usage.present_markers(org_id, wanted)
+            self.markers.update((marker, marker in present) for marker in wanted)
+        for delta in deltas:
+            delta.prior = self.aggregates[(delta.key, shard)]
+            delta.new_markers = [m for m in sorted(delta.partial.uniques) if not self.markers[(delta.key, m)]]
+        # Only a bucket's min, max or last is conditioned on what it holds; counts and sums are added.
+        conditioned = [b.key for b in bucket_deltas if b.key not in self.buckets and (
+            b.partial.minimum is not None or b.partial.maximum is not None or b.partial.last_at is not None)]
+        if conditioned:
+            found_buckets = usage.read_buckets(org_id, conditioned)
+            self.buckets.update((key, found_buckets.get(key)) for key in conditioned)
+        for bucket in bucket_deltas:
+            bucket.prior = self.buckets.get(bucket.key)
+
+    def committed(self, deltas: list[AggregateDelta], bucket_deltas: list[BucketDelta], shard: int) -> None:
+        """The items as the committed chunk left them."""
+        for delta in deltas:
+            prior = delta.prior
+            state = Partial().merge(prior.state) if prior else Partial()
+            state.merge(delta.partial).uniques = set()  # markers stand for the values, as in a stored item
+            customer_id, meter_id, period_key = delta.key
+            self.aggregates[(delta.key, shard)] = StoredAggregate(
+                customer_id, meter_id, period_key, delta.period_end, version=(prior.version if prior else 0) + 1,
+                state=state, unique_count=(prior.unique_count if prior else 0) + len(delta.new_markers),
+                late_count=(prior.late_count if prior else 0) + delta.late_count, shard=shard)
+            self.markers.update(((delta.key, m), True) for m in delta.new_markers)
+        for bucket in bucket_deltas:
+            if bucket.key in self.buckets:
+                self.buckets[bucket.key] = (Partial().merge(bucket.prior) if bucket.prior else Partial()
+                                            ).merge(bucket.partial)
+
+    def forget(self, deltas: list[AggregateDelta], bucket_deltas: list[BucketDelta], shard: int) -> None:
+        for delta in deltas:
+            self.aggregates.pop((delta.key, shard), None)
+            for marker in delta.partial.uniques:
+                self.markers.pop((delta.key, marker), None)
+        for bucket in bucket_deltas:
+            self.buckets.pop(bucket.key, None)
+
+
 def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
                 meter_seq: int, usage: UsageStore = DYNAMO_USAGE, deadline: Deadline | None = None,
-                built: Chunk | None = None) -> tuple[int, int, list[AggregateKey]]:
+                built: Chunk | None = None, known: KnownItems | None = None) -> tuple[int, int, list[AggregateKey]]:
     """Returns (inserted, duplicates, aggregates written). Loops until the chunk commits or nothing of it is
     left to write; a chunk a concurrent writer cancelled is retried with full-jitter backoff while the deadline
     leaves time, then refused as Contention (a 409 with Retry-After). `built`: the chunk as build_chunks made
-    it, for the first attempt (still valid for the writer's shard and the periods known closed)."""
+    it, for the first attempt (still valid for the writer's shard and the periods known closed); `known`: what
+    the request's earlier chunks read and wrote."""
     deadline = deadline or request_deadline()
+    known = known or KnownItems()
     remaining = list(chunk)
     duplicates = 0
     contended = 0  # attempts a concurrent writer cancelled
@@ -298,33 +363,26 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
                 built = build_chunk(org_id, remaining, router, ingested_at, meter_seq, shard)
             records, deltas, bucket_deltas = built.records, built.deltas, built.buckets
             built = None
-            priors = usage.read_aggregates(org_id, [d.key for d in deltas], shard)
-            closed = {k for k, agg in priors.items() if agg.closed}
+            known.read(org_id, usage, deltas, bucket_deltas, shard)
+            closed = {d.key for d in deltas if d.prior is not None and d.prior.closed}
             if closed:
                 router.close_all(closed)
                 continue
-            wanted = [(d.key, marker) for d in deltas for marker in sorted(d.partial.uniques)]
-            present = usage.present_markers(org_id, wanted) if wanted else set()
             for delta in deltas:
-                delta.prior = priors.get(delta.key)
                 if delta.prior is not None and delta.partial.total:
                     exact_add(delta.prior.state.total, delta.partial.total)  # what DynamoDB's ADD will compute
-                delta.new_markers = [m for m in sorted(delta.partial.uniques) if (delta.key, m) not in present]
-            # Only a bucket's min, max or last is conditioned on what it holds; counts and sums are added.
-            conditioned = [b.key for b in bucket_deltas if b.partial.minimum is not None
-                           or b.partial.maximum is not None or b.partial.last_at is not None]
-            bucket_priors = usage.read_buckets(org_id, conditioned) if conditioned else {}
-            for bucket in bucket_deltas:
-                bucket.prior = bucket_priors.get(bucket.key)
             read = True
         try:
             outcome = usage.write_chunk(org_id, records, deltas, bucket_deltas)
         except PeriodClosed as exc:  # closed between the read and the write
             router.close_all(exc.keys)
+            known.forget(deltas, bucket_deltas, shard)
             read = False
             continue
         if outcome.committed:
+            known.committed(deltas, bucket_deltas, shard)
             return len(records), duplicates, [d.key for d in deltas]
+        known.forget(deltas, bucket_deltas, shard)
         if outcome.duplicates:
             duplicates += len(outcome.duplicates)
             remaining = [e for e in remaining if e.id not in outcome.duplicates]

@@ -11,7 +11,7 @@ import pytest
 from functions.common.errors import Contention, PeriodClosed
 from functions.common.retry import Deadline
 from functions.events.schemas import EventCreate
-from functions.events.service import PeriodRouter, build_chunk, prepare, write_chunk
+from functions.events.service import KnownItems, PeriodRouter, build_chunk, prepare, write_chunk
 from functions.meters.periods import calendar_month
 from functions.store.aggregates import AggregateDelta, AggregateKey, ChunkResult, StoredAggregate
 from functions.store.buckets import BucketDelta, BucketKey
@@ -159,6 +159,30 @@ def test_the_prior_state_read_guards_min_and_max() -> None:
     usage = FakeUsage(stored={key: prior})
     write_chunk("org", plan(events(("a", "1", {"ms": 3}),), [minimum]), PeriodRouter({}), "ingested", 1, usage)
     assert usage.written[0][1][0].prior is prior
+
+
+def test_a_requests_later_chunks_read_only_what_its_earlier_ones_did_not(monkeypatch) -> None:
+    """A request knows what its committed chunks wrote: its next chunk is conditioned on that without a read. A
+    chunk that did not commit forgets it and reads the store again."""
+    monkeypatch.setattr("functions.common.retry.time.sleep", lambda seconds: None)
+    reads: list[list[AggregateKey]] = []
+
+    class CountingReads(FakeUsage):
+        def read_aggregates(self, org_id, keys, shard=0):
+            reads.append(list(keys))
+            return super().read_aggregates(org_id, keys)
+
+    maximum = meter("m-max", {"func": "max", "property": "ms"})
+    usage = CountingReads(results=[ChunkResult(committed=True), ChunkResult(committed=False)])
+    known = KnownItems()
+    write_chunk("org", plan(events(("a", "1", {"ms": 5}),), [maximum]), PeriodRouter({}), "ingested", 1, usage,
+                known=known)
+    write_chunk("org", plan(events(("a", "2", {"ms": 3}),), [maximum]), PeriodRouter({}), "ingested", 1, usage,
+                Deadline(lambda: 10_000, margin_ms=3000), known=known)
+    assert len(reads) == 2 and len(usage.written) == 3  # the first chunk's read, and the re-read after the cancel
+    second_chunk = usage.written[1][1][0]
+    assert second_chunk.prior is not None and second_chunk.prior.state.maximum == 5  # what the first one wrote
+    assert usage.written[2][1][0].prior is None  # read again: the fake store holds nothing
 
 
 def test_a_contended_chunk_is_retried_until_it_commits_and_counted_once(monkeypatch) -> None:
