@@ -30,15 +30,12 @@ MAX_ACTIONS = 100
 
 
 @dataclass(slots=True)
-class PreparedEvent:
-    id: str
-    customer_id: str
-    name: str
-    timestamp: datetime
-    timestamp_iso: str
-    external_id: str | None
-    metadata: dict[str, Any]
-    contributions: list[Contribution]
+class PreparedEvent(EventRecord):
+    """An event as it will be stored (`timestamp` its ISO form), with what it adds to each meter it matches. The
+    chunk it is written in sets its period fields (`period_key`, `late`, `meter_periods`), again on a retry."""
+
+    moment: datetime = datetime.min  # `timestamp` as a time
+    contributions: list[Contribution] = field(default_factory=list)
     meters: int = 0  # the contributing meters' bits (CompiledMeter.bit)
 
 
@@ -49,10 +46,9 @@ Routed = tuple[tuple[Period, bool], list[tuple[Period, bool]] | None]
 
 @dataclass(slots=True)
 class Chunk:
-    """One transaction's events, their records and the updates they add up to, for aggregate shard `shard`."""
+    """One transaction's events and the updates they add up to, for aggregate shard `shard`."""
 
     events: list[PreparedEvent]
-    records: list[EventRecord]
     deltas: list[AggregateDelta]
     buckets: list[BucketDelta]
     shard: int
@@ -60,11 +56,8 @@ class Chunk:
 
 @dataclass(slots=True)
 class _Builder:
-    ingested_at: str
-    meter_seq: int
     shard: int
     events: list[PreparedEvent] = field(default_factory=list)
-    records: list[EventRecord] = field(default_factory=list)
     aggregates: dict[AggregateKey, AggregateDelta] = field(default_factory=dict)
     # (customer, meter, period key, hour) -> what the chunk's events add (unique meters: the aggregate's own).
     cells: dict[tuple[str, str, str, str], Partial] = field(default_factory=dict)
@@ -88,7 +81,7 @@ class _Builder:
         """Adds the event unless that would take the chunk past `limit` actions (a chunk takes its first event
         whatever it costs)."""
         (own, own_late), periods = routed
-        hour = event.timestamp_iso[:13]
+        hour = event.timestamp[:13]
         common = periods is None and not own_late
         if (common and own is self.last_period and event.meters == self.last_meters
                 and hour == self.last_hour and event.customer_id == self.last_customer):
@@ -113,12 +106,8 @@ class _Builder:
                     meter_periods = meter_periods or {}
                     meter_periods[meter.id] = period.key
                     late = late or meter_late
+        event.period_key, event.late, event.meter_periods = own.key, late, meter_periods
         self.events.append(event)
-        self.records.append(EventRecord(
-            id=event.id, customer_id=event.customer_id, name=event.name, timestamp=event.timestamp_iso,
-            external_id=event.external_id, metadata=event.metadata, ingested_at=self.ingested_at,
-            period_key=own.key, meter_seq=self.meter_seq, late=late, meter_periods=meter_periods,
-        ))
         self.targets = targets
         if common:
             self.last_customer, self.last_hour, self.last_period, self.last_meters = (
@@ -180,22 +169,22 @@ class _Builder:
         days: dict[BucketKey, Partial] = {}
         for (customer, meter_id, _, hour, _), state in hours.items():
             days.setdefault((customer, meter_id, DAY, hour[:10], self.shard), Partial()).merge(state)
-        return Chunk(self.events, self.records, list(self.aggregates.values()),
+        return Chunk(self.events, list(self.aggregates.values()),
                      [BucketDelta(k, p) for k, p in (*hours.items(), *days.items())], self.shard)
 
 
-def build_chunks(events: Iterable[PreparedEvent], route: Callable[[PreparedEvent], Routed], ingested_at: str,
-                 meter_seq: int, shard: int = 0, limit: int = MAX_ACTIONS) -> list[Chunk]:
+def build_chunks(events: Iterable[PreparedEvent], route: Callable[[PreparedEvent], Routed], shard: int = 0,
+                 limit: int = MAX_ACTIONS) -> list[Chunk]:
     """The events in transactions of at most `limit` actions, in their order, each with what it writes to
     aggregate shard `shard`. Raises NotExact for a sum DynamoDB could not store exactly."""
     chunks: list[Chunk] = []
-    builder = _Builder(ingested_at, meter_seq, shard)
+    builder = _Builder(shard)
     with exactly():
         for event in events:
             routed = route(event)
             if not builder.add(event, routed, limit):
                 chunks.append(builder.finish())
-                builder = _Builder(ingested_at, meter_seq, shard)
+                builder = _Builder(shard)
                 builder.add(event, routed, limit)
     if builder.events:
         chunks.append(builder.finish())

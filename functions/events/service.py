@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Protocol
 
 from functions.common.clock import iso, utcnow
@@ -49,7 +50,7 @@ class UsageStore(Protocol):
     def present_markers(self, org_id: str, wanted: list[tuple[AggregateKey, str]]
                         ) -> set[tuple[AggregateKey, str]]: ...
 
-    def write_chunk(self, org_id: str, events: list[EventRecord], deltas: list[AggregateDelta],
+    def write_chunk(self, org_id: str, events: Sequence[EventRecord], deltas: list[AggregateDelta],
                     buckets: list[BucketDelta]) -> ChunkResult:
         """Raises PeriodClosed when an aggregate's period is closed (nothing of the chunk is written)."""
         ...
@@ -153,10 +154,10 @@ class PeriodRouter:
     def event_periods(self, event: PreparedEvent) -> Routed:
         """The event's own period (its customer's primary cycle) and, per contribution, the period and lateness
         its meter counts it in (None: its own, for every meter, the common case)."""
-        own = self.period(event.customer_id, "", event.timestamp, event.timestamp_iso)
+        own = self.period(event.customer_id, "", event.moment, event.timestamp)
         if not self.closed and self.single(event.customer_id):
             return own, None
-        periods = [self.period(event.customer_id, meter.id, event.timestamp, event.timestamp_iso)
+        periods = [self.period(event.customer_id, meter.id, event.moment, event.timestamp)
                    for meter, _ in event.contributions]
         return own, (None if all(p is own[0] and not late for p, late in periods) and not own[1] else periods)
 
@@ -185,8 +186,9 @@ def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str]
 
 
 def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], meters: list[Meter],
-            now: datetime) -> tuple[list[PreparedEvent], int]:
-    """Each event's id, timestamp and what it adds to each meter it matches; a repeated id is counted once."""
+            now: datetime, meter_seq: int = 0) -> tuple[list[PreparedEvent], int]:
+    """Each event's record (ingested `now`, matched against meters up to `meter_seq`) and what it adds to each
+    meter it matches; a repeated id is counted once."""
     prepared: dict[str, PreparedEvent] = {}
     duplicates = 0
     groups = compile_meters(meters)
@@ -211,8 +213,8 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
                             value = (f"{moment_iso}#{eid}", value)
                         found.append((meter, value))
                         bits |= meter.bit
-        prepared[eid] = PreparedEvent(eid, customer_id, event.name, moment, moment_iso, event.external_id,
-                                      event.metadata, found, bits)
+        prepared[eid] = PreparedEvent(eid, customer_id, event.name, moment_iso, event.external_id, event.metadata,
+                                      now_iso, "", meter_seq, moment=moment, contributions=found, meters=bits)
     return list(prepared.values()), duplicates
 
 
@@ -226,24 +228,23 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
     meters = meter_store.list_all(org_id)
     active = [m for m in meters if not m.archived_at]
     meter_seq = max((m.seq for m in meters), default=0)
-    prepared, duplicates = prepare(org_id, events, customer_ids, active, now)
+    prepared, duplicates = prepare(org_id, events, customer_ids, active, now, meter_seq)
     result = IngestResult(duplicates=duplicates)
     router = PeriodRouter(customers_by_id)
     # Grouped by customer, a chunk carries one aggregate update per meter rather than one per customer and
     # meter: fewer, fuller transactions when a request mixes many customers (bulk files do); in time order
     # within a customer, its events of one hour share their buckets' updates.
-    prepared.sort(key=lambda e: (e.customer_id, e.timestamp_iso))
+    prepared.sort(key=attrgetter("customer_id", "timestamp"))
     by_id = {m.id: m for m in active}
     try:
-        built = build_chunks(prepared, router.event_periods, iso(now), meter_seq, WRITER_SHARD.current)
+        built = build_chunks(prepared, router.event_periods, WRITER_SHARD.current)
         known = KnownItems()
         closed_seen = len(router.closed)
         for chunk in built:
             # Built against the shard and the closed periods known before any chunk was written; rebuilt if an
             # earlier chunk moved the shard or found a period closed.
             first = chunk if (chunk.shard, closed_seen) == (WRITER_SHARD.current, len(router.closed)) else None
-            inserted, dropped, touched = write_chunk(org_id, chunk.events, router, iso(now), meter_seq, usage,
-                                                     deadline, first, known)
+            inserted, dropped, touched = write_chunk(org_id, chunk.events, router, usage, deadline, first, known)
             result.inserted += inserted
             result.duplicates += dropped
             if inserted:
@@ -273,11 +274,10 @@ class WriterShard:
 WRITER_SHARD = WriterShard()
 
 
-def build_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
-                meter_seq: int, shard: int = 0) -> Chunk:
-    """The chunk's event records and its updates of the aggregates' and buckets' items of `shard` (a chunk
-    planned by build_chunks, or what is left of one: never more actions than it had)."""
-    return build_chunks(chunk, router.event_periods, ingested_at, meter_seq, shard, limit=10**9)[0]
+def build_chunk(chunk: list[PreparedEvent], router: PeriodRouter, shard: int = 0) -> Chunk:
+    """The chunk's updates of the aggregates' and buckets' items of `shard` (a chunk planned by build_chunks, or
+    what is left of one: never more actions than it had)."""
+    return build_chunks(chunk, router.event_periods, shard, limit=10**9)[0]
 
 
 class KnownItems:
@@ -342,9 +342,9 @@ class KnownItems:
             self.buckets.pop(bucket.key, None)
 
 
-def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, ingested_at: str,
-                meter_seq: int, usage: UsageStore = DYNAMO_USAGE, deadline: Deadline | None = None,
-                built: Chunk | None = None, known: KnownItems | None = None) -> tuple[int, int, list[AggregateKey]]:
+def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, usage: UsageStore = DYNAMO_USAGE,
+                deadline: Deadline | None = None, built: Chunk | None = None, known: KnownItems | None = None
+                ) -> tuple[int, int, list[AggregateKey]]:
     """Returns (inserted, duplicates, aggregates written). Loops until the chunk commits or nothing of it is
     left to write; a chunk a concurrent writer cancelled is retried with full-jitter backoff while the deadline
     leaves time, then refused as Contention (a 409 with Retry-After). `built`: the chunk as build_chunks made
@@ -360,8 +360,8 @@ def write_chunk(org_id: str, chunk: list[PreparedEvent], router: PeriodRouter, i
         if not read:
             shard = WRITER_SHARD.current
             if built is None or built.shard != shard:
-                built = build_chunk(org_id, remaining, router, ingested_at, meter_seq, shard)
-            records, deltas, bucket_deltas = built.records, built.deltas, built.buckets
+                built = build_chunk(remaining, router, shard)
+            records, deltas, bucket_deltas = built.events, built.deltas, built.buckets
             built = None
             known.read(org_id, usage, deltas, bucket_deltas, shard)
             closed = {d.key for d in deltas if d.prior is not None and d.prior.closed}

@@ -8,7 +8,7 @@ Aggregate    PK AGG#{org}#{customer}   SK PERIOD#{period start}#{meter}        (
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -131,7 +131,7 @@ def _aggregate_update(org_id: str, delta: AggregateDelta) -> dict[str, Any]:
     }
 
 
-def write_chunk(org_id: str, events: list[EventRecord], deltas: list[AggregateDelta], buckets: list[BucketDelta]
+def write_chunk(org_id: str, events: Sequence[EventRecord], deltas: list[AggregateDelta], buckets: list[BucketDelta]
                 ) -> ChunkResult:
     """One transaction: every event put (new ids only), every aggregate update, every quantity bucket's update,
     every new unique marker. A bucket's min/max/last moved past ours cancels it like an aggregate's.

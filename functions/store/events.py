@@ -8,7 +8,7 @@ GSI2         l {customer}#{listing shard}   ts {timestamp}
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -100,7 +100,7 @@ def _metadata_attr(metadata: dict[str, Any], shared: _SharedStrings) -> dict[str
     return {"M": attrs}
 
 
-def event_items(org_id: str, events: list[EventRecord]) -> list[dict[str, Any]]:
+def event_items(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any]]:
     """The items of a batch of events. Written by hand rather than through to_item: this runs once per ingested
     event."""
     shared = _SharedStrings()

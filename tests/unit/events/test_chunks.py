@@ -27,9 +27,10 @@ def event(i: int, customer: int, meters: list[int], unique: int | None, hour: in
         contributions.append((UNIQUE, f"s:{unique}"))
     bits = sum(meter.bit for meter, _ in contributions)
     moment = NOW + timedelta(hours=hour)
-    return PreparedEvent(id=f"e{i}", customer_id=f"c{customer}", name="n", timestamp=moment,
-                         timestamp_iso=moment.strftime("%Y-%m-%dT%H:00:00.000000Z"), external_id=None, metadata={},
-                         contributions=contributions, meters=bits)
+    return PreparedEvent(id=f"e{i}", customer_id=f"c{customer}", name="n",
+                         timestamp=moment.strftime("%Y-%m-%dT%H:00:00.000000Z"), external_id=None, metadata={},
+                         ingested_at="now", period_key="", meter_seq=1, moment=moment, contributions=contributions,
+                         meters=bits)
 
 
 def own_period(_: PreparedEvent) -> Routed:
@@ -40,7 +41,7 @@ def actions(chunk: list[PreparedEvent]) -> int:
     """Counted from the chunk itself: one per event, per distinct aggregate, hour and day bucket (not for a
     unique meter), and distinct unique value."""
     aggregates = {(e.customer_id, m.id) for e in chunk for m, _ in e.contributions}
-    buckets = {(e.customer_id, m.id, grain, e.timestamp_iso[:length]) for e in chunk for m, _ in e.contributions
+    buckets = {(e.customer_id, m.id, grain, e.timestamp[:length]) for e in chunk for m, _ in e.contributions
                if m.func != "unique" for grain, length in (("H", 13), ("D", 10))}
     markers = {(e.customer_id, m.id, v) for e in chunk for m, v in e.contributions if m.func == "unique"}
     return len(chunk) + len(aggregates) + len(buckets) + len(markers)
@@ -51,8 +52,8 @@ def actions(chunk: list[PreparedEvent]) -> int:
 def test_chunks_cover_every_event_within_limit_and_count_each_once(specs) -> None:
     # Sorted as ingest sorts them (customer, then time), so that runs of events share their cells.
     events = sorted((event(i, c, ms, u, hour) for i, (c, ms, u, hour) in enumerate(specs)),
-                    key=lambda e: (e.customer_id, e.timestamp_iso))
-    chunks = build_chunks(events, own_period, "ingested", 1)
+                    key=lambda e: (e.customer_id, e.timestamp))
+    chunks = build_chunks(events, own_period)
     assert [e.id for chunk in chunks for e in chunk.events] == [e.id for e in events]
     assert all(actions(chunk.events) == len(chunk.events) + len(chunk.deltas) + len(chunk.buckets)
                + sum(len(d.partial.uniques) for d in chunk.deltas) <= 100 for chunk in chunks)
@@ -67,7 +68,7 @@ def test_chunks_cover_every_event_within_limit_and_count_each_once(specs) -> Non
 def test_one_customer_three_meters_packs_91_events_per_transaction() -> None:
     """3 aggregates, 3 hour and 3 day buckets beside 91 events: 1,000 events of one hour in 11 transactions."""
     events = [event(i, 0, [0, 1, 2], None) for i in range(1000)]
-    chunks = build_chunks(events, own_period, "ingested", 1)
+    chunks = build_chunks(events, own_period)
     assert [len(c.events) for c in chunks[:-1]] == [91] * 10 and len(chunks) == 11
     assert [d.partial.count for d in chunks[0].deltas] == [91] * 3
 
@@ -75,7 +76,7 @@ def test_one_customer_three_meters_packs_91_events_per_transaction() -> None:
 def test_a_new_unique_value_costs_an_action_on_the_shared_path_too() -> None:
     """Events that share their cells still bring new unique values: each costs a marker put."""
     events = [event(i, 0, [0], i) for i in range(200)]  # count + unique: 2 aggregates, 2 buckets, 1 marker each
-    chunks = build_chunks(events, own_period, "ingested", 1)
+    chunks = build_chunks(events, own_period)
     assert [len(c.events) for c in chunks] == [48, 48, 48, 48, 8]
     assert all(len(c.events) * 2 + 4 <= 100 for c in chunks)
     assert [len(d.partial.uniques) for d in chunks[0].deltas if d.key[1] == "mu"] == [48]

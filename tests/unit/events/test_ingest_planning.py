@@ -76,8 +76,8 @@ def test_a_request_repeating_an_external_id_keeps_it_once() -> None:
 def test_events_are_pre_aggregated_per_customer_meter_and_period() -> None:
     prepared = plan(events(("api", "1", {"ms": 5, "user": "u1"}), ("api", "2", {"ms": 7, "user": "u1"}),
                            ("web", "3", {"user": "u2"})), [COUNT, UNIQUE, SUM_API])
-    chunk = build_chunk("org", prepared, PeriodRouter({}), "ingested", 3)
-    assert [r.period_key for r in chunk.records] == [NOVEMBER.key] * 3
+    chunk = build_chunk(prepared, PeriodRouter({}))
+    assert [r.period_key for r in chunk.events] == [NOVEMBER.key] * 3
     by_meter = {d.key[1]: d for d in chunk.deltas}
     assert set(by_meter) == {"m-count", "m-users", "m-ms"} and all(d.key[0] == "c1" for d in chunk.deltas)
     assert by_meter["m-count"].partial.count == 3
@@ -94,7 +94,7 @@ def test_buckets_are_per_hour_and_day_and_leave_unique_meters_out() -> None:
                                          "timestamp": at, "metadata": {"ms": 10 * (i + 1), "user": f"u{i}"}})
              for i, at in enumerate(moments)]
     prepared, _ = prepare("org", specs, ["c1"] * 4, [COUNT, UNIQUE, maximum], NOW)
-    by_key = {b.key: b.partial for b in build_chunk("org", prepared, PeriodRouter({}), "ingested", 4).buckets}
+    by_key = {b.key: b.partial for b in build_chunk(prepared, PeriodRouter({})).buckets}
     assert {k[1] for k in by_key} == {"m-count", "m-max"}
     count = {(grain, start): p.count for (_, m, grain, start, _), p in by_key.items() if m == "m-count"}
     assert count == {("H", "2026-11-10T12"): 2, ("H", "2026-11-10T13"): 1, ("H", "2026-11-09T23"): 1,
@@ -106,7 +106,7 @@ def test_buckets_are_per_hour_and_day_and_leave_unique_meters_out() -> None:
 def test_a_committed_chunk_writes_only_markers_not_stored_yet() -> None:
     usage = FakeUsage(markers={(("c1", "m-users", NOVEMBER.key), "s:u1")})
     prepared = plan(events(("a", "1", {"user": "u1"}), ("a", "2", {"user": "u2"})), [UNIQUE])
-    inserted, duplicates, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 2, usage)
+    inserted, duplicates, touched = write_chunk("org", prepared, PeriodRouter({}), usage)
     assert (inserted, duplicates, touched) == (2, 0, [("c1", "m-users", NOVEMBER.key)])
     [(_, deltas)] = usage.written
     assert deltas[0].new_markers == ["s:u2"]
@@ -115,7 +115,7 @@ def test_a_committed_chunk_writes_only_markers_not_stored_yet() -> None:
 def test_duplicates_named_by_the_cancellation_are_dropped_and_the_rest_retried() -> None:
     prepared = plan(events(("a", "1", {}), ("a", "2", {}), ("a", "3", {})), [COUNT])
     usage = FakeUsage(results=[ChunkResult(committed=False, duplicates={prepared[1].id})])
-    inserted, duplicates, _ = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
+    inserted, duplicates, _ = write_chunk("org", prepared, PeriodRouter({}), usage)
     assert (inserted, duplicates) == (2, 1)
     first, second = usage.written
     assert len(first[0]) == 3 and [r.id for r in second[0]] == [prepared[0].id, prepared[2].id]
@@ -126,7 +126,7 @@ def test_a_closed_period_sends_its_events_to_the_open_one_marked_late() -> None:
     closed_key = ("c1", "m-count", NOVEMBER.key)
     usage = FakeUsage(stored={closed_key: StoredAggregate("c1", "m-count", NOVEMBER.key, "", closed=True)})
     prepared = plan(events(("a", "1", {}), ("a", "2", {})), [COUNT])
-    inserted, _, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
+    inserted, _, touched = write_chunk("org", prepared, PeriodRouter({}), usage)
     assert inserted == 2 and touched == [("c1", "m-count", DECEMBER.key)]
     [(records, deltas)] = usage.written  # the closed aggregate was seen on the read: nothing written to it
     assert {(r.period_key, r.late) for r in records} == {(DECEMBER.key, True)}
@@ -136,7 +136,7 @@ def test_a_closed_period_sends_its_events_to_the_open_one_marked_late() -> None:
 def test_a_period_closed_during_the_transaction_is_rerouted_too() -> None:
     prepared = plan(events(("a", "1", {}),), [COUNT])
     usage = FakeUsage(results=[PeriodClosed({("c1", "m-count", NOVEMBER.key)})])
-    inserted, _, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
+    inserted, _, touched = write_chunk("org", prepared, PeriodRouter({}), usage)
     assert inserted == 1 and touched == [("c1", "m-count", DECEMBER.key)]
     assert usage.written[1][0][0].late is True
 
@@ -145,7 +145,7 @@ def test_a_duplicate_cancelled_with_a_closed_period_is_counted_once_by_the_retry
     prepared = plan(events(("a", "1", {}), ("a", "2", {})), [COUNT])
     usage = FakeUsage(results=[PeriodClosed({("c1", "m-count", NOVEMBER.key)}),
                                ChunkResult(committed=False, duplicates={prepared[0].id})])
-    inserted, duplicates, touched = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage)
+    inserted, duplicates, touched = write_chunk("org", prepared, PeriodRouter({}), usage)
     assert (inserted, duplicates, touched) == (1, 1, [("c1", "m-count", DECEMBER.key)])
     records, deltas = usage.written[-1]
     assert [(r.id, r.period_key, r.late) for r in records] == [(prepared[1].id, DECEMBER.key, True)]
@@ -157,7 +157,7 @@ def test_the_prior_state_read_guards_min_and_max() -> None:
     key = ("c1", "m-min", NOVEMBER.key)
     prior = StoredAggregate("c1", "m-min", NOVEMBER.key, NOVEMBER.end.isoformat(), version=4)
     usage = FakeUsage(stored={key: prior})
-    write_chunk("org", plan(events(("a", "1", {"ms": 3}),), [minimum]), PeriodRouter({}), "ingested", 1, usage)
+    write_chunk("org", plan(events(("a", "1", {"ms": 3}),), [minimum]), PeriodRouter({}), usage)
     assert usage.written[0][1][0].prior is prior
 
 
@@ -175,9 +175,9 @@ def test_a_requests_later_chunks_read_only_what_its_earlier_ones_did_not(monkeyp
     maximum = meter("m-max", {"func": "max", "property": "ms"})
     usage = CountingReads(results=[ChunkResult(committed=True), ChunkResult(committed=False)])
     known = KnownItems()
-    write_chunk("org", plan(events(("a", "1", {"ms": 5}),), [maximum]), PeriodRouter({}), "ingested", 1, usage,
+    write_chunk("org", plan(events(("a", "1", {"ms": 5}),), [maximum]), PeriodRouter({}), usage,
                 known=known)
-    write_chunk("org", plan(events(("a", "2", {"ms": 3}),), [maximum]), PeriodRouter({}), "ingested", 1, usage,
+    write_chunk("org", plan(events(("a", "2", {"ms": 3}),), [maximum]), PeriodRouter({}), usage,
                 Deadline(lambda: 10_000, margin_ms=3000), known=known)
     assert len(reads) == 2 and len(usage.written) == 3  # the first chunk's read, and the re-read after the cancel
     second_chunk = usage.written[1][1][0]
@@ -190,7 +190,7 @@ def test_a_contended_chunk_is_retried_until_it_commits_and_counted_once(monkeypa
     prepared = plan(events(("a", "1", {}), ("a", "2", {})), [COUNT])
     usage = FakeUsage(results=[ChunkResult(committed=False)] * 20)  # 20 cancellations by other writers, then commit
     deadline = Deadline(lambda: 10_000, margin_ms=3000)
-    inserted, duplicates, _ = write_chunk("org", prepared, PeriodRouter({}), "ingested", 1, usage, deadline)
+    inserted, duplicates, _ = write_chunk("org", prepared, PeriodRouter({}), usage, deadline)
     assert (inserted, duplicates, len(usage.written)) == (2, 0, 21)  # more than the 12 attempts a count allowed
     assert all(deltas[0].partial.count == 2 for _, deltas in usage.written)
 
@@ -207,7 +207,7 @@ def test_contention_past_the_deadline_is_refused_as_contention(monkeypatch) -> N
     usage = OtherWritersKeepWinning(results=[ChunkResult(committed=False)] * 100)
     deadline = Deadline(lambda: left[0], margin_ms=3000, base=0.0)
     with pytest.raises(Contention):
-        write_chunk("org", plan(events(("a", "1", {})), [COUNT]), PeriodRouter({}), "ingested", 1, usage, deadline)
+        write_chunk("org", plan(events(("a", "1", {})), [COUNT]), PeriodRouter({}), usage, deadline)
     # Retries start while 3,000 ms are left (the last at exactly 3,000): the margin is what the last attempt and
     # the answer may use. 4,000 -> 3,000 in four attempts, then the fifth, then no sixth.
     assert len(usage.written) == 5 and left[0] == 2750
@@ -227,7 +227,7 @@ def test_a_held_chunk_moves_to_another_shard_and_a_moved_one_is_read_again_on_it
 
     usage = CountingReads(results=[ChunkResult(committed=False, held=True), ChunkResult(committed=False, held=True),
                                    ChunkResult(committed=False), ChunkResult(committed=False, held=True)])
-    inserted, _, _ = write_chunk("org", plan(events(("a", "1", {}),), [COUNT]), PeriodRouter({}), "ingested", 1, usage,
+    inserted, _, _ = write_chunk("org", plan(events(("a", "1", {}),), [COUNT]), PeriodRouter({}), usage,
                                  Deadline(lambda: 10_000, margin_ms=3000))
     assert (inserted, len(usage.written), len(reads)) == (1, 5, 5)  # every attempt reads what it writes against
     assert reads[0] == 0 and reads[1] != reads[0] and reads[2] != reads[1]  # held: moved on
