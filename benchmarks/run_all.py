@@ -57,7 +57,7 @@ def cpu_breakdown(ingest: dict) -> str:
         return "The breakdown was not measured in this run."
     rows = "\n".join(f"| {label} | {us:.1f} |" for label, us in breakdown.items())
     return (f"Measured by the ingest benchmark ({ingest['measured_on']}): the same 1,000-event requests again, each "
-            f"step's thread CPU less its time inside botocore, per event (mean of the runs; total "
+            f"step's thread CPU less its time inside botocore, per event (per step the median of the runs; their sum "
             f"{sum(breakdown.values()):.1f} us).\n\n| step | us/event |\n| --- | --- |\n{rows}")
 
 

@@ -191,7 +191,9 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
     meter it matches; a repeated id is counted once."""
     prepared: dict[str, PreparedEvent] = {}
     duplicates = 0
-    groups = compile_meters(meters)
+    # Each group's filter and, per meter, (meter, value getter, bit, whether it is a `last`): unpacked by the
+    # loops below rather than read from attributes, once per event and meter.
+    groups = [(g.matches, [(m, m.value, m.bit, m.func == "last") for m in g.meters]) for g in compile_meters(meters)]
     now_iso = iso(now)
     event_id = event_ids(org_id)
     for event, customer_id in zip(events, customer_ids, strict=True):
@@ -199,20 +201,23 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
         if eid in prepared:
             duplicates += 1
             continue
-        moment = event.timestamp or now
-        moment_iso = iso(moment) if event.timestamp else now_iso
+        moment = event.timestamp
+        if moment is None:
+            moment, moment_iso = now, now_iso
+        else:
+            moment_iso = iso(moment)
         view = {"name": event.name, "timestamp": moment, "metadata": event.metadata}
         found = []
         bits = 0
-        for group in groups:
-            if group.matches(view):
-                for meter in group.meters:
-                    value = meter.value(view)
+        for matches, members in groups:
+            if matches(view):
+                for meter, value_of, bit, last in members:
+                    value = value_of(view)
                     if value is not None:
-                        if meter.func == "last":  # its order: "{timestamp}#{event id}", unique in the request
+                        if last:  # its order: "{timestamp}#{event id}", unique in the request
                             value = (f"{moment_iso}#{eid}", value)
                         found.append((meter, value))
-                        bits |= meter.bit
+                        bits |= bit
         prepared[eid] = PreparedEvent(eid, customer_id, event.name, moment_iso, event.external_id, event.metadata,
                                       now_iso, "", meter_seq, moment=moment, contributions=found, meters=bits)
     return list(prepared.values()), duplicates

@@ -105,23 +105,32 @@ def event_items(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, An
     event."""
     shared = _SharedStrings()
     keys = [shared[event_pk(org_id, shard)] for shard in range(EVENT_SHARDS)]
+    listings: dict[str, list[dict[str, str]]] = {}  # a customer's listing partitions, by listing shard
+    sequences: dict[int, dict[str, str]] = {}
     items = []
     for event in events:
         shard = event_shard(event.id)
+        customer_id = event.customer_id
+        listing = listings.get(customer_id)
+        if listing is None:
+            listing = listings[customer_id] = [shared[listing_partition(customer_id, k)] for k in range(LISTING_SHARDS)]
+        sequence = sequences.get(event.meter_seq)
+        if sequence is None:
+            sequence = sequences[event.meter_seq] = {"N": str(event.meter_seq)}
         event_id = {"S": event.id}
         item: dict[str, Any] = {
             "PK": keys[shard],
             "SK": event_id,
             "id": event_id,
-            EVENT_CUSTOMER: shared[event.customer_id],
+            EVENT_CUSTOMER: shared[customer_id],
             # The listing shard from the same hash (LISTING_SHARDS divides EVENT_SHARDS): no second crc32 per
             # event.
-            EVENT_LISTING: shared[listing_partition(event.customer_id, shard % LISTING_SHARDS)],
+            EVENT_LISTING: listing[shard % LISTING_SHARDS],
             EVENT_NAME: shared[event.name],
             EVENT_TIMESTAMP: {"S": event.timestamp},
             EVENT_INGESTED_AT: shared[event.ingested_at],
             EVENT_PERIOD: shared[event.period_key],
-            EVENT_METER_SEQ: {"N": str(event.meter_seq)},
+            EVENT_METER_SEQ: sequence,
         }
         if event.external_id is not None:
             item[EVENT_EXTERNAL_ID] = {"S": event.external_id}
