@@ -147,6 +147,8 @@ class _Builder:
                 delta = self.aggregates[key] = AggregateDelta(key=key, period_end=iso(period.end), partial=Partial(),
                                                               prior=None, shard=self.shard)
             delta.late_count += meter_late
+            # A unique meter has no buckets: its quantities are counted from the events (distinct values do not
+            # add up across buckets); its values are the aggregate's, each a marker put.
             if meter.func == "unique":
                 self.markers.add((key, value))
                 unique_keys.append((position, key))

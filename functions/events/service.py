@@ -26,7 +26,7 @@ from functions.customers import service as customers
 from functions.events.chunks import Chunk, PreparedEvent, Routed, build_chunks
 from functions.events.schemas import EventCreate
 from functions.meters.aggregation import NotExact, Partial, exact_add
-from functions.meters.matching import compile_meters
+from functions.meters.matching import compile_meters, contributions
 from functions.meters.periods import Period, calendar_month, customer_period, following_period
 from functions.store import aggregates, buckets, markers
 from functions.store import customers as customer_store
@@ -191,9 +191,7 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
     meter it matches; a repeated id is counted once."""
     prepared: dict[str, PreparedEvent] = {}
     duplicates = 0
-    # Each group's filter and, per meter, (meter, value getter, bit, whether it is a `last`): unpacked by the
-    # loops below rather than read from attributes, once per event and meter.
-    groups = [(g.matches, [(m, m.value, m.bit, m.func == "last") for m in g.meters]) for g in compile_meters(meters)]
+    groups = compile_meters(meters)
     now_iso = iso(now)
     event_id = event_ids(org_id)
     for event, customer_id in zip(events, customer_ids, strict=True):
@@ -206,18 +204,8 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
             moment, moment_iso = now, now_iso
         else:
             moment_iso = iso(moment)
-        view = {"name": event.name, "timestamp": moment, "metadata": event.metadata}
-        found = []
-        bits = 0
-        for matches, members in groups:
-            if matches(view):
-                for meter, value_of, bit, last in members:
-                    value = value_of(view)
-                    if value is not None:
-                        if last:  # its order: "{timestamp}#{event id}", unique in the request
-                            value = (f"{moment_iso}#{eid}", value)
-                        found.append((meter, value))
-                        bits |= bit
+        found, bits = contributions(groups, {"name": event.name, "timestamp": moment, "metadata": event.metadata},
+                                    moment_iso, eid)
         prepared[eid] = PreparedEvent(eid, customer_id, event.name, moment_iso, event.external_id, event.metadata,
                                       now_iso, "", meter_seq, moment=moment, contributions=found, meters=bits)
     return list(prepared.values()), duplicates

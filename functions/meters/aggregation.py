@@ -25,16 +25,15 @@ FUNCS = ("count", "sum", "avg", "min", "max", "unique", "last")
 
 def numeric(value: Any) -> Decimal | None:
     """Only real numbers count for sum/avg/min/max (a bool is not a number here)."""
-    kind = type(value)  # by exact type first: this runs once per ingested event and meter
-    if kind is int:
+    if type(value) is int:  # the common case first: this runs once per ingested event and meter
         return Decimal(value)
-    if kind is float:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return None
         return Decimal(repr(value))
-    if kind is bool or not isinstance(value, int | float | Decimal):
-        return None
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return Decimal(value)
 
 
 def unique_marker(value: Any) -> str | None:
@@ -51,20 +50,15 @@ def unique_marker(value: Any) -> str | None:
     return f"s:{value}"
 
 
-def event_value(aggregation: dict[str, Any], event: dict[str, Any], order_key: str) -> Any:
-    """What one event adds to a meter with this aggregation, as the value its adder takes (`ADDERS`), or None
-    if it adds nothing: 1 for a count, the number (a Decimal) for sum/avg/min/max, the typed marker for unique,
-    (order key, number) for last. A value, not a state: ingest takes one per event and meter."""
-    value = value_getter(aggregation)(event)
-    return (order_key, value) if value is not None and aggregation["func"] == "last" else value
-
-
 def _one(_: dict[str, Any]) -> int:
     return 1
 
 
 def value_getter(aggregation: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
-    """`event_value` without the order of `last` (the caller pairs it), compiled once per meter."""
+    """What one event adds to a meter with this aggregation, as its adder (`ADDERS`) takes it, or None if it
+    adds nothing: 1 for a count, the number (a Decimal) for sum/avg/min/max/last (matching.py pairs a last's
+    with the event's order), the typed marker for unique. Compiled once per meter: it runs once per ingested
+    event and meter."""
     func = aggregation["func"]
     if func == "count":
         return _one
@@ -122,17 +116,6 @@ def exactly() -> Iterator[None]:
         yield
     except (Inexact, Overflow, InvalidOperation) as exc:
         raise NotExact(f"a sum needs more than {STORED_DIGITS} significant digits") from exc
-
-
-def contribution(aggregation: dict[str, Any], event: dict[str, Any], order_key: str) -> Partial | None:
-    """What one event adds to a meter with this aggregation, as a state, or None if it adds nothing."""
-    value = event_value(aggregation, event, order_key)
-    if value is None:
-        return None
-    state = Partial()
-    with exactly():
-        ADDERS[aggregation["func"]](state, value)
-    return state
 
 
 def value_of(func: str, state: Partial, unique_count: int | None = None) -> Decimal:

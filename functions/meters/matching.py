@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from functions.meters.aggregation import ADDERS, Partial, event_value, value_getter
+from functions.meters.aggregation import ADDERS, Partial, value_getter
 from functions.meters.filter import Predicate, compile_filter
 from functions.store.entities import Meter
 
@@ -21,19 +21,19 @@ class CompiledMeter:
     id: str
     func: str
     aggregation: dict[str, Any]
-    # What a matching event adds (`value_getter`: `event_value` but the order of `last`), and how it is added
-    # to a state (`ADDERS`).
+    # What a matching event adds (`value_getter`: 1 for a count, the number for sum/avg/min/max/last, the typed
+    # marker for unique; None for nothing), and how it is added to a state (`ADDERS`).
     value: Callable[[dict[str, Any]], Any]
     add: Callable[[Partial, Any], None]
     bit: int  # 1 << the meter's position: an event's set of contributing meters is one int
 
 
-@dataclass(frozen=True, slots=True)
-class MeterGroup:
-    """Meters sharing one filter."""
+class MeterGroup(NamedTuple):
+    """Meters sharing one filter; each with its value getter, bit and whether it is a `last` (unpacked by the
+    loop that runs once per event and meter, rather than read from its attributes)."""
 
     matches: Predicate
-    meters: tuple[CompiledMeter, ...]
+    members: tuple[tuple[CompiledMeter, Callable[[dict[str, Any]], Any], int, bool], ...]
 
 
 def compile_meters(meters: list[Meter]) -> list[MeterGroup]:
@@ -46,26 +46,33 @@ def compile_meters(meters: list[Meter]) -> list[MeterGroup]:
         func = meter.aggregation["func"]
         groups.setdefault(text, []).append(CompiledMeter(
             meter.id, func, meter.aggregation, value_getter(meter.aggregation), ADDERS[func], 1 << position))
-    return [MeterGroup(predicates[text], tuple(members)) for text, members in groups.items()]
+    return [MeterGroup(predicates[text], tuple((m, m.value, m.bit, m.func == "last") for m in members))
+            for text, members in groups.items()]
 
 
-Contribution = tuple[CompiledMeter, Any]  # a meter and the value an event adds to it (`event_value`)
+Contribution = tuple[CompiledMeter, Any]  # a meter and the value an event adds to it (its adder's argument)
 
 
-def contributions(groups: list[MeterGroup], event: dict[str, Any], order_key: str) -> list[Contribution]:
+def contributions(groups: list[MeterGroup], event: dict[str, Any], timestamp: str, event_id: str
+                  ) -> tuple[list[Contribution], int]:
+    """What the event adds to each meter it matches, and those meters' bits. A `last` meter's value is paired
+    with the event's order, "{timestamp}#{event id}": events with one timestamp still have one deterministic
+    last (the greater id), however they were chunked. Runs once per ingested event."""
     found = []
-    for group in groups:
-        if group.matches(event):
-            for meter in group.meters:
-                value = event_value(meter.aggregation, event, order_key)
+    bits = 0
+    for matches, members in groups:
+        if matches(event):
+            for meter, value_of, bit, last in members:
+                value = value_of(event)
                 if value is not None:
-                    found.append((meter, value))
-    return found
+                    found.append((meter, (f"{timestamp}#{event_id}", value) if last else value))
+                    bits |= bit
+    return found, bits
 
 
-def event_state(groups: list[MeterGroup], event: dict[str, Any], order_key: str) -> Partial:
-    """What one event adds to the (single) compiled meter, as a state (the backfill and the audit)."""
+def event_state(groups: list[MeterGroup], event: dict[str, Any], timestamp: str, event_id: str) -> Partial:
+    """What one event adds to the (single) compiled meter, as a state (the backfill, the audit, the tests)."""
     state = Partial()
-    for meter, value in contributions(groups, event, order_key):
+    for meter, value in contributions(groups, event, timestamp, event_id)[0]:
         meter.add(state, value)
     return state

@@ -93,7 +93,7 @@ def stored_event_state(compiled: list[MeterGroup], event: EventRecord) -> Partia
     """What one stored event contributes to the (single) compiled meter."""
     view = {"name": event.name, "timestamp": parse_iso(event.timestamp), "metadata": event.metadata}
     with exactly():
-        return event_state(compiled, view, f"{event.timestamp}#{event.id}")
+        return event_state(compiled, view, event.timestamp, event.id)
 
 
 def recompute(meter: Meter, events: list[EventRecord]) -> Partial:

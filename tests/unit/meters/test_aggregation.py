@@ -8,13 +8,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.events.schemas import metered_number
-from functions.meters.aggregation import Partial, contribution, value_of
+from functions.meters.aggregation import Partial, value_of
+from functions.meters.matching import compile_meters, event_state
+from tests.unit.entities import meter
 
 # Numbers as ingest accepts them (functions/events/schemas.py: below 10^16, at most 12 decimal places).
 metered_floats = st.floats(-1e6, 1e6, allow_nan=False).map(lambda f: round(f, 6)).filter(metered_number)
 prop_values = st.one_of(st.integers(-1000, 1000), metered_floats, st.text(max_size=3),
                         st.booleans(), st.none())
 events = st.lists(prop_values, max_size=40)
+
+
+def contribution(aggregation: dict, event: dict, timestamp: str) -> Partial | None:
+    """What one event adds to a meter with this aggregation, through the compiled meter ingest uses; None for
+    nothing."""
+    state = event_state(compile_meters([meter("m", aggregation)]), event, timestamp, "e")
+    return state if state.count or state.uniques else None
 
 
 def oracle(func: str, raw: list) -> Decimal:
