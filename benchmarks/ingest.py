@@ -138,10 +138,10 @@ def run(runs: int = 15) -> dict[str, Any]:
     from functions.store.events import EventRecord
 
     sample = body["events"][0]
-    item = usage.event_item(org.organization_id, EventRecord(
+    [item] = usage.event_items(org.organization_id, [EventRecord(
         id="5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10", customer_id="5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10",
         name=sample["name"], timestamp=sample["timestamp"], external_id=sample["external_id"],
-        metadata=sample["metadata"], ingested_at=sample["timestamp"], period_key=sample["timestamp"], meter_seq=3))
+        metadata=sample["metadata"], ingested_at=sample["timestamp"], period_key=sample["timestamp"], meter_seq=3)])
     results["event_item_bytes"] = item_size(item)
     dynamo.requests.reset()
     timer.reset()

@@ -85,11 +85,12 @@ class _Builder:
         common = periods is None and not own_late
         if (common and own is self.last_period and event.meters == self.last_meters
                 and hour == self.last_hour and event.customer_id == self.last_customer):
-            new_markers = [(key, event.contributions[i][1]) for i, key in self.unique_keys]
-            new_markers = [m for m in new_markers if m not in self.markers]
+            new_markers = [marker for i, key in self.unique_keys
+                           if (marker := (key, event.contributions[i][1])) not in self.markers]
             if self.events and self.actions() + 1 + len(new_markers) > limit:
                 return False
-            self.markers.update(new_markers)
+            if new_markers:
+                self.markers.update(new_markers)
             targets = self.targets
         else:
             found = self._targets(event, hour, own, own_late, periods, limit)

@@ -234,9 +234,9 @@ def ingest(org_id: str, events: list[EventCreate], *, usage: UsageStore = DYNAMO
         known = KnownItems()
         closed_seen = len(router.closed)
         for chunk in built:
-            # Built against the shard and the closed periods known before any chunk was written; rebuilt if an
-            # earlier chunk moved the shard or found a period closed.
-            first = chunk if (chunk.shard, closed_seen) == (WRITER_SHARD.current, len(router.closed)) else None
+            # Built against the closed periods known before any chunk was written: rebuilt if an earlier chunk
+            # found one closed (write_chunk rebuilds it too if an earlier chunk moved the writer's shard).
+            first = chunk if len(router.closed) == closed_seen else None
             inserted, dropped, touched = write_chunk(org_id, chunk.events, router, usage, deadline, first, known)
             result.inserted += inserted
             result.duplicates += dropped

@@ -144,10 +144,6 @@ def event_items(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, An
     return items
 
 
-def event_item(org_id: str, event: EventRecord) -> dict[str, Any]:
-    return event_items(org_id, [event])[0]
-
-
 def decode_event(item: dict[str, Any]) -> EventRecord:
     data = from_item(item)
     return EventRecord(
