@@ -1,6 +1,6 @@
-import hashlib
 import uuid
 from collections.abc import Callable
+from hashlib import sha1
 
 
 def new_id() -> str:
@@ -18,14 +18,16 @@ def name_ids(namespace: uuid.UUID, prefix: str) -> Callable[[str], str]:
     start = namespace.bytes + prefix.encode()
 
     def named(name: str) -> str:
-        return _as_uuid(hashlib.sha1(start + name.encode()).digest())
+        return _as_uuid(sha1(start + name.encode()).hexdigest())
 
     return named
 
 
-def _as_uuid(sha1: bytes) -> str:
-    digest = bytearray(sha1[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+# The RFC 4122 variant bits (10) over a hex digit's low two: the digit the variant makes of each.
+_VARIANT = "89ab89ab89ab89ab"
+
+
+def _as_uuid(h: str) -> str:
+    """A SHA-1 hex digest's first 32 digits as a version 5 UUID: the version digit set to 5, the variant's bits
+    set in the digit after, formatted from the hex without a UUID object."""
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:32]}"

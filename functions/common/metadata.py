@@ -67,8 +67,16 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         if not 1 <= len(key) <= 40:
             raise ValueError(f"metadata key {key[:50]!r} must be 1 to 40 characters")
         kind = type(value)  # the common kinds by exact type first: this runs once per ingested event and key
-        if kind is str and len(value) <= 500 or kind is int and -METERED_LIMIT < value < METERED_LIMIT:
-            continue
+        if kind is str:
+            if len(value) <= 500:
+                continue
+        elif kind is int:
+            if -METERED_LIMIT < value < METERED_LIMIT:
+                continue
+        elif kind is float and -METERED_LIMIT < value < METERED_LIMIT:
+            text = repr(value)
+            if "e" not in text and len(text) - text.index(".") <= METERED_DECIMAL_PLACES + 1:
+                continue
         if isinstance(value, dict) and key.startswith("_"):
             for inner_key, inner in value.items():
                 if inner is not None:

@@ -165,22 +165,24 @@ class PeriodRouter:
 def resolve_customers(org_id: str, events: list[EventCreate]) -> tuple[list[str], dict[str, Customer]]:
     """The customer id of each event and the customers; unknown customer ids are a 422, unknown external ids
     are created."""
-    direct = customer_store.get_many(org_id, [e.customer_id for e in events if e.customer_id])
+    given = [e.get("customer_id") for e in events]
+    direct = customer_store.get_many(org_id, [c for c in given if c])
     errors = [
         field_error(["body", "events", i, "customer_id"], "customer not found", "customer_not_found")
-        for i, e in enumerate(events)
-        if e.customer_id and e.customer_id not in direct
+        for i, customer_id in enumerate(given)
+        if customer_id and customer_id not in direct
     ]
     errors += [
         field_error(["body", "events", i, "organization_id"], "must be the token's organization")
         for i, e in enumerate(events)
-        if e.organization_id and e.organization_id != org_id
+        if e.get("organization_id") and e["organization_id"] != org_id
     ]
     if errors:
         raise ValidationFailed(errors)
-    external = customers.resolve_external_ids(org_id, [e.external_customer_id for e in events
-                                                       if e.external_customer_id])
-    ids = [e.customer_id or external[e.external_customer_id] for e in events]  # type: ignore[index]
+    # Validated: an event without a customer id has an external one (EventCreate).
+    named = [e.get("external_customer_id") or "" for e in events]
+    external = customers.resolve_external_ids(org_id, [n for n in named if n])
+    ids = [customer_id or external[name] for customer_id, name in zip(given, named, strict=True)]
     missing = [i for i in dict.fromkeys(ids) if i not in direct]
     return ids, {**direct, **(customer_store.get_many(org_id, missing) if missing else {})}
 
@@ -194,20 +196,22 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
     groups = compile_meters(meters)
     now_iso = iso(now)
     event_id = event_ids(org_id)
+    parse = datetime.fromisoformat
     for event, customer_id in zip(events, customer_ids, strict=True):
-        eid = event_id(event.external_id)
+        external_id = event.get("external_id")
+        eid = event_id(external_id)
         if eid in prepared:
             duplicates += 1
             continue
-        moment = event.timestamp
-        if moment is None:
+        moment_iso = event.get("timestamp")  # in canonical form (EventCreate)
+        if moment_iso is None:
             moment, moment_iso = now, now_iso
         else:
-            moment_iso = iso(moment)
-        found, bits = contributions(groups, {"name": event.name, "timestamp": moment, "metadata": event.metadata},
-                                    moment_iso, eid)
-        prepared[eid] = PreparedEvent(eid, customer_id, event.name, moment_iso, event.external_id, event.metadata,
-                                      now_iso, "", meter_seq, moment=moment, contributions=found, meters=bits)
+            moment = parse(moment_iso)
+        name, metadata = event["name"], event.get("metadata") or {}
+        found, bits = contributions(groups, {"name": name, "timestamp": moment, "metadata": metadata}, moment_iso, eid)
+        prepared[eid] = PreparedEvent(eid, customer_id, name, moment_iso, external_id, metadata, now_iso, "",
+                                      meter_seq, moment=moment, contributions=found, meters=bits)
     return list(prepared.values()), duplicates
 
 

@@ -20,10 +20,10 @@ from tests.oracle import meter_value
 def ingest_on_shard(monkeypatch: pytest.MonkeyPatch, org, shard: int, events: list[dict]) -> int:
     """The events ingested by a writer on `shard`: how many were new."""
     from functions.events import service as ingest_service
-    from functions.events.schemas import EventCreate
+    from functions.events.schemas import checked_event
 
     monkeypatch.setattr(ingest_service.WRITER_SHARD, "current", shard)
-    return ingest_service.ingest(org.id, [EventCreate.model_validate(e) for e in events]).inserted
+    return ingest_service.ingest(org.id, [checked_event(e) for e in events]).inserted
 
 
 def aggregate_items(org_id: str, customer_id: str, meter_id: str) -> dict[tuple[str, int], dict]:

@@ -242,7 +242,7 @@ def test_a_period_closed_between_the_read_and_the_write_sends_the_events_to_the_
     """The close commits after ingest read the aggregate open: the store refuses the chunk as PeriodClosed and
     ingest writes it again in the following period, marked late; nothing lands in the closed one."""
     from functions.events import service as ingest_service
-    from functions.events.schemas import EventCreate
+    from functions.events.schemas import checked_event
 
     meter_id = create_meter(org, "raced", {"func": "count"})
     sent = {"name": "api_call", "external_customer_id": "racer", "timestamp": iso(datetime.now(UTC))}
@@ -262,7 +262,7 @@ def test_a_period_closed_between_the_read_and_the_write_sends_the_events_to_the_
             return found  # as read: open
 
     racing = CloseAfterTheFirstRead()
-    result = ingest_service.ingest(org.id, [EventCreate.model_validate(sent)], usage=racing)
+    result = ingest_service.ingest(org.id, [checked_event(sent)], usage=racing)
     assert result.inserted == 1 and len(racing.closed) == 1
     after = {a.period_key: a for a in usage.customer_aggregates(org.id, customer_id) if a.meter_id == meter_id}
     closed_period = racing.closed[0][2]
@@ -289,7 +289,7 @@ def test_a_period_closed_between_the_read_and_the_write_sends_the_events_to_the_
 def test_a_max_another_writer_moved_after_our_read_cancels_only_if_it_moved_past_ours(
         org, theirs, transactions, maximum) -> None:
     from functions.events import service as ingest_service
-    from functions.events.schemas import EventCreate
+    from functions.events.schemas import checked_event
 
     meter_ids = {f: create_meter(org, f"raced {f}", {"func": f, "property": "v"}) for f in ("max", "sum")}
     customer = f"max-racer-{theirs}"
@@ -304,7 +304,7 @@ def test_a_max_another_writer_moved_after_our_read_cancels_only_if_it_moved_past
             found = usage.read_aggregates(org_id, keys, shard)
             if not self.transactions:  # once: the other writer commits between our read and our write, on
                 # the same shard item (this process's, as it is ours: functions/events/service.py WRITER_SHARD)
-                assert ingest_service.ingest(org_id, [EventCreate.model_validate(
+                assert ingest_service.ingest(org_id, [checked_event(
                     {"name": "a", "external_customer_id": customer, "metadata": {"v": theirs}})]).inserted == 1
             return found
 
@@ -313,7 +313,7 @@ def test_a_max_another_writer_moved_after_our_read_cancels_only_if_it_moved_past
             return usage.write_chunk(org_id, records, deltas, buckets)
 
     racing = AnotherWriterAfterOurRead()
-    result = ingest_service.ingest(org.id, [EventCreate.model_validate(
+    result = ingest_service.ingest(org.id, [checked_event(
         {"name": "a", "external_customer_id": customer, "metadata": {"v": 9}})], usage=racing)
     assert (result.inserted, racing.transactions) == (1, transactions)
     assert meter_value(org.http, customer, meter_ids["max"]) == maximum

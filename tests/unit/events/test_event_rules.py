@@ -3,11 +3,12 @@ pydantic locates a validator's error; a bulk line gets the same rules one event 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
 
+from functions.common.clock import iso
 from functions.events.schemas import EventsIngest, checked_event
 
 
@@ -34,4 +35,22 @@ def test_a_single_event_gets_the_same_rules() -> None:
     with pytest.raises(ValidationError) as caught:
         checked_event({"name": "a", "customer_id": "x", "external_customer_id": "c"})
     assert [(e["loc"], e["type"]) for e in caught.value.errors()] == [(("external_customer_id",), "value_error")]
-    assert checked_event({"name": "a", "customer_id": "x"}).customer_id == "x"
+    assert checked_event({"name": "a", "customer_id": "x"})["customer_id"] == "x"
+
+
+def test_a_valid_timestamp_leaves_validation_in_canonical_utc_form() -> None:
+    moment = datetime.now(UTC).replace(microsecond=123456) - timedelta(hours=1)
+    canonical = iso(moment)
+    paris = moment.astimezone(timezone(timedelta(hours=1))).isoformat()
+    body = {"events": [{"name": "a", "customer_id": "x", "timestamp": text}
+                       for text in (canonical, paris, moment.isoformat(timespec="milliseconds"))]}
+    events = EventsIngest.model_validate(body).events
+    assert [e["timestamp"] for e in events] == [canonical, canonical, canonical[:23] + "000Z"]
+    assert checked_event({"name": "a", "customer_id": "x", "timestamp": paris})["timestamp"] == canonical
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2026-02-30T00:00:00.000000Z", "2026-12-08T01:00:00"])
+def test_a_timestamp_that_is_no_zoned_iso_time_is_refused(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        checked_event({"name": "a", "customer_id": "x", "timestamp": text})
+    assert [e["loc"] for e in caught.value.errors()] == [("timestamp",)]

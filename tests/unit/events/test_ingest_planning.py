@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from functions.common.clock import iso, parse_iso
 from functions.common.errors import Contention, PeriodClosed
 from functions.common.retry import Deadline
 from functions.events.schemas import EventCreate
@@ -30,8 +31,8 @@ SUM_API = meter("m-ms", {"func": "sum", "property": "ms"}, seq=3,
 
 
 def events(*specs: tuple[str, str | None, dict]) -> list[EventCreate]:
-    return [EventCreate.model_validate({"name": name, "customer_id": "c1", "external_id": ext, "metadata": md,
-                                        "timestamp": NOW.isoformat()}) for name, ext, md in specs]
+    return [EventCreate(name=name, customer_id="c1", external_id=ext, metadata=md, timestamp=iso(NOW))
+            for name, ext, md in specs]
 
 
 @dataclass
@@ -90,9 +91,8 @@ def test_buckets_are_per_hour_and_day_and_leave_unique_meters_out() -> None:
     events, a day the sum of its hours; a unique meter has no buckets (its quantities come from events)."""
     maximum = meter("m-max", {"func": "max", "property": "ms"}, seq=4)
     moments = ["2026-11-10T12:05:00Z", "2026-11-10T12:59:59Z", "2026-11-10T13:00:00Z", "2026-11-09T23:30:00Z"]
-    specs = [EventCreate.model_validate({"name": "api", "customer_id": "c1", "external_id": str(i),
-                                         "timestamp": at, "metadata": {"ms": 10 * (i + 1), "user": f"u{i}"}})
-             for i, at in enumerate(moments)]
+    specs = [EventCreate(name="api", customer_id="c1", external_id=str(i), timestamp=iso(parse_iso(at)),
+                         metadata={"ms": 10 * (i + 1), "user": f"u{i}"}) for i, at in enumerate(moments)]
     prepared, _ = prepare("org", specs, ["c1"] * 4, [COUNT, UNIQUE, maximum], NOW)
     by_key = {b.key: b.partial for b in build_chunk(prepared, PeriodRouter({})).buckets}
     assert {k[1] for k in by_key} == {"m-count", "m-max"}
