@@ -50,11 +50,12 @@ def _phases() -> list[tuple[str, Any, str]]:
         ("meters read", service.meter_store, "list_all"),
         ("events prepared (ids, timestamps, meters matched)", service, "prepare"),
         ("chunks planned and their updates built", service, "build_chunks"),
+        ("event puts encoded", service, "event_puts"),
         ("a chunk's updates built again (after a retry)", service, "build_chunk"),
         ("prior aggregates decoded", service.DynamoUsage, "read_aggregates"),
         ("prior buckets decoded", service.DynamoUsage, "read_buckets"),
         ("unique markers decoded", service.DynamoUsage, "present_markers"),
-        ("transaction items encoded", service.DynamoUsage, "write_chunk"),
+        ("transactions encoded (updates, markers) and sent", service.DynamoUsage, "write_chunk"),
         ("thresholds checked", service.thresholds, "check"),
     ]
 
@@ -138,11 +139,11 @@ def run(runs: int = 15) -> dict[str, Any]:
     from functions.store.events import EventRecord
 
     sample = body["events"][0]
-    [item] = usage.event_items(org.organization_id, [EventRecord(
+    [put] = usage.event_puts(org.organization_id, [EventRecord(
         id="5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10", customer_id="5b0c2a51-8a4e-4d7e-9d3e-6f1f7b2c9a10",
         name=sample["name"], timestamp=sample["timestamp"], external_id=sample["external_id"],
         metadata=sample["metadata"], ingested_at=sample["timestamp"], period_key=sample["timestamp"], meter_seq=3)])
-    results["event_item_bytes"] = item_size(item)
+    results["event_item_bytes"] = item_size(put["Put"]["Item"])
     dynamo.requests.reset()
     timer.reset()
     response = call_handler(ingest.handler, "POST", "/v1/events/ingest", org.token, body)

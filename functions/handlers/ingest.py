@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functions.common.runtime import init_phase
+from functions.common.runtime import collector_paused, init_phase
 
 with init_phase():  # imports and setup: the collector off, the result frozen (functions/common/runtime.py)
     from typing import Any
@@ -32,4 +32,5 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    return resolve(app, event, context)
+    with collector_paused():
+        return resolve(app, event, context)

@@ -34,7 +34,7 @@ from functions.store.attributes import (
 )
 from functions.store.buckets import BucketDelta, bucket_update
 from functions.store.codec import decimal_attr, to_item
-from functions.store.events import EventRecord, event_items
+from functions.store.events import EventRecord, event_puts
 from functions.store.keys import (
     AGGREGATE_SHARDS,
     AGGREGATE_SK_LAST,
@@ -131,18 +131,15 @@ def _aggregate_update(org_id: str, delta: AggregateDelta) -> dict[str, Any]:
     }
 
 
-def write_chunk(org_id: str, events: Sequence[EventRecord], deltas: list[AggregateDelta], buckets: list[BucketDelta]
-                ) -> ChunkResult:
+def write_chunk(org_id: str, events: Sequence[EventRecord], deltas: list[AggregateDelta], buckets: list[BucketDelta],
+                puts: list[dict[str, Any]] | None = None) -> ChunkResult:
     """One transaction: every event put (new ids only), every aggregate update, every quantity bucket's update,
     every new unique marker. A bucket's min/max/last moved past ours cancels it like an aggregate's.
 
     Cancelled, it answers the duplicate events, or raises PeriodClosed naming the closed aggregates (the
-    duplicates the same cancellation named are named again by the retry: their puts fail the same way)."""
-    table = dynamo.table_name()
-    actions: list[dict[str, Any]] = [
-        {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
-        for item in event_items(org_id, events)
-    ]
+    duplicates the same cancellation named are named again by the retry: their puts fail the same way).
+    `puts`: the events' puts as `event_puts` made them, when the caller encoded them ahead."""
+    actions = list(puts) if puts is not None else event_puts(org_id, events)
     actions += [_aggregate_update(org_id, d) for d in deltas]
     actions += [bucket_update(org_id, b) for b in buckets]
     for delta in deltas:

@@ -100,16 +100,18 @@ def _metadata_attr(metadata: dict[str, Any], shared: _SharedStrings) -> dict[str
     return {"M": attrs}
 
 
-def event_items(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any]]:
-    """The items of a batch of events. Written by hand rather than through to_item: this runs once per ingested
-    event."""
+def event_puts(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any]]:
+    """The transaction actions that put a batch of events, each only if its id is new. Written by hand rather
+    than through to_item: this runs once per ingested event."""
     shared = _SharedStrings()
     keys = [shared[event_pk(org_id, shard)] for shard in range(EVENT_SHARDS)]
     listings: dict[str, list[dict[str, str]]] = {}  # a customer's listing partitions, by listing shard
     sequences: dict[int, dict[str, str]] = {}
-    items = []
+    table = dynamo.table_name()
+    puts = []
     for event in events:
-        shard = event_shard(event.id)
+        event_id = event.id
+        shard = event_shard(event_id)
         customer_id = event.customer_id
         listing = listings.get(customer_id)
         if listing is None:
@@ -117,11 +119,14 @@ def event_items(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, An
         sequence = sequences.get(event.meter_seq)
         if sequence is None:
             sequence = sequences[event.meter_seq] = {"N": str(event.meter_seq)}
-        event_id = {"S": event.id}
+        id_attr = {"S": event_id}
+        external_id, metadata = event.external_id, event.metadata
+        # Every attribute in one display, so that the map is made at its final size (the optional ones are
+        # taken out again when absent, which is rare).
         item: dict[str, Any] = {
             "PK": keys[shard],
-            "SK": event_id,
-            "id": event_id,
+            "SK": id_attr,
+            "id": id_attr,
             EVENT_CUSTOMER: shared[customer_id],
             # The listing shard from the same hash (LISTING_SHARDS divides EVENT_SHARDS): no second crc32 per
             # event.
@@ -131,17 +136,22 @@ def event_items(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, An
             EVENT_INGESTED_AT: shared[event.ingested_at],
             EVENT_PERIOD: shared[event.period_key],
             EVENT_METER_SEQ: sequence,
+            EVENT_EXTERNAL_ID: _ABSENT if external_id is None else {"S": external_id},
+            EVENT_METADATA: _metadata_attr(metadata, shared) if metadata else _ABSENT,
         }
-        if event.external_id is not None:
-            item[EVENT_EXTERNAL_ID] = {"S": event.external_id}
-        if event.metadata:
-            item[EVENT_METADATA] = _metadata_attr(event.metadata, shared)
+        if external_id is None:
+            del item[EVENT_EXTERNAL_ID]
+        if not metadata:
+            del item[EVENT_METADATA]
         if event.late:
             item[EVENT_LATE] = {"BOOL": True}
         if event.meter_periods:
             item[EVENT_METER_PERIODS] = {"M": {m: {"S": p} for m, p in event.meter_periods.items()}}
-        items.append(item)
-    return items
+        puts.append({"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}})
+    return puts
+
+
+_ABSENT: dict[str, Any] = {}  # an optional attribute's place in the display above until it is deleted
 
 
 def decode_event(item: dict[str, Any]) -> EventRecord:

@@ -308,9 +308,9 @@ def test_a_max_another_writer_moved_after_our_read_cancels_only_if_it_moved_past
                     {"name": "a", "external_customer_id": customer, "metadata": {"v": theirs}})]).inserted == 1
             return found
 
-        def write_chunk(self, org_id, records, deltas, buckets):
+        def write_chunk(self, org_id, records, deltas, buckets, puts=None):
             self.transactions += 1
-            return usage.write_chunk(org_id, records, deltas, buckets)
+            return usage.write_chunk(org_id, records, deltas, buckets, puts)
 
     racing = AnotherWriterAfterOurRead()
     result = ingest_service.ingest(org.id, [checked_event(

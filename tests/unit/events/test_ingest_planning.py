@@ -55,7 +55,7 @@ class FakeUsage:
         return {}
 
     def write_chunk(self, org_id: str, records: list[EventRecord], deltas: list[AggregateDelta],
-                    buckets: list[BucketDelta]) -> ChunkResult:
+                    buckets: list[BucketDelta], puts: list | None = None) -> ChunkResult:
         self.written.append((list(records), list(deltas)))
         result = self.results.pop(0) if self.results else ChunkResult(committed=True)
         if isinstance(result, PeriodClosed):
@@ -200,9 +200,9 @@ def test_contention_past_the_deadline_is_refused_as_contention(monkeypatch) -> N
     left = [4000]
 
     class OtherWritersKeepWinning(FakeUsage):
-        def write_chunk(self, org_id, records, deltas, buckets):
+        def write_chunk(self, org_id, records, deltas, buckets, puts=None):
             left[0] -= 250  # each attempt takes 250 ms of the invocation
-            return super().write_chunk(org_id, records, deltas, buckets)
+            return super().write_chunk(org_id, records, deltas, buckets, puts)
 
     usage = OtherWritersKeepWinning(results=[ChunkResult(committed=False)] * 100)
     deadline = Deadline(lambda: left[0], margin_ms=3000, base=0.0)
