@@ -59,18 +59,22 @@ def _one(_: dict[str, Any]) -> int:
     return 1
 
 
+def value_converter(func: str) -> Callable[[Any], Any] | None:
+    """What a meter with this function makes of its property's value (None: a count, which reads none)."""
+    if func == "count":
+        return None
+    return unique_marker if func == "unique" else numeric
+
+
 def value_getter(aggregation: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
     """What one event adds to a meter with this aggregation, as its adder (`ADDERS`) takes it, or None if it
     adds nothing: 1 for a count, the number (a Decimal) for sum/avg/min/max/last (matching.py pairs a last's
-    with the event's order), the typed marker for unique. Compiled once per meter: it runs once per ingested
-    event and meter."""
-    func = aggregation["func"]
-    if func == "count":
+    with the event's order), the typed marker for unique. Compiled once per meter."""
+    convert = value_converter(aggregation["func"])
+    if convert is None:
         return _one
     get = property_getter(aggregation["property"])
-    if func == "unique":
-        return lambda event: unique_marker(get(event))
-    return lambda event: numeric(get(event))
+    return lambda event: convert(get(event))
 
 
 # Each function carries only what it needs: fewer conditions on the aggregate, fewer write conflicts. A sum is

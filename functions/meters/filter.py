@@ -42,14 +42,22 @@ def _kind(value: Any) -> str | None:
     return KINDS.get(type(value))
 
 
+def metadata_key(path: str) -> str | None:
+    """The metadata key a path reads when it is one key at the top of the metadata (most are), else None."""
+    if path in ("name", "timestamp"):
+        return None
+    key = path[len("metadata."):] if path.startswith("metadata.") else path
+    return None if "." in key else key
+
+
 def property_getter(path: str) -> Callable[[dict[str, Any]], Any]:
     """`event_property` of one path, with what does not depend on the event done once."""
     if path == "name":
         return lambda event: event["name"]
     if path == "timestamp":
         return lambda event: event["timestamp"]
-    key = path[len("metadata."):] if path.startswith("metadata.") else path
-    if "." not in key:
+    key = metadata_key(path)
+    if key is not None:
         return lambda event: (event.get("metadata") or {}).get(key, MISSING)
     return lambda event: event_property(event, path)
 

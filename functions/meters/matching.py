@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from functions.meters.aggregation import ADDERS, Partial, value_getter
-from functions.meters.filter import Predicate, compile_filter
+from functions.meters.aggregation import ADDERS, Partial, value_converter, value_getter
+from functions.meters.filter import MISSING, Predicate, compile_filter, metadata_key
 from functions.store.entities import Meter
 
 
@@ -29,11 +29,14 @@ class CompiledMeter:
 
 
 class MeterGroup(NamedTuple):
-    """Meters sharing one filter; each with its value getter, bit and whether it is a `last` (unpacked by the
-    loop that runs once per event and meter, rather than read from its attributes)."""
+    """Meters sharing one filter; each unpacked for the loop that runs once per event and meter (rather than
+    read from its attributes): the meter, the metadata key its value is read from (None: a count, or a
+    property `value` reads), its conversion of that value (None: a count), its value getter, its bit, and
+    whether it is a `last`."""
 
     matches: Predicate
-    members: tuple[tuple[CompiledMeter, Callable[[dict[str, Any]], Any], int, bool], ...]
+    members: tuple[tuple[CompiledMeter, str | None, Callable[[Any], Any] | None, Callable[[dict[str, Any]], Any],
+                         int, bool], ...]
 
 
 def compile_meters(meters: list[Meter]) -> list[MeterGroup]:
@@ -46,8 +49,14 @@ def compile_meters(meters: list[Meter]) -> list[MeterGroup]:
         func = meter.aggregation["func"]
         groups.setdefault(text, []).append(CompiledMeter(
             meter.id, func, meter.aggregation, value_getter(meter.aggregation), ADDERS[func], 1 << position))
-    return [MeterGroup(predicates[text], tuple((m, m.value, m.bit, m.func == "last") for m in members))
-            for text, members in groups.items()]
+    return [MeterGroup(predicates[text], tuple(_member(m) for m in members)) for text, members in groups.items()]
+
+
+def _member(meter: CompiledMeter) -> tuple[CompiledMeter, str | None, Callable[[Any], Any] | None,
+                                           Callable[[dict[str, Any]], Any], int, bool]:
+    convert = value_converter(meter.func)
+    key = metadata_key(meter.aggregation["property"]) if convert is not None else None
+    return meter, key, convert, meter.value, meter.bit, meter.func == "last"
 
 
 Contribution = tuple[CompiledMeter, Any]  # a meter and the value an event adds to it (its adder's argument)
@@ -62,8 +71,14 @@ def contributions(groups: list[MeterGroup], event: dict[str, Any], timestamp: st
     bits = 0
     for matches, members in groups:
         if matches(event):
-            for meter, value_of, bit, last in members:
-                value = value_of(event)
+            metadata = event.get("metadata") or {}
+            for meter, key, convert, value_of, bit, last in members:
+                if convert is None:
+                    value = 1
+                elif key is not None:  # the common case, read here rather than through two calls
+                    value = convert(metadata.get(key, MISSING))
+                else:
+                    value = value_of(event)
                 if value is not None:
                     found.append((meter, (f"{timestamp}#{event_id}", value) if last else value))
                     bits |= bit
