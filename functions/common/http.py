@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from pydantic import BaseModel, ValidatorFunctionWrapHandler, WrapValidator
 
 from functions.common.errors import MeterbillError
 from functions.common.not_served import not_served_group
@@ -47,11 +48,33 @@ def _json_loads(text: str) -> Any:
         raise json.JSONDecodeError("JSON nested too deeply", text, 0) from None
 
 
+class RawJson(str):
+    """A JSON body as received, handed to validation unparsed (`create_app(raw_json=True)`), so that a route
+    whose body type is `parsed_by_pydantic` has pydantic parse and validate it in one pass: no tree of parsed
+    values built first, walked, and copied (for a 1,000-event ingest, about 1 us an event, measured)."""
+
+
+def parsed_by_pydantic(model: type[BaseModel]) -> WrapValidator:
+    """For `Annotated[Model, parsed_by_pydantic(Model), Body()]`: a raw body is validated as JSON, anything
+    else as usual. Validation errors are located as for a parsed body; invalid JSON is a json_invalid 422."""
+
+    def validate(data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(data, RawJson):
+            return model.model_validate_json(data)
+        return handler(data)
+
+    return WrapValidator(validate)
+
+
+def _raw_json(text: str) -> Any:
+    return RawJson(text)
+
+
 class Resolver(APIGatewayHttpResolver):
     """APIGatewayHttpResolver with decoded path parameters and authentication before validation."""
 
-    def __init__(self, authenticators: Mapping[str, Authenticator] | None = None) -> None:
-        super().__init__(enable_validation=True, json_body_deserializer=_json_loads)
+    def __init__(self, authenticators: Mapping[str, Authenticator] | None = None, raw_json: bool = False) -> None:
+        super().__init__(enable_validation=True, json_body_deserializer=_raw_json if raw_json else _json_loads)
         self.authenticators = dict(authenticators or {})
         validate: Any = self._request_validation_middleware
 
@@ -102,8 +125,11 @@ def refuse_unknown_query_parameters(route: Any, query: Mapping[str, str] | None,
         raise RequestValidationError(errors)
 
 
-def create_app(title: str, authenticators: Mapping[str, Authenticator] | None = None) -> Resolver:
-    app = Resolver(authenticators)
+def create_app(title: str, authenticators: Mapping[str, Authenticator] | None = None, raw_json: bool = False
+               ) -> Resolver:
+    """raw_json: bodies reach validation as `RawJson`, for an app whose every body route is `parsed_by_pydantic`
+    (the ingest's)."""
+    app = Resolver(authenticators, raw_json)
     app.configure_openapi(title=title, version="1.0.0")
 
     @app.not_found

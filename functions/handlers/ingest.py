@@ -22,7 +22,7 @@ with init_phase():  # imports and setup: the collector off, the result frozen (f
 
     logger = Logger()
     metrics = Metrics()
-    app = create_app("Meterbill ingest", {ACCESS_TOKEN: authenticate_request})
+    app = create_app("Meterbill ingest", {ACCESS_TOKEN: authenticate_request}, raw_json=True)
     register_ingest(app)
     configure(IngestEnvironment)  # a variable missing from the environment fails the cold start here
     dynamo.warm_up()
