@@ -43,6 +43,8 @@ def numeric(value: Any) -> Decimal | None:
 
 def unique_marker(value: Any) -> str | None:
     """Values are distinct by type and text: "s:1" and "n:1" are two values."""
+    if type(value) is str:  # the common kind first: this runs once per ingested event and unique meter
+        return "s:" + value
     if value is MISSING or value is None or isinstance(value, dict | list):
         return None
     if isinstance(value, bool):

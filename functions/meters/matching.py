@@ -49,7 +49,14 @@ def compile_meters(meters: list[Meter]) -> list[MeterGroup]:
         func = meter.aggregation["func"]
         groups.setdefault(text, []).append(CompiledMeter(
             meter.id, func, meter.aggregation, value_getter(meter.aggregation), ADDERS[func], 1 << position))
-    return [MeterGroup(predicates[text], tuple(_member(m) for m in members)) for text, members in groups.items()]
+    # Within a group, the meters reading one key one way next to each other (contributions() reads it once).
+    return [MeterGroup(predicates[text], tuple(sorted((_member(m) for m in members), key=_reads)))
+            for text, members in groups.items()]
+
+
+def _reads(member: tuple[Any, ...]) -> tuple[str, str]:
+    _, key, convert, *_ = member
+    return (key or "", getattr(convert, "__name__", ""))
 
 
 def _member(meter: CompiledMeter) -> tuple[CompiledMeter, str | None, Callable[[Any], Any] | None,
@@ -72,11 +79,17 @@ def contributions(groups: list[MeterGroup], event: dict[str, Any], timestamp: st
     for matches, members in groups:
         if matches(event):
             metadata = event.get("metadata") or {}
+            # The key and conversion of the member before, and its value: a sum and a max of one key share it.
+            read_key: str | None = None
+            read_as: Callable[[Any], Any] | None = None
+            read_value: Any = None
             for meter, key, convert, value_of, bit, last in members:
                 if convert is None:
                     value = 1
                 elif key is not None:  # the common case, read here rather than through two calls
-                    value = convert(metadata.get(key, MISSING))
+                    if key != read_key or convert is not read_as:
+                        read_key, read_as, read_value = key, convert, convert(metadata.get(key, MISSING))
+                    value = read_value
                 else:
                     value = value_of(event)
                 if value is not None:
