@@ -8,10 +8,13 @@ GSI2         l {customer}#{listing shard}   ts {timestamp}
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
+
+from pydantic_core import to_json
 
 from functions.store import dynamo
 from functions.store.attributes import (
@@ -27,7 +30,7 @@ from functions.store.attributes import (
     EVENT_PERIOD,
     EVENT_TIMESTAMP,
 )
-from functions.store.codec import from_item, to_attr
+from functions.store.codec import from_item
 from functions.store.keys import (
     EVENT_SHARDS,
     LISTING_SHARDS,
@@ -75,29 +78,13 @@ class EventRecord:
 
 class _SharedStrings(dict[str, dict[str, str]]):
     """One {"S": value} attribute per distinct string, for every item of a batch that holds it: most of an event
-    item's strings (its organization's key, customer, name, period, ingest time, metadata labels) repeat across a
-    chunk, and each attribute not allocated again is memory the 20 us an event does not spend. Never mutated
-    (botocore only reads what it serializes)."""
+    item's strings (its organization's key, customer, name, period, ingest time) repeat across a chunk, and each
+    attribute not allocated again is memory the 20 us an event does not spend. Never mutated (botocore only
+    reads what it serializes)."""
 
     def __missing__(self, value: str) -> dict[str, str]:
         attr = self[value] = {"S": value}
         return attr
-
-
-def _metadata_attr(metadata: dict[str, Any], shared: _SharedStrings) -> dict[str, Any]:
-    """to_attr of a metadata map, by exact type first (it runs once per ingested event)."""
-    attrs: dict[str, Any] = {}
-    for key, value in metadata.items():
-        kind = type(value)
-        if kind is str:
-            attrs[key] = shared[value]
-        elif kind is int:
-            attrs[key] = {"N": str(value)}
-        elif kind is float:
-            attrs[key] = {"N": repr(value)}
-        else:
-            attrs[key] = to_attr(value)
-    return {"M": attrs}
 
 
 def event_puts(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any]]:
@@ -137,7 +124,11 @@ def event_puts(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any
             EVENT_PERIOD: shared[event.period_key],
             EVENT_METER_SEQ: sequence,
             EVENT_EXTERNAL_ID: _ABSENT if external_id is None else {"S": external_id},
-            EVENT_METADATA: _metadata_attr(metadata, shared) if metadata else _ABSENT,
+            # The metadata as its JSON text: written once, read whole, never a condition or filter in DynamoDB;
+            # one string instead of a map of typed values (a dict per value) for every event, and one value for
+            # botocore to serialize. It came from JSON (the API's body, a bulk line), so it holds JSON's types
+            # only (never a Decimal, which to_json would write as a string).
+            EVENT_METADATA: {"S": to_json(metadata).decode()} if metadata else _ABSENT,
         }
         if external_id is None:
             del item[EVENT_EXTERNAL_ID]
@@ -156,13 +147,15 @@ _ABSENT: dict[str, Any] = {}  # an optional attribute's place in the display abo
 
 def decode_event(item: dict[str, Any]) -> EventRecord:
     data = from_item(item)
+    metadata = data.get(EVENT_METADATA)
     return EventRecord(
         id=data["id"],
         customer_id=data[EVENT_CUSTOMER],
         name=data[EVENT_NAME],
         timestamp=data[EVENT_TIMESTAMP],
         external_id=data.get(EVENT_EXTERNAL_ID),
-        metadata=data.get(EVENT_METADATA, {}),
+        # JSON text; a map in items written before (docs/data-model.md)
+        metadata=json.loads(metadata) if isinstance(metadata, str) else metadata or {},
         ingested_at=data[EVENT_INGESTED_AT],
         period_key=data[EVENT_PERIOD],
         meter_seq=data[EVENT_METER_SEQ],

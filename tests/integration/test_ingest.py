@@ -185,6 +185,21 @@ def test_unknown_external_customer_is_created_and_event_kept(org) -> None:
     assert org.http.get(f"/v1/events/{event_id}").json()["external_id"] == "x1"
 
 
+def test_metadata_reads_back_as_sent_and_meters_count_it(org) -> None:
+    """Stored as its JSON text (docs/data-model.md): every JSON type, nested structured keys, non-ASCII text and
+    floats written by their shortest form come back equal, and a meter sums them exactly."""
+    meter_id = create_meter(org, "float sum", {"func": "sum", "property": "f"})
+    metadata = {"f": 1234.000000000001, "tiny": 1e-12, "big": 10**16 - 1, "neg": -2.5, "yes": True, "text": "héllo \"x\"",
+                "_llm": {"model": "m", "cost": None, "tokens": 12}}
+    sent = [{"name": "md", "external_customer_id": "md-reader", "external_id": f"md{i}", "metadata": metadata}
+            for i in range(2)]
+    assert org.http.post("/v1/events/ingest", json={"events": sent}).json()["inserted"] == 2
+    listed = org.http.get("/v1/events/", params={"external_customer_id": "md-reader"}).json()["items"]
+    assert [e["metadata"] for e in listed] == [metadata, metadata]
+    assert org.http.get(f"/v1/events/{listed[0]['id']}").json()["metadata"] == metadata
+    assert Decimal(str(meter_value(org.http, "md-reader", meter_id))) == Decimal("2468.000000000002")
+
+
 @pytest.mark.parametrize(
     ("event", "loc", "fragment"),
     [
