@@ -20,7 +20,7 @@ from typing import Any
 
 from functions.common.clock import iso
 from functions.meters.aggregation import Partial, exactly
-from functions.meters.matching import Contribution
+from functions.meters.matching import CompiledMeter
 from functions.meters.periods import Period
 from functions.store.aggregates import AggregateDelta, AggregateKey
 from functions.store.buckets import DAY, HOUR, BucketDelta, BucketKey
@@ -35,8 +35,9 @@ class PreparedEvent(EventRecord):
     chunk it is written in sets its period fields (`period_key`, `late`, `meter_periods`), again on a retry."""
 
     moment: datetime = datetime.min  # `timestamp` as a time
-    contributions: list[Contribution] = field(default_factory=list)
-    meters: int = 0  # the contributing meters' bits (CompiledMeter.bit)
+    matched: tuple[CompiledMeter, ...] = ()  # the meters it adds to (matching.matched_meters)
+    values: list[Any] = field(default_factory=list)  # what it adds to each (matching.contributions)
+    meters: int = 0  # their bits (CompiledMeter.bit)
 
 
 # An event's own period and lateness, and per contribution the period and lateness its meter counts it in
@@ -66,7 +67,7 @@ class _Builder:
     markers: set[tuple[AggregateKey, str]] = field(default_factory=set)
     # The event before, when it took the common path (its own period for every meter, not late): its
     # customer, hour, own period and meters; the states its values went to, and its unique meters' aggregates
-    # (position in the contributions, aggregate key).
+    # (position in its values, aggregate key).
     last_customer: str | None = None
     last_hour: str = ""
     last_period: Period | None = None
@@ -86,7 +87,7 @@ class _Builder:
         if (common and own is self.last_period and event.meters == self.last_meters
                 and hour == self.last_hour and event.customer_id == self.last_customer):
             new_markers = [marker for i, key in self.unique_keys
-                           if (marker := (key, event.contributions[i][1])) not in self.markers]
+                           if (marker := (key, event.values[i])) not in self.markers]
             if self.events and self.actions() + 1 + len(new_markers) > limit:
                 return False
             if new_markers:
@@ -97,12 +98,12 @@ class _Builder:
             if found is None:
                 return False
             targets, self.unique_keys = found
-        for (meter, value), target in zip(event.contributions, targets, strict=True):
+        for meter, value, target in zip(event.matched, event.values, targets, strict=True):
             meter.add(target, value)
         meter_periods = None
         late = own_late
         if periods is not None:
-            for (meter, _), (period, meter_late) in zip(event.contributions, periods, strict=True):
+            for meter, (period, meter_late) in zip(event.matched, periods, strict=True):
                 if period.key != own.key:  # recorded on the event, for the audit and the backfill
                     meter_periods = meter_periods or {}
                     meter_periods[meter.id] = period.key
@@ -123,9 +124,9 @@ class _Builder:
         """The states the event's values go to, created where new, and its unique meters' aggregates; None
         (nothing created) if the event's new items would take the chunk past `limit`."""
         customer = event.customer_id
-        routes = periods or [(own, own_late)] * len(event.contributions)
+        routes = periods or [(own, own_late)] * len(event.matched)
         new: set[tuple[Any, ...]] = set()
-        for (meter, value), (period, _) in zip(event.contributions, routes, strict=True):
+        for meter, value, (period, _) in zip(event.matched, event.values, routes, strict=True):
             key = (customer, meter.id, period.key)
             if key not in self.aggregates:
                 new.add(key)
@@ -140,8 +141,8 @@ class _Builder:
             return None
         targets: list[Partial] = []
         unique_keys: list[tuple[int, AggregateKey]] = []
-        for position, ((meter, value), (period, meter_late)) in enumerate(
-                zip(event.contributions, routes, strict=True)):
+        for position, (meter, value, (period, meter_late)) in enumerate(
+                zip(event.matched, event.values, routes, strict=True)):
             key = (customer, meter.id, period.key)
             delta = self.aggregates.get(key)
             if delta is None:

@@ -26,7 +26,7 @@ from functions.customers import service as customers
 from functions.events.chunks import Chunk, PreparedEvent, Routed, build_chunks
 from functions.events.schemas import EventCreate
 from functions.meters.aggregation import NotExact, Partial, exact_add
-from functions.meters.matching import compile_meters, contributions
+from functions.meters.matching import CompiledMeter, compile_meters, contributions, matched_meters
 from functions.meters.periods import Period, calendar_month, customer_period, following_period
 from functions.store import aggregates, buckets, markers
 from functions.store import customers as customer_store
@@ -171,7 +171,7 @@ class PeriodRouter:
                 self._last = (event.customer_id, current[0], current[1], (own, None))
             return own, None
         periods = [self.period(event.customer_id, meter.id, event.moment, event.timestamp)
-                   for meter, _ in event.contributions]
+                   for meter in event.matched]
         return own, (None if all(p is own[0] and not late for p, late in periods) and not own[1] else periods)
 
 
@@ -210,6 +210,7 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
     now_iso = iso(now)
     event_id = event_ids(org_id)
     parse = datetime.fromisoformat
+    meters_by_bits: dict[int, tuple[CompiledMeter, ...]] = {}
     for event, customer_id in zip(events, customer_ids, strict=True):
         external_id = event.get("external_id")
         eid = event_id(external_id)
@@ -222,9 +223,13 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
         else:
             moment = parse(moment_iso)
         name, metadata = event["name"], event.get("metadata") or {}
-        found, bits = contributions(groups, {"name": name, "timestamp": moment, "metadata": metadata}, moment_iso, eid)
+        values, bits = contributions(groups, {"name": name, "timestamp": moment, "metadata": metadata}, moment_iso,
+                                     eid)
+        matched = meters_by_bits.get(bits)
+        if matched is None:
+            matched = meters_by_bits[bits] = matched_meters(groups, bits)
         prepared[eid] = PreparedEvent(eid, customer_id, name, moment_iso, external_id, metadata, now_iso, "",
-                                      meter_seq, moment=moment, contributions=found, meters=bits)
+                                      meter_seq, False, None, moment, matched, values, bits)
     return list(prepared.values()), duplicates
 
 

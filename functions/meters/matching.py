@@ -66,15 +66,14 @@ def _member(meter: CompiledMeter) -> tuple[CompiledMeter, str | None, Callable[[
     return meter, key, convert, meter.value, meter.bit, meter.func == "last"
 
 
-Contribution = tuple[CompiledMeter, Any]  # a meter and the value an event adds to it (its adder's argument)
-
-
 def contributions(groups: list[MeterGroup], event: dict[str, Any], timestamp: str, event_id: str
-                  ) -> tuple[list[Contribution], int]:
-    """What the event adds to each meter it matches, and those meters' bits. A `last` meter's value is paired
-    with the event's order, "{timestamp}#{event id}": events with one timestamp still have one deterministic
-    last (the greater id), however they were chunked. Runs once per ingested event."""
-    found = []
+                  ) -> tuple[list[Any], int]:
+    """What the event adds to each meter it matches, in the order `matched_meters` gives them, and those meters'
+    bits. A `last` meter's value is paired with the event's order, "{timestamp}#{event id}": events with one
+    timestamp still have one deterministic last (the greater id), however they were chunked. Runs once per
+    ingested event: values only, no pair per meter (the meters are the same tuple for every event with the same
+    bits)."""
+    values = []
     bits = 0
     for matches, members in groups:
         if matches(event):
@@ -83,7 +82,7 @@ def contributions(groups: list[MeterGroup], event: dict[str, Any], timestamp: st
             read_key: str | None = None
             read_as: Callable[[Any], Any] | None = None
             read_value: Any = None
-            for meter, key, convert, value_of, bit, last in members:
+            for _, key, convert, value_of, bit, last in members:
                 if convert is None:
                     value = 1
                 elif key is not None:  # the common case, read here rather than through two calls
@@ -93,14 +92,20 @@ def contributions(groups: list[MeterGroup], event: dict[str, Any], timestamp: st
                 else:
                     value = value_of(event)
                 if value is not None:
-                    found.append((meter, (f"{timestamp}#{event_id}", value) if last else value))
+                    values.append((f"{timestamp}#{event_id}", value) if last else value)
                     bits |= bit
-    return found, bits
+    return values, bits
+
+
+def matched_meters(groups: list[MeterGroup], bits: int) -> tuple[CompiledMeter, ...]:
+    """The meters of `bits`, in the order `contributions` gives their values."""
+    return tuple(member[0] for _, members in groups for member in members if member[0].bit & bits)
 
 
 def event_state(groups: list[MeterGroup], event: dict[str, Any], timestamp: str, event_id: str) -> Partial:
     """What one event adds to the (single) compiled meter, as a state (the backfill, the audit, the tests)."""
     state = Partial()
-    for meter, value in contributions(groups, event, timestamp, event_id)[0]:
+    values, bits = contributions(groups, event, timestamp, event_id)
+    for meter, value in zip(matched_meters(groups, bits), values, strict=True):
         meter.add(state, value)
     return state

@@ -189,8 +189,8 @@ def test_metadata_reads_back_as_sent_and_meters_count_it(org) -> None:
     """Stored as its JSON text (docs/data-model.md): every JSON type, nested structured keys, non-ASCII text and
     floats written by their shortest form come back equal, and a meter sums them exactly."""
     meter_id = create_meter(org, "float sum", {"func": "sum", "property": "f"})
-    metadata = {"f": 1234.000000000001, "tiny": 1e-12, "big": 10**16 - 1, "neg": -2.5, "yes": True, "text": "héllo \"x\"",
-                "_llm": {"model": "m", "cost": None, "tokens": 12}}
+    metadata = {"f": 1234.000000000001, "tiny": 1e-12, "big": 10**16 - 1, "neg": -2.5, "yes": True,
+                "text": "héllo \"x\"", "_llm": {"model": "m", "cost": None, "tokens": 12}}
     sent = [{"name": "md", "external_customer_id": "md-reader", "external_id": f"md{i}", "metadata": metadata}
             for i in range(2)]
     assert org.http.post("/v1/events/ingest", json={"events": sent}).json()["inserted"] == 2

@@ -22,15 +22,13 @@ UNIQUE = CompiledMeter("mu", "unique", UNIQUE_VALUE, value_getter(UNIQUE_VALUE),
 
 
 def event(i: int, customer: int, meters: list[int], unique: int | None, hour: int = 0) -> PreparedEvent:
-    contributions: list = [(COUNTS[m], 1) for m in meters]
-    if unique is not None:
-        contributions.append((UNIQUE, f"s:{unique}"))
-    bits = sum(meter.bit for meter, _ in contributions)
+    matched = [COUNTS[m] for m in meters] + ([UNIQUE] if unique is not None else [])
+    values: list = [1] * len(meters) + ([f"s:{unique}"] if unique is not None else [])
     moment = NOW + timedelta(hours=hour)
     return PreparedEvent(id=f"e{i}", customer_id=f"c{customer}", name="n",
                          timestamp=moment.strftime("%Y-%m-%dT%H:00:00.000000Z"), external_id=None, metadata={},
-                         ingested_at="now", period_key="", meter_seq=1, moment=moment, contributions=contributions,
-                         meters=bits)
+                         ingested_at="now", period_key="", meter_seq=1, moment=moment, matched=tuple(matched),
+                         values=values, meters=sum(meter.bit for meter in matched))
 
 
 def own_period(_: PreparedEvent) -> Routed:
@@ -40,10 +38,11 @@ def own_period(_: PreparedEvent) -> Routed:
 def actions(chunk: list[PreparedEvent]) -> int:
     """Counted from the chunk itself: one per event, per distinct aggregate, hour and day bucket (not for a
     unique meter), and distinct unique value."""
-    aggregates = {(e.customer_id, m.id) for e in chunk for m, _ in e.contributions}
-    buckets = {(e.customer_id, m.id, grain, e.timestamp[:length]) for e in chunk for m, _ in e.contributions
+    aggregates = {(e.customer_id, m.id) for e in chunk for m in e.matched}
+    buckets = {(e.customer_id, m.id, grain, e.timestamp[:length]) for e in chunk for m in e.matched
                if m.func != "unique" for grain, length in (("H", 13), ("D", 10))}
-    markers = {(e.customer_id, m.id, v) for e in chunk for m, v in e.contributions if m.func == "unique"}
+    markers = {(e.customer_id, m.id, v) for e in chunk for m, v in zip(e.matched, e.values, strict=True)
+               if m.func == "unique"}
     return len(chunk) + len(aggregates) + len(buckets) + len(markers)
 
 
@@ -59,7 +58,7 @@ def test_chunks_cover_every_event_within_limit_and_count_each_once(specs) -> Non
                + sum(len(d.partial.uniques) for d in chunk.deltas) <= 100 for chunk in chunks)
     for chunk in chunks:
         counted = {d.key[:2]: d.partial.count for d in chunk.deltas if d.key[1] != "mu"}
-        assert counted == {(c, m): sum(1 for e in chunk.events for meter, _ in e.contributions
+        assert counted == {(c, m): sum(1 for e in chunk.events for meter in e.matched
                                        if (e.customer_id, meter.id) == (c, m)) for c, m in counted}
         hours = {(b.key[0], b.key[1], b.key[3]): b.partial.count for b in chunk.buckets if b.key[2] == "H"}
         assert sum(hours.values()) == sum(counted.values())
