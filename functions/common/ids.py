@@ -24,10 +24,10 @@ def name_ids(namespace: uuid.UUID, prefix: str) -> Callable[[str], str]:
 
 
 # The RFC 4122 variant bits (10) over a hex digit's low two: the digit the variant makes of each.
-_VARIANT = "89ab89ab89ab89ab"
+_VARIANT = {digit: "89ab"[int(digit, 16) % 4] for digit in "0123456789abcdef"}
 
 
 def _as_uuid(h: str) -> str:
     """A SHA-1 hex digest's first 32 digits as a version 5 UUID: the version digit set to 5, the variant's bits
     set in the digit after, formatted from the hex without a UUID object."""
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:32]}"
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from functions.common.clock import iso
@@ -34,7 +33,6 @@ class PreparedEvent(EventRecord):
     """An event as it will be stored (`timestamp` its ISO form), with what it adds to each meter it matches. The
     chunk it is written in sets its period fields (`period_key`, `late`, `meter_periods`), again on a retry."""
 
-    moment: datetime = datetime.min  # `timestamp` as a time
     matched: tuple[CompiledMeter, ...] = ()  # the meters it adds to (matching.matched_meters)
     values: list[Any] = field(default_factory=list)  # what it adds to each (matching.contributions)
     meters: int = 0  # their bits (CompiledMeter.bit)

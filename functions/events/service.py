@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import Contention, PeriodClosed, ValidationFailed, field_error
@@ -26,7 +26,7 @@ from functions.customers import service as customers
 from functions.events.chunks import Chunk, PreparedEvent, Routed, build_chunks
 from functions.events.schemas import EventCreate
 from functions.meters.aggregation import NotExact, Partial, exact_add
-from functions.meters.matching import CompiledMeter, compile_meters, contributions, matched_meters
+from functions.meters.matching import CompiledMeter, compile_meters, contributions, matched_meters, timestamp_read
 from functions.meters.periods import Period, calendar_month, customer_period, following_period
 from functions.store import aggregates, buckets, markers
 from functions.store import customers as customer_store
@@ -133,13 +133,14 @@ class PeriodRouter:
         customer = self.customers.get(customer_id)
         return customer is None or len(customer.billing) < 2
 
-    def period(self, customer_id: str, meter_id: str, moment: datetime, moment_iso: str) -> tuple[Period, bool]:
+    def period(self, customer_id: str, meter_id: str, moment_iso: str) -> tuple[Period, bool]:
         billing = self.state(customer_id, meter_id)
         cycle_id = billing.subscription_id if billing else ""
         current = self._current.get((customer_id, cycle_id))
         if current is not None and current[0] <= moment_iso < current[1]:
             period, late = current[2], False  # what customer_period answers for a moment inside it
         else:
+            moment = datetime.fromisoformat(moment_iso)
             if billing:
                 period, late = customer_period(billing, moment)
             else:
@@ -163,14 +164,14 @@ class PeriodRouter:
         last = self._last
         if last is not None and last[0] == event.customer_id and last[1] <= event.timestamp < last[2]:
             return last[3]  # the event before's answer: same customer, same open period, nothing closed since
-        own = self.period(event.customer_id, "", event.moment, event.timestamp)
+        own = self.period(event.customer_id, "", event.timestamp)
         if not self.closed and self.single(event.customer_id):
             billing = self.state(event.customer_id, "")
             current = self._current.get((event.customer_id, billing.subscription_id if billing else ""))
             if not own[1] and current is not None and current[2] is own[0]:
                 self._last = (event.customer_id, current[0], current[1], (own, None))
             return own, None
-        periods = [self.period(event.customer_id, meter.id, event.moment, event.timestamp)
+        periods = [self.period(event.customer_id, meter.id, event.timestamp)
                    for meter in event.matched]
         return own, (None if all(p is own[0] and not late for p, late in periods) and not own[1] else periods)
 
@@ -210,6 +211,7 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
     now_iso = iso(now)
     event_id = event_ids(org_id)
     parse = datetime.fromisoformat
+    timestamps = timestamp_read(meters)
     meters_by_bits: dict[int, tuple[CompiledMeter, ...]] = {}
     for event, customer_id in zip(events, customer_ids, strict=True):
         external_id = event.get("external_id")
@@ -217,19 +219,17 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
         if eid in prepared:
             duplicates += 1
             continue
-        moment_iso = event.get("timestamp")  # in canonical form (EventCreate)
-        if moment_iso is None:
-            moment, moment_iso = now, now_iso
-        else:
-            moment = parse(moment_iso)
+        moment_iso = event.get("timestamp") or now_iso  # in canonical form (EventCreate)
         name, metadata = event["name"], event.get("metadata") or {}
-        values, bits = contributions(groups, {"name": name, "timestamp": moment, "metadata": metadata}, moment_iso,
-                                     eid)
+        # The meters read the event itself, unless one reads its timestamp, which they compare as a time.
+        view: dict[str, Any] = ({"name": name, "timestamp": parse(moment_iso), "metadata": metadata} if timestamps
+                                 else cast(dict[str, Any], event))
+        values, bits = contributions(groups, view, moment_iso, eid)
         matched = meters_by_bits.get(bits)
         if matched is None:
             matched = meters_by_bits[bits] = matched_meters(groups, bits)
         prepared[eid] = PreparedEvent(eid, customer_id, name, moment_iso, external_id, metadata, now_iso, "",
-                                      meter_seq, False, None, moment, matched, values, bits)
+                                      meter_seq, False, None, matched, values, bits)
     return list(prepared.values()), duplicates
 
 

@@ -111,6 +111,12 @@ def compile_clause(clause: dict[str, Any]) -> Predicate:
     return lambda event: False
 
 
+def reads_timestamp(filter_: dict[str, Any]) -> bool:
+    """Whether a clause of the filter, at any depth, is on the event's timestamp."""
+    return any(reads_timestamp(c) if "clauses" in c else c.get("property") == "timestamp"
+               for c in filter_.get("clauses") or [])
+
+
 def compile_filter(filter_: dict[str, Any]) -> Predicate:
     """An empty clause list matches every event."""
     parts = [compile_filter(c) if "clauses" in c else compile_clause(c) for c in filter_.get("clauses") or []]

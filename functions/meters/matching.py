@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from functions.meters.aggregation import ADDERS, Partial, value_converter, value_getter
-from functions.meters.filter import MISSING, Predicate, compile_filter, metadata_key
+from functions.meters.filter import MISSING, Predicate, compile_filter, metadata_key, reads_timestamp
 from functions.store.entities import Meter
 
 
@@ -64,6 +64,12 @@ def _member(meter: CompiledMeter) -> tuple[CompiledMeter, str | None, Callable[[
     convert = value_converter(meter.func)
     key = metadata_key(meter.aggregation["property"]) if convert is not None else None
     return meter, key, convert, meter.value, meter.bit, meter.func == "last"
+
+
+def timestamp_read(meters: list[Meter]) -> bool:
+    """Whether any of the meters reads the event's timestamp (a filter clause, the aggregated property): the
+    events it is given must then carry it as a time, not only as text."""
+    return any(reads_timestamp(m.filter) or m.aggregation.get("property") == "timestamp" for m in meters)
 
 
 def contributions(groups: list[MeterGroup], event: dict[str, Any], timestamp: str, event_id: str

@@ -27,7 +27,7 @@ def event(i: int, customer: int, meters: list[int], unique: int | None, hour: in
     moment = NOW + timedelta(hours=hour)
     return PreparedEvent(id=f"e{i}", customer_id=f"c{customer}", name="n",
                          timestamp=moment.strftime("%Y-%m-%dT%H:00:00.000000Z"), external_id=None, metadata={},
-                         ingested_at="now", period_key="", meter_seq=1, moment=moment, matched=tuple(matched),
+                         ingested_at="now", period_key="", meter_seq=1, matched=tuple(matched),
                          values=values, meters=sum(meter.bit for meter in matched))
 
 

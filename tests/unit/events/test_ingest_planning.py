@@ -86,6 +86,19 @@ def test_events_are_pre_aggregated_per_customer_meter_and_period() -> None:
     assert by_meter["m-users"].partial.uniques == {"s:u1", "s:u2"}
 
 
+def test_a_meter_filtering_on_the_timestamp_compares_it_as_a_time() -> None:
+    """The meters read the validated event itself unless one reads its timestamp: then it is given as a time,
+    and a filter on it matches by time whatever the other meters are."""
+    after_noon = {"clauses": [{"property": "timestamp", "operator": "gte", "value": "2026-11-10T12:00:00+00:00"}]}
+    timed = meter("m-afternoon", {"func": "count"}, seq=2, filter=after_noon)
+    specs = [EventCreate(name="api", customer_id="c1", external_id=str(i), timestamp=at, metadata={"ms": 1})
+             for i, at in enumerate(["2026-11-10T11:59:59.999999Z", "2026-11-10T12:00:00.000000Z"])]
+    counted = {d.key[1]: d.partial.count for d in build_chunk(plan(specs, [COUNT, timed]), PeriodRouter({})).deltas}
+    assert counted == {"m-count": 2, "m-afternoon": 1}
+    assert {d.key[1] for d in build_chunk(plan(specs, [COUNT, SUM_API]), PeriodRouter({})).deltas} == {
+        "m-count", "m-ms"}
+
+
 def test_buckets_are_per_hour_and_day_and_leave_unique_meters_out() -> None:
     """Two events in one hour and one in the next, one event the day before: the hours each hold their own
     events, a day the sum of its hours; a unique meter has no buckets (its quantities come from events)."""
