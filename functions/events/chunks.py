@@ -64,13 +64,14 @@ class _Builder:
     days: set[tuple[str, str, str]] = field(default_factory=set)
     markers: set[tuple[AggregateKey, str]] = field(default_factory=set)
     # The event before, when it took the common path (its own period for every meter, not late): its
-    # customer, hour, own period and meters; the states its values went to, and its unique meters' aggregates
-    # (position in its values, aggregate key).
+    # customer, hour, own period and meters; the states its values went to, how they are added, and its unique
+    # meters' aggregates (position in its values, aggregate key).
     last_customer: str | None = None
     last_hour: str = ""
     last_period: Period | None = None
     last_meters: int = -1
     targets: list[Partial] = field(default_factory=list)
+    adders: tuple[Callable[[Partial, Any], None], ...] = ()  # its meters' (CompiledMeter.add)
     unique_keys: list[tuple[int, AggregateKey]] = field(default_factory=list)
 
     def actions(self) -> int:
@@ -84,20 +85,25 @@ class _Builder:
         common = periods is None and not own_late
         if (common and own is self.last_period and event.meters == self.last_meters
                 and hour == self.last_hour and event.customer_id == self.last_customer):
+            # The event before's cells: nothing new but the event and its new unique values.
             new_markers = [marker for i, key in self.unique_keys
                            if (marker := (key, event.values[i])) not in self.markers]
             if self.events and self.actions() + 1 + len(new_markers) > limit:
                 return False
             if new_markers:
                 self.markers.update(new_markers)
-            targets = self.targets
-        else:
-            found = self._targets(event, hour, own, own_late, periods, limit)
-            if found is None:
-                return False
-            targets, self.unique_keys = found
-        for meter, value, target in zip(event.matched, event.values, targets, strict=True):
-            meter.add(target, value)
+            for add, value, target in zip(self.adders, event.values, self.targets, strict=True):
+                add(target, value)
+            event.period_key, event.late, event.meter_periods = own.key, False, None
+            self.events.append(event)
+            return True
+        found = self._targets(event, hour, own, own_late, periods, limit)
+        if found is None:
+            return False
+        targets, self.unique_keys = found
+        adders = tuple(meter.add for meter in event.matched)
+        for add, value, target in zip(adders, event.values, targets, strict=True):
+            add(target, value)
         meter_periods = None
         late = own_late
         if periods is not None:
@@ -108,7 +114,7 @@ class _Builder:
                     late = late or meter_late
         event.period_key, event.late, event.meter_periods = own.key, late, meter_periods
         self.events.append(event)
-        self.targets = targets
+        self.targets, self.adders = targets, adders
         if common:
             self.last_customer, self.last_hour, self.last_period, self.last_meters = (
                 event.customer_id, hour, own, event.meters)

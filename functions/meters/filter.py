@@ -97,6 +97,10 @@ def compile_clause(clause: dict[str, Any]) -> Predicate:
         return KINDS.get(type(actual)) == kind
 
     if operator == "eq":
+        if kind == "string":  # of an event's values (JSON's types), only a string equals one: no kind to check
+            if clause["property"] == "name":
+                return lambda event: event["name"] == expected
+            return lambda event: get(event) == expected
         return lambda event: same_kind(actual := get(event)) and actual == expected
     if operator == "ne":
         return lambda event: same_kind(actual := get(event)) and actual != expected
