@@ -102,14 +102,18 @@ class ChunkResult:
     held: bool = False
 
 
+# What every aggregate update sets, adds and requires, made once (every chunk updates each of its aggregates).
+_AGGREGATE_SETS = (f"{AGGREGATE_METER} = if_not_exists({AGGREGATE_METER}, :m)",
+                   f"{AGGREGATE_PERIOD_START} = if_not_exists({AGGREGATE_PERIOD_START}, :ps)",
+                   f"{AGGREGATE_PERIOD_END} = if_not_exists({AGGREGATE_PERIOD_END}, :pe)")
+_AGGREGATE_ADDS = (f"{AGGREGATE_VERSION} :one",)
+_NOT_CLOSED = f"attribute_not_exists({AGGREGATE_CLOSED})"
+
+
 def _aggregate_update(org_id: str, delta: AggregateDelta) -> dict[str, Any]:
     customer_id, meter_id, period_key = delta.key
     update = StateUpdate(
-        sets=[f"{AGGREGATE_METER} = if_not_exists({AGGREGATE_METER}, :m)",
-              f"{AGGREGATE_PERIOD_START} = if_not_exists({AGGREGATE_PERIOD_START}, :ps)",
-              f"{AGGREGATE_PERIOD_END} = if_not_exists({AGGREGATE_PERIOD_END}, :pe)"],
-        adds=[f"{AGGREGATE_VERSION} :one"],
-        conditions=[f"attribute_not_exists({AGGREGATE_CLOSED})"],
+        sets=list(_AGGREGATE_SETS), adds=list(_AGGREGATE_ADDS), conditions=[_NOT_CLOSED],
         values={":m": {"S": meter_id}, ":ps": {"S": period_key}, ":pe": {"S": delta.period_end}, ":one": {"N": "1"}},
     )
     state_update(delta.partial, delta.prior.state if delta.prior else None, update)

@@ -38,29 +38,47 @@ class StateUpdate:
                                           f"ADD {', '.join(self.adds)}" if self.adds else "") if part)
 
 
+# The update's fixed parts, made once: this runs for every aggregate and bucket of every chunk.
+_ADD_COUNT = f"{AGGREGATE_COUNT} :n"
+_ADD_SUM = f"{AGGREGATE_SUM} :s"
+_SET_MIN, _SET_MAX = f"{AGGREGATE_MIN} = :{AGGREGATE_MIN}", f"{AGGREGATE_MAX} = :{AGGREGATE_MAX}"
+_MIN_VALUE, _MAX_VALUE = f":{AGGREGATE_MIN}", f":{AGGREGATE_MAX}"
+_MIN_CONDITION = f"(attribute_not_exists({AGGREGATE_MIN}) OR {AGGREGATE_MIN} > :{AGGREGATE_MIN})"
+_MAX_CONDITION = f"(attribute_not_exists({AGGREGATE_MAX}) OR {AGGREGATE_MAX} < :{AGGREGATE_MAX})"
+_SET_LAST = [f"{AGGREGATE_LAST_VALUE} = :lv", f"{AGGREGATE_LAST_AT} = :lt"]
+_LAST_CONDITION = f"(attribute_not_exists({AGGREGATE_LAST_AT}) OR {AGGREGATE_LAST_AT} <= :lt)"
+
+
+def _number(value: Decimal) -> dict[str, str]:
+    return {"N": format(value, "f")}
+
+
 def state_update(part: Partial, prior: Partial | None, update: StateUpdate | None = None) -> StateUpdate:
     """Adds to `update` (a new one by default) what merging `part` into an item last read as `prior` takes."""
     update = update or StateUpdate()
+    values = update.values
     if part.count:
-        update.adds.append(f"{AGGREGATE_COUNT} :n")
-        update.values[":n"] = {"N": str(part.count)}
+        update.adds.append(_ADD_COUNT)
+        values[":n"] = {"N": str(part.count)}
     if part.total:
-        update.adds.append(f"{AGGREGATE_SUM} :s")
-        update.values[":s"] = to_attr(part.total)
-    for attr, new, old, better, beaten in (
-        (AGGREGATE_MIN, part.minimum, prior.minimum if prior else None, lambda a, b: a < b, ">"),
-        (AGGREGATE_MAX, part.maximum, prior.maximum if prior else None, lambda a, b: a > b, "<"),
-    ):
-        if new is not None and (old is None or better(new, old)):
-            update.sets.append(f"{attr} = :{attr}")
-            update.values[f":{attr}"] = to_attr(new)
-            update.conditions.append(f"(attribute_not_exists({attr}) OR {attr} {beaten} :{attr})")
+        update.adds.append(_ADD_SUM)
+        values[":s"] = _number(part.total)
+    new = part.minimum
+    if new is not None and (prior is None or prior.minimum is None or new < prior.minimum):
+        update.sets.append(_SET_MIN)
+        values[_MIN_VALUE] = _number(new)
+        update.conditions.append(_MIN_CONDITION)
+    new = part.maximum
+    if new is not None and (prior is None or prior.maximum is None or new > prior.maximum):
+        update.sets.append(_SET_MAX)
+        values[_MAX_VALUE] = _number(new)
+        update.conditions.append(_MAX_CONDITION)
     old_last = prior.last_at if prior else None
     if part.last_at is not None and (old_last is None or part.last_at >= old_last):
-        update.sets += [f"{AGGREGATE_LAST_VALUE} = :lv", f"{AGGREGATE_LAST_AT} = :lt"]
-        update.values[":lv"] = to_attr(part.last_value)
-        update.values[":lt"] = {"S": part.last_at}
-        update.conditions.append(f"(attribute_not_exists({AGGREGATE_LAST_AT}) OR {AGGREGATE_LAST_AT} <= :lt)")
+        update.sets += _SET_LAST
+        values[":lv"] = to_attr(part.last_value)
+        values[":lt"] = {"S": part.last_at}
+        update.conditions.append(_LAST_CONDITION)
     return update
 
 
