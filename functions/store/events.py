@@ -11,6 +11,7 @@ import heapq
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
@@ -91,8 +92,8 @@ def event_puts(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any
     """The transaction actions that put a batch of events, each only if its id is new. Written by hand rather
     than through to_item: this runs once per ingested event."""
     shared = _SharedStrings()
-    keys = [shared[event_pk(org_id, shard)] for shard in range(EVENT_SHARDS)]
-    listings: dict[str, list[dict[str, str]]] = {}  # a customer's listing partitions, by listing shard
+    keys = _event_partitions(org_id)
+    listings: dict[str, tuple[dict[str, str], ...]] = {}  # a customer's listing partitions, by listing shard
     sequences: dict[int, dict[str, str]] = {}
     table = dynamo.table_name()
     puts = []
@@ -102,7 +103,7 @@ def event_puts(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any
         customer_id = event.customer_id
         listing = listings.get(customer_id)
         if listing is None:
-            listing = listings[customer_id] = [shared[listing_partition(customer_id, k)] for k in range(LISTING_SHARDS)]
+            listing = listings[customer_id] = _listing_partitions(customer_id)
         sequence = sequences.get(event.meter_seq)
         if sequence is None:
             sequence = sequences[event.meter_seq] = {"N": str(event.meter_seq)}
@@ -143,6 +144,18 @@ def event_puts(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any
 
 
 _ABSENT: dict[str, Any] = {}  # an optional attribute's place in the display above until it is deleted
+
+
+# The key attributes of an organization's event partitions and of a customer's listing partitions, made once
+# per environment rather than for every chunk (never mutated: botocore only reads them).
+@lru_cache(maxsize=256)
+def _event_partitions(org_id: str) -> tuple[dict[str, str], ...]:
+    return tuple({"S": event_pk(org_id, shard)} for shard in range(EVENT_SHARDS))
+
+
+@lru_cache(maxsize=4096)
+def _listing_partitions(customer_id: str) -> tuple[dict[str, str], ...]:
+    return tuple({"S": listing_partition(customer_id, shard)} for shard in range(LISTING_SHARDS))
 
 
 def decode_event(item: dict[str, Any]) -> EventRecord:
