@@ -18,16 +18,12 @@ def name_ids(namespace: uuid.UUID, prefix: str) -> Callable[[str], str]:
     start = namespace.bytes + prefix.encode()
 
     def named(name: str) -> str:
-        return _as_uuid(sha1(start + name.encode()).hexdigest())
+        h = sha1(start + name.encode()).hexdigest()  # formatted here, not by a call: once per ingested event
+        return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
     return named
 
 
-# The RFC 4122 variant bits (10) over a hex digit's low two: the digit the variant makes of each.
+# A version 5 UUID from the first 32 digits of a SHA-1 hex digest: the version digit set to 5, and the RFC 4122
+# variant's bits (10) set over the low two of the digit after (this table: the digit the variant makes of each).
 _VARIANT = {digit: "89ab"[int(digit, 16) % 4] for digit in "0123456789abcdef"}
-
-
-def _as_uuid(h: str) -> str:
-    """A SHA-1 hex digest's first 32 digits as a version 5 UUID: the version digit set to 5, the variant's bits
-    set in the digit after, formatted from the hex without a UUID object."""
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
