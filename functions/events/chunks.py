@@ -85,9 +85,13 @@ class _Builder:
         common = periods is None and not own_late
         if (common and own is self.last_period and event.meters == self.last_meters
                 and hour == self.last_hour and event.customer_id == self.last_customer):
-            # The event before's cells: nothing new but the event and its new unique values.
-            new_markers = [marker for i, key in self.unique_keys
-                           if (marker := (key, event.values[i])) not in self.markers]
+            # The event before's cells: nothing new but the event and its new unique values. (A loop, not a
+            # comprehension, which is a call of its own in Python 3.11.)
+            new_markers = []
+            for position, key in self.unique_keys:
+                marker = (key, event.values[position])
+                if marker not in self.markers:
+                    new_markers.append(marker)
             if self.events and self.actions() + 1 + len(new_markers) > limit:
                 return False
             if new_markers:
