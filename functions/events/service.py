@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from functions.common.clock import iso, utcnow
 from functions.common.errors import Contention, PeriodClosed, ValidationFailed, field_error
@@ -222,8 +222,7 @@ def prepare(org_id: str, events: list[EventCreate], customer_ids: list[str], met
         moment_iso = event.get("timestamp") or now_iso  # in canonical form (EventCreate)
         name, metadata = event["name"], event.get("metadata") or {}
         # The meters read the event itself, unless one reads its timestamp, which they compare as a time.
-        view: dict[str, Any] = ({"name": name, "timestamp": parse(moment_iso), "metadata": metadata} if timestamps
-                                 else cast(dict[str, Any], event))
+        view: Any = {"name": name, "timestamp": parse(moment_iso), "metadata": metadata} if timestamps else event
         values, bits = contributions(groups, view, moment_iso, eid)
         matched = meters_by_bits.get(bits)
         if matched is None:
