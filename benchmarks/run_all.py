@@ -261,7 +261,8 @@ closing them in several transactions first (docs/capacity.md).
 - **Ingest CPU**: the real ingest Lambda handler is called with an API Gateway v2 event holding 1,000 events
   matched against 5 meters (count, sum, max, avg, unique). The handler thread's CPU time is measured with
   `time.thread_time()`, and the CPU time spent inside botocore calls (serialization, HTTP, parsing) is
-  subtracted: "DynamoDB excluded". The request body is built outside the timed region. Median of 5 runs.
+  subtracted: "DynamoDB excluded". The request body is built outside the timed region. Median of 15 runs;
+  the breakdown times the same steps in 15 more requests, per step the median.
 - **Write units**: DynamoDB Local does not report capacity for transactions, so the harness applies DynamoDB's
   published rule to every action the store sends: 2 units per started KB of each transactional write (events
   are ~1 KB items, aggregates ~0.3 KB). Events of {ingest['event_item_bytes']} bytes as stored.
@@ -273,7 +274,9 @@ closing them in several transactions first (docs/capacity.md).
   `incomplete`; peak memory is the child's `VmHWM` (`ru_maxrss` is not used: on Linux it keeps the size of
   the forked parent across exec). The rate is DynamoDB Local's on this machine more than the handler's: on
   2026-12-08, 100,000 lines ran at 1,413 events/s with the code of the day before and 1,472 with the day's
-  (one after the other); the 1,000,000 above took 662 s of the invocation's 900.
+  (one after the other); the 1,000,000 above took 662 s of the invocation's 900. Later that day, after the
+  ingest's CPU went from 33 to 18.5 us an event, 100,000 lines ran at 1,497 events/s against 1,498 with the code
+  before (df95bfa), peak 69 and 68 MB: the bulk rate is DynamoDB Local's.
 - **SDK**: `IngestionBuffer.track()` timed on the caller's thread over 5 rounds of 40,000 events with the
   worker parked (median per event); then 20,000 events flushed to the local stack over real HTTP in batches
   of 1,000 (end-to-end rate, DynamoDB Local included).
@@ -291,11 +294,14 @@ closing them in several transactions first (docs/capacity.md).
 
 {cpu_breakdown(ingest)}
 
-"The rest" also holds what a request costs whatever its size: a 1-event request takes 1.5 ms of the handler's
-CPU (Powertools, authentication, meters, logs, metrics), 1.5 us an event of a 1,000-event one.
+"The rest" also holds what a request costs whatever its size: a 1-event request takes 1.5-1.7 ms of the
+handler's CPU (Powertools, authentication, the meters' read and compilation, the reads before the first chunk,
+logs, metrics), 1.5-1.7 us an event of a 1,000-event one; and freeing a request's events, puts and chunks
+(about 1.7 us an event).
 
 Measured on 2026-12-07/08, on this machine (AMD EPYC, 2 vCPUs), by this benchmark (the median of 5 requests for
-the first three rows, of 15 for the others):
+the first three rows, of 15 for the others; rows from 2026-12-08 on are medians of 15 taken one after the other
+while the work went on, so they compare loosely: this machine's noise comes in bursts of 10-30%):
 
 | change | us/event |
 | --- | --- |
@@ -303,29 +309,36 @@ the first three rows, of 15 for the others):
 | one pass plans the chunks and adds each event's values (a value per meter, not a state); meters sharing a filter test it once; an event sharing its cells with the event before builds no key | 45.5 |
 | event items share their repeated string attributes within a chunk; the event rules run once over the request, not as three pydantic validators an event; event ids hash prebuilt namespace bytes | 34.5 |
 | later chunks of a request reuse what earlier ones read and committed (`KnownItems`): 4 BatchGetItem per 1,000 events instead of 24 (the write-units run: one customer, 3 meters), about 1.5 us (interleaved runs) | 33.7 |
-| a prepared event is the record it is stored as; each meter's getter unpacked once per request; no conversion of a timestamp already in UTC; each customer's listing partitions and the meter sequence shared by its items | 32.5 |
+| a prepared event is the record it is stored as; each meter's getter unpacked once per request; no conversion of a timestamp already in UTC; each customer's listing partitions and the meter sequence shared by its items | 32.5 (33.1 when rerun at the start of 2026-12-08) |
+| (5d73abd) an event is a validated dict (`EventCreate` a TypedDict), not a model; its timestamp a string the rules leave in canonical form, so a client's canonical timestamp is kept rather than parsed and formatted again (formatting one cost 1.5 us); event ids formatted from the hex digest; floats checked and made exact by exact type first | about 26.7 |
+| (19765fe) the collector paused for the request (about 1 us in alternating requests); every chunk's event puts encoded right after planning, while the events are still in the cache (about 1.3 us in alternating requests); a customer's next event in the same open period routed without a lookup | 26.1 |
+| (0bb808f) the body reaches validation as raw JSON, which pydantic parses and validates in one pass (`parsed_by_pydantic`): no `json.loads` tree walked and copied | 22.1 |
+| (6193eff-445df8f) metadata stored as its JSON text (one string, not a map with a typed value per key: 24 -> 17 memory blocks per event put); a prepared event holds its values and one shared tuple of its meters, not a pair per meter (13 -> 8 blocks); meters reading one key share its value | 19.7 |
+| (7e85113-8c8e4b1) the meters read the validated event itself unless one reads its timestamp; no parsed time kept per event; updates built from fixed parts (4.8 -> 3.0 us a bucket update); an event on the previous event's cells takes a path of its own, with no comprehension (a call of its own in Python 3.11); partition keys made once per environment; no `typing.cast` call per event | **18.5 (15 runs, 17.2-19.5)** |
 
-Tried and left out, each measured against the code without it, alternating requests in one process:
+What made the difference was fewer objects per event, not faster steps: an event is now about 33 memory blocks
+on its way in and out (8 for the validated body, 7 prepared, 1 in its chunk, 17 for its put; counted with
+`sys.getallocatedblocks`), against 46 at 5d73abd (a model per event held more before it), and each block is written once and freed once, in memory the previous transaction's botocore calls have
+pushed out of the cache. The same code costs 12.4 us an event with the steps run back to back without DynamoDB
+(validation 3.0, preparing 3.9, chunks 2.7, puts 2.2, updates 0.6): the rest is the request's fixed cost and
+the cache misses between transactions.
 
-- pydantic parsing the raw body itself (`model_validate_json`) instead of `json.loads` and validation: 6.3 ms
-  either way for 1,000 events, and no better in the handler;
-- the collector paused during a request: its collections fell from 5-14 ms a request to 0.4 ms, but the
-  handler's CPU did not move (medians 41.6 and 41.6 us): they ran mostly inside botocore's calls, which this
-  measure excludes; a first-generation threshold of 10,000 did not move it either;
-- encoding each event's item in the preparing loop, while the event is in the cache: no change.
+Tried and left out, each measured against the code without it:
 
-Where the rest goes, each piece alone over 1,000 events: pydantic's model 2.2 us an event, the metadata rules
-1.6, `json.loads` 1.5, the event id (SHA-1) 1.3, the timestamp's ISO form 1.5, an `avg` meter's exact decimal
-of a float 1.0, a unique value's marker 0.5. The items' encoding is 4.2 in a loop that frees each chunk's items
-before the next, 7.3 when all 1,000 stay alive, and 8.8 inside the request, between botocore's calls: its cost
-follows the fresh memory written more than the instructions. The steps alone add up to about 22 us.
+- one list comprehension per meter group reading each metadata key once, then placing the values: slower
+  (contributions 1.7 -> 2.4 us an event), a comprehension being a call of its own in Python 3.11;
+- freeing each chunk's events and puts as soon as it is written rather than at the end of the request: no
+  difference in alternating requests (22.9 and 23.0 in a noisy hour);
+- the DynamoDB Local process pinned to the other core: slower, not faster (the edge's threads then share the
+  handler's);
+- checking a float's decimal places with `round(x, 12) == x` rather than its shortest form: 80 ns faster and in
+  agreement on 2,000,000 floats, but not proven equal to the rule: not taken.
 
-The benchmark runs the handler under the virtualenv's Python 3.11; the Lambda runs 3.12. The same four steps
-without DynamoDB (validation, preparing, chunks, items; 1,000 events, the layer's libraries) took 23.3 us an
-event under 3.12.1 against 21.1 under 3.11.7 (three runs each, alternating, 2026-12-08): in the Lambda's
-runtime the number above would be about a tenth higher. **The 20 us target is not met**: it would need
-an event to become fewer objects on its way in and out (no validated model per event, no map per attribute
-of its item), not a faster version of each step.
+The benchmark runs the handler under the virtualenv's Python 3.11; the Lambda runs 3.12. The same steps
+without DynamoDB (validation, preparing, chunks, puts, updates; 1,000 events, the layer's libraries) took 13.6 us
+an event under 3.12.1 against 12.4 under 3.11.7 (three runs each, alternating, 2026-12-08): in the Lambda's
+runtime the number above would be about a tenth higher, about 20 us. The target is met here under 3.11 with about
+1.5 us to spare, and about at the line under 3.12.
 """ + cold_start_section(raw.get("cold_start"))
 
 
