@@ -31,11 +31,12 @@ def init_phase() -> Iterator[None]:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The cyclic collector off for one request (the ingest's): a 1,000-event request allocates a few hundred
-    thousand containers, nearly all freed by reference counting as soon as they are done with, so the hundred
-    or so young-generation collections they would trigger find almost nothing to collect. The request leaves
-    no cycles of its own; whatever it does leave is collected after it, by the first collection the next
-    allocations trigger."""
+    """The cyclic collector off for one request (the ingest's): a 1,000-event request allocates tens of
+    thousands of containers (and botocore as many again), nearly all freed by reference counting as soon as
+    they are done with, so the hundred or so young-generation collections they would trigger (counted: about 93
+    a request) find almost nothing to collect; about 1 us an event less, measured. The request leaves no cycles
+    of its own; whatever it does leave is collected after it, by the first collection the next allocations
+    trigger."""
     if not gc.isenabled():
         yield
         return
