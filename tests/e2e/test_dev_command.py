@@ -153,13 +153,16 @@ def test_close_cycles_command_waits_for_the_workers_and_the_publisher(tmp_path: 
 
 
 def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
-    """Many invocations (a 6-second bulk timeout), a SIGKILL of the whole stack mid-file, a restart: the file
+    """Many invocations (a 10-second bulk timeout), a SIGKILL of the whole stack mid-file, a restart: the file
     finishes, the meter equals the oracle, and the audit is clean."""
     import boto3
 
-    # 6 s: a 1,000-row batch must fit in one invocation on a slow runner (at 3 s a throttled machine timed out
-    # every attempt and the file failed), and 20,000 rows must not fit in one on a fast one.
-    options = ("--bulk-timeout", "6", "--retry-delay-scale", "0.05")
+    # 10 s: a 1,000-row batch must fit in one invocation on a slow runner (at 3 s a throttled machine timed out
+    # every attempt and the file failed; at 6 s, one CI run on 2026-12-08, with the machine at half its usual
+    # speed, timed out three attempts in a row after the restart), and 30,000 rows must not fit in one on a fast
+    # one (about 1,500 rows/s here: it would take 4,000).
+    rows = 30_000
+    options = ("--bulk-timeout", "10", "--retry-delay-scale", "0.05")
     process, state = start_dev(tmp_path, *options)
     try:
         headers = {"Authorization": f"Bearer {state['token']}"}
@@ -168,7 +171,7 @@ def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
             "aggregation": {"func": "sum", "property": "n"}}).json()
         path = tmp_path / "big.ndjson"
         path.write_text("".join(json.dumps({"name": "row", "external_customer_id": f"k{i % 7}",
-                                            "metadata": {"n": i}}) + "\n" for i in range(20_000)))
+                                            "metadata": {"n": i}}) + "\n" for i in range(rows)))
         command = [sys.executable, "-m", "local_stack.cli", "--state-dir", str(tmp_path), "ingest", str(path),
                    "--bulk"]
         uploaded = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -193,9 +196,9 @@ def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the file never finished after the restart; what the stack said " \
                 "of the bulk function:\n" + "".join(line for line in process.output if "bulk" in line.lower())[-6000:]
             time.sleep(1)
-        assert result["status"] == "done" and result["inserted"] + result["duplicates"] == 20_000, result
+        assert result["status"] == "done" and result["inserted"] + result["duplicates"] == rows, result
         # The invocations that worked on it: the hand-over seen before the kill made a second one; how many more
-        # depends on the machine's speed (a fast runner needs fewer 3 s invocations for 20,000 rows).
+        # depends on the machine's speed (a fast runner needs fewer invocations for the file).
         assert result["segment"] >= 2, result
         headers = {"Authorization": f"Bearer {state['token']}"}
         total = 0
@@ -203,7 +206,7 @@ def test_a_long_bulk_file_survives_kill_9_of_the_stack(tmp_path: Path) -> None:
             found = httpx.get(f"{state['api_url']}/v1/customer-meters/", headers=headers, timeout=60,
                               params={"external_customer_id": f"k{k}", "meter_id": meter["id"]}).json()
             total += sum(item["consumed_units"] for item in found["items"])
-        assert total == sum(range(20_000))
+        assert total == sum(range(rows))
         audit = subprocess.run([sys.executable, "-m", "local_stack.cli", "--state-dir", str(tmp_path), "audit"],
                                cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert audit.returncode == 0 and "0 difference(s)" in audit.stdout, audit.stdout + audit.stderr
