@@ -52,6 +52,17 @@ def test_bad_lines_are_reported_by_number_and_the_rest_kept() -> None:
     assert "invalid JSON" in (found[1].error or "") and found[2].error == "not a JSON object"
 
 
+def test_a_lone_surrogate_escape_is_a_bad_line_in_either_json_format() -> None:
+    """Python's json reads it into a string no store can hold; the line is refused, the others kept."""
+    lines = (b'{"name": "a"}\n{"name": "b", "metadata": {"k": "\\ud800"}}\n'
+             b'{"name": "c", "metadata": {"k": "\\ud83d\\ude00"}}\n')
+    found, _, _ = parse("x.ndjson", lines)
+    assert [(r.number, r.event is not None) for r in found] == [(1, True), (2, False), (3, True)]
+    assert "escape without its pair" in (found[1].error or "") and found[2].event["metadata"]["k"] == "\U0001f600"
+    array = list(_json_array(io.StringIO('[{"name": "a"}, {"name": "\\udfff"}, {"name": "c"}]')))
+    assert [(r.number, r.event is not None) for r in array] == [(1, True), (2, False), (3, True)]
+
+
 def test_a_json_array_is_read_element_by_element_across_chunks() -> None:
     body = "[" + ", ".join(f'{{"name": "e{i}", "metadata": {{"pad": "{"x" * 50}"}}}}' for i in range(200)) + "]"
     found = list(_json_array(io.StringIO(body), chunk_size=64))
