@@ -82,13 +82,15 @@ def open_text(raw: IO[bytes], gzipped: bool) -> IO[str]:
     return io.TextIOWrapper(stream, encoding="utf-8", newline="")  # type: ignore[arg-type]
 
 
-def records(kind: str, text: IO[str]) -> Iterator[Record]:
+def records(kind: str, text: IO[str], after: int = 0) -> Iterator[Record]:
+    """The file's records after line (or element) `after`, a resumed file's checkpoint: those before are read
+    past, not parsed into events again (a late invocation of a long file would spend its time on them)."""
     if kind == "ndjson":
-        yield from _ndjson(text)
+        yield from _ndjson(text, after)
     elif kind == "csv":
-        yield from _csv(text)
+        yield from _csv(text, after)
     elif kind == "json":
-        yield from _json_array(text)
+        yield from _json_array(text, after=after)
     else:
         raise UnsupportedFormat(kind)
 
@@ -114,9 +116,9 @@ def _event(number: int, value: Any) -> Record:
     return Record(number, value)
 
 
-def _ndjson(text: IO[str]) -> Iterator[Record]:
+def _ndjson(text: IO[str], after: int = 0) -> Iterator[Record]:
     for number, line in enumerate(text, start=1):
-        if line.strip():
+        if number > after and line.strip():
             yield _object(number, line)
 
 
@@ -134,7 +136,7 @@ def _cell(value: str) -> Any:
     return value
 
 
-def _csv(text: IO[str]) -> Iterator[Record]:
+def _csv(text: IO[str], after: int = 0) -> Iterator[Record]:
     reader = csv.reader(text)
     try:
         header = next(reader)
@@ -147,7 +149,7 @@ def _csv(text: IO[str]) -> Iterator[Record]:
                                 f"columns (unknown: {', '.join(unknown) or 'none'})")
     for row in reader:
         number = reader.line_num
-        if not any(cell.strip() for cell in row):
+        if number <= after or not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
             yield Record(number, None, f"expected {len(header)} cells, found {len(row)}")
@@ -173,7 +175,7 @@ def _csv(text: IO[str]) -> Iterator[Record]:
 SEPARATORS = re.compile(r"[\s,]*")
 
 
-def _json_array(text: IO[str], chunk_size: int = 1 << 16) -> Iterator[Record]:
+def _json_array(text: IO[str], chunk_size: int = 1 << 16, after: int = 0) -> Iterator[Record]:
     """Element by element with raw_decode over a sliding buffer: memory is one element plus one chunk."""
     decoder = json.JSONDecoder()
     buffer = text.read(chunk_size).lstrip()
@@ -197,4 +199,5 @@ def _json_array(text: IO[str], chunk_size: int = 1 << 16) -> Iterator[Record]:
             continue
         number += 1
         pos = end
-        yield _event(number, value)
+        if number > after:
+            yield _event(number, value)

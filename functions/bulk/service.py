@@ -175,9 +175,10 @@ def _ingest_file(bucket: str, object_key: str, version: str, etag: str | None, s
     head = body.read(4096)
     try:
         kind, gzipped = detect(object_key, head)
-        stream = records(kind, open_text(io.BufferedReader(PrefixedStream(head, body), 1 << 20), gzipped))
+        stream = records(kind, open_text(io.BufferedReader(PrefixedStream(head, body), 1 << 20), gzipped),
+                         progress.line)
         slowest_ms = 0.0
-        for batch in _batches((r for r in stream if r.number > progress.line), BATCH):
+        for batch in _batches(stream, BATCH):
             # Hand over while there is time for the checkpoint, and never start a batch that might not finish:
             # checked before the first batch too, since a retry that waited out a dead run's lease may start late.
             if remaining_ms() < max(safety_ms, 2 * slowest_ms):

@@ -63,6 +63,18 @@ def test_a_lone_surrogate_escape_is_a_bad_line_in_either_json_format() -> None:
     assert [(r.number, r.event is not None) for r in array] == [(1, True), (2, False), (3, True)]
 
 
+@pytest.mark.parametrize(("kind", "text", "after", "lines"), [
+    ("ndjson", '{"name": "e1"}\nnot json\n{"name": "e3"}\n{"name": "e4"}\n', 2, [3, 4]),
+    ("csv", "name\ne1\nx,y\ne3\ne4\n", 3, [4, 5]),  # the header is line 1
+    ("json", '[{"name": "e1"}, 7, {"name": "e3"}, {"name": "e4"}]', 2, [3, 4]),
+])
+def test_a_resumed_file_starts_after_its_checkpoint_without_parsing_the_lines_before(
+        kind: str, text: str, after: int, lines: list[int]) -> None:
+    """Lines before the checkpoint are read past: even a bad one there is not reported again."""
+    found = [(r.number, r.event["name"] if r.event else None) for r in records(kind, io.StringIO(text), after=after)]
+    assert found == list(zip(lines, ["e3", "e4"], strict=True))
+
+
 def test_a_json_array_is_read_element_by_element_across_chunks() -> None:
     body = "[" + ", ".join(f'{{"name": "e{i}", "metadata": {{"pad": "{"x" * 50}"}}}}' for i in range(200)) + "]"
     found = list(_json_array(io.StringIO(body), chunk_size=64))
