@@ -32,17 +32,17 @@ METERED_RULE = (f"a finite number below 10^{METERED_INTEGER_DIGITS} in size with
 def metered_number(value: int | float | Decimal) -> bool:
     """Whether a metadata number follows the rule above (exactly: a float is read as its shortest decimal
     form, the digits the client wrote)."""
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return -METERED_LIMIT < value < METERED_LIMIT
-    if isinstance(value, float):
+    if isinstance(value, float):  # first: check_metadata calls this for every float an event holds
         if not -METERED_LIMIT < value < METERED_LIMIT:  # also refuses nan and inf
             return False
         text = repr(value)
         if "e" not in text and "E" not in text:
             return len(text) - text.index(".") - 1 <= METERED_DECIMAL_PLACES
         value = Decimal(text)
+    elif isinstance(value, bool):
+        return True
+    elif isinstance(value, int):
+        return -METERED_LIMIT < value < METERED_LIMIT
     if not value.is_finite() or abs(value) >= METERED_LIMIT:
         return False
     return value == 0 or value.normalize().as_tuple().exponent >= -METERED_DECIMAL_PLACES  # type: ignore[operator]
@@ -73,10 +73,8 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         elif kind is int:
             if -METERED_LIMIT < value < METERED_LIMIT:
                 continue
-        elif kind is float and -METERED_LIMIT < value < METERED_LIMIT:
-            text = repr(value)
-            if "e" not in text and len(text) - text.index(".") <= METERED_DECIMAL_PLACES + 1:
-                continue
+        elif kind is float and metered_number(value):
+            continue
         if isinstance(value, dict) and key.startswith("_"):
             for inner_key, inner in value.items():
                 if inner is not None:

@@ -25,19 +25,14 @@ FUNCS = ("count", "sum", "avg", "min", "max", "unique", "last")
 
 def numeric(value: Any) -> Decimal | None:
     """Only real numbers count for sum/avg/min/max (a bool is not a number here)."""
-    kind = type(value)  # the common kinds by exact type first: this runs once per ingested event and meter
-    if kind is int:
+    if type(value) is int:  # the common kind first: this runs once per ingested event and meter
         return Decimal(value)
-    if kind is float:
+    if isinstance(value, float):
         # inf - inf and nan - nan are nan, which equals nothing: finite floats only. The shortest repr is the
         # number the client wrote.
         return Decimal(repr(value)) if value - value == 0 else None
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
         return None
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return None
-        return Decimal(repr(value))
     return Decimal(value)
 
 
