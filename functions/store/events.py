@@ -93,7 +93,6 @@ def event_puts(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any
     than through to_item: this runs once per ingested event."""
     shared = _SharedStrings()
     keys = _event_partitions(org_id)
-    listings: dict[str, tuple[dict[str, str], ...]] = {}  # a customer's listing partitions, by listing shard
     sequences: dict[int, dict[str, str]] = {}
     table = dynamo.table_name()
     puts = []
@@ -101,9 +100,6 @@ def event_puts(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any
         event_id = event.id
         shard = event_shard(event_id)
         customer_id = event.customer_id
-        listing = listings.get(customer_id)
-        if listing is None:
-            listing = listings[customer_id] = _listing_partitions(customer_id)
         sequence = sequences.get(event.meter_seq)
         if sequence is None:
             sequence = sequences[event.meter_seq] = {"N": str(event.meter_seq)}
@@ -118,7 +114,7 @@ def event_puts(org_id: str, events: Sequence[EventRecord]) -> list[dict[str, Any
             EVENT_CUSTOMER: shared[customer_id],
             # The listing shard from the same hash (LISTING_SHARDS divides EVENT_SHARDS): no second crc32 per
             # event.
-            EVENT_LISTING: listing[shard % LISTING_SHARDS],
+            EVENT_LISTING: _listing_partitions(customer_id)[shard % LISTING_SHARDS],
             EVENT_NAME: shared[event.name],
             EVENT_TIMESTAMP: {"S": event.timestamp},
             EVENT_INGESTED_AT: shared[event.ingested_at],
